@@ -1,0 +1,40 @@
+"""The `fangkong` command."""
+
+from __future__ import annotations
+
+import typer
+
+from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
+from fangkong.cli.ingest import import_command
+from fangkong.errors import FangkongError
+from fangkong.store.migrations import current_version
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="fangkong (防控): epidemic prevention and control — registry, bulletin, policies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("import")(import_command)
+
+# sub-apps
+
+
+@app.command()
+def init(store: StoreOption = "fangkong.duckdb") -> None:
+    """Create the store (or bring its schema up to date)."""
+    with opened_store(store) as st:
+        version = current_version(st)
+        regions = st.count("region")
+    console.print(f"store {store}: schema version {version}, {regions} divisions")
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app()
+    except FangkongError as exc:  # anything a command let through
+        from fangkong.cli.common import fail
+
+        raise SystemExit(fail(exc).exit_code) from exc

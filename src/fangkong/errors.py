@@ -1,0 +1,82 @@
+"""The one error tree of fangkong. Only the CLI maps these to exit codes (and the API, later, to
+HTTP statuses); library code raises them and never prints.
+
+    FangkongError                 base of everything fangkong raises on purpose
+    ├── InputError                a file or value given to fangkong is wrong
+    │   ├── ImportFileError       an import file is malformed: names file, row, field
+    │   └── PolicyFileError       a policy file is malformed: names file and key
+    ├── NotFoundError             a named thing (policy, person, region) does not exist
+    ├── StoreError                the store cannot be opened, or its schema is wrong
+    └── ConflictError             an operation would contradict what is stored
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "FangkongError",
+    "ImportFileError",
+    "InputError",
+    "NotFoundError",
+    "PolicyFileError",
+    "StoreError",
+]
+
+
+class FangkongError(Exception):
+    """Base of every error fangkong raises on purpose."""
+
+
+class InputError(FangkongError):
+    """Something given to fangkong (a file, an option, a value) is wrong."""
+
+
+class ImportFileError(InputError):
+    """An import file is malformed. The message names the file, the row and the field.
+
+    `row` is the 1-based data row (the header is not counted); `line` is the line in a CSV file
+    (header = line 1), None for Parquet.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        row: int | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = path
+        self.row = row
+        self.field = field
+        self.line = line
+        self.detail = message
+        where = [path]
+        if row is not None:
+            where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+class PolicyFileError(InputError):
+    """A policy file is malformed. The message names the file and the key."""
+
+    def __init__(self, path: str, message: str, *, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}, key '{key}'" if key else path
+        super().__init__(f"{where}: {message}")
+
+
+class NotFoundError(FangkongError):
+    """A named thing does not exist."""
+
+
+class StoreError(FangkongError):
+    """The store cannot be opened or used."""
+
+
+class ConflictError(FangkongError):
+    """The operation would contradict what is stored."""

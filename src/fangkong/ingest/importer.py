@@ -1,0 +1,395 @@
+"""Import one file of one kind into a store, all or nothing.
+
+Order of work: read the header (missing or unknown columns), check every value over the whole
+file in one pass (types, required values, allowed values, field checks, row checks), check
+within-file duplicates, references to stored tables and conflicts with stored events; only then
+load every target table inside one transaction, with the import recorded in `import_batch`. The
+first failing check stops the import with an error naming the file, row and field; nothing of the
+file is stored.
+
+Checks are SQL predicates over the staged view of the file (`staging.py`), run by DuckDB: on the
+store's own connection for the embedded store, on a scratch in-memory connection for PostgreSQL,
+which then receives the rows by COPY.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from fangkong.errors import ImportFileError
+from fangkong.ingest.kinds import RIC_BIRTH_DATE, Kind
+from fangkong.ingest.kinds import kind as kind_named
+from fangkong.ingest.staging import Source, fill, open_source, raw, read_error, staged_sql
+from fangkong.model.tables import table as table_named
+from fangkong.store.base import Store
+from fangkong.store.embedded import EmbeddedStore, duckdb_connect
+from fangkong.store.postgres import PostgresStore
+from fangkong.store.regions import builtin_region_periods
+from fangkong.store.sql import quote
+
+__all__ = ["ImportResult", "import_file"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    path: str
+    batch_id: int | None  # None when the same file was imported before
+    rows_read: int
+    rows_stored: dict[str, int]  # table -> rows newly stored
+    already_imported_as: int | None = None
+
+
+@dataclass(frozen=True)
+class _Rule:
+    field: str | None
+    predicate: str  # TRUE for a bad row
+    message: str
+    show_value: bool
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _rules(kind: Kind, source: Source) -> list[_Rule]:
+    rules: list[_Rule] = []
+    for f in kind.fields:
+        col, raw_col = quote(f.name), raw(f.name)
+        present = f.name in source.columns
+        show = not f.personal
+        if present:
+            rules.append(
+                _Rule(
+                    f.name,
+                    f"nullif(trim({raw_col}), '') IS NOT NULL AND {col} IS NULL",
+                    f"not a valid {f.type.value.lower()}",
+                    show,
+                )
+            )
+        if f.required:
+            rules.append(
+                _Rule(f.name, f"nullif(trim({raw_col}), '') IS NULL", "missing value", False)
+            )
+        if f.values is not None:
+            allowed = ", ".join(f"'{v.value}'" for v in f.values)
+            rules.append(
+                _Rule(
+                    f.name,
+                    f"{col} NOT IN ({allowed})",
+                    "not one of " + ", ".join(v.value for v in f.values),
+                    show,
+                )
+            )
+        rules.extend(
+            _Rule(f.name, f"({fill(c.bad_when, kind)})", c.message, show) for c in f.checks
+        )
+    rules.extend(
+        _Rule(None, f"({fill(c.bad_when, kind)})", c.message, False) for c in kind.row_checks
+    )
+    return rules
+
+
+class _Run:
+    """One import in progress."""
+
+    def __init__(self, store: Store, kind: Kind, path: Path, progress: Progress) -> None:
+        self.store = store
+        self.kind = kind
+        self.path = path
+        self.progress = progress
+        self.con: duckdb.DuckDBPyConnection = (
+            store.connection if isinstance(store, EmbeddedStore) else duckdb_connect()
+        )
+        self.source = open_source(self.con, path, kind)
+        self.fast = staged_sql(self.source, kind, with_rows=False)
+        self.numbered = staged_sql(self.source, kind, with_rows=True)
+
+    def error(
+        self, message: str, *, row: int | None = None, field: str | None = None
+    ) -> ImportFileError:
+        line = row + 1 if row is not None and self.source.format == "csv" else None
+        return ImportFileError(str(self.path), message, row=row, field=field, line=line)
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.sql(query).fetchall()
+        except duckdb.Error as exc:
+            raise read_error(self.path, exc) from exc
+
+    # -- checks ------------------------------------------------------------------------------
+    def check_values(self) -> int:
+        rules = _rules(self.kind, self.source)
+        counts = ", ".join(f"count(*) FILTER (WHERE {r.predicate})" for r in rules)
+        dup = ""
+        if self.kind.duplicates == "error":
+            key = ", ".join(quote(k) for k in self.kind.key)
+            dup = (
+                f", count(*) - count(DISTINCT ({key}))"
+                if len(self.kind.key) > 1
+                else (f", count(*) - count(DISTINCT {key})")
+            )
+        (row,) = self.sql(
+            f"SELECT count(*){', ' + counts if counts else ''}{dup} FROM ({self.fast})"
+        )
+        n = int(row[0])
+        bad = [(r, int(c)) for r, c in zip(rules, row[1 : 1 + len(rules)], strict=True) if c]
+        if bad:
+            self.raise_first(bad)
+        if dup and row[-1]:
+            self.raise_duplicate()
+        return n
+
+    def raise_first(self, bad: list[tuple[_Rule, int]]) -> None:
+        # The earliest row that breaks any rule, and the first rule it breaks.
+        cases = " ".join(f"WHEN {r.predicate} THEN {i}" for i, (r, _) in enumerate(bad))
+        found = self.sql(
+            f"SELECT _row, CASE {cases} END AS rule FROM ({self.numbered}) "
+            f"WHERE CASE {cases} END IS NOT NULL ORDER BY _row LIMIT 1"
+        )
+        row_no, idx = int(found[0][0]), int(found[0][1])
+        rule = bad[idx][0]
+        message = rule.message
+        if rule.show_value and rule.field is not None:
+            value = self.sql(
+                f"SELECT {raw(rule.field)} FROM ({self.numbered}) WHERE _row = {row_no}"
+            )[0][0]
+            message += f" (value {value!r})"
+        total = sum(c for _, c in bad)
+        if total > 1:
+            message += f"; {total} problems in the file in all"
+        raise self.error(message, row=row_no, field=rule.field)
+
+    def raise_duplicate(self) -> None:
+        key = ", ".join(quote(k) for k in self.kind.key)
+        found = self.sql(
+            f"SELECT min(_row), max(_row) FROM (SELECT {key}, _row, "
+            f"count(*) OVER (PARTITION BY {key}) AS n, "
+            f"row_number() OVER (PARTITION BY {key} ORDER BY _row) AS k FROM ({self.numbered})) "
+            f"WHERE n > 1 AND k <= 2 GROUP BY {key} ORDER BY max(_row) LIMIT 1"
+        )
+        first, second = (int(v) for v in found[0])
+        names = "+".join(self.kind.key)
+        raise self.error(
+            f"duplicate event: the same {names} as row {first}", row=second, field=self.kind.key[0]
+        )
+
+    def check_references(self) -> None:
+        for f in self.kind.fields:
+            if f.ref is None or f.name not in self.source.columns:
+                continue
+            ref_table, ref_col = f.ref
+            col = quote(f.name)
+            values = (
+                self.con.sql(
+                    f"SELECT DISTINCT {col} AS v FROM ({self.fast}) WHERE {col} IS NOT NULL"
+                )
+                .pl()
+                .get_column("v")
+            )
+            missing = self.store.missing_keys(table_named(ref_table), ref_col, values)
+            if missing.len():
+                self.con.register("_missing", pl.DataFrame({"v": missing}))
+                try:
+                    found = self.sql(
+                        f"SELECT _row, {raw(f.name)} FROM ({self.numbered}) s "
+                        f"SEMI JOIN _missing m ON s.{col} = m.v ORDER BY _row LIMIT 1"
+                    )
+                finally:
+                    self.con.unregister("_missing")
+                value = "" if f.personal else f" {found[0][1]!r}"
+                raise self.error(
+                    f"no {ref_table} with {ref_col}{value} is stored"
+                    f" ({missing.len()} unknown value(s) in the file)",
+                    row=int(found[0][0]),
+                    field=f.name,
+                )
+
+    def check_ric_birthplaces(self) -> None:
+        """GB 11643 digits 1-6: the county of first registration, which must have been a
+        division code in the birth year (python-stdnum's rule, with its table)."""
+        if "id_number" not in {f.name for f in self.kind.fields}:
+            return
+        birth = fill(RIC_BIRTH_DATE, self.kind)
+        place = fill("substr({id_number}, 1, 6)", self.kind)
+        is_ric = fill("coalesce({id_type}, 'ric') = 'ric' AND {id_number} IS NOT NULL", self.kind)
+        pairs = self.con.sql(
+            f"SELECT DISTINCT {place} AS code, CAST(year({birth}) AS SMALLINT) AS year "
+            f"FROM ({self.fast}) WHERE {is_ric}"
+        ).pl()
+        periods = builtin_region_periods()
+        valid = (
+            pairs.join(periods, on="code", how="inner")
+            .filter(
+                (pl.col("start").is_null() | (pl.col("year") >= pl.col("start")))
+                & (pl.col("end").is_null() | (pl.col("year") <= pl.col("end")))
+            )
+            .select("code", "year")
+            .unique()
+        )
+        invalid = pairs.join(valid, on=["code", "year"], how="anti")
+        if invalid.height == 0:
+            return
+        self.con.register("_bad_places", invalid)
+        try:
+            found = self.sql(
+                f"SELECT _row FROM ({self.numbered}) s SEMI JOIN _bad_places b "
+                f"ON {place} = b.code AND CAST(year({birth}) AS SMALLINT) = b.year "
+                f"WHERE {is_ric} ORDER BY _row LIMIT 1"
+            )
+        finally:
+            self.con.unregister("_bad_places")
+        raise self.error(
+            "the ID number's birthplace (digits 1-6) was not a division code in its birth year",
+            row=int(found[0][0]),
+            field="id_number",
+        )
+
+    def check_stored_conflicts(self) -> None:
+        """A row whose key is stored already is a repeat if equal (skipped at load) and a
+        conflict if different: a stored event is never edited."""
+        if self.kind.duplicates != "error":
+            return
+        target = self.kind.targets[0]
+        table = table_named(target.table)
+        if not self.store.has_rows(table):
+            return
+        key_cols = list(table.key)
+        exprs = ", ".join(f"{fill(e, self.kind)} AS {quote(c)}" for c, e in target.columns.items())
+        proj = f"SELECT _row, {exprs} FROM ({self.numbered})"
+        differs = " OR ".join(
+            f"s.{quote(c)} IS DISTINCT FROM t.{quote(c)}"
+            for c in target.columns
+            if c not in key_cols
+        )
+        on = " AND ".join(f"s.{quote(c)} = t.{quote(c)}" for c in key_cols)
+        stored_rel = quote(table.name)
+        if isinstance(self.store, PostgresStore):
+            # Bring over the stored rows that share the file's first key column.
+            first = quote(key_cols[0])
+            keys = (
+                self.con.sql(
+                    f"SELECT DISTINCT {fill(target.columns[key_cols[0]], self.kind)} AS v "
+                    f"FROM ({self.fast})"
+                )
+                .pl()
+                .get_column("v")
+            )
+            stored = self.store.fetch(
+                f"SELECT {', '.join(quote(c) for c in target.columns)} FROM {quote(table.name)} "
+                f"WHERE {first} = ANY(:keys)",
+                {"keys": keys.to_list()},
+            )
+            if stored.height == 0:
+                return
+            self.con.register("_stored", stored)
+            stored_rel = "_stored"
+        try:
+            found = self.sql(
+                f"SELECT s._row FROM ({proj}) s JOIN {stored_rel} t ON {on} "
+                f"WHERE {differs or 'FALSE'} ORDER BY s._row LIMIT 1"
+            )
+        finally:
+            if stored_rel == "_stored":
+                self.con.unregister("_stored")
+        if found:
+            raise self.error(
+                f"{'+'.join(key_cols)} is already stored with other values; a stored event is"
+                " never edited (a correction is a new event with its own id)",
+                row=int(found[0][0]),
+                field=key_cols[0],
+            )
+
+    # -- load --------------------------------------------------------------------------------
+    def load(self, batch_id: int) -> dict[str, int]:
+        stored: dict[str, int] = {}
+        for target in self.kind.targets:
+            table = table_named(target.table)
+            exprs = [f"{fill(e, self.kind)} AS {quote(c)}" for c, e in target.columns.items()]
+            exprs.append(f"CAST({batch_id} AS INTEGER) AS batch_id")
+            where = f" WHERE {fill(target.where, self.kind)}" if target.where else ""
+            select = f"SELECT {', '.join(exprs)} FROM ({self.fast}){where}"
+            columns = [*target.columns, "batch_id"]
+            distinct = self.kind.duplicates == "collapse"
+            if isinstance(self.store, EmbeddedStore):
+                stored[table.name] = self.store.insert_from(
+                    table,
+                    select,
+                    columns,
+                    distinct=distinct,
+                    skip_existing=self.store.has_rows(table),
+                )
+            else:
+                assert isinstance(self.store, PostgresStore)
+                with tempfile.TemporaryDirectory(prefix="fangkong-") as tmp:
+                    csv = Path(tmp) / f"{table.name}.csv"
+                    self.con.execute(f"COPY ({select}) TO '{csv}' (FORMAT csv, HEADER true)")
+                    stored[table.name] = self.store.copy_csv_into(table, csv, columns)
+        return stored
+
+
+def import_file(
+    store: Store,
+    kind: str | Kind,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import `path` as `kind` into `store`: everything or nothing. Raises ImportFileError
+    naming the file, row and field of the first problem."""
+    k = kind_named(kind) if isinstance(kind, str) else kind
+    p = Path(path)
+    say = progress or (lambda _step: None)
+    say("reading")
+    run = _Run(store, k, p, say)
+    digest = _sha256(p)
+    before = store.scalar(
+        "SELECT min(batch_id) FROM import_batch WHERE kind = :k AND sha256 = :h",
+        {"k": k.name, "h": digest},
+    )
+    if before is not None:
+        log.info("%s: same content as batch %s, nothing to do", p, before)
+        return ImportResult(k.name, str(p), None, 0, {}, already_imported_as=int(before))
+    say("checking values")
+    n = run.check_values()
+    say("checking references")
+    run.check_references()
+    if k.name == "persons":
+        run.check_ric_birthplaces()
+    run.check_stored_conflicts()
+    say("loading")
+    with store.transaction():
+        batch_id = store.next_batch_id()
+        stored = run.load(batch_id)
+        store.execute(
+            "INSERT INTO import_batch VALUES (:b, :k, :s, :h, :r, :n, :t)",
+            {
+                "b": batch_id,
+                "k": k.name,
+                "s": str(p),
+                "h": digest,
+                "r": n,
+                "n": sum(stored.values()),
+                "t": datetime.now(UTC),
+            },
+        )
+    log.info("%s: imported %d rows as batch %d", p, n, batch_id)
+    return ImportResult(k.name, str(p), batch_id, n, stored)

@@ -1,0 +1,526 @@
+"""What each import kind reads and where it goes.
+
+A kind declares the fields of its file (type, whether required, allowed values, checks,
+references to stored tables) and, for each table it writes, the SQL expression of every column
+over the staged fields. All checks are SQL predicates evaluated over the whole file at once; the
+same predicate then finds the first offending row for the error message.
+
+In predicates and expressions, `{f}` stands for the staged (typed) value of the field and
+`{raw}` for its text as read.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from fangkong.model.glossary import (
+    CaseEventType,
+    Diagnosis,
+    IdType,
+    Origin,
+    Outcome,
+    Setting,
+    Severity,
+    Sex,
+    TestResult,
+    VenueCategory,
+)
+from fangkong.model.tables import SqlType
+
+__all__ = ["KINDS", "Check", "Field", "Kind", "Target", "kind"]
+
+B, INT, S, D, V = SqlType.BIGINT, SqlType.INTEGER, SqlType.SMALLINT, SqlType.DOUBLE, SqlType.VARCHAR
+DATE, TS = SqlType.DATE, SqlType.TIMESTAMPTZ
+
+# Earliest plausible event: the first cases of the epidemic were reported in December 2019.
+EARLIEST_EVENT = "2019-12-01"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A predicate that is TRUE for a bad value, and the message that says why."""
+
+    bad_when: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: SqlType
+    required: bool = True  # the column must be present and every value non-empty
+    optional_column: bool = False  # the column may be absent from the file (values NULL)
+    values: builtins.type[StrEnum] | None = None
+    checks: tuple[Check, ...] = ()
+    ref: tuple[str, str] | None = None  # (table, column) that must hold every value
+    personal: bool = False  # never echoed in messages or logs
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    columns: dict[str, str]  # table column -> SQL expression over staged fields `{name}`
+    where: str | None = None  # only rows for which this holds go to this table
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+    targets: tuple[Target, ...]
+    key: tuple[str, ...]  # fields that identify an event within the file
+    # "error": a key twice in one file is a malformed file; "collapse": identical rows are one
+    # event (a venue code scanned twice in the same second is one check-in).
+    duplicates: str = "error"
+    row_checks: tuple[Check, ...] = field(default_factory=tuple)  # checks across fields
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def _time(name: str, *, required: bool = True, optional_column: bool = False) -> Field:
+    return Field(
+        name,
+        TS,
+        required=required,
+        optional_column=optional_column,
+        checks=(
+            Check(
+                f"{{{name}}} < TIMESTAMPTZ '{EARLIEST_EVENT} 00:00:00+08' "
+                f"OR {{{name}}} > now() + INTERVAL 1 DAY",
+                f"time outside {EARLIEST_EVENT} .. tomorrow",
+            ),
+        ),
+    )
+
+
+def _region(name: str, *, required: bool = True, optional_column: bool = False) -> Field:
+    return Field(
+        name,
+        V,
+        required=required,
+        optional_column=optional_column,
+        checks=(
+            Check(
+                f"NOT regexp_full_match({{{name}}}, '[0-9]{{6}}([0-9]{{3}}([0-9]{{3}})?)?')",
+                "a division code has 6, 9 or 12 digits",
+            ),
+        ),
+        ref=("region", "region_code"),
+    )
+
+
+def _id(name: str, type_: SqlType = B, **kw: object) -> Field:
+    if type_ is B:
+        checks = (Check(f"{{{name}}} < 0", "an id is not negative"),)
+    else:
+        checks = (Check(f"length({{{name}}}) > 64", "an id is at most 64 characters"),)
+    return Field(name, type_, checks=checks, **kw)  # type: ignore[arg-type]
+
+
+_RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# GB 11643: the check character of the 17 digits, as a SQL expression over `{id_number}`.
+_RIC_SUM = " + ".join(
+    f"(ascii(substr({{id_number}}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(_RIC_WEIGHTS)
+)
+RIC_CHECK_CHAR = f"substr('10X98765432', (({_RIC_SUM}) % 11) + 1, 1)"
+RIC_BIRTH_DATE = "try_strptime(substr({id_number}, 7, 8), '%Y%m%d')"
+_IS_RIC = "coalesce({id_type}, 'ric') = 'ric'"
+
+PERSONS = Kind(
+    "persons",
+    "People of the jurisdiction, with their identity (kept apart) and household.",
+    fields=(
+        _id("person_id"),
+        Field("id_type", V, required=False, optional_column=True, values=IdType),
+        Field(
+            "id_number",
+            V,
+            personal=True,
+            checks=(
+                Check(
+                    f"{_IS_RIC} AND NOT regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]')",
+                    "a resident ID number (GB 11643) has 17 digits and a check character",
+                ),
+                Check(
+                    f"{_IS_RIC} AND regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]') "
+                    f"AND {RIC_BIRTH_DATE} IS NULL",
+                    "the birth date in the ID number is not a date",
+                ),
+                Check(
+                    f"{_IS_RIC} AND regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]') "
+                    f"AND substr({{id_number}}, 18, 1) <> {RIC_CHECK_CHAR}",
+                    "the ID number's check digit is wrong (GB 11643)",
+                ),
+            ),
+        ),
+        Field("name", V, required=False, optional_column=True, personal=True),
+        Field(
+            "phone",
+            V,
+            required=False,
+            optional_column=True,
+            personal=True,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({phone}, '\\+?[0-9][0-9 -]{4,19}')",
+                    "a phone number has 5 to 20 digits",
+                ),
+            ),
+        ),
+        Field(
+            "household_id",
+            B,
+            required=False,
+            optional_column=True,
+            checks=(Check("{household_id} < 0", "an id is not negative"),),
+        ),
+        _region("region_code", required=False),
+        Field("sex", V, required=False, optional_column=True, values=Sex),
+        Field(
+            "birth_year",
+            S,
+            required=False,
+            optional_column=True,
+            checks=(Check("{birth_year} < 1880 OR {birth_year} > 2100", "not a birth year"),),
+        ),
+    ),
+    targets=(
+        Target(
+            "person",
+            {
+                "person_id": "{person_id}",
+                "household_id": "{household_id}",
+                "region_code": "{region_code}",
+                # GB 11643: the 17th digit is odd for men; the birth date is digits 7-14.
+                "sex": f"CASE WHEN {_IS_RIC} THEN CASE WHEN (ascii(substr({{id_number}}, 17, 1))"
+                " - 48) % 2 = 1 THEN 'M' ELSE 'F' END ELSE {sex} END",
+                "birth_year": f"CASE WHEN {_IS_RIC} THEN CAST(substr({{id_number}}, 7, 4) AS"
+                " SMALLINT) ELSE {birth_year} END",
+                "id_type": "coalesce({id_type}, 'ric')",
+            },
+        ),
+        Target(
+            "person_identity",
+            {
+                "person_id": "{person_id}",
+                "id_number": "{id_number}",
+                "name": "{name}",
+                "phone": "{phone}",
+            },
+        ),
+    ),
+    key=("person_id",),
+)
+
+REGIONS = Kind(
+    "regions",
+    "Street (9-digit) and community (12-digit) codes below the built-in county table.",
+    fields=(
+        Field(
+            "region_code",
+            V,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({region_code}, '[0-9]{9}([0-9]{3})?')",
+                    "an imported division code has 9 (street) or 12 (community) digits",
+                ),
+            ),
+        ),
+        Field("name", V),
+    ),
+    targets=(
+        Target(
+            "region",
+            {
+                "region_code": "{region_code}",
+                "name": "{name}",
+                "level": "CASE WHEN length({region_code}) = 9 THEN 'street' ELSE 'community' END",
+                "parent_code": "CASE WHEN length({region_code}) = 9 THEN substr({region_code}, 1,"
+                " 6) ELSE substr({region_code}, 1, 9) END",
+                "valid_from": "CAST(NULL AS SMALLINT)",
+                "valid_until": "CAST(NULL AS SMALLINT)",
+            },
+        ),
+    ),
+    key=("region_code",),
+)
+
+VENUES = Kind(
+    "venues",
+    "Places with a venue code (场所码).",
+    fields=(
+        _id("venue_id"),
+        _region("region_code"),
+        Field("category", V, values=VenueCategory),
+        Field("name", V, required=False, optional_column=True),
+        Field(
+            "capacity",
+            INT,
+            required=False,
+            optional_column=True,
+            checks=(Check("{capacity} < 0", "a capacity is not negative"),),
+        ),
+    ),
+    targets=(
+        Target(
+            "venue",
+            {c: f"{{{c}}}" for c in ("venue_id", "region_code", "category", "name", "capacity")},
+        ),
+    ),
+    key=("venue_id",),
+)
+
+CHECKINS = Kind(
+    "checkins",
+    "Venue-code scans (场所码). Not checked against the person registry: visitors from other"
+    " regions scan venue codes too.",
+    fields=(
+        _id("person_id"),
+        Field(
+            "venue_id",
+            B,
+            checks=(Check("{venue_id} < 0", "an id is not negative"),),
+            ref=("venue", "venue_id"),
+        ),
+        _time("checkin_at"),
+        _time("checkout_at", required=False, optional_column=True),
+    ),
+    row_checks=(Check("{checkout_at} < {checkin_at}", "checkout_at is before checkin_at"),),
+    targets=(
+        Target(
+            "checkin",
+            {c: f"{{{c}}}" for c in ("person_id", "venue_id", "checkin_at", "checkout_at")},
+        ),
+    ),
+    key=("person_id", "venue_id", "checkin_at", "checkout_at"),
+    duplicates="collapse",
+)
+
+VACCINATIONS = Kind(
+    "vaccinations",
+    "Vaccine doses.",
+    fields=(
+        Field("person_id", B, ref=("person", "person_id")),
+        Field("dose", S, checks=(Check("{dose} < 1 OR {dose} > 10", "dose is 1 to 10"),)),
+        _time("vaccinated_at"),
+        Field("product", V, required=False, optional_column=True),
+    ),
+    targets=(
+        Target(
+            "vaccination",
+            {c: f"{{{c}}}" for c in ("person_id", "dose", "vaccinated_at", "product")},
+        ),
+    ),
+    key=("person_id", "dose"),
+)
+
+SAMPLES = Kind(
+    "samples",
+    "Swabs: one person's sample into a tube (a pooled tube holds several).",
+    fields=(
+        _id("sample_id", V),
+        _id("person_id"),
+        _id("tube_id", V),
+        _time("sampled_at"),
+        Field("round_id", V, required=False, optional_column=True),
+    ),
+    targets=(
+        Target(
+            "sample",
+            {
+                c: f"{{{c}}}"
+                for c in ("sample_id", "person_id", "tube_id", "sampled_at", "round_id")
+            },
+        ),
+    ),
+    key=("sample_id",),
+)
+
+RESULTS = Kind(
+    "results",
+    "Laboratory results per tube.",
+    fields=(
+        _id("tube_id", V),
+        Field("result", V, values=TestResult),
+        Field(
+            "ct_value",
+            D,
+            required=False,
+            optional_column=True,
+            checks=(Check("{ct_value} <= 0 OR {ct_value} > 50", "a Ct value lies in (0, 50]"),),
+        ),
+        _time("reported_at"),
+        Field("lab_id", V, required=False, optional_column=True),
+    ),
+    targets=(
+        Target(
+            "tube_result",
+            {c: f"{{{c}}}" for c in ("tube_id", "result", "ct_value", "reported_at", "lab_id")},
+        ),
+    ),
+    key=("tube_id", "reported_at"),
+)
+
+CASES = Kind(
+    "cases",
+    "The case registry: reports, reclassifications, severity changes, outcomes.",
+    fields=(
+        _id("report_id", V),
+        _id("case_id", V),
+        Field("person_id", B, ref=("person", "person_id")),
+        _region("region_code"),
+        _time("reported_at"),
+        Field("event_type", V, values=CaseEventType),
+        Field("diagnosis", V, required=False, optional_column=True, values=Diagnosis),
+        Field("origin", V, required=False, optional_column=True, values=Origin),
+        Field("severity", V, required=False, optional_column=True, values=Severity),
+        Field("outcome", V, required=False, optional_column=True, values=Outcome),
+        Field("onset_date", DATE, required=False, optional_column=True),
+    ),
+    row_checks=(
+        Check(
+            "{event_type} = 'report' AND ({diagnosis} IS NULL OR {diagnosis} = 'excluded'"
+            " OR {origin} IS NULL)",
+            "a report names its diagnosis (suspected, confirmed, asymptomatic) and origin",
+        ),
+        Check(
+            "{event_type} = 'reclassify' AND {diagnosis} IS NULL AND {origin} IS NULL",
+            "a reclassification names the new diagnosis or origin",
+        ),
+        Check("{event_type} = 'severity' AND {severity} IS NULL", "a severity event names it"),
+        Check("{event_type} = 'outcome' AND {outcome} IS NULL", "an outcome event names it"),
+        Check("{onset_date} > CAST({reported_at} AS DATE)", "onset_date is after reported_at"),
+    ),
+    targets=(
+        Target(
+            "case_report",
+            {
+                c: f"{{{c}}}"
+                for c in (
+                    "report_id",
+                    "case_id",
+                    "person_id",
+                    "region_code",
+                    "reported_at",
+                    "event_type",
+                    "diagnosis",
+                    "origin",
+                    "severity",
+                    "outcome",
+                    "onset_date",
+                )
+            },
+        ),
+    ),
+    key=("report_id",),
+)
+
+CONTACTS = Kind(
+    "contacts",
+    "Declared contacts: named by a case or found in field investigation.",
+    fields=(
+        Field("person_id", B, ref=("person", "person_id")),
+        Field("contact_person_id", B, ref=("person", "person_id")),
+        Field("setting", V, values=Setting),
+        _time("last_contact_at"),
+        _time("first_contact_at", required=False, optional_column=True),
+    ),
+    row_checks=(
+        Check(
+            "{first_contact_at} > {last_contact_at}", "first_contact_at is after last_contact_at"
+        ),
+        Check("{person_id} = {contact_person_id}", "a person is not their own contact"),
+    ),
+    targets=(
+        Target(
+            "declared_contact",
+            {
+                c: f"{{{c}}}"
+                for c in (
+                    "person_id",
+                    "contact_person_id",
+                    "setting",
+                    "last_contact_at",
+                    "first_contact_at",
+                )
+            },
+        ),
+    ),
+    key=("person_id", "contact_person_id", "last_contact_at"),
+)
+
+ARRIVALS = Kind(
+    "arrivals",
+    "Inbound travellers at a port of entry.",
+    fields=(
+        _id("arrival_id", V),
+        _id("person_id"),
+        _time("arrived_at"),
+        _region("port_region_code"),
+        Field(
+            "origin_country",
+            V,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({origin_country}, '[A-Z]{2}')",
+                    "a country is its ISO 3166 alpha-2 code",
+                ),
+            ),
+        ),
+        Field("flight", V, required=False, optional_column=True),
+        Field(
+            "seat_row",
+            S,
+            required=False,
+            optional_column=True,
+            checks=(Check("{seat_row} < 1 OR {seat_row} > 120", "a seat row is 1 to 120"),),
+        ),
+        _region("destination_region_code", required=False, optional_column=True),
+    ),
+    targets=(
+        Target(
+            "arrival",
+            {
+                c: f"{{{c}}}"
+                for c in (
+                    "arrival_id",
+                    "person_id",
+                    "arrived_at",
+                    "port_region_code",
+                    "origin_country",
+                    "flight",
+                    "seat_row",
+                    "destination_region_code",
+                )
+            },
+        ),
+    ),
+    key=("arrival_id",),
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        REGIONS,
+        PERSONS,
+        VENUES,
+        CHECKINS,
+        VACCINATIONS,
+        SAMPLES,
+        RESULTS,
+        CASES,
+        CONTACTS,
+        ARRIVALS,
+    )
+}
+
+
+def kind(name: str) -> Kind:
+    return KINDS[name]

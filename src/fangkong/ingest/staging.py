@@ -1,0 +1,171 @@
+"""The staged view of an import file: every field read as text (`__raw_<name>`) and as its typed
+value (`<name>`), optionally with its 1-based row number (`_row`). Checks and loads are SQL over
+this view, run by DuckDB whichever store the rows go to."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from fangkong.errors import ImportFileError
+from fangkong.ingest.kinds import Field, Kind
+from fangkong.model.tables import SqlType
+from fangkong.store.sql import quote
+
+__all__ = ["Source", "fill", "first_line", "open_source", "raw", "read_error", "staged_sql"]
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def raw(name: str) -> str:
+    return quote(f"__raw_{name}")
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    format: str  # "csv" | "parquet"
+    columns: dict[str, str]  # column name -> DuckDB type as read
+
+    @property
+    def delimiter(self) -> str:
+        return "\t" if self.path.name.lower().endswith(".tsv") else ","
+
+    @property
+    def scan(self) -> str:
+        p = str(self.path).replace("'", "''")
+        if self.format == "parquet":
+            return f"read_parquet('{p}')"
+        # No sniffing: the header names the columns, every value is read as text and typed by
+        # fangkong, and a row with too few or too many fields is an error with its line.
+        cols = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in self.columns)
+        delim = "\\t" if self.delimiter == "\t" else ","
+        return (
+            f"read_csv('{p}', columns = {{{cols}}}, header = true, auto_detect = false,"
+            f" delim = '{delim}', quote = '\"', escape = '\"', null_padding = false,"
+            " strict_mode = true, encoding = 'utf-8')"
+        )
+
+
+def _sql_text(text: str) -> str:
+    escaped = text.replace("'", "''")
+    return f"'{escaped}'"
+
+
+def _csv_header(path: Path, delimiter: str) -> list[str]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), None)
+    if not header:
+        raise ValueError("the file is empty: it needs a header row")
+    return [h.strip() for h in header]
+
+
+def open_source(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> Source:
+    """Read the file's header and check its columns against the kind's fields."""
+    name = path.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        fmt = "parquet"
+    elif name.endswith(_CSV_SUFFIXES):
+        fmt = "csv"
+    else:
+        raise ImportFileError(str(path), "unknown file type: use .csv, .csv.gz, .tsv or .parquet")
+    if not path.is_file():
+        raise ImportFileError(str(path), "no such file")
+    try:
+        if fmt == "csv":
+            probe = Source(path, fmt, {})
+            columns = {c: "VARCHAR" for c in _csv_header(path, probe.delimiter)}
+        else:
+            described = con.sql(f"DESCRIBE SELECT * FROM {Source(path, fmt, {}).scan}").fetchall()
+            columns = {str(r[0]): str(r[1]) for r in described}
+    except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise read_error(path, exc) from exc
+    known = {f.name for f in kind.fields}
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise ImportFileError(
+            str(path),
+            f"unknown column(s) {', '.join(unknown)} for {kind.name}; expected: "
+            + ", ".join(f.name for f in kind.fields),
+            field=unknown[0],
+        )
+    for f in kind.fields:
+        if f.name not in columns and not f.optional_column:
+            raise ImportFileError(
+                str(path), f"missing column (a {kind.name} file needs it)", field=f.name
+            )
+    return Source(path, fmt, columns)
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def read_error(path: Path, exc: BaseException) -> ImportFileError:
+    """An ImportFileError for a file DuckDB could not parse. DuckDB's own message quotes the
+    offending line, which may hold personal data: only the line number and the shape of the
+    problem are kept."""
+    text = str(exc)
+    line = _CSV_LINE.search(text)
+    cols = _CSV_COLUMNS.search(text)
+    if line:
+        n = int(line[1])
+        why = (
+            f"expected {cols[1]} fields, found {cols[2]} (a truncated or malformed row)"
+            if cols
+            else "malformed CSV row"
+        )
+        return ImportFileError(str(path), why, row=n - 1, line=n)
+    return ImportFileError(str(path), f"cannot read the file: {first_line(exc)}")
+
+
+def _typed(f: Field, source_type: str | None) -> str:
+    col = quote(f.name)
+    if source_type is None:
+        return f"CAST(NULL AS {f.type.value})"
+    if source_type == f.type.value and f.type is not SqlType.VARCHAR:
+        return col
+    text = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+    if f.name == "id_number":  # GB 11643 check character: 'x' and 'X' are the same
+        return f"upper({text})"
+    if f.type is SqlType.VARCHAR:
+        return text
+    return f"TRY_CAST({text} AS {f.type.value})"
+
+
+def staged_sql(source: Source, kind: Kind, *, with_rows: bool) -> str:
+    """SELECT over the file giving every field's raw text and typed value."""
+    cols = []
+    if with_rows:
+        # row_number() OVER () numbers rows in file order: DuckDB preserves insertion order
+        cols.append("row_number() OVER () AS _row")
+    for f in kind.fields:
+        st = source.columns.get(f.name)
+        raw_expr = f"CAST({quote(f.name)} AS VARCHAR)" if st else "CAST(NULL AS VARCHAR)"
+        cols.append(f"{raw_expr} AS {raw(f.name)}")
+        cols.append(f"{_typed(f, st)} AS {quote(f.name)}")
+    return f"SELECT {', '.join(cols)} FROM {source.scan}"
+
+
+def fill(template: str, kind: Kind) -> str:
+    """Replace `{field}` placeholders by the quoted staged column names."""
+    names = {f.name for f in kind.fields}
+
+    def sub(m: re.Match[str]) -> str:
+        return quote(m[1]) if m[1] in names else m[0]
+
+    return _PLACEHOLDER.sub(sub, template)

@@ -1,0 +1,1 @@
+"""Ids, enums, units and table schemas. Imports nothing else of fangkong."""

@@ -1,0 +1,147 @@
+"""One English name for each Chinese policy term; code uses the English, the docstrings keep the
+Chinese so that a reader of the policy texts can find the rule.
+
+Enumerations whose values are stored in the database are StrEnums: the stored value is the
+lower-case English name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "CaseEventType",
+    "ContactTier",
+    "Diagnosis",
+    "IdType",
+    "Origin",
+    "Outcome",
+    "RegionLevel",
+    "Setting",
+    "Severity",
+    "Sex",
+    "TestResult",
+    "VenueCategory",
+]
+
+
+class Diagnosis(StrEnum):
+    """诊断分类. `excluded` (排除) closes a suspected case."""
+
+    SUSPECTED = "suspected"  # 疑似病例
+    CONFIRMED = "confirmed"  # 确诊病例
+    ASYMPTOMATIC = "asymptomatic"  # 无症状感染者
+    EXCLUDED = "excluded"  # 排除
+
+
+class Origin(StrEnum):
+    """本土 or 境外输入."""
+
+    LOCAL = "local"  # 本土病例
+    IMPORTED = "imported"  # 境外输入病例
+
+
+class Severity(StrEnum):
+    """临床分型 (diagnosis and treatment plan). The bulletin's 重症 counts severe and critical."""
+
+    MILD = "mild"  # 轻型
+    MODERATE = "moderate"  # 普通型
+    SEVERE = "severe"  # 重型
+    CRITICAL = "critical"  # 危重型
+
+
+class Outcome(StrEnum):
+    """How a case's management ends."""
+
+    CURED = "cured"  # 治愈出院 (confirmed cases)
+    RELEASED = "released"  # 解除医学观察 (asymptomatic infections)
+    DIED = "died"  # 死亡
+
+
+class CaseEventType(StrEnum):
+    """The kinds of event in the case registry (病例报告). A correction is a new event."""
+
+    REPORT = "report"  # 报告: a new suspected, confirmed or asymptomatic case
+    RECLASSIFY = "reclassify"  # 订正/转归: diagnosis or origin changes (e.g. 无症状转确诊)
+    SEVERITY = "severity"  # 病情变化: the clinical severity changes
+    OUTCOME = "outcome"  # 治愈出院 / 解除医学观察 / 死亡
+
+
+class VenueCategory(StrEnum):
+    """Venue categories of the April 2020 notice on key places (seed 002): 工作生活必须的场所,
+    开放式活动场所, 娱乐休闲等集中密闭场所, and the 特殊单位 (养老机构, 儿童福利院, 监狱,
+    精神卫生医疗机构)."""
+
+    ESSENTIAL = "essential"  # 工作生活必须的场所
+    OPEN_AIR = "open_air"  # 开放式活动场所
+    ENCLOSED_ENTERTAINMENT = "enclosed_entertainment"  # 娱乐休闲等集中密闭场所
+    ELDERLY_CARE = "elderly_care"  # 养老机构
+    CHILD_WELFARE = "child_welfare"  # 儿童福利院
+    PRISON = "prison"  # 监狱
+    MENTAL_HEALTH = "mental_health"  # 精神卫生医疗机构
+
+    @property
+    def special_institution(self) -> bool:
+        """特殊单位: under reinforced measures at every risk level."""
+        return self in _SPECIAL_INSTITUTIONS
+
+
+_SPECIAL_INSTITUTIONS = frozenset(
+    {
+        VenueCategory.ELDERLY_CARE,
+        VenueCategory.CHILD_WELFARE,
+        VenueCategory.PRISON,
+        VenueCategory.MENTAL_HEALTH,
+    }
+)
+
+
+class RegionLevel(StrEnum):
+    """Levels of the administrative division code (GB/T 2260, extended below county by the
+    statistical division codes: 乡镇街道 9 digits, 村居委会 12 digits)."""
+
+    PROVINCE = "province"  # 省级
+    PREFECTURE = "prefecture"  # 地级
+    COUNTY = "county"  # 县级
+    STREET = "street"  # 乡级 (街道, 乡, 镇)
+    COMMUNITY = "community"  # 村级 (社区, 村)
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+
+class IdType(StrEnum):
+    """The identity document behind a person record."""
+
+    RIC = "ric"  # 居民身份证 (GB 11643)
+    PASSPORT = "passport"  # 护照
+    OTHER = "other"  # 港澳台居民居住证, 外国人永久居留身份证, ...
+
+
+class TestResult(StrEnum):
+    """核酸检测结果 of one tube."""
+
+    NEGATIVE = "negative"  # 阴性
+    POSITIVE = "positive"  # 阳性
+    INVALID = "invalid"  # 无效 (re-sample)
+
+
+class ContactTier(StrEnum):
+    """Tiers of contacts found by tracing (流调)."""
+
+    CLOSE = "close"  # 密切接触者 (密接)
+    SECONDARY = "secondary"  # 密接的密接 (次密接)
+
+
+class Setting(StrEnum):
+    """Where a declared contact happened (the protocol's contact situations)."""
+
+    HOUSEHOLD = "household"  # 共同居住
+    WORKPLACE = "workplace"  # 同一密闭环境工作
+    MEAL = "meal"  # 共同用餐
+    ENTERTAINMENT = "entertainment"  # 共同娱乐
+    TRANSPORT = "transport"  # 同乘交通工具
+    MEDICAL = "medical"  # 诊疗、护理
+    OTHER = "other"  # 其他

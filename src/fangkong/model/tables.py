@@ -1,0 +1,246 @@
+"""The store's tables, declared once. Both backends (DuckDB, PostgreSQL) render their DDL from
+these declarations, and the importers, the engine and the tests name columns through them.
+
+Event tables are append-only: a row is a fact, never edited. Each table declares its `key`, the
+columns that make an event's stable id; ingesting a row whose key is already stored with the same
+content changes nothing, and a correction is a new event with its own key. Every event row carries
+the `batch_id` of the import that brought it.
+
+Personal data (ID number, name, phone) lives only in `person_identity`, apart from the
+epidemiological tables, which refer to people by `person_id` alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["TABLES", "Column", "SqlType", "Table", "table"]
+
+
+class SqlType(StrEnum):
+    """Logical column types; each backend maps them to its own names."""
+
+    BIGINT = "BIGINT"
+    INTEGER = "INTEGER"
+    SMALLINT = "SMALLINT"
+    DOUBLE = "DOUBLE"
+    VARCHAR = "VARCHAR"
+    DATE = "DATE"
+    TIMESTAMPTZ = "TIMESTAMPTZ"
+    BOOLEAN = "BOOLEAN"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    doc: str
+    personal: bool = False  # holds personal data: never logged, shown only within jurisdiction
+    batched: bool = True  # rows carry the batch_id of their import
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _c(name: str, type_: SqlType, nullable: bool = False) -> Column:
+    return Column(name, type_, nullable)
+
+
+B, INT, S, D, V = SqlType.BIGINT, SqlType.INTEGER, SqlType.SMALLINT, SqlType.DOUBLE, SqlType.VARCHAR
+DATE, TS = SqlType.DATE, SqlType.TIMESTAMPTZ
+BATCH = _c("batch_id", INT)
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "import_batch",
+        (
+            _c("batch_id", INT),
+            _c("kind", V),
+            _c("source", V),
+            _c("sha256", V),
+            _c("rows_read", B),
+            _c("rows_stored", B),
+            _c("imported_at", TS),
+        ),
+        key=("batch_id",),
+        doc="One row per import: which file, its content hash, how many rows it brought.",
+        batched=False,
+    ),
+    Table(
+        "region",
+        (
+            _c("region_code", V),
+            _c("name", V),
+            _c("level", V),
+            _c("parent_code", V, True),
+            _c("valid_from", S, True),
+            _c("valid_until", S, True),
+            BATCH,
+        ),
+        key=("region_code",),
+        doc="Administrative divisions: GB/T 2260 down to county (built in, with the years a code"
+        " was in use), extended by imported street (9-digit) and community (12-digit) codes."
+        " valid_until is NULL for codes in use today.",
+    ),
+    Table(
+        "person",
+        (
+            _c("person_id", B),
+            _c("household_id", B, True),
+            _c("region_code", V, True),
+            _c("sex", V, True),
+            _c("birth_year", S, True),
+            _c("id_type", V),
+            BATCH,
+        ),
+        key=("person_id",),
+        doc="People of the jurisdiction: household and residence (county or finer).",
+    ),
+    Table(
+        "person_identity",
+        (
+            _c("person_id", B),
+            _c("id_number", V, True),
+            _c("name", V, True),
+            _c("phone", V, True),
+            BATCH,
+        ),
+        key=("person_id",),
+        doc="Personal data, apart from the epidemiological tables.",
+        personal=True,
+    ),
+    Table(
+        "venue",
+        (
+            _c("venue_id", B),
+            _c("region_code", V),
+            _c("category", V),
+            _c("name", V, True),
+            _c("capacity", INT, True),
+            BATCH,
+        ),
+        key=("venue_id",),
+        doc="Places with a venue code (场所码), by category of the April 2020 notice.",
+    ),
+    Table(
+        "checkin",
+        (
+            _c("person_id", B),
+            _c("venue_id", B),
+            _c("checkin_at", TS),
+            _c("checkout_at", TS, True),
+            BATCH,
+        ),
+        key=("person_id", "venue_id", "checkin_at", "checkout_at"),
+        doc="Venue-code scans (场所码). A scan repeated with the same content is one event.",
+    ),
+    Table(
+        "vaccination",
+        (
+            _c("person_id", B),
+            _c("dose", S),
+            _c("vaccinated_at", TS),
+            _c("product", V, True),
+            BATCH,
+        ),
+        key=("person_id", "dose"),
+        doc="Vaccine doses.",
+    ),
+    Table(
+        "sample",
+        (
+            _c("sample_id", V),
+            _c("person_id", B),
+            _c("tube_id", V),
+            _c("sampled_at", TS),
+            _c("round_id", V, True),
+            BATCH,
+        ),
+        key=("sample_id",),
+        doc="Swabs (采样): one person's sample into a tube; a pooled tube holds several samples.",
+    ),
+    Table(
+        "tube_result",
+        (
+            _c("tube_id", V),
+            _c("result", V),
+            _c("ct_value", D, True),
+            _c("reported_at", TS),
+            _c("lab_id", V, True),
+            BATCH,
+        ),
+        key=("tube_id", "reported_at"),
+        doc="Laboratory results per tube, with the Ct value when the lab reports one.",
+    ),
+    Table(
+        "case_report",
+        (
+            _c("report_id", V),
+            _c("case_id", V),
+            _c("person_id", B),
+            _c("region_code", V),
+            _c("reported_at", TS),
+            _c("event_type", V),
+            _c("diagnosis", V, True),
+            _c("origin", V, True),
+            _c("severity", V, True),
+            _c("outcome", V, True),
+            _c("onset_date", DATE, True),
+            BATCH,
+        ),
+        key=("report_id",),
+        doc="The case registry: reports, reclassifications, severity changes and outcomes.",
+    ),
+    Table(
+        "declared_contact",
+        (
+            _c("person_id", B),
+            _c("contact_person_id", B),
+            _c("setting", V),
+            _c("last_contact_at", TS),
+            _c("first_contact_at", TS, True),
+            BATCH,
+        ),
+        key=("person_id", "contact_person_id", "last_contact_at"),
+        doc="Contacts named by a case or found by field investigation.",
+    ),
+    Table(
+        "arrival",
+        (
+            _c("arrival_id", V),
+            _c("person_id", B),
+            _c("arrived_at", TS),
+            _c("port_region_code", V),
+            _c("origin_country", V),
+            _c("flight", V, True),
+            _c("seat_row", S, True),
+            _c("destination_region_code", V, True),
+            BATCH,
+        ),
+        key=("arrival_id",),
+        doc="Inbound travellers at a port of entry (外防输入).",
+    ),
+)
+
+_BY_NAME = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    """The declaration of table `name`."""
+    return _BY_NAME[name]

@@ -1,0 +1,124 @@
+"""The embedded store: one DuckDB file, no server. The default for a new user and for analysts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from fangkong.errors import StoreError
+from fangkong.model.tables import Table
+from fangkong.store.base import Params, Store, column_list
+from fangkong.store.sql import named_params
+
+__all__ = ["EmbeddedStore", "duckdb_connect"]
+
+LOCAL_TIMEZONE = "Asia/Shanghai"
+
+
+def duckdb_connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up the way fangkong needs it: local time is Asia/Shanghai (naive
+    times in input files mean Beijing time), and memory is capped by FANGKONG_MEMORY_LIMIT
+    when set (DuckDB spills to disk beyond it)."""
+    try:
+        con = duckdb.connect(path)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open the embedded store {path!r}: {exc}") from exc
+    con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'")
+    limit = os.environ.get("FANGKONG_MEMORY_LIMIT")
+    if limit:
+        con.execute(f"SET memory_limit = '{limit}'")
+    return con
+
+
+class EmbeddedStore(Store):
+    dialect = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        self.url = path
+        self.connection = duckdb_connect(path)
+        self._depth = 0
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self.connection.execute(named_params(sql, "duckdb"), dict(params or {}))
+
+    def fetch(self, sql: str, params: Params | None = None) -> pl.DataFrame:
+        rel = self.connection.sql(named_params(sql, "duckdb"), params=dict(params or {}))
+        frame: pl.DataFrame = rel.pl() if rel is not None else pl.DataFrame()
+        return frame
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:  # joins the enclosing transaction
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.connection.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.connection.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.connection.execute("COMMIT")
+
+    def missing_keys(self, table: Table, column: str, values: pl.Series) -> pl.Series:
+        self.connection.register("_probe", pl.DataFrame({"v": values}))
+        try:
+            rel = self.connection.sql(
+                f'SELECT v FROM _probe ANTI JOIN "{table.name}" t ON t."{column}" = _probe.v'
+            )
+            missing: pl.Series = rel.pl().get_column("v").alias(values.name)
+            return missing
+        finally:
+            self.connection.unregister("_probe")
+
+    def insert_frame(self, table: str, rows: pl.DataFrame) -> None:
+        self.connection.register("_frame", rows)
+        try:
+            self.connection.execute(
+                f'INSERT INTO "{table}" ({column_list(rows.columns)}) SELECT * FROM _frame'
+            )
+        finally:
+            self.connection.unregister("_frame")
+
+    def has_rows(self, table: Table) -> bool:
+        return bool(self.connection.execute(f'SELECT EXISTS (FROM "{table.name}")').fetchone()[0])  # type: ignore[index]
+
+    def insert_from(
+        self,
+        table: Table,
+        source_sql: str,
+        columns: Sequence[str],
+        *,
+        distinct: bool,
+        skip_existing: bool,
+        params: dict[str, Any] | None = None,
+    ) -> int:
+        """INSERT the rows of `source_sql` (a query on this connection) into `table`. With
+        `distinct`, identical rows collapse; with `skip_existing`, rows whose key is already
+        stored are left out. Returns the number of rows inserted."""
+        cols = column_list(columns)
+        select = f"SELECT {'DISTINCT ' if distinct else ''}{cols} FROM ({source_sql}) s"
+        if skip_existing:
+            cond = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in table.key)
+            select = (
+                f"SELECT * FROM ({select}) s WHERE NOT EXISTS "
+                f'(SELECT 1 FROM "{table.name}" t WHERE {cond})'
+            )
+        row = self.connection.execute(
+            f'INSERT INTO "{table.name}" ({cols}) {select}', params or {}
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.connection.close()

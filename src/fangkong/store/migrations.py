@@ -1,0 +1,90 @@
+"""Schema migrations, one list for both backends. A migration is applied once, in order, inside
+a transaction, and recorded in `schema_version`. Released migrations are never edited: a change
+to the schema is a new migration appended to MIGRATIONS.
+
+(Alembic was considered: its DuckDB support goes through a third-party SQLAlchemy dialect, and
+our schema is declared once in `fangkong.model.tables` and rendered for both dialects, so a short
+ordered list is both simpler and exact.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fangkong.model.tables import TABLES
+from fangkong.store.base import Store
+from fangkong.store.sql import column_list, create_table_sql
+
+__all__ = ["MIGRATIONS", "current_version", "migrate"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Store], None]
+
+
+def _create_v1_tables(store: Store) -> None:
+    for table in TABLES:
+        store.execute(create_table_sql(table, store.dialect))
+        if store.dialect == "postgres":
+            # The key's unique index makes ingest idempotent (ON CONFLICT DO NOTHING). DuckDB
+            # keeps no index: it checks keys by anti-join at import, and scans with zone maps.
+            nulls = (
+                " NULLS NOT DISTINCT" if any(table.column(k).nullable for k in table.key) else ""
+            )
+            store.execute(
+                f'CREATE UNIQUE INDEX IF NOT EXISTS "{table.name}_key" ON "{table.name}" '
+                f"({column_list(table.key)}){nulls}"
+            )
+
+
+def _postgres_lookup_indexes(store: Store) -> None:
+    if store.dialect != "postgres":
+        return
+    for name, table, cols in (
+        ("checkin_venue_time", "checkin", ("venue_id", "checkin_at")),
+        ("case_report_person", "case_report", ("person_id",)),
+        ("case_report_time", "case_report", ("reported_at",)),
+        ("sample_tube", "sample", ("tube_id",)),
+        ("person_household", "person", ("household_id",)),
+    ):
+        store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "event tables of the foundation", _create_v1_tables),
+    Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
+)
+
+
+def current_version(store: Store) -> int:
+    store.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER NOT NULL, description VARCHAR NOT NULL)"
+    )
+    return int(store.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+
+def migrate(store: Store) -> int:
+    """Apply every migration not yet applied; returns the schema version reached."""
+    version = current_version(store)
+    for m in MIGRATIONS:
+        if m.version <= version:
+            continue
+        with store.transaction():
+            m.apply(store)
+            store.execute(
+                "INSERT INTO schema_version VALUES (:v, :d)", {"v": m.version, "d": m.description}
+            )
+        log.info("store migrated to version %d: %s", m.version, m.description)
+        version = m.version
+    from fangkong.store.regions import ensure_builtin_regions
+
+    ensure_builtin_regions(store)
+    return version

@@ -1,0 +1,123 @@
+"""The PostgreSQL store, over a real connection (psycopg 3). Same schema and migrations as the
+embedded store. A `schema=NAME` query parameter in the URL selects (and creates) a schema, which
+is how the tests keep their runs apart."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import polars as pl
+import psycopg
+from psycopg import sql as psql
+
+from fangkong.errors import StoreError
+from fangkong.model.tables import Table
+from fangkong.store.base import Params, Store, column_list
+from fangkong.store.embedded import LOCAL_TIMEZONE
+from fangkong.store.sql import named_params
+
+__all__ = ["PostgresStore", "split_schema"]
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """Take fangkong's own `schema=` parameter out of a PostgreSQL URL."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresStore(Store):
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        dsn, self.schema = split_schema(url)
+        try:
+            self.connection = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {dsn}: {exc}") from exc
+        self.connection.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'")
+        if self.schema:
+            ident = psql.Identifier(self.schema)
+            self.connection.execute(psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+            self.connection.execute(psql.SQL("SET search_path TO {}").format(ident))
+        self._tx: psycopg.Transaction | None = None
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self.connection.execute(named_params(sql, "postgres").encode(), dict(params or {}))
+
+    def fetch(self, sql: str, params: Params | None = None) -> pl.DataFrame:
+        with self.connection.cursor() as cur:
+            cur.execute(named_params(sql, "postgres").encode(), dict(params or {}))
+            names = [d.name for d in cur.description or ()]
+            rows = cur.fetchall()
+        if not rows:
+            return pl.DataFrame(schema=names)
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.connection.transaction():
+            yield
+
+    def missing_keys(self, table: Table, column: str, values: pl.Series) -> pl.Series:
+        if values.len() == 0:
+            return values
+        col_type = table.column(column).type.value
+        cast = "DOUBLE PRECISION" if col_type == "DOUBLE" else col_type
+        rows = self.connection.execute(
+            f"SELECT v FROM unnest(%s::{cast}[]) AS p(v) WHERE NOT EXISTS "
+            f'(SELECT 1 FROM "{table.name}" t WHERE t."{column}" = p.v)'.encode(),
+            [values.to_list()],
+        ).fetchall()
+        return pl.Series(values.name, [r[0] for r in rows], dtype=values.dtype)
+
+    def insert_frame(self, table: str, rows: pl.DataFrame) -> None:
+        buf = io.BytesIO()
+        rows.write_csv(buf)
+        with (
+            self.connection.cursor() as cur,
+            cur.copy(
+                f'COPY "{table}" ({column_list(rows.columns)}) '
+                "FROM STDIN (FORMAT csv, HEADER true)".encode()
+            ) as copy,
+        ):
+            copy.write(buf.getvalue())
+
+    def has_rows(self, table: Table) -> bool:
+        row = self.connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{table.name}")'.encode())
+        return bool(row.fetchone()[0])  # type: ignore[index]
+
+    def copy_csv_into(self, table: Table, csv_path: Path, columns: Sequence[str]) -> int:
+        """Bulk load a CSV file (header row, fangkong's staged columns) into `table` with COPY,
+        through a temporary staging table so that rows whose key is stored already, or that
+        repeat inside the file, are left out. Returns the number of rows inserted."""
+        cols = column_list(columns)
+        stage = f"_stage_{table.name}"
+        key = column_list(table.key)
+        self.connection.execute(
+            f'CREATE TEMP TABLE "{stage}" (LIKE "{table.name}") ON COMMIT DROP'.encode()
+        )
+        with self.connection.cursor() as cur:
+            with (
+                cur.copy(
+                    f'COPY "{stage}" ({cols}) FROM STDIN (FORMAT csv, HEADER true)'.encode()
+                ) as copy,
+                csv_path.open("rb") as fh,
+            ):
+                while chunk := fh.read(1 << 20):
+                    copy.write(chunk)
+            cur.execute(
+                f'INSERT INTO "{table.name}" ({cols}) SELECT DISTINCT {cols} FROM "{stage}" '
+                f"ON CONFLICT ({key}) DO NOTHING".encode()
+            )
+            return cur.rowcount
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,47 @@
+"""SQL that both backends share: DDL rendered from the table declarations, and portable
+parameter binding (queries name parameters `:name`; each backend rewrites them)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from fangkong.model.tables import SqlType, Table
+
+__all__ = ["Dialect", "column_list", "create_table_sql", "named_params", "quote"]
+
+Dialect = Literal["duckdb", "postgres"]
+
+_TYPE_NAMES: dict[Dialect, dict[SqlType, str]] = {
+    "duckdb": {t: t.value for t in SqlType},
+    "postgres": {t: ("DOUBLE PRECISION" if t is SqlType.DOUBLE else t.value) for t in SqlType},
+}
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def quote(name: str) -> str:
+    """Quote an identifier (our identifiers are plain, but `name` and `result` are keywords in
+    some dialects)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def column_list(names: Sequence[str]) -> str:
+    return ", ".join(quote(n) for n in names)
+
+
+def create_table_sql(table: Table, dialect: Dialect) -> str:
+    types = _TYPE_NAMES[dialect]
+    cols = [
+        f"{quote(c.name)} {types[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+    ]
+    return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def named_params(sql: str, dialect: Dialect) -> str:
+    """Rewrite `:name` parameters to the dialect's style (`$name` for DuckDB, `%(name)s` for
+    psycopg). `::type` casts are left alone."""
+    if dialect == "duckdb":
+        return _PARAM.sub(r"$\1", sql)
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
