@@ -6,6 +6,7 @@ import typer
 
 from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
 from fangkong.cli.ingest import import_command
+from fangkong.cli.policy import app as policy_app
 from fangkong.errors import FangkongError
 from fangkong.store.migrations import current_version
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.command("import")(import_command)
 
 # sub-apps
+app.add_typer(policy_app, name="policy")
 
 
 @app.command()

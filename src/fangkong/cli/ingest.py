@@ -18,6 +18,9 @@ def import_command(
     kind: Annotated[str, typer.Argument(help="What the file holds: " + ", ".join(KINDS))],
     files: Annotated[list[Path], typer.Argument(help="CSV (.csv, .csv.gz, .tsv) or Parquet")],
     store: StoreOption = "fangkong.duckdb",
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of times written without an offset.")
+    ] = "Asia/Shanghai",
 ) -> None:
     """Import event files, each all or nothing. A file imported before changes nothing."""
     if kind not in KINDS:
@@ -36,7 +39,7 @@ def import_command(
                 def show(step: str, task: TaskID = task, name: str = path.name) -> None:
                     bar.update(task, description=f"{name}: {step}")
 
-                result = import_file(st, kind, path, progress=show)
+                result = import_file(st, kind, path, timezone=timezone, progress=show)
             if result.already_imported_as is not None:
                 console.print(
                     f"{path}: already imported (batch {result.already_imported_as}); nothing new"

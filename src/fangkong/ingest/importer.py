@@ -22,19 +22,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import polars as pl
 
-from fangkong.errors import ImportFileError
-from fangkong.ingest.kinds import RIC_BIRTH_DATE, Kind
+from fangkong.errors import ImportFileError, InputError
+from fangkong.ingest.kinds import Kind
 from fangkong.ingest.kinds import kind as kind_named
-from fangkong.ingest.staging import Source, fill, open_source, raw, read_error, staged_sql
+from fangkong.ingest.ric import RIC_BIRTH_YEAR, invalid_birthplaces
+from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
+from fangkong.model.tables import Table
 from fangkong.model.tables import table as table_named
 from fangkong.store.base import Store
-from fangkong.store.embedded import EmbeddedStore, duckdb_connect
+from fangkong.store.embedded import LOCAL_TIMEZONE, EmbeddedStore, duckdb_connect
 from fangkong.store.postgres import PostgresStore
-from fangkong.store.regions import builtin_region_periods
 from fangkong.store.sql import quote
 
 __all__ = ["ImportResult", "import_file"]
@@ -74,21 +76,22 @@ def _rules(kind: Kind, source: Source) -> list[_Rule]:
     rules: list[_Rule] = []
     for f in kind.fields:
         col, raw_col = quote(f.name), raw(f.name)
-        present = f.name in source.columns
+        cast = is_cast(f, source)
         show = not f.personal
-        if present:
+        if cast:
             rules.append(
                 _Rule(
                     f.name,
-                    f"nullif(trim({raw_col}), '') IS NOT NULL AND {col} IS NULL",
+                    f"{col} IS NULL AND nullif(trim({raw_col}), '') IS NOT NULL",
                     f"not a valid {f.type.value.lower()}",
                     show,
                 )
             )
         if f.required:
-            rules.append(
-                _Rule(f.name, f"nullif(trim({raw_col}), '') IS NULL", "missing value", False)
+            missing = f"{col} IS NULL" + (
+                f" AND nullif(trim({raw_col}), '') IS NULL" if cast else ""
             )
+            rules.append(_Rule(f.name, missing, "missing value", False))
         if f.values is not None:
             allowed = ", ".join(f"'{v.value}'" for v in f.values)
             rules.append(
@@ -122,6 +125,7 @@ class _Run:
         self.source = open_source(self.con, path, kind)
         self.fast = staged_sql(self.source, kind, with_rows=False)
         self.numbered = staged_sql(self.source, kind, with_rows=True)
+        self.key_range: tuple[Any, Any] | None = None
 
     def error(
         self, message: str, *, row: int | None = None, field: str | None = None
@@ -137,24 +141,29 @@ class _Run:
 
     # -- checks ------------------------------------------------------------------------------
     def check_values(self) -> int:
+        """One pass over the file: every value rule, and for a one-column key whether the keys
+        are strictly increasing (as ids from an append-only log are), which proves them unique
+        without a hash table of the whole file. Otherwise a second pass counts distinct keys."""
         rules = _rules(self.kind, self.source)
-        counts = ", ".join(f"count(*) FILTER (WHERE {r.predicate})" for r in rules)
-        dup = ""
-        if self.kind.duplicates == "error":
-            key = ", ".join(quote(k) for k in self.kind.key)
-            dup = (
-                f", count(*) - count(DISTINCT ({key}))"
-                if len(self.kind.key) > 1
-                else (f", count(*) - count(DISTINCT {key})")
-            )
-        (row,) = self.sql(
-            f"SELECT count(*){', ' + counts if counts else ''}{dup} FROM ({self.fast})"
-        )
+        counts = [f"count(*) FILTER (WHERE {r.predicate})" for r in rules]
+        source = f"({self.fast})"
+        single = len(self.kind.key) == 1
+        if single:
+            key = quote(self.kind.key[0])
+            counts += [f"count(*) FILTER (WHERE {key} <= _prev)", f"min({key})", f"max({key})"]
+            source = f"(SELECT *, lag({key}) OVER () AS _prev FROM {source})"
+        (row,) = self.sql(f"SELECT count(*), {', '.join(counts)} FROM {source}")
         n = int(row[0])
         bad = [(r, int(c)) for r, c in zip(rules, row[1 : 1 + len(rules)], strict=True) if c]
         if bad:
             self.raise_first(bad)
-        if dup and row[-1]:
+        if single:
+            self.key_range = (row[-2], row[-1])
+            if row[-3] == 0:
+                return n
+        keys = ", ".join(quote(k) for k in self.kind.key)
+        (dups,) = self.sql(f"SELECT count(*) - count(DISTINCT ({keys})) FROM ({self.fast})")
+        if dups[0]:
             self.raise_duplicate()
         return n
 
@@ -215,7 +224,7 @@ class _Run:
                     )
                 finally:
                     self.con.unregister("_missing")
-                value = "" if f.personal else f" {found[0][1]!r}"
+                value = "" if f.personal else f" {found[0][1]}"
                 raise self.error(
                     f"no {ref_table} with {ref_col}{value} is stored"
                     f" ({missing.len()} unknown value(s) in the file)",
@@ -228,31 +237,20 @@ class _Run:
         division code in the birth year (python-stdnum's rule, with its table)."""
         if "id_number" not in {f.name for f in self.kind.fields}:
             return
-        birth = fill(RIC_BIRTH_DATE, self.kind)
-        place = fill("substr({id_number}, 1, 6)", self.kind)
-        is_ric = fill("coalesce({id_type}, 'ric') = 'ric' AND {id_number} IS NOT NULL", self.kind)
+        place = fill("lpad(CAST({_ric17} // 100000000000 AS VARCHAR), 6, '0')", self.kind)
+        year = fill(RIC_BIRTH_YEAR, self.kind)
+        is_ric = fill("{_ric17} IS NOT NULL", self.kind)
         pairs = self.con.sql(
-            f"SELECT DISTINCT {place} AS code, CAST(year({birth}) AS SMALLINT) AS year "
-            f"FROM ({self.fast}) WHERE {is_ric}"
+            f"SELECT DISTINCT {place} AS code, {year} AS year FROM ({self.fast}) WHERE {is_ric}"
         ).pl()
-        periods = builtin_region_periods()
-        valid = (
-            pairs.join(periods, on="code", how="inner")
-            .filter(
-                (pl.col("start").is_null() | (pl.col("year") >= pl.col("start")))
-                & (pl.col("end").is_null() | (pl.col("year") <= pl.col("end")))
-            )
-            .select("code", "year")
-            .unique()
-        )
-        invalid = pairs.join(valid, on=["code", "year"], how="anti")
+        invalid = invalid_birthplaces(pairs)
         if invalid.height == 0:
             return
         self.con.register("_bad_places", invalid)
         try:
             found = self.sql(
                 f"SELECT _row FROM ({self.numbered}) s SEMI JOIN _bad_places b "
-                f"ON {place} = b.code AND CAST(year({birth}) AS SMALLINT) = b.year "
+                f"ON {place} = b.code AND {year} = b.year "
                 f"WHERE {is_ric} ORDER BY _row LIMIT 1"
             )
         finally:
@@ -266,8 +264,6 @@ class _Run:
     def check_stored_conflicts(self) -> None:
         """A row whose key is stored already is a repeat if equal (skipped at load) and a
         conflict if different: a stored event is never edited."""
-        if self.kind.duplicates != "error":
-            return
         target = self.kind.targets[0]
         table = table_named(target.table)
         if not self.store.has_rows(table):
@@ -318,6 +314,21 @@ class _Run:
                 field=key_cols[0],
             )
 
+    def may_be_stored(self, table: Table) -> bool:
+        """Whether some row of the file may already be stored (then the load leaves out stored
+        keys). For a one-column key, only stored keys within the file's key range count."""
+        if self.key_range is not None and tuple(table.key) == self.kind.key:
+            lo, hi = self.key_range
+            column = quote(table.key[0])
+            return bool(
+                self.store.scalar(
+                    f"SELECT EXISTS (SELECT 1 FROM {quote(table.name)} "
+                    f"WHERE {column} BETWEEN :lo AND :hi)",
+                    {"lo": lo, "hi": hi},
+                )
+            )
+        return self.store.has_rows(table)
+
     # -- load --------------------------------------------------------------------------------
     def load(self, batch_id: int) -> dict[str, int]:
         stored: dict[str, int] = {}
@@ -328,20 +339,20 @@ class _Run:
             where = f" WHERE {fill(target.where, self.kind)}" if target.where else ""
             select = f"SELECT {', '.join(exprs)} FROM ({self.fast}){where}"
             columns = [*target.columns, "batch_id"]
-            distinct = self.kind.duplicates == "collapse"
             if isinstance(self.store, EmbeddedStore):
                 stored[table.name] = self.store.insert_from(
                     table,
                     select,
                     columns,
-                    distinct=distinct,
-                    skip_existing=self.store.has_rows(table),
+                    skip_existing=self.may_be_stored(table),
                 )
             else:
                 assert isinstance(self.store, PostgresStore)
                 with tempfile.TemporaryDirectory(prefix="fangkong-") as tmp:
                     csv = Path(tmp) / f"{table.name}.csv"
-                    self.con.execute(f"COPY ({select}) TO '{csv}' (FORMAT csv, HEADER true)")
+                    self.con.execute(
+                        f"COPY ({select}) TO '{csv}' (FORMAT csv, HEADER true)"
+                    ).fetchall()
                     stored[table.name] = self.store.copy_csv_into(table, csv, columns)
         return stored
 
@@ -351,15 +362,29 @@ def import_file(
     kind: str | Kind,
     path: str | Path,
     *,
+    timezone: str = LOCAL_TIMEZONE,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import `path` as `kind` into `store`: everything or nothing. Raises ImportFileError
-    naming the file, row and field of the first problem."""
+    naming the file, row and field of the first problem. Times without an offset in the file
+    are read in `timezone` (Beijing time by default)."""
     k = kind_named(kind) if isinstance(kind, str) else kind
     p = Path(path)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(f"unknown time zone {timezone!r}") from exc
     say = progress or (lambda _step: None)
     say("reading")
     run = _Run(store, k, p, say)
+    run.con.execute(f"SET TimeZone = '{timezone}'").fetchall()
+    try:
+        return _import(store, k, p, run, say)
+    finally:
+        run.con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'").fetchall()
+
+
+def _import(store: Store, k: Kind, p: Path, run: _Run, say: Progress) -> ImportResult:
     digest = _sha256(p)
     before = store.scalar(
         "SELECT min(batch_id) FROM import_batch WHERE kind = :k AND sha256 = :h",

@@ -15,6 +15,7 @@ import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from fangkong.ingest.ric import RIC17, RIC_BIRTH_DATE, RIC_BIRTH_YEAR, RIC_CHECK_CHAR, RIC_SEX
 from fangkong.model.glossary import (
     CaseEventType,
     Diagnosis,
@@ -71,10 +72,9 @@ class Kind:
     doc: str
     fields: tuple[Field, ...]
     targets: tuple[Target, ...]
-    key: tuple[str, ...]  # fields that identify an event within the file
-    # "error": a key twice in one file is a malformed file; "collapse": identical rows are one
-    # event (a venue code scanned twice in the same second is one check-in).
-    duplicates: str = "error"
+    key: tuple[str, ...]  # fields that identify an event: twice in one file is an error
+    # helper columns computed once per row over the fields (`{_name}` in checks and targets)
+    derived: dict[str, str] = field(default_factory=dict)
     row_checks: tuple[Check, ...] = field(default_factory=tuple)  # checks across fields
 
     def field(self, name: str) -> Field:
@@ -124,14 +124,7 @@ def _id(name: str, type_: SqlType = B, **kw: object) -> Field:
     return Field(name, type_, checks=checks, **kw)  # type: ignore[arg-type]
 
 
-_RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-# GB 11643: the check character of the 17 digits, as a SQL expression over `{id_number}`.
-_RIC_SUM = " + ".join(
-    f"(ascii(substr({{id_number}}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(_RIC_WEIGHTS)
-)
-RIC_CHECK_CHAR = f"substr('10X98765432', (({_RIC_SUM}) % 11) + 1, 1)"
-RIC_BIRTH_DATE = "try_strptime(substr({id_number}, 7, 8), '%Y%m%d')"
-_IS_RIC = "coalesce({id_type}, 'ric') = 'ric'"
+_IS_RIC = "coalesce({id_type}, 'ric') = 'ric' AND {id_number} IS NOT NULL"
 
 PERSONS = Kind(
     "persons",
@@ -145,17 +138,15 @@ PERSONS = Kind(
             personal=True,
             checks=(
                 Check(
-                    f"{_IS_RIC} AND NOT regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]')",
+                    "{_ric} AND {_ric17} IS NULL",
                     "a resident ID number (GB 11643) has 17 digits and a check character",
                 ),
                 Check(
-                    f"{_IS_RIC} AND regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]') "
-                    f"AND {RIC_BIRTH_DATE} IS NULL",
+                    f"{{_ric17}} IS NOT NULL AND {RIC_BIRTH_DATE} IS NULL",
                     "the birth date in the ID number is not a date",
                 ),
                 Check(
-                    f"{_IS_RIC} AND regexp_full_match({{id_number}}, '[0-9]{{17}}[0-9X]') "
-                    f"AND substr({{id_number}}, 18, 1) <> {RIC_CHECK_CHAR}",
+                    f"{{_ric17}} IS NOT NULL AND substr({{id_number}}, 18, 1) <> {RIC_CHECK_CHAR}",
                     "the ID number's check digit is wrong (GB 11643)",
                 ),
             ),
@@ -198,11 +189,9 @@ PERSONS = Kind(
                 "person_id": "{person_id}",
                 "household_id": "{household_id}",
                 "region_code": "{region_code}",
-                # GB 11643: the 17th digit is odd for men; the birth date is digits 7-14.
-                "sex": f"CASE WHEN {_IS_RIC} THEN CASE WHEN (ascii(substr({{id_number}}, 17, 1))"
-                " - 48) % 2 = 1 THEN 'M' ELSE 'F' END ELSE {sex} END",
-                "birth_year": f"CASE WHEN {_IS_RIC} THEN CAST(substr({{id_number}}, 7, 4) AS"
-                " SMALLINT) ELSE {birth_year} END",
+                # from the ID number when there is one (GB 11643), else as given
+                "sex": f"CASE WHEN {{_ric}} THEN {RIC_SEX} ELSE {{sex}} END",
+                "birth_year": f"CASE WHEN {{_ric}} THEN {RIC_BIRTH_YEAR} ELSE {{birth_year}} END",
                 "id_type": "coalesce({id_type}, 'ric')",
             },
         ),
@@ -217,6 +206,7 @@ PERSONS = Kind(
         ),
     ),
     key=("person_id",),
+    derived={"_ric": _IS_RIC, "_ric17": RIC17},
 )
 
 REGIONS = Kind(
@@ -279,9 +269,10 @@ VENUES = Kind(
 
 CHECKINS = Kind(
     "checkins",
-    "Venue-code scans (场所码). Not checked against the person registry: visitors from other"
-    " regions scan venue codes too.",
+    "Venue-code scans (场所码), each with the scan id the venue-code service gave it. Not checked"
+    " against the person registry: visitors from other regions scan venue codes too.",
     fields=(
+        _id("scan_id"),
         _id("person_id"),
         Field(
             "venue_id",
@@ -296,11 +287,13 @@ CHECKINS = Kind(
     targets=(
         Target(
             "checkin",
-            {c: f"{{{c}}}" for c in ("person_id", "venue_id", "checkin_at", "checkout_at")},
+            {
+                c: f"{{{c}}}"
+                for c in ("scan_id", "person_id", "venue_id", "checkin_at", "checkout_at")
+            },
         ),
     ),
-    key=("person_id", "venue_id", "checkin_at", "checkout_at"),
-    duplicates="collapse",
+    key=("scan_id",),
 )
 
 VACCINATIONS = Kind(

@@ -17,13 +17,24 @@ from fangkong.ingest.kinds import Field, Kind
 from fangkong.model.tables import SqlType
 from fangkong.store.sql import quote
 
-__all__ = ["Source", "fill", "first_line", "open_source", "raw", "read_error", "staged_sql"]
+__all__ = [
+    "Source",
+    "fill",
+    "first_line",
+    "is_cast",
+    "open_source",
+    "raw",
+    "read_error",
+    "staged_sql",
+]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# DESCRIBE spells some types differently from the names fangkong declares.
+_TYPE_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def raw(name: str) -> str:
@@ -87,7 +98,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> Sourc
             columns = {c: "VARCHAR" for c in _csv_header(path, probe.delimiter)}
         else:
             described = con.sql(f"DESCRIBE SELECT * FROM {Source(path, fmt, {}).scan}").fetchall()
-            columns = {str(r[0]): str(r[1]) for r in described}
+            columns = {str(r[0]): _TYPE_ALIASES.get(str(r[1]), str(r[1])) for r in described}
     except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
         raise read_error(path, exc) from exc
     known = {f.name for f in kind.fields}
@@ -133,12 +144,24 @@ def read_error(path: Path, exc: BaseException) -> ImportFileError:
     return ImportFileError(str(path), f"cannot read the file: {first_line(exc)}")
 
 
+def is_cast(f: Field, source: Source) -> bool:
+    """Whether the field's value is cast from the file's text (so a value can fail to parse);
+    a Parquet column of the field's own type is taken as it is."""
+    st = source.columns.get(f.name)
+    if st is None or f.type is SqlType.VARCHAR:  # text stays text: nothing to fail
+        return False
+    return st != f.type.value
+
+
 def _typed(f: Field, source_type: str | None) -> str:
     col = quote(f.name)
     if source_type is None:
         return f"CAST(NULL AS {f.type.value})"
     if source_type == f.type.value and f.type is not SqlType.VARCHAR:
         return col
+    if source_type != "VARCHAR" and f.type is not SqlType.VARCHAR:
+        # e.g. INTEGER -> BIGINT, TIMESTAMP (naive: Beijing time) -> TIMESTAMPTZ
+        return f"TRY_CAST({col} AS {f.type.value})"
     text = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
     if f.name == "id_number":  # GB 11643 check character: 'x' and 'X' are the same
         return f"upper({text})"
@@ -148,22 +171,29 @@ def _typed(f: Field, source_type: str | None) -> str:
 
 
 def staged_sql(source: Source, kind: Kind, *, with_rows: bool) -> str:
-    """SELECT over the file giving every field's raw text and typed value."""
+    """SELECT over the file giving every field's typed value, and its raw text where the value
+    is cast (all fields `with_rows`, for error messages)."""
     cols = []
     if with_rows:
         # row_number() OVER () numbers rows in file order: DuckDB preserves insertion order
         cols.append("row_number() OVER () AS _row")
     for f in kind.fields:
         st = source.columns.get(f.name)
-        raw_expr = f"CAST({quote(f.name)} AS VARCHAR)" if st else "CAST(NULL AS VARCHAR)"
-        cols.append(f"{raw_expr} AS {raw(f.name)}")
+        if with_rows or is_cast(f, source):
+            raw_expr = f"CAST({quote(f.name)} AS VARCHAR)" if st else "CAST(NULL AS VARCHAR)"
+            cols.append(f"{raw_expr} AS {raw(f.name)}")
         cols.append(f"{_typed(f, st)} AS {quote(f.name)}")
-    return f"SELECT {', '.join(cols)} FROM {source.scan}"
+    select = f"SELECT {', '.join(cols)} FROM {source.scan}"
+    if not kind.derived:
+        return select
+    # Derived columns are computed once per row, in a layer of their own.
+    helpers = ", ".join(f"{fill(e, kind)} AS {quote(n)}" for n, e in kind.derived.items())
+    return f"SELECT *, {helpers} FROM ({select})"
 
 
 def fill(template: str, kind: Kind) -> str:
     """Replace `{field}` placeholders by the quoted staged column names."""
-    names = {f.name for f in kind.fields}
+    names = {f.name for f in kind.fields} | set(kind.derived)
 
     def sub(m: re.Match[str]) -> str:
         return quote(m[1]) if m[1] in names else m[0]

@@ -141,14 +141,15 @@ TABLES: tuple[Table, ...] = (
     Table(
         "checkin",
         (
+            _c("scan_id", B),
             _c("person_id", B),
             _c("venue_id", B),
             _c("checkin_at", TS),
             _c("checkout_at", TS, True),
             BATCH,
         ),
-        key=("person_id", "venue_id", "checkin_at", "checkout_at"),
-        doc="Venue-code scans (场所码). A scan repeated with the same content is one event.",
+        key=("scan_id",),
+        doc="Venue-code scans (场所码), each with the id the venue-code service gave it.",
     ),
     Table(
         "vaccination",

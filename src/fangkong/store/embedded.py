@@ -28,10 +28,10 @@ def duckdb_connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(path)
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the embedded store {path!r}: {exc}") from exc
-    con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'")
+    con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'").fetchall()
     limit = os.environ.get("FANGKONG_MEMORY_LIMIT")
     if limit:
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{limit}'").fetchall()
     return con
 
 
@@ -44,7 +44,8 @@ class EmbeddedStore(Store):
         self._depth = 0
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        self.connection.execute(named_params(sql, "duckdb"), dict(params or {}))
+        # fetch to the end: DuckDB refuses other work on a connection with a pending result
+        self.connection.execute(named_params(sql, "duckdb"), dict(params or {})).fetchall()
 
     def fetch(self, sql: str, params: Params | None = None) -> pl.DataFrame:
         rel = self.connection.sql(named_params(sql, "duckdb"), params=dict(params or {}))
@@ -60,16 +61,16 @@ class EmbeddedStore(Store):
             finally:
                 self._depth -= 1
             return
-        self.connection.execute("BEGIN TRANSACTION")
+        self.connection.execute("BEGIN TRANSACTION").fetchall()
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.connection.execute("ROLLBACK")
+            self.connection.execute("ROLLBACK").fetchall()
             raise
         self._depth = 0
-        self.connection.execute("COMMIT")
+        self.connection.execute("COMMIT").fetchall()
 
     def missing_keys(self, table: Table, column: str, values: pl.Series) -> pl.Series:
         self.connection.register("_probe", pl.DataFrame({"v": values}))
@@ -87,12 +88,13 @@ class EmbeddedStore(Store):
         try:
             self.connection.execute(
                 f'INSERT INTO "{table}" ({column_list(rows.columns)}) SELECT * FROM _frame'
-            )
+            ).fetchall()
         finally:
             self.connection.unregister("_frame")
 
     def has_rows(self, table: Table) -> bool:
-        return bool(self.connection.execute(f'SELECT EXISTS (FROM "{table.name}")').fetchone()[0])  # type: ignore[index]
+        (exists,) = self.connection.execute(f'SELECT EXISTS (FROM "{table.name}")').fetchall()[0]
+        return bool(exists)
 
     def insert_from(
         self,
@@ -100,15 +102,14 @@ class EmbeddedStore(Store):
         source_sql: str,
         columns: Sequence[str],
         *,
-        distinct: bool,
         skip_existing: bool,
         params: dict[str, Any] | None = None,
     ) -> int:
         """INSERT the rows of `source_sql` (a query on this connection) into `table`. With
-        `distinct`, identical rows collapse; with `skip_existing`, rows whose key is already
+        `skip_existing`, rows whose key is already
         stored are left out. Returns the number of rows inserted."""
         cols = column_list(columns)
-        select = f"SELECT {'DISTINCT ' if distinct else ''}{cols} FROM ({source_sql}) s"
+        select = f"SELECT {cols} FROM ({source_sql}) s"
         if skip_existing:
             cond = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in table.key)
             select = (
@@ -117,8 +118,8 @@ class EmbeddedStore(Store):
             )
         row = self.connection.execute(
             f'INSERT INTO "{table.name}" ({cols}) {select}', params or {}
-        ).fetchone()
-        return int(row[0]) if row else 0
+        ).fetchall()
+        return int(row[0][0]) if row else 0
 
     def close(self) -> None:
         self.connection.close()

@@ -96,8 +96,8 @@ class PostgresStore(Store):
 
     def copy_csv_into(self, table: Table, csv_path: Path, columns: Sequence[str]) -> int:
         """Bulk load a CSV file (header row, fangkong's staged columns) into `table` with COPY,
-        through a temporary staging table so that rows whose key is stored already, or that
-        repeat inside the file, are left out. Returns the number of rows inserted."""
+        through a temporary staging table so that rows whose key is stored already are left
+        out. Returns the number of rows inserted."""
         cols = column_list(columns)
         stage = f"_stage_{table.name}"
         key = column_list(table.key)
@@ -114,7 +114,7 @@ class PostgresStore(Store):
                 while chunk := fh.read(1 << 20):
                     copy.write(chunk)
             cur.execute(
-                f'INSERT INTO "{table.name}" ({cols}) SELECT DISTINCT {cols} FROM "{stage}" '
+                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
                 f"ON CONFLICT ({key}) DO NOTHING".encode()
             )
             return cur.rowcount

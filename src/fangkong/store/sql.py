@@ -18,7 +18,8 @@ _TYPE_NAMES: dict[Dialect, dict[SqlType, str]] = {
     "postgres": {t: ("DOUBLE PRECISION" if t is SqlType.DOUBLE else t.value) for t in SqlType},
 }
 
-_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# a string literal (left as it is) or a `:name` parameter that is not part of a `::` cast
+_PARAM = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def quote(name: str) -> str:
@@ -42,6 +43,11 @@ def create_table_sql(table: Table, dialect: Dialect) -> str:
 def named_params(sql: str, dialect: Dialect) -> str:
     """Rewrite `:name` parameters to the dialect's style (`$name` for DuckDB, `%(name)s` for
     psycopg). `::type` casts are left alone."""
-    if dialect == "duckdb":
-        return _PARAM.sub(r"$\1", sql)
-    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+    style = "${}" if dialect == "duckdb" else "%({})s"
+
+    def sub(m: re.Match[str]) -> str:
+        return m[0] if m[1] is None else style.format(m[1])
+
+    if dialect == "postgres":
+        sql = sql.replace("%", "%%")
+    return _PARAM.sub(sub, sql)

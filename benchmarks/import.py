@@ -1,0 +1,132 @@
+"""Import benchmark: 25 million persons and 100 million check-ins into the embedded store, beside
+a bare bulk load of the same files into the same database (DuckDB `CREATE TABLE AS SELECT *
+FROM read_parquet(...)`, no checks) as the physical reference.
+
+Each measurement runs in a fresh process (peak RSS is that process's own) with the same DuckDB
+memory limit, is repeated, and the medians are printed with the ratio fangkong / bare.
+
+    .venv/bin/python benchmarks/import.py                 # full scale (25M, 100M)
+    .venv/bin/python benchmarks/import.py --scale 0.01    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
+    """One measured load, in this (fresh) process."""
+    from fangkong.ingest import import_file
+    from fangkong.store import open_store
+    from fangkong.store.embedded import duckdb_connect
+
+    if os.path.exists(store):
+        os.remove(store)
+    if mode == "bare":
+        con = duckdb_connect(store)
+        start = time.perf_counter()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+        con.execute("CHECKPOINT")
+        con.close()
+        elapsed = time.perf_counter() - start
+        rows = None
+    else:
+        st = open_store(store)
+        if kind == "checkins":
+            import_file(st, "venues", venues)
+        start = time.perf_counter()
+        result = import_file(st, kind, path)
+        st.execute("CHECKPOINT")
+        st.close()
+        elapsed = time.perf_counter() - start
+        rows = result.rows_read
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": elapsed, "rss": rss, "rows": rows}))
+
+
+def _measure(mode: str, kind: str, path: Path, work: Path, venues: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            kind,
+            str(path),
+            str(work / "bench.duckdb"),
+            str(venues),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 25M / 100M")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit, both sides")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    os.environ["FANGKONG_MEMORY_LIMIT"] = args.memory_limit
+    from citydata import make_checkins, make_persons, make_venues
+
+    n_persons = int(25_000_000 * args.scale)
+    n_checkins = int(100_000_000 * args.scale)
+    n_venues = max(1000, int(500_000 * args.scale))
+    args.work.mkdir(parents=True, exist_ok=True)
+    files = {
+        "persons": args.work / f"persons-{n_persons}.parquet",
+        "venues": args.work / f"venues-{n_venues}.parquet",
+        "checkins": args.work / f"checkins-{n_checkins}.parquet",
+    }
+    t = time.perf_counter()
+    if not files["persons"].exists():
+        make_persons(files["persons"], n_persons)
+    if not files["venues"].exists():
+        make_venues(files["venues"], n_venues)
+    if not files["checkins"].exists():
+        make_checkins(files["checkins"], n_checkins, n_persons, n_venues)
+    print(f"input files ready in {time.perf_counter() - t:.0f} s (cached in {args.work})")
+    print(
+        f"machine: {os.cpu_count()} cores; DuckDB memory limit {args.memory_limit}; "
+        f"median of {args.repeat}"
+    )
+    print(f"{'load':<22}{'rows':>13}{'median s':>10}{'rows/s':>13}{'peak RSS':>10}{'ratio':>8}")
+    for kind, n in (("persons", n_persons), ("checkins", n_checkins)):
+        medians = {}
+        for mode in ("bare", "fangkong"):
+            runs = [
+                _measure(mode, kind, files[kind], args.work, files["venues"])
+                for _ in range(args.repeat)
+            ]
+            sec = statistics.median(r["seconds"] for r in runs)
+            rss = max(r["rss"] for r in runs)
+            medians[mode] = sec
+            ratio = f"{sec / medians['bare']:.2f}x" if mode == "fangkong" else ""
+            print(
+                f"{mode + ' ' + kind:<22}{n:>13,}{sec:>10.1f}{n / sec:>13,.0f}"
+                f"{rss / 2**30:>8.2f} GB{ratio:>8}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

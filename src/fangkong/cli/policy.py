@@ -1,0 +1,226 @@
+"""`fangkong policy list | show ID | diff A B | in-force DATE`.
+
+A policy is named by its id (looked up in the policies directory, see `fangkong.policy.loader`)
+or by the path of a .yaml file, so that a draft can be checked before it is released. Errors are
+raised as FangkongErrors; the main app maps them to exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from fangkong.errors import InputError
+from fangkong.policy import (
+    Change,
+    Parameter,
+    Policy,
+    diff,
+    list_policies,
+    load_policy,
+    load_policy_file,
+    policy_in_force,
+)
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Policies as data: list them, show every parameter with its source, diff two.",
+    no_args_is_help=True,
+)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
+DirOption = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Policies directory (default: FANGKONG_POLICIES or policies/)."),
+]
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _load(ref: str, directory: Path | None) -> Policy:
+    """A policy by id, or by the path of a .yaml file."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        return load_policy_file(ref)
+    return load_policy(ref, directory=directory)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON has it: enums by name, tuples as lists, dates in ISO form."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _text(value: Any) -> str:
+    plain = _plain(value)
+    if plain is None:
+        return "—"
+    if isinstance(plain, list):
+        return "[" + ", ".join(str(v) for v in plain) + "]"
+    if isinstance(plain, bool):
+        return "yes" if plain else "no"
+    if isinstance(plain, float) and plain.is_integer():
+        return str(int(plain))
+    return str(plain)
+
+
+def _header(policy: Policy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "jurisdiction": policy.jurisdiction,
+        "in_force_from": policy.in_force_from.isoformat(),
+        "status": policy.status.value,
+        "title": policy.title,
+        "title_zh": policy.title_zh,
+        "lineage": list(policy.lineage),
+        "path": policy.path,
+    }
+
+
+def _parameter_json(p: Parameter) -> dict[str, Any]:
+    return {
+        "value": _plain(p.value),
+        "unit": p.unit.value,
+        "source": p.source,
+        "citation": p.citation,
+        "verified": p.verified,
+        "note": p.note,
+    }
+
+
+@app.command("list")
+def list_command(directory: DirOption = None, fmt: FormatOption = Format.TABLE) -> None:
+    """Every policy with its date in force, status and title."""
+    policies = list_policies(directory=directory)
+    if fmt is Format.JSON:
+        typer.echo(json.dumps([_header(p) for p in policies], ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Policies")
+    for column in ("id", "in force from", "status", "extends", "title"):
+        table.add_column(column)
+    for p in policies:
+        table.add_row(
+            p.id, p.in_force_from.isoformat(), p.status.value, p.extends or "", Text(p.title)
+        )
+    _console().print(table)
+
+
+@app.command("show")
+def show_command(
+    ref: Annotated[str, typer.Argument(help="Policy id (e.g. cn-2022-06-28) or a .yaml file")],
+    directory: DirOption = None,
+    fmt: FormatOption = Format.TABLE,
+    prefix: Annotated[
+        str, typer.Option("--key", "-k", help="Only keys starting with this (e.g. quarantine)")
+    ] = "",
+    unverified: Annotated[
+        bool, typer.Option("--unverified", help="Only parameters marked verified: false")
+    ] = False,
+) -> None:
+    """Every parameter of a policy with its value, unit, source and verified flag."""
+    policy = _load(ref, directory)
+    params = [
+        p
+        for p in policy.parameters().values()
+        if p.key.startswith(prefix) and not (unverified and p.verified)
+    ]
+    if prefix and not params:
+        raise InputError(f"policy {policy.id} has no parameter starting with {prefix!r}")
+    if fmt is Format.JSON:
+        out = {**_header(policy), "parameters": {p.key: _parameter_json(p) for p in params}}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    console.print(f"[bold]{escape(policy.id)}[/] — {escape(policy.title)}")
+    lineage = " ← ".join(policy.lineage)
+    console.print(
+        Text(
+            f"jurisdiction {policy.jurisdiction}, in force from "
+            f"{policy.in_force_from.isoformat()}, {policy.status.value}; lineage {lineage}"
+        )
+    )
+    table = Table(show_lines=False)
+    for column in ("key", "value", "unit", "verified", "source"):
+        table.add_column(column, overflow="fold")
+    for p in params:
+        source = Text(p.citation)
+        if p.note:
+            source.append("\n" + p.note, style="italic")
+        mark = Text("yes") if p.verified else Text("NO", style="yellow")
+        table.add_row(Text(p.key), Text(_text(p.value)), p.unit.value, mark, source)
+    console.print(table)
+    total = len(policy.parameters())
+    console.print(f"{total} parameters, {len(policy.unverified())} not verified")
+
+
+@app.command("diff")
+def diff_command(
+    a: Annotated[str, typer.Argument(help="First policy (id or .yaml file)")],
+    b: Annotated[str, typer.Argument(help="Second policy (id or .yaml file)")],
+    directory: DirOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Every parameter whose value differs from A to B."""
+    first, second = _load(a, directory), _load(b, directory)
+    changes: list[Change] = diff(first, second)
+    if fmt is Format.JSON:
+        rows = [
+            {
+                "key": c.key,
+                "kind": c.kind.value,
+                first.id: _plain(c.old),
+                second.id: _plain(c.new),
+                "unit": c.unit.value,
+            }
+            for c in changes
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    if not changes:
+        console.print(f"{first.id} and {second.id}: no parameter differs")
+        return
+    table = Table(title=f"{first.id} → {second.id}")
+    for column in ("key", "change", first.id, second.id, "unit"):
+        table.add_column(column, overflow="fold")
+    for c in changes:
+        table.add_row(c.key, c.kind.value, Text(_text(c.old)), Text(_text(c.new)), c.unit.value)
+    console.print(table)
+    console.print(f"{len(changes)} parameters differ")
+
+
+@app.command("in-force")
+def in_force_command(
+    on: Annotated[str, typer.Argument(help="A date, YYYY-MM-DD")],
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction")] = "cn",
+    directory: DirOption = None,
+) -> None:
+    """The id of the policy in force on a date."""
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        raise InputError(f"not a date: {on!r} (write YYYY-MM-DD)") from None
+    policy = policy_in_force(day, jurisdiction, directory=directory)
+    typer.echo(policy.id)

@@ -1,0 +1,185 @@
+"""The policy vocabulary: one English name for each Chinese policy term that a policy file uses as
+a value or a key, with the Chinese beside it. (These could move to `fangkong.model.glossary`; they
+live here while only policies use them.)
+
+Each enumeration whose members can be "more or less strict" lists them in `STRICTNESS`, laxest
+first; `fangkong.policy.audit.stricter_than` compares a local rule set with the national one by
+that order.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "STRICTNESS",
+    "AreaRule",
+    "AreaUnit",
+    "CareSetting",
+    "Classification",
+    "CodeReason",
+    "Delineation",
+    "ExtensionRule",
+    "MassTestingScope",
+    "PolicyStatus",
+    "Population",
+    "QuarantineKind",
+    "RiskLevel",
+    "RuleScope",
+    "ValidityStart",
+    "VenueMeasure",
+]
+
+
+class PolicyStatus(StrEnum):
+    """A released policy is in force from its date; a what-if is an analyst's overlay, never in
+    force."""
+
+    RELEASED = "released"
+    WHAT_IF = "what-if"
+
+
+class Population(StrEnum):
+    """The populations a quarantine regime applies to (管控人群)."""
+
+    CLOSE_CONTACT = "close_contact"  # 密切接触者
+    SECONDARY_CONTACT = "secondary_contact"  # 密接的密接 (次密接)
+    INBOUND_TRAVELLER = "inbound_traveller"  # 入境人员
+    LEFT_HIGH_RISK_AREA = "left_high_risk_area"  # 7天内有高风险区旅居史人员
+    LEFT_MEDIUM_RISK_AREA = "left_medium_risk_area"  # 7天内有中风险区旅居史人员
+    HIGH_RISK_POST_WORKER = "high_risk_post_worker"  # 高风险岗位从业人员 (闭环作业结束后)
+
+
+class QuarantineKind(StrEnum):
+    """Kinds of quarantine phase, strictest first in the protocols' own order."""
+
+    CENTRALIZED_QUARANTINE = "centralized_quarantine"  # 集中隔离 (集中隔离医学观察)
+    HOME_ISOLATION = "home_isolation"  # 居家隔离 (赋码管理, 不得外出)
+    HOME_MEDICAL_OBSERVATION = "home_medical_observation"  # 居家医学观察
+    HOME_HEALTH_MONITORING = "home_health_monitoring"  # 居家健康监测
+
+
+class ExtensionRule(StrEnum):
+    """What a new exposure during quarantine does to its end date."""
+
+    NONE = "none"  # no change
+    RESTART = "restart"  # 重新计算: the period counts again from the last exposure
+
+
+class CareSetting(StrEnum):
+    """Where a case is treated or isolated (应收尽收)."""
+
+    DESIGNATED_HOSPITAL = "designated_hospital"  # 定点医院
+    SHELTER_HOSPITAL = "shelter_hospital"  # 方舱医院
+    CENTRALIZED_ISOLATION = "centralized_isolation"  # 集中隔离 (集中医学观察)
+    HOME_ISOLATION = "home_isolation"  # 居家隔离
+
+
+class RiskLevel(StrEnum):
+    """风险等级 of an area (分区分级)."""
+
+    LOW = "low"  # 低风险区
+    MEDIUM = "medium"  # 中风险区
+    HIGH = "high"  # 高风险区
+
+
+class AreaUnit(StrEnum):
+    """The unit a risk area is drawn by (划定单元)."""
+
+    BUILDING = "building"  # 楼栋 / 单元 (building or building unit)
+    COMPOUND = "compound"  # 居住小区 (村): residential compound or village
+    COUNTY = "county"  # 县 (市、区、旗)
+
+
+class Classification(StrEnum):
+    """How areas get their level."""
+
+    COUNTY_CASE_COUNTS = "county_case_counts"  # 2020: by the county's case counts in 14 days
+    CASE_LOCATIONS = "case_locations"  # 2022: by where cases live, work and stay
+
+
+class Delineation(StrEnum):
+    """What an area of a level covers (2022 rules: 划定标准)."""
+
+    CASE_RESIDENCE_AND_FREQUENTED_PLACES = "case_residence_and_frequented_places"  # 居住地+常活动地
+    PLACES_WHERE_A_CASE_STAYED = "places_where_a_case_stayed"  # 停留一定时间的区域
+    REST_OF_COUNTY = "rest_of_county"  # 所在县的其他地区
+
+
+class AreaRule(StrEnum):
+    """The rule for people in an area of a level: 2020 strategies, 2022 resident rules."""
+
+    GUARD_AGAINST_IMPORT = "guard_against_import"  # 外防输入
+    PERSONAL_PROTECTION_NO_GATHERING = "personal_protection_no_gathering"  # 个人防护、避免聚集
+    GUARD_IMPORT_AND_SPREAD = "guard_import_and_spread"  # 外防输入、内防扩散
+    STAY_IN_AREA_STAGGERED_PICKUP = "stay_in_area_staggered_pickup"  # 人不出区、错峰取物
+    CONTAIN_SPREAD_STRICT_CONTROL = "contain_spread_strict_control"  # 内防扩散、外防输出、严格管控
+    STAY_HOME_DOOR_TO_DOOR = "stay_home_door_to_door"  # 足不出户、上门服务
+
+
+class VenueMeasure(StrEnum):
+    """Measures for a venue category at a risk level (April 2020 notice on key places)."""
+
+    OPEN_GRADUALLY = "open_gradually"  # 有序逐步放开
+    OPEN_CAUTIOUSLY = "open_cautiously"  # 审慎开放
+    STRENGTHENED_PREVENTION = "strengthened_prevention"  # 加强风险防范 (特殊单位, low risk)
+    GRADED_RESTRICTIONS = "graded_restrictions"  # 分类适度限制
+    REINFORCED_MEASURES = "reinforced_measures"  # 继续采取强化措施 (特殊单位, medium/high)
+    TEMPORARILY_CLOSED = "temporarily_closed"  # 临时禁止开业
+
+
+class CodeReason(StrEnum):
+    """Reasons for a health-code colour (Jiangsu 苏康码 rules; no national rulebook found)."""
+
+    CONFIRMED = "confirmed"  # 确诊病例
+    SUSPECTED = "suspected"  # 疑似病例
+    ASYMPTOMATIC = "asymptomatic"  # 无症状感染者
+    CLOSE_CONTACT_CENTRALIZED = "close_contact_centralized"  # 集中医学观察中的密切接触者
+    FROM_RISK_AREA = "from_risk_area"  # 来自重点地区或中高风险地区
+    FEVER_CLINIC_VISIT = "fever_clinic_visit"  # 14天内发热门诊就诊
+    FEVER_OR_RESPIRATORY_SYMPTOMS = "fever_or_respiratory_symptoms"  # 发热、干咳等症状
+    ABNORMAL_RECORD = "abnormal_record"  # 14天内省级数据库异常记录
+
+
+class RuleScope(StrEnum):
+    """Whether a rule is the national one or a local example standing in for it."""
+
+    NATIONAL = "national"
+    LOCAL_EXAMPLE = "local_example"
+
+
+class ValidityStart(StrEnum):
+    """From when a test result's validity is counted."""
+
+    REPORT = "report"  # 报告时间 (national notice, August 2022)
+    SAMPLING = "sampling"  # 采样时间 (Shanghai, June 2022)
+
+
+class MassTestingScope(StrEnum):
+    """When region-wide mass testing (按行政区域全员核酸检测) may be ordered."""
+
+    ONLY_WHEN_SOURCE_UNCLEAR = "only_when_source_unclear"  # 感染来源和传播链不清时
+    UNRESTRICTED = "unrestricted"  # at the local command's discretion
+
+
+STRICTNESS: dict[type[StrEnum], tuple[StrEnum, ...]] = {
+    QuarantineKind: (
+        QuarantineKind.HOME_HEALTH_MONITORING,
+        QuarantineKind.HOME_MEDICAL_OBSERVATION,
+        QuarantineKind.HOME_ISOLATION,
+        QuarantineKind.CENTRALIZED_QUARANTINE,
+    ),
+    ExtensionRule: (ExtensionRule.NONE, ExtensionRule.RESTART),
+    CareSetting: (
+        CareSetting.HOME_ISOLATION,
+        CareSetting.CENTRALIZED_ISOLATION,
+        CareSetting.SHELTER_HOSPITAL,
+        CareSetting.DESIGNATED_HOSPITAL,
+    ),
+    RiskLevel: (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH),
+    AreaUnit: (AreaUnit.BUILDING, AreaUnit.COMPOUND, AreaUnit.COUNTY),
+    AreaRule: tuple(AreaRule),  # declared laxest first
+    VenueMeasure: tuple(VenueMeasure),  # declared laxest first
+    ValidityStart: (ValidityStart.REPORT, ValidityStart.SAMPLING),
+    MassTestingScope: (MassTestingScope.ONLY_WHEN_SOURCE_UNCLEAR, MassTestingScope.UNRESTRICTED),
+}

@@ -1,0 +1,74 @@
+"""Shared fixtures. `store` runs a test on both backends: the embedded DuckDB store (a file in
+tmp_path) and PostgreSQL (a fresh schema on the server named by FANGKONG_TEST_PG, dropped
+afterwards). With CI=true, an unreachable PostgreSQL server fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from fangkong.store import Store, open_store
+
+PG_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _pg_available() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    problem = _pg_available()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is unreachable at {PG_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {problem}")
+    return PG_URL
+
+
+def _pg_store(pg_url: str) -> Iterator[Store]:
+    schema = "t_" + uuid.uuid4().hex[:12]
+    sep = "&" if "?" in pg_url else "?"
+    store = open_store(f"{pg_url}{sep}schema={schema}")
+    try:
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated store on each backend."""
+    if request.param == "duckdb":
+        with open_store(tmp_path / "store.duckdb") as st:
+            yield st
+    else:
+        yield from _pg_store(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Iterator[Store]:
+    """A fresh embedded store only."""
+    with open_store(tmp_path / "store.duckdb") as st:
+        yield st
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared: the project's real data and references (present in CI beside the clone)."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the tests read the real data there")
+    return SHARED

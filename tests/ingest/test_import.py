@@ -1,0 +1,163 @@
+"""Import: valid files land whole, malformed files are refused whole with a message that names
+the file, row and field, on both backends."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fangkong.errors import ImportFileError, InputError
+from fangkong.ingest import import_file
+from fangkong.store import Store
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _counts(store: Store) -> dict[str, int]:
+    tables = ("person", "person_identity", "venue", "checkin", "import_batch")
+    return {t: store.count(t) for t in tables}
+
+
+def test_persons_land_with_identity_apart(store: Store) -> None:
+    result = import_file(store, "persons", DATA / "persons.csv")
+    assert result.rows_read == 5
+    assert result.rows_stored == {"person": 5, "person_identity": 5}
+    person = store.fetch("SELECT * FROM person ORDER BY person_id")
+    assert "id_number" not in person.columns and "name" not in person.columns
+    # sex and birth year come from the ID number (GB 11643 digits 7-14 and 17)
+    assert person.get_column("sex").to_list() == ["M", "F", "M", "F", "M"]
+    assert person.get_column("birth_year").to_list() == [1985, 1987, 2015, 1949, 1985]
+    ident = store.fetch("SELECT id_number FROM person_identity WHERE person_id = 4")
+    assert ident.item() == "11010519491231002X"
+
+
+def test_same_file_twice_changes_nothing(store: Store) -> None:
+    import_file(store, "persons", DATA / "persons.csv")
+    before = _counts(store)
+    again = import_file(store, "persons", DATA / "persons.csv")
+    assert again.already_imported_as == 1
+    assert _counts(store) == before
+
+
+def test_same_events_in_another_file_change_nothing(store: Store, tmp_path: Path) -> None:
+    import_file(store, "persons", DATA / "persons.csv")
+    copy = tmp_path / "persons-again.csv"
+    copy.write_text((DATA / "persons.csv").read_text() + "\n", encoding="utf-8")
+    result = import_file(store, "persons", copy)
+    assert result.rows_stored == {"person": 0, "person_identity": 0}
+    assert store.count("person") == 5
+
+
+def test_parquet_and_csv_give_the_same_rows(store: Store) -> None:
+    import_file(store, "persons", DATA / "persons.parquet")
+    assert store.count("person") == 5
+    assert import_file(store, "persons", DATA / "persons.csv").rows_stored["person"] == 0
+
+
+def test_checkins_keep_time_zones_and_visitors(store: Store) -> None:
+    import_file(store, "venues", DATA / "venues.csv")
+    result = import_file(store, "checkins", DATA / "checkins.csv")
+    assert result.rows_read == 4
+    assert result.rows_stored == {"checkin": 4}
+    times = store.fetch("SELECT person_id, checkin_at FROM checkin ORDER BY person_id, checkin_at")
+    got = {int(p): t.astimezone(SHANGHAI) for p, t in times.iter_rows()}
+    assert got[2] == datetime(2022, 4, 1, 9, 10, tzinfo=SHANGHAI)
+    assert got[99] == datetime(2022, 4, 2, 10, 0, tzinfo=SHANGHAI)  # 02:00Z is 10:00 in Beijing
+
+
+MALFORMED = [
+    ("persons", "persons_bad_check_digit.csv", 3, "id_number", "check digit is wrong"),
+    ("persons", "persons_unknown_region.csv", 4, "region_code", "no region with region_code"),
+    ("persons", "persons_bad_birthplace.csv", 5, "id_number", "birthplace"),
+    ("persons", "persons_impossible_date.csv", 2, "id_number", "birth date"),
+    ("persons", "persons_duplicate.csv", 6, "person_id", "duplicate event: the same person_id"),
+    ("persons", "persons_missing_column.csv", None, "region_code", "missing column"),
+    ("persons", "persons_truncated.csv", 5, None, "expected 6 fields, found 2"),
+    ("persons", "persons_truncated.parquet", None, None, "cannot read the file"),
+    ("venues", "venues_bad_category.csv", 2, "category", "not one of essential"),
+    ("checkins", "checkins_impossible_date.csv", 2, "checkin_at", "not a valid timestamptz"),
+    ("checkins", "checkins_unknown_venue.csv", 2, "venue_id", "no venue with venue_id 7"),
+    ("checkins", "checkins_duplicate.csv", 4, "scan_id", "the same scan_id as row 2"),
+]
+
+
+@pytest.mark.parametrize(("kind", "name", "row", "field", "message"), MALFORMED)
+def test_malformed_file_is_refused_whole(
+    store: Store, kind: str, name: str, row: int | None, field: str | None, message: str
+) -> None:
+    import_file(store, "venues", DATA / "venues.csv")
+    before = _counts(store)
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, kind, DATA / name)
+    err = info.value
+    assert name in str(err)
+    assert err.row == row
+    assert err.field == field
+    assert message in str(err)
+    if row is not None:
+        assert f"row {row}" in str(err)
+    assert _counts(store) == before
+
+
+def test_personal_data_never_in_messages(store: Store) -> None:
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, "persons", DATA / "persons_bad_check_digit.csv")
+    bad_id = (DATA / "persons_bad_check_digit.csv").read_text().splitlines()[3].split(",")[1]
+    assert bad_id not in str(info.value)
+    with pytest.raises(ImportFileError) as info2:
+        import_file(store, "persons", DATA / "persons_truncated.csv")
+    assert "420106" not in str(info2.value)  # DuckDB's message quotes the line: dropped
+
+
+def test_conflicting_event_is_refused(store: Store, tmp_path: Path) -> None:
+    import_file(store, "persons", DATA / "persons.csv")
+    changed = tmp_path / "persons-moved.csv"
+    text = (DATA / "persons.csv").read_text(encoding="utf-8")
+    changed.write_text(text.replace(",101,310115", ",101,310104"), encoding="utf-8")
+    with pytest.raises(ImportFileError, match="already stored with other values") as info:
+        import_file(store, "persons", changed)
+    assert info.value.row == 3
+    assert store.fetch("SELECT region_code FROM person WHERE person_id = 3").item() == "310115"
+
+
+def test_rescanned_events_in_a_later_file_are_skipped(store: Store, tmp_path: Path) -> None:
+    import_file(store, "venues", DATA / "venues.csv")
+    import_file(store, "checkins", DATA / "checkins.csv")
+    later = tmp_path / "checkins-later.csv"
+    lines = (DATA / "checkins.csv").read_text(encoding="utf-8").splitlines()
+    later.write_text(
+        "\n".join([*lines[:1], *lines[3:], "1006,1,2,2022-04-02 11:00:00,"]) + "\n",
+        encoding="utf-8",
+    )
+    result = import_file(store, "checkins", later)
+    assert result.rows_read == 3
+    assert result.rows_stored == {"checkin": 1}
+    assert store.count("checkin") == 5
+
+
+def test_unknown_column_and_unknown_type(store: Store, tmp_path: Path) -> None:
+    odd = tmp_path / "venues.csv"
+    odd.write_text("venue_id,region_code,category,colour\n1,310104,essential,red\n")
+    with pytest.raises(ImportFileError, match="unknown column") as info:
+        import_file(store, "venues", odd)
+    assert info.value.field == "colour"
+    other = tmp_path / "venues.xlsx"
+    shutil.copy(DATA / "venues.csv", other)
+    with pytest.raises(ImportFileError, match="unknown file type"):
+        import_file(store, "venues", other)
+
+
+def test_times_without_offset_follow_the_time_zone_given(store: Store, tmp_path: Path) -> None:
+    import_file(store, "venues", DATA / "venues.csv")
+    scans = tmp_path / "scans.csv"
+    scans.write_text("scan_id,person_id,venue_id,checkin_at\n1,1,1,2022-04-01 09:00:00\n")
+    import_file(store, "checkins", scans, timezone="UTC")
+    got = store.fetch("SELECT checkin_at FROM checkin").item()
+    assert got.astimezone(SHANGHAI) == datetime(2022, 4, 1, 17, 0, tzinfo=SHANGHAI)
+    with pytest.raises(InputError, match="unknown time zone"):
+        import_file(store, "checkins", scans, timezone="Mars/Olympus")

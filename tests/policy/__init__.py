@@ -1,0 +1,1 @@
+"""Tests of fangkong.policy and `fangkong policy`."""

@@ -1,0 +1,88 @@
+"""The two backends: one schema, migrations applied once, transactions all-or-nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fangkong.errors import StoreError
+from fangkong.model.glossary import RegionLevel
+from fangkong.model.tables import TABLES
+from fangkong.store import Store, open_store
+from fangkong.store.migrations import MIGRATIONS, current_version, migrate
+from fangkong.store.postgres import split_schema
+from fangkong.store.regions import builtin_regions, region_level
+from fangkong.store.sql import named_params
+
+
+def test_schema_has_every_declared_table_and_column(store: Store) -> None:
+    for table in TABLES:
+        frame = store.fetch(f'SELECT * FROM "{table.name}" WHERE 1 = 0')
+        assert tuple(frame.columns) == table.column_names
+
+
+def test_migrations_apply_once(store: Store) -> None:
+    assert current_version(store) == MIGRATIONS[-1].version
+    assert migrate(store) == MIGRATIONS[-1].version
+    assert store.count("schema_version") == len(MIGRATIONS)
+    assert (
+        store.scalar("SELECT count(*) FROM region WHERE batch_id = 0") == builtin_regions().height
+    )
+
+
+def test_builtin_divisions(store: Store) -> None:
+    rows = store.fetch(
+        "SELECT region_code, name, level, parent_code, valid_until FROM region "
+        "WHERE region_code IN ('310000', '310100', '310115', '420106', '660000', '110103') "
+        "ORDER BY region_code"
+    ).rows()
+    assert rows == [
+        ("110103", "崇文区", "county", "110100", 2010),  # merged into 东城区 in 2010
+        ("310000", "上海市", "province", None, None),
+        ("310100", "市辖区", "prefecture", "310000", None),
+        ("310115", "浦东新区", "county", "310100", None),
+        ("420106", "武昌区", "county", "420100", None),
+        ("660000", "新疆生产建设兵团", "province", None, None),
+    ]
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.execute(
+            "INSERT INTO region VALUES "
+            "('310115001', '陆家嘴街道', 'street', '310115', NULL, NULL, 9)"
+        )
+        raise RuntimeError("boom")
+    assert store.scalar("SELECT count(*) FROM region WHERE batch_id = 9") == 0
+
+
+def test_named_parameters_leave_casts_alone() -> None:
+    sql = "SELECT :a::INTEGER, ':not' , x::TEXT FROM t WHERE y = :b"
+    assert named_params(sql, "duckdb") == "SELECT $a::INTEGER, ':not' , x::TEXT FROM t WHERE y = $b"
+    assert named_params("SELECT 1 % 2, :a", "postgres") == "SELECT 1 %% 2, %(a)s"
+
+
+def test_region_levels() -> None:
+    assert region_level("310000") is RegionLevel.PROVINCE
+    assert region_level("310100") is RegionLevel.PREFECTURE
+    assert region_level("310115") is RegionLevel.COUNTY
+    assert region_level("310115001") is RegionLevel.STREET
+    assert region_level("310115001001") is RegionLevel.COMMUNITY
+
+
+def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="unknown store URL scheme"):
+        open_store("mysql://x")
+    with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
+        open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    (tmp_path / "not-a-db.duckdb").write_text("hello")
+    with pytest.raises(StoreError, match="cannot open the embedded store"):
+        open_store(tmp_path / "not-a-db.duckdb")
+
+
+def test_schema_parameter_is_fangkongs_own() -> None:
+    assert split_schema("postgresql://u@h/db?schema=s1&sslmode=disable") == (
+        "postgresql://u@h/db?sslmode=disable",
+        "s1",
+    )
