@@ -11,10 +11,10 @@ from stdnum.cn import ric
 from fangkong.ingest.ric import (
     RIC17,
     RIC_BIRTH_DATE,
-    RIC_BIRTH_YEAR,
+    RIC_BIRTHPLACE_INVALID,
     RIC_CHECK_CHAR,
     RIC_SEX,
-    invalid_birthplaces,
+    valid_birthplaces,
 )
 from fangkong.store.regions import builtin_region_periods
 
@@ -22,31 +22,22 @@ CODES = builtin_region_periods().get_column("code").unique().sort().to_list()
 
 
 def _ours(numbers: list[str]) -> list[bool]:
-    """fangkong's verdict, with the SQL the importer runs."""
+    """fangkong's verdict, with the SQL expressions the importer runs."""
     con = duckdb.connect()
     con.register("ids", pl.DataFrame({"id_number": numbers}))
-    sub = {"{id_number}": "id_number", "{_ric17}": "r17"}
+    con.register("_ric_birthplaces", valid_birthplaces())
 
     def sql(expr: str) -> str:
-        for k, v in sub.items():
-            expr = expr.replace(k, v)
-        return expr
+        return expr.replace("{id_number}", "id_number").replace("{_ric17}", "r17")
 
     rows = con.sql(
-        f"SELECT id_number, r17, {sql(RIC_BIRTH_DATE)} AS birth, {sql(RIC_CHECK_CHAR)} AS chk, "
-        f"{sql(RIC_BIRTH_YEAR)} AS year FROM (SELECT id_number, {sql(RIC17)} AS r17 FROM ids)"
-    ).pl()
-    shaped = rows.filter(pl.col("r17").is_not_null() & pl.col("birth").is_not_null())
-    pairs = shaped.select(
-        pl.col("id_number").str.slice(0, 6).alias("code"), pl.col("year").cast(pl.Int16)
-    ).unique()
-    bad = invalid_birthplaces(pairs)
-    ok = shaped.filter(pl.col("id_number").str.slice(17, 1) == pl.col("chk")).with_columns(
-        pl.col("id_number").str.slice(0, 6).alias("code"), pl.col("year").cast(pl.Int16)
-    )
-    ok = ok.join(bad, on=["code", "year"], how="anti")
-    good = set(ok.get_column("id_number").to_list())
-    return [n in good for n in numbers]
+        f"SELECT r17 IS NOT NULL AND {sql(RIC_BIRTH_DATE)} IS NOT NULL"
+        f" AND substr(id_number, 18, 1) = {sql(RIC_CHECK_CHAR)}"
+        f" AND NOT ({sql(RIC_BIRTHPLACE_INVALID)}) AS ok"
+        f" FROM (SELECT row_number() OVER () AS i, id_number, {sql(RIC17)} AS r17 FROM ids)"
+        " ORDER BY i"
+    ).fetchall()
+    return [bool(r[0]) for r in rows]
 
 
 def _stdnum(number: str) -> bool:

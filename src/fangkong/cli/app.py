@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from fangkong.cli.bulletin import app as bulletin_app
 from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
 from fangkong.cli.ingest import import_command
 from fangkong.cli.policy import app as policy_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command("import")(import_command)
 
 # sub-apps
+app.add_typer(bulletin_app, name="bulletin")
 app.add_typer(policy_app, name="policy")
 
 

@@ -28,9 +28,9 @@ import duckdb
 import polars as pl
 
 from fangkong.errors import ImportFileError, InputError
-from fangkong.ingest.kinds import Kind
+from fangkong.ingest.kinds import INLINE_REFS, Kind
 from fangkong.ingest.kinds import kind as kind_named
-from fangkong.ingest.ric import RIC_BIRTH_YEAR, invalid_birthplaces
+from fangkong.ingest.ric import valid_birthplaces
 from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
 from fangkong.model.tables import Table
 from fangkong.model.tables import table as table_named
@@ -105,6 +105,16 @@ def _rules(kind: Kind, source: Source) -> list[_Rule]:
         rules.extend(
             _Rule(f.name, f"({fill(c.bad_when, kind)})", c.message, show) for c in f.checks
         )
+        if f.ref is not None and f.ref[0] in INLINE_REFS:
+            table, column = f.ref
+            rules.append(
+                _Rule(
+                    f.name,
+                    f"{col} NOT IN (SELECT {quote(column)} FROM _ref_{table})",
+                    f"no {table} with {column} is stored",
+                    show,
+                )
+            )
     rules.extend(
         _Rule(None, f"({fill(c.bad_when, kind)})", c.message, False) for c in kind.row_checks
     )
@@ -126,6 +136,15 @@ class _Run:
         self.fast = staged_sql(self.source, kind, with_rows=False)
         self.numbered = staged_sql(self.source, kind, with_rows=True)
         self.key_range: tuple[Any, Any] | None = None
+        self.con.register("_ric_birthplaces", valid_birthplaces())
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _this_file AS {self.fast}").fetchall()
+        for table in INLINE_REFS:
+            if isinstance(store, EmbeddedStore):
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW _ref_{table} AS SELECT * FROM {quote(table)}"
+                ).fetchall()
+            else:
+                self.con.register(f"_ref_{table}", store.fetch(f"SELECT * FROM {quote(table)}"))
 
     def error(
         self, message: str, *, row: int | None = None, field: str | None = None
@@ -203,7 +222,7 @@ class _Run:
 
     def check_references(self) -> None:
         for f in self.kind.fields:
-            if f.ref is None or f.name not in self.source.columns:
+            if f.ref is None or f.name not in self.source.columns or f.ref[0] in INLINE_REFS:
                 continue
             ref_table, ref_col = f.ref
             col = quote(f.name)
@@ -231,35 +250,6 @@ class _Run:
                     row=int(found[0][0]),
                     field=f.name,
                 )
-
-    def check_ric_birthplaces(self) -> None:
-        """GB 11643 digits 1-6: the county of first registration, which must have been a
-        division code in the birth year (python-stdnum's rule, with its table)."""
-        if "id_number" not in {f.name for f in self.kind.fields}:
-            return
-        place = fill("lpad(CAST({_ric17} // 100000000000 AS VARCHAR), 6, '0')", self.kind)
-        year = fill(RIC_BIRTH_YEAR, self.kind)
-        is_ric = fill("{_ric17} IS NOT NULL", self.kind)
-        pairs = self.con.sql(
-            f"SELECT DISTINCT {place} AS code, {year} AS year FROM ({self.fast}) WHERE {is_ric}"
-        ).pl()
-        invalid = invalid_birthplaces(pairs)
-        if invalid.height == 0:
-            return
-        self.con.register("_bad_places", invalid)
-        try:
-            found = self.sql(
-                f"SELECT _row FROM ({self.numbered}) s SEMI JOIN _bad_places b "
-                f"ON {place} = b.code AND {year} = b.year "
-                f"WHERE {is_ric} ORDER BY _row LIMIT 1"
-            )
-        finally:
-            self.con.unregister("_bad_places")
-        raise self.error(
-            "the ID number's birthplace (digits 1-6) was not a division code in its birth year",
-            row=int(found[0][0]),
-            field="id_number",
-        )
 
     def check_stored_conflicts(self) -> None:
         """A row whose key is stored already is a repeat if equal (skipped at load) and a
@@ -397,8 +387,6 @@ def _import(store: Store, k: Kind, p: Path, run: _Run, say: Progress) -> ImportR
     n = run.check_values()
     say("checking references")
     run.check_references()
-    if k.name == "persons":
-        run.check_ric_birthplaces()
     run.check_stored_conflicts()
     say("loading")
     with store.transaction():

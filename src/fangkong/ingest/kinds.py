@@ -15,7 +15,14 @@ import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from fangkong.ingest.ric import RIC17, RIC_BIRTH_DATE, RIC_BIRTH_YEAR, RIC_CHECK_CHAR, RIC_SEX
+from fangkong.ingest.ric import (
+    RIC17,
+    RIC_BIRTH_DATE,
+    RIC_BIRTH_YEAR,
+    RIC_BIRTHPLACE_INVALID,
+    RIC_CHECK_CHAR,
+    RIC_SEX,
+)
 from fangkong.model.glossary import (
     CaseEventType,
     Diagnosis,
@@ -57,6 +64,14 @@ class Field:
     checks: tuple[Check, ...] = ()
     ref: tuple[str, str] | None = None  # (table, column) that must hold every value
     personal: bool = False  # never echoed in messages or logs
+
+
+# Checks may name `_this_file`, the staged rows of the file being imported (e.g. a community
+# whose street is in the same file).
+# Reference tables small enough to be checked inside the one pass over the file (the importer
+# exposes each as `_ref_<table>` to DuckDB); references to others are checked by their distinct
+# values against the store.
+INLINE_REFS = frozenset({"region"})
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,11 @@ PERSONS = Kind(
                     f"{{_ric17}} IS NOT NULL AND substr({{id_number}}, 18, 1) <> {RIC_CHECK_CHAR}",
                     "the ID number's check digit is wrong (GB 11643)",
                 ),
+                Check(
+                    RIC_BIRTHPLACE_INVALID,
+                    "the ID number's birthplace (digits 1-6) was not a division code in its"
+                    " birth year",
+                ),
             ),
         ),
         Field("name", V, required=False, optional_column=True, personal=True),
@@ -209,6 +229,11 @@ PERSONS = Kind(
     derived={"_ric": _IS_RIC, "_ric17": RIC17},
 )
 
+_PARENT = (
+    "CASE WHEN length({region_code}) = 9 THEN substr({region_code}, 1, 6)"
+    " ELSE substr({region_code}, 1, 9) END"
+)
+
 REGIONS = Kind(
     "regions",
     "Street (9-digit) and community (12-digit) codes below the built-in county table.",
@@ -225,6 +250,13 @@ REGIONS = Kind(
         ),
         Field("name", V),
     ),
+    row_checks=(
+        Check(
+            f"{_PARENT} NOT IN (SELECT region_code FROM _ref_region)"
+            f" AND {_PARENT} NOT IN (SELECT region_code FROM _this_file)",
+            "the parent division is neither stored nor in the file",
+        ),
+    ),
     targets=(
         Target(
             "region",
@@ -232,8 +264,7 @@ REGIONS = Kind(
                 "region_code": "{region_code}",
                 "name": "{name}",
                 "level": "CASE WHEN length({region_code}) = 9 THEN 'street' ELSE 'community' END",
-                "parent_code": "CASE WHEN length({region_code}) = 9 THEN substr({region_code}, 1,"
-                " 6) ELSE substr({region_code}, 1, 9) END",
+                "parent_code": _PARENT,
                 "valid_from": "CAST(NULL AS SMALLINT)",
                 "valid_until": "CAST(NULL AS SMALLINT)",
             },

@@ -13,19 +13,22 @@ Placeholders: `{id_number}` is the normalized number (trimmed, upper case), `{_r
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from fangkong.store.regions import builtin_region_periods
 
 __all__ = [
     "RIC17",
+    "RIC_BIRTHPLACE_INVALID",
     "RIC_BIRTH_DATE",
     "RIC_BIRTH_YEAR",
     "RIC_CHECK_CHAR",
     "RIC_SEX",
     "WEIGHTS",
     "check_char_sql",
-    "invalid_birthplaces",
+    "valid_birthplaces",
 ]
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -49,21 +52,33 @@ def check_char_sql(digits17: str) -> str:
 RIC_CHECK_CHAR = check_char_sql("{_ric17}")
 RIC_BIRTH_DATE = "try_strptime(CAST({_ric17} // 1000 % 100000000 AS VARCHAR), '%Y%m%d')"
 RIC_BIRTH_YEAR = "CAST({_ric17} // 10000000 % 10000 AS SMALLINT)"
-RIC_SEX = "CASE WHEN {_ric17} % 2 = 1 THEN 'M' ELSE 'F' END"  # digit 17: odd for men
+# Digits 1-6 must have been a county code in the birth year: python-stdnum's rule, with its table
+# of codes and the years each was in use (a code listed without a period is valid in every
+# year). The valid (code, year) pairs are registered as `_ric_birthplaces(k)`, k = code * 10000
+# + year, so that the check is one integer hash probe per number.
+RIC_BIRTHPLACE_INVALID = (
+    f"{{_ric17}} IS NOT NULL AND {RIC_BIRTH_DATE} IS NOT NULL"
+    f" AND {{_ric17}} // 100000000000 * 10000 + {RIC_BIRTH_YEAR}"
+    " NOT IN (SELECT k FROM _ric_birthplaces)"
+)
+FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1880, 2100
 
 
-def invalid_birthplaces(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Of the distinct (code, year) pairs given (digits 1-6 of ID numbers and the birth year),
-    those whose code was not a county code in that year: python-stdnum's rule, with its table
-    (a code listed without a period is valid in every year)."""
-    periods = builtin_region_periods()
-    valid = (
-        pairs.join(periods, on="code", how="inner")
+@cache
+def valid_birthplaces() -> pl.DataFrame:
+    """The `_ric_birthplaces` table: every (county code, year) key a birthplace may have."""
+    years = pl.DataFrame({"year": range(FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR + 1)})
+    return (
+        builtin_region_periods()
+        .join(years.cast(pl.Int64), how="cross")
         .filter(
-            (pl.col("start").is_null() | (pl.col("year") >= pl.col("start")))
-            & (pl.col("end").is_null() | (pl.col("year") <= pl.col("end")))
+            (pl.col("start").is_null() | (pl.col("start") <= pl.col("year")))
+            & (pl.col("end").is_null() | (pl.col("end") >= pl.col("year")))
         )
-        .select("code", "year")
+        .select((pl.col("code").cast(pl.Int64) * 10000 + pl.col("year")).alias("k"))
         .unique()
+        .sort("k")
     )
-    return pairs.join(valid, on=["code", "year"], how="anti")
+
+
+RIC_SEX = "CASE WHEN {_ric17} % 2 = 1 THEN 'M' ELSE 'F' END"  # digit 17: odd for men

@@ -1,0 +1,160 @@
+"""`fangkong bulletin`: the daily bulletin (每日疫情通报), from the case registry or from
+per-province daily reports; and its helpers (`convert-nhc-2020`, `sample-2020-04-07`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fangkong.cli.common import DEFAULT_STORE, StoreOption, console, fail, opened_store
+from fangkong.engine.bulletin import Bulletin, bulletin_csv, bulletin_json
+from fangkong.engine.bulletin_nhc2020 import convert_nhc_2020
+from fangkong.engine.bulletin_registry import bulletin_from_registry
+from fangkong.engine.bulletin_render import render_zh
+from fangkong.engine.bulletin_render_en import render_en
+from fangkong.engine.bulletin_reports import bulletin_from_reports
+from fangkong.errors import FangkongError
+
+__all__ = ["app"]
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+
+
+class Language(StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
+app = typer.Typer(
+    help="The daily bulletin (每日疫情通报) in the National Health Commission's format.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _day(text: str | None) -> date:
+    if text is None:
+        raise typer.BadParameter(
+            "give the bulletin day, e.g. --date 2020-04-07", param_hint="--date"
+        )
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a date (YYYY-MM-DD): {text!r}", param_hint="--date"
+        ) from None
+
+
+def render(bulletin: Bulletin, output: OutputFormat, lang: Language) -> str:
+    """The bulletin in one of the CLI's output forms."""
+    if output is OutputFormat.JSON:
+        return bulletin_json(bulletin) + "\n"
+    if output is OutputFormat.CSV:
+        return bulletin_csv(bulletin)
+    return (render_zh(bulletin) if lang is Language.ZH else render_en(bulletin)) + "\n"
+
+
+@app.callback(invoke_without_command=True)
+def bulletin(
+    ctx: typer.Context,
+    *,
+    day: Annotated[
+        str | None, typer.Option("--date", "-d", help="The bulletin day (0-24h), YYYY-MM-DD.")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports",
+            "-r",
+            help="Assemble from a per-province daily reports CSV (docs/reports-format.md)"
+            " instead of the case registry in the store.",
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output form.")] = (
+        OutputFormat.TEXT
+    ),
+    lang: Annotated[Language, typer.Option("--lang", help="Language of the text.")] = Language.ZH,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region", help="One province (xx0000) or city (xxxx00) instead of the nation."
+        ),
+    ] = None,
+) -> None:
+    """Print the bulletin of --date: national by default, or of one --region."""
+    if ctx.invoked_subcommand is not None:
+        return
+    when = _day(day)
+    try:
+        if reports is not None:
+            result = bulletin_from_reports(reports, when, region=region)
+        else:
+            with opened_store(store) as st:
+                result = bulletin_from_registry(st, when, region=region)
+    except FangkongError as exc:
+        raise fail(exc) from exc
+    typer.echo(render(result, output, lang), nl=False)
+
+
+@app.command("convert-nhc-2020")
+def convert_nhc_2020_command(
+    report_dir: Annotated[
+        Path, typer.Argument(help="The folder of transcriptions (canghailan-2020/Report).")
+    ],
+    out: Annotated[Path, typer.Argument(help="The reports CSV to write.")],
+    other_sources: Annotated[
+        bool,
+        typer.Option(
+            "--other-sources/--nhc-only",
+            help="Keep the figures the transcriptions mark '# 其他来源' (not in the NHC bulletin).",
+        ),
+    ] = False,
+) -> None:
+    """Convert the transcribed NHC bulletins of January 2020 into a reports CSV."""
+    try:
+        text = convert_nhc_2020(report_dir, out, other_sources=other_sources)
+    except FangkongError as exc:
+        raise fail(exc) from exc
+    console.print(f"{out}: {text.count(chr(10)) - 1} rows", highlight=False)
+
+
+@app.command("sample-2020-04-07")
+def sample_command(
+    out_dir: Annotated[Path, typer.Argument(help="Where to write persons.csv and cases.csv.")],
+    *,
+    canghailan: Annotated[
+        Path,
+        typer.Option(help="The canghailan-2020 data folder (shared/data/canghailan-2020)."),
+    ],
+    load: Annotated[
+        bool, typer.Option("--load/--no-load", help="Also import both files into --store.")
+    ] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Write the 2020-04-07 fixture: a case registry whose bulletin is the NHC's of that day."""
+    from fangkong.ingest import import_file
+    from fangkong.sample.bulletin_20200407 import write_bulletin_20200407
+
+    try:
+        fixture = write_bulletin_20200407(out_dir, canghailan)
+    except (FangkongError, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--canghailan") from exc
+    console.print(
+        f"{fixture.persons}: {fixture.persons_count} persons; {fixture.cases}:"
+        f" {fixture.events_count} case events",
+        highlight=False,
+    )
+    if load:
+        with opened_store(store) as st:
+            import_file(st, "persons", fixture.persons)
+            import_file(st, "cases", fixture.cases)
+        console.print(f"imported into {store}", highlight=False)

@@ -1,0 +1,34 @@
+"""The public surface of the bulletin modules: what `__all__` declares exists."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+MODULES = (
+    "fangkong.engine.bulletin",
+    "fangkong.engine.bulletin_regions",
+    "fangkong.engine.bulletin_registry",
+    "fangkong.engine.bulletin_reports",
+    "fangkong.engine.bulletin_reports_file",
+    "fangkong.engine.bulletin_render",
+    "fangkong.engine.bulletin_render_en",
+    "fangkong.engine.bulletin_nhc2020",
+    "fangkong.sample.bulletin_20200407",
+    "fangkong.sample.bulletin_20200407_plan",
+    "fangkong.sample.bulletin_20200407_cases",
+    "fangkong.sample.residents",
+    "fangkong.sample.identity",
+    "fangkong.sample.canghailan",
+    "fangkong.cli.bulletin",
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_names_exist(name: str) -> None:
+    module = importlib.import_module(name)
+    public = module.__all__
+    assert len(set(public)) == len(public)
+    for attr in public:
+        assert hasattr(module, attr), f"{name}.{attr}"

@@ -1,0 +1,106 @@
+"""`fangkong bulletin ...` through the fangkong app with Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fangkong.cli.app import app
+from fangkong.store import open_store
+
+from .test_bulletin_registry import load
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "bulletin"
+EXAMPLE = str(DATA / "reports-example.csv")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def store_file(tmp_path: Path) -> str:
+    path = tmp_path / "registry.duckdb"
+    with open_store(path) as st:
+        load(st, tmp_path)
+    return str(path)
+
+
+def test_from_the_registry(runner: CliRunner, store_file: str) -> None:
+    result = runner.invoke(app, ["bulletin", "--date", "2020-04-07", "--store", store_file])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("截至4月7日24时，31个省（区、市）和新疆生产建设兵团累计报告")
+    assert "当日新增确诊病例3例，其中2例为境外输入病例（上海2例），1例为本土病例（湖北1例）" in (
+        result.output
+    )
+    english = runner.invoke(
+        app, ["bulletin", "-d", "2020-04-07", "-s", store_file, "--lang", "en"]
+    ).output
+    assert "3 new confirmed cases on the day: 2 imported (Shanghai 2) and 1 local (Hubei 1)." in (
+        english
+    )
+
+
+def test_region_json_and_csv(runner: CliRunner, store_file: str) -> None:
+    args = ["bulletin", "--date", "2020-04-07", "--store", store_file, "--region", "420000"]
+    doc = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
+    assert doc["scope"]["region_code"] == "420000"
+    assert doc["scope"]["cumulative_confirmed"] == 5
+    assert [c["region_code"] for c in doc["cities"]] == ["420100", "429004"]
+    lines = runner.invoke(app, [*args, "--format", "csv"]).output.splitlines()
+    assert lines[0].startswith("date,region_code,name,new_confirmed,")
+    assert [line.split(",")[1] for line in lines[1:]] == ["420000", "420100", "429004"]
+
+
+def test_from_reports(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["bulletin", "--date", "2020-04-07", "--reports", EXAMPLE])
+    assert result.exit_code == 0, result.output
+    assert "累计报告确诊病例81802例；当日新增确诊病例62例，其中59例为境外输入病例（上海10例）" in (
+        result.output
+    )
+
+
+def test_errors_exit_2(runner: CliRunner, store_file: str, tmp_path: Path) -> None:
+    for args, message in (
+        (["--date", "2020-04-07", "--store", store_file, "--region", "110105"], "110105"),
+        (["--date", "2020-04-08", "--reports", EXAMPLE], "no figures for 000000"),
+        (["--date", "2020-04-07", "--reports", str(tmp_path / "none.csv")], "no such file"),
+        (["--date", "7 April", "--reports", EXAMPLE], "not a date"),
+        (["--reports", EXAMPLE], "--date"),
+        (["--date", "2020-04-07", "--format", "pdf", "--reports", EXAMPLE], "pdf"),
+    ):
+        result = runner.invoke(app, ["bulletin", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+
+
+def test_convert_nhc_2020(runner: CliRunner, shared: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nhc.csv"
+    report_dir = shared / "data" / "canghailan-2020" / "Report"
+    result = runner.invoke(app, ["bulletin", "convert-nhc-2020", str(report_dir), str(out)])
+    assert result.exit_code == 0, result.output
+    text = runner.invoke(app, ["bulletin", "-d", "2020-01-20", "-r", str(out)]).output
+    assert "累计报告确诊病例291例（湖北省270例，广东省14例，北京市5例，上海市2例）" in text
+    assert "死亡" not in text  # 死亡 6 on 20 January came from another source
+    result = runner.invoke(
+        app, ["bulletin", "convert-nhc-2020", str(report_dir), str(out), "--other-sources"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "累计死亡病例6例"
+        in runner.invoke(app, ["bulletin", "-d", "2020-01-20", "-r", str(out)]).output
+    )
+
+
+def test_sample_command(runner: CliRunner, shared: Path, tmp_path: Path) -> None:
+    data = shared / "data" / "canghailan-2020"
+    result = runner.invoke(
+        app, ["bulletin", "sample-2020-04-07", str(tmp_path), "--canghailan", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "persons.csv").is_file() and (tmp_path / "cases.csv").is_file()
+    assert "case events" in result.output
