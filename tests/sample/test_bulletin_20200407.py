@@ -21,6 +21,7 @@ from fangkong.engine.bulletin_render_en import render_en
 from fangkong.engine.bulletin_reports import bulletin_from_reports
 from fangkong.ingest import import_file
 from fangkong.sample.bulletin_20200407 import CHOSEN, Fixture, write_bulletin_20200407
+from fangkong.sample.canghailan import BUNDLE, write_bundle
 from fangkong.store import Store
 
 D = date(2020, 4, 7)
@@ -166,3 +167,16 @@ def test_generation_is_deterministic(fixture: Fixture, tmp_path: Path, shared: P
     again = write_bulletin_20200407(tmp_path, shared / "data" / "canghailan-2020")
     assert filecmp.cmp(again.persons, fixture.persons, shallow=False)
     assert filecmp.cmp(again.cases, fixture.cases, shallow=False)
+
+
+def test_bundled_extract_equals_the_raw_files(shared: Path, tmp_path: Path) -> None:
+    write_bundle(shared / "data" / "canghailan-2020", tmp_path)
+    for name in ("canghailan-provinces.csv", "canghailan-cities-2020-04-07.csv"):
+        assert (tmp_path / name).read_bytes() == (BUNDLE / name).read_bytes()
+
+
+def test_bundled_and_raw_data_give_the_same_fixture(shared: Path, tmp_path: Path) -> None:
+    raw = write_bulletin_20200407(tmp_path / "raw", shared / "data" / "canghailan-2020")
+    bundled = write_bulletin_20200407(tmp_path / "bundled")
+    assert raw.persons.read_bytes() == bundled.persons.read_bytes()
+    assert raw.cases.read_bytes() == bundled.cases.read_bytes()

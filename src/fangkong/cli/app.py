@@ -6,6 +6,7 @@ import typer
 
 from fangkong.cli.bulletin import app as bulletin_app
 from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
+from fangkong.cli.demo import demo_command
 from fangkong.cli.ingest import import_command
 from fangkong.cli.policy import app as policy_app
 from fangkong.errors import FangkongError
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("import")(import_command)
+app.command("demo")(demo_command)
 
 # sub-apps
 app.add_typer(bulletin_app, name="bulletin")

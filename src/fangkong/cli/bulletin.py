@@ -132,9 +132,12 @@ def sample_command(
     out_dir: Annotated[Path, typer.Argument(help="Where to write persons.csv and cases.csv.")],
     *,
     canghailan: Annotated[
-        Path,
-        typer.Option(help="The canghailan-2020 data folder (shared/data/canghailan-2020)."),
-    ],
+        Path | None,
+        typer.Option(
+            help="The canghailan-2020 data folder (shared/data/canghailan-2020); by default the"
+            " extract bundled with fangkong."
+        ),
+    ] = None,
     load: Annotated[
         bool, typer.Option("--load/--no-load", help="Also import both files into --store.")
     ] = False,

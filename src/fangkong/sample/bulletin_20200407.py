@@ -50,11 +50,13 @@ class Fixture:
 
 
 def write_bulletin_20200407(
-    out_dir: str | Path, canghailan_dir: str | Path, *, seed: int = 20200407
+    out_dir: str | Path, canghailan_dir: str | Path | None = None, *, seed: int = 20200407
 ) -> Fixture:
     """Write `persons.csv` and `cases.csv` into `out_dir` (created if missing). `canghailan_dir`
-    is shared/data/canghailan-2020. The files depend only on the data and `seed`."""
-    out, data_dir = Path(out_dir), Path(canghailan_dir)
+    is shared/data/canghailan-2020, or None for the extract bundled with fangkong (the same
+    figures). The files depend only on the data and `seed`."""
+    out = Path(out_dir)
+    data_dir = None if canghailan_dir is None else Path(canghailan_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     data = load_data(data_dir)

@@ -127,7 +127,7 @@ class Data:
     inc_hmt: dict[str, npt.NDArray[np.float64]]
 
 
-def load_data(canghailan_dir: Path) -> Data:
+def load_data(canghailan_dir: Path | None) -> Data:
     series = province_series(canghailan_dir, DAY0, BULLETIN_DAY)
     provinces = sorted(p for p in series.get_column("province").unique() if p not in HMT_CODES)
     wide = series.sort("province", "date")

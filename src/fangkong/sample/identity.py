@@ -1,29 +1,29 @@
-"""Synthetic resident ID numbers (居民身份证号码, GB 11643-1999), made in bulk with NumPy.
-
-A number is the county code of first registration (6 digits), the birth date (8), a sequence
-(3: odd for men, even for women) and a check character: the weighted sum of the 17 digits
-(weights 2^(17-i) mod 11) modulo 11 indexes "10X98765432".
+"""Synthetic resident ID numbers (居民身份证号码, GB 11643-1999), made in bulk: the county code
+of first registration (6 digits), the birth date (8), a sequence (3: odd for men, even for women)
+and the check character, computed by the same expression the importer checks
+(`fangkong.ingest.ric`).
 """
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from fangkong.ingest.ric import check_char_sql
 from fangkong.store.regions import builtin_region_periods
 
 __all__ = ["ric_check_chars", "ric_numbers", "valid_birthplaces"]
 
-_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_CHECK = np.array(list("10X98765432"))
-
 
 def ric_check_chars(first17: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
     """The GB 11643 check character of each 17-digit string."""
-    raw = np.asarray(first17).astype("S17")
-    digits = raw.view(np.uint8).reshape(len(raw), 17).astype(np.int64) - 48
-    result: npt.NDArray[np.str_] = _CHECK[(digits @ _WEIGHTS) % 11]
+    con = duckdb.connect()
+    con.register("_first17", pl.DataFrame({"d": np.asarray(first17).astype(np.int64)}))
+    # a projection keeps the rows in order (DuckDB preserves insertion order)
+    chars = con.sql(f"SELECT {check_char_sql('d')} AS c FROM _first17").pl()
+    result: npt.NDArray[np.str_] = chars.get_column("c").to_numpy().astype("<U1")
     return result
 
 

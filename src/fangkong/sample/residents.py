@@ -20,7 +20,7 @@ __all__ = ["residence_weights", "residents"]
 
 
 def residence_weights(
-    canghailan_dir: Path, day: date, provinces: list[str]
+    canghailan_dir: Path | None, day: date, provinces: list[str]
 ) -> dict[str, tuple[list[str], list[float]]]:
     """Per province, the counties where its cases live and their weights: the cities of the
     canghailan files on the bulletin day (a prefecture's weight shared by its counties), or every
@@ -44,7 +44,10 @@ def residence_weights(
 
 
 def residents(
-    province: npt.NDArray[np.str_], canghailan_dir: Path, day: date, rng: np.random.Generator
+    province: npt.NDArray[np.str_],
+    canghailan_dir: Path | None,
+    day: date,
+    rng: np.random.Generator,
 ) -> pl.DataFrame:
     """One person per entry of `province` (a province code each): residence county (drawn per
     province from the cases of `day`), sex, birth date, and an ID number born in that county
