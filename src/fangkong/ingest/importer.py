@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,7 @@ from fangkong.ingest.kinds import INLINE_REFS, Kind
 from fangkong.ingest.kinds import kind as kind_named
 from fangkong.ingest.ric import valid_birthplaces
 from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
-from fangkong.model.tables import Table
+from fangkong.model.tables import SqlType, Table
 from fangkong.model.tables import table as table_named
 from fangkong.store.base import Store
 from fangkong.store.embedded import LOCAL_TIMEZONE, EmbeddedStore, duckdb_connect
@@ -62,6 +64,9 @@ class _Rule:
     predicate: str  # TRUE for a bad row
     message: str
     show_value: bool
+
+
+_IDENTIFIER = re.compile(r'"([^"]+)"')
 
 
 def _sha256(path: Path) -> str:
@@ -159,26 +164,47 @@ class _Run:
             raise read_error(self.path, exc) from exc
 
     # -- checks ------------------------------------------------------------------------------
+    def prunable(self, rule: _Rule) -> bool:
+        """Whether the rule reads only Parquet columns taken as they are (not text)."""
+        if self.source.format != "parquet":
+            return False
+        names = set(_IDENTIFIER.findall(rule.predicate))
+        native = {
+            f.name
+            for f in self.kind.fields
+            if f.name in self.source.columns
+            and f.type is not SqlType.VARCHAR
+            and not is_cast(f, self.source)
+        }
+        return bool(names) and names <= native and "SELECT" not in rule.predicate
+
     def check_values(self) -> int:
-        """One pass over the file: every value rule, and for a one-column key whether the keys
-        are strictly increasing (as ids from an append-only log are), which proves them unique
-        without a hash table of the whole file. Otherwise a second pass counts distinct keys."""
+        """One pass over the file for every value rule; then, for a one-column key, a pass over
+        the key alone: strictly increasing keys (as ids from an append-only log are) are unique,
+        proven without a hash table of the whole file. Otherwise distinct keys are counted."""
         rules = _rules(self.kind, self.source)
-        counts = [f"count(*) FILTER (WHERE {r.predicate})" for r in rules]
-        source = f"({self.fast})"
-        single = len(self.kind.key) == 1
-        if single:
-            key = quote(self.kind.key[0])
-            counts += [f"count(*) FILTER (WHERE {key} <= _prev)", f"min({key})", f"max({key})"]
-            source = f"(SELECT *, lag({key}) OVER () AS _prev FROM {source})"
-        (row,) = self.sql(f"SELECT count(*), {', '.join(counts)} FROM {source}")
+        # A rule over typed Parquet columns alone runs as a query of its own: DuckDB then skips
+        # every row group whose statistics (min, max, null count) rule the problem out, which
+        # for a valid file is all of them. The other rules share one pass.
+        pruned = [r for r in rules if self.prunable(r)]
+        shared = [r for r in rules if r not in pruned]
+        counts = [f"count(*) FILTER (WHERE {r.predicate})" for r in shared]
+        (row,) = self.sql(f"SELECT {', '.join(['count(*)', *counts])} FROM ({self.fast})")
         n = int(row[0])
-        bad = [(r, int(c)) for r, c in zip(rules, row[1 : 1 + len(rules)], strict=True) if c]
+        found = dict(zip(shared, row[1:], strict=True))
+        for r in pruned:
+            found[r] = self.sql(f"SELECT count(*) FROM ({self.fast}) WHERE {r.predicate}")[0][0]
+        bad = [(r, int(found[r])) for r in rules if found[r]]
         if bad:
             self.raise_first(bad)
-        if single:
-            self.key_range = (row[-2], row[-1])
-            if row[-3] == 0:
+        if len(self.kind.key) == 1:
+            key = quote(self.kind.key[0])
+            ((unordered, low, high),) = self.sql(
+                f"SELECT count(*) FILTER (WHERE {key} <= _prev), min({key}), max({key}) "
+                f"FROM (SELECT {key}, lag({key}) OVER () AS _prev FROM ({self.fast}))"
+            )
+            self.key_range = (low, high)
+            if unordered == 0:
                 return n
         keys = ", ".join(quote(k) for k in self.kind.key)
         (dups,) = self.sql(f"SELECT count(*) - count(DISTINCT ({keys})) FROM ({self.fast})")
@@ -368,25 +394,31 @@ def import_file(
     say("reading")
     run = _Run(store, k, p, say)
     run.con.execute(f"SET TimeZone = '{timezone}'").fetchall()
-    try:
-        return _import(store, k, p, run, say)
-    finally:
-        run.con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'").fetchall()
+    # The content hash (provenance, and "this file was imported before") is computed beside the
+    # checks: hashlib releases the GIL, and a file seen before is the rare case.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, p)
+        try:
+            return _import(store, k, p, run, say, digest)
+        finally:
+            run.con.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'").fetchall()
 
 
-def _import(store: Store, k: Kind, p: Path, run: _Run, say: Progress) -> ImportResult:
-    digest = _sha256(p)
+def _import(
+    store: Store, k: Kind, p: Path, run: _Run, say: Progress, hashing: Future[str]
+) -> ImportResult:
+    say("checking values")
+    n = run.check_values()
+    say("checking references")
+    run.check_references()
+    digest = hashing.result()
     before = store.scalar(
         "SELECT min(batch_id) FROM import_batch WHERE kind = :k AND sha256 = :h",
         {"k": k.name, "h": digest},
     )
     if before is not None:
         log.info("%s: same content as batch %s, nothing to do", p, before)
-        return ImportResult(k.name, str(p), None, 0, {}, already_imported_as=int(before))
-    say("checking values")
-    n = run.check_values()
-    say("checking references")
-    run.check_references()
+        return ImportResult(k.name, str(p), None, n, {}, already_imported_as=int(before))
     run.check_stored_conflicts()
     say("loading")
     with store.transaction():

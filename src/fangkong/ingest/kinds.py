@@ -18,10 +18,10 @@ from enum import StrEnum
 from fangkong.ingest.ric import (
     RIC17,
     RIC_BIRTH_DATE,
-    RIC_BIRTH_YEAR,
     RIC_BIRTHPLACE_INVALID,
     RIC_CHECK_CHAR,
     RIC_SEX,
+    RIC_YEAR_OF_BIRTH,
 )
 from fangkong.model.glossary import (
     CaseEventType,
@@ -211,7 +211,9 @@ PERSONS = Kind(
                 "region_code": "{region_code}",
                 # from the ID number when there is one (GB 11643), else as given
                 "sex": f"CASE WHEN {{_ric}} THEN {RIC_SEX} ELSE {{sex}} END",
-                "birth_year": f"CASE WHEN {{_ric}} THEN {RIC_BIRTH_YEAR} ELSE {{birth_year}} END",
+                "birth_year": (
+                    f"CASE WHEN {{_ric}} THEN {RIC_YEAR_OF_BIRTH} ELSE {{birth_year}} END"
+                ),
                 "id_type": "coalesce({id_type}, 'ric')",
             },
         ),

@@ -26,6 +26,7 @@ __all__ = [
     "RIC_BIRTH_YEAR",
     "RIC_CHECK_CHAR",
     "RIC_SEX",
+    "RIC_YEAR_OF_BIRTH",
     "WEIGHTS",
     "check_char_sql",
     "valid_birthplaces",
@@ -81,4 +82,6 @@ def valid_birthplaces() -> pl.DataFrame:
     )
 
 
-RIC_SEX = "CASE WHEN {_ric17} % 2 = 1 THEN 'M' ELSE 'F' END"  # digit 17: odd for men
+# At load time the numbers have passed the checks: plain substrings, no regex.
+RIC_SEX = "CASE WHEN ascii(substr({id_number}, 17, 1)) % 2 = 1 THEN 'M' ELSE 'F' END"  # odd: men
+RIC_YEAR_OF_BIRTH = "CAST(substr({id_number}, 7, 4) AS SMALLINT)"
