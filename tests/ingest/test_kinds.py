@@ -21,6 +21,8 @@ VALID = [
     ("cases", "cases.csv", {"case_report": 4}),
     ("contacts", "contacts.csv", {"declared_contact": 2}),
     ("arrivals", "arrivals.csv", {"arrival": 2}),
+    ("facilities", "facilities.csv", {"facility": 3}),
+    ("trips", "trips.csv", {"trip": 3}),
 ]
 
 MALFORMED = [
@@ -29,6 +31,7 @@ MALFORMED = [
     ("cases", "cases_report_without_origin.csv", 2, None, "names its diagnosis"),
     ("contacts", "contacts_self.csv", 2, None, "not their own contact"),
     ("arrivals", "arrivals_bad_country.csv", 2, "origin_country", "ISO 3166"),
+    ("trips", "trips_bad_service.csv", 2, "service", "flight or train number"),
 ]
 
 

@@ -67,9 +67,7 @@ def test_sql_checks_agree_with_stdnum(numbers: list[str]) -> None:
 
 def test_sex_from_digit_17() -> None:
     con = duckdb.connect()
-    got = con.sql(
-        "SELECT " + RIC_SEX.replace("{id_number}", "'11010519491231002X'")
-    ).fetchall()
+    got = con.sql("SELECT " + RIC_SEX.replace("{id_number}", "'11010519491231002X'")).fetchall()
     assert got == [("F",)]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from fangkong.errors import StoreError
 from fangkong.model.glossary import RegionLevel
-from fangkong.model.tables import TABLES
+from fangkong.model.tables import ALL_TABLES
 from fangkong.store import Store, open_store
 from fangkong.store.migrations import MIGRATIONS, current_version, migrate
 from fangkong.store.postgres import split_schema
@@ -17,7 +17,7 @@ from fangkong.store.sql import named_params
 
 
 def test_schema_has_every_declared_table_and_column(store: Store) -> None:
-    for table in TABLES:
+    for table in ALL_TABLES:
         frame = store.fetch(f'SELECT * FROM "{table.name}" WHERE 1 = 0')
         assert tuple(frame.columns) == table.column_names
 

@@ -26,6 +26,7 @@ from fangkong.ingest.ric import (
 from fangkong.model.glossary import (
     CaseEventType,
     Diagnosis,
+    FacilityKind,
     IdType,
     Origin,
     Outcome,
@@ -531,6 +532,68 @@ ARRIVALS = Kind(
     key=("arrival_id",),
 )
 
+FACILITIES = Kind(
+    "facilities",
+    "Quarantine sites (capacity in rooms), designated and shelter hospitals (in beds).",
+    fields=(
+        _id("facility_id", V),
+        Field("kind", V, values=FacilityKind),
+        _region("region_code"),
+        Field("capacity", INT, checks=(Check("{capacity} < 0", "a capacity is not negative"),)),
+        Field("name", V, required=False, optional_column=True),
+    ),
+    targets=(
+        Target(
+            "facility",
+            {c: f"{{{c}}}" for c in ("facility_id", "kind", "region_code", "capacity", "name")},
+        ),
+    ),
+    key=("facility_id",),
+)
+
+TRIPS = Kind(
+    "trips",
+    "Domestic flights and trains taken, for co-travel tracing.",
+    fields=(
+        _id("person_id"),
+        Field(
+            "service",
+            V,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({service}, '[A-Z0-9]{2,8}')",
+                    "a flight or train number is 2 to 8 capital letters and digits",
+                ),
+            ),
+        ),
+        Field("service_date", DATE),
+        _time("departed_at"),
+        Field(
+            "seat_row",
+            S,
+            required=False,
+            optional_column=True,
+            checks=(Check("{seat_row} < 1 OR {seat_row} > 120", "a seat row is 1 to 120"),),
+        ),
+    ),
+    row_checks=(
+        Check(
+            "CAST({departed_at} AS DATE) - {service_date} NOT BETWEEN -1 AND 1",
+            "departed_at is not on the service date",
+        ),
+    ),
+    targets=(
+        Target(
+            "trip",
+            {
+                c: f"{{{c}}}"
+                for c in ("person_id", "service", "service_date", "departed_at", "seat_row")
+            },
+        ),
+    ),
+    key=("person_id", "service", "service_date"),
+)
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -544,6 +607,8 @@ KINDS: dict[str, Kind] = {
         CASES,
         CONTACTS,
         ARRIVALS,
+        FACILITIES,
+        TRIPS,
     )
 }
 

@@ -12,8 +12,11 @@ from enum import StrEnum
 __all__ = [
     "CaseEventType",
     "ContactTier",
+    "ContactVia",
     "Diagnosis",
+    "FacilityKind",
     "IdType",
+    "OrderType",
     "Origin",
     "Outcome",
     "RegionLevel",
@@ -145,3 +148,40 @@ class Setting(StrEnum):
     TRANSPORT = "transport"  # 同乘交通工具
     MEDICAL = "medical"  # 诊疗、护理
     OTHER = "other"  # 其他
+
+
+class ContactVia(StrEnum):
+    """How tracing found a contact."""
+
+    HOUSEHOLD = "household"  # 共同居住
+    VENUE = "venue"  # 场所码: the same venue at overlapping times
+    CO_TRAVEL = "co_travel"  # 同乘: the same flight or train, within the policy's seat rows
+    DECLARED = "declared"  # 流调: named by the case or found in the field
+
+
+class FacilityKind(StrEnum):
+    """Places the engine sends people to."""
+
+    QUARANTINE_SITE = "quarantine_site"  # 集中隔离点
+    DESIGNATED_HOSPITAL = "designated_hospital"  # 定点医院
+    SHELTER_HOSPITAL = "shelter_hospital"  # 方舱医院
+
+
+class OrderType(StrEnum):
+    """What the engine orders for a day (指令); each order names the rule and policy behind it."""
+
+    TEMPORARY_CONTROL = "temporary_control"  # 临时管控: members of a positive pooled tube
+    RETEST = "retest"  # 单采单检复核: a single-tube retest
+    RELEASE_CONTROL = "release_control"  # 解除临时管控: the retest was negative
+    REPORT_CASE = "report_case"  # 报告: a positive single test becomes a case report
+    QUARANTINE = "quarantine"  # 隔离: a phase (集中隔离, 居家隔离, 居家健康监测 ...)
+    TEST = "test"  # 隔离期核酸检测: a test day of a quarantine or monitoring phase
+    EXTEND = "extend"  # 延长: a new exposure during quarantine
+    RELEASE = "release"  # 解除隔离: the period ended with negative tests
+    CONVERT = "convert"  # 转为病例: positive while under quarantine
+    TRANSFER = "transfer"  # 转运: closed-loop transfer (隔离转运, 闭环转运)
+    ADMIT = "admit"  # 收治: to a designated or shelter hospital (应收尽收)
+    DISCHARGE = "discharge"  # 出院 / 解除隔离 of a case
+    MONITOR = "monitor"  # 出院后健康监测
+    ASSIST = "assist"  # 协查: a contact who lives in another region
+    SUSPEND_ROUTE = "suspend_route"  # 熔断: an airline's inbound route suspended

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["TABLES", "Column", "SqlType", "Table", "table"]
+__all__ = ["ALL_TABLES", "TABLES", "TABLES_V3", "Column", "SqlType", "Table", "table"]
 
 
 class SqlType(StrEnum):
@@ -239,7 +239,75 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
-_BY_NAME = {t.name: t for t in TABLES}
+# Added by migration 3: facilities and domestic trips (events), and the engine's derived tables,
+# which a run of a day replaces for that day (they are recomputable from the events).
+TABLES_V3: tuple[Table, ...] = (
+    Table(
+        "facility",
+        (
+            _c("facility_id", V),
+            _c("kind", V),
+            _c("region_code", V),
+            _c("capacity", INT),
+            _c("name", V, True),
+            BATCH,
+        ),
+        key=("facility_id",),
+        doc="Quarantine sites (rooms), designated and shelter hospitals (beds).",
+    ),
+    Table(
+        "trip",
+        (
+            _c("person_id", B),
+            _c("service", V),
+            _c("service_date", DATE),
+            _c("departed_at", TS),
+            _c("seat_row", S, True),
+            BATCH,
+        ),
+        key=("person_id", "service", "service_date"),
+        doc="Domestic flights and trains taken (for co-travel tracing); `service` is the flight"
+        " or train number, `seat_row` the row (or the coach, for trains).",
+    ),
+    Table(
+        "engine_order",
+        (
+            _c("run_day", DATE),
+            _c("order_id", V),
+            _c("person_id", B, True),
+            _c("order_type", V),
+            _c("start_at", TS),
+            _c("end_at", TS, True),
+            _c("place", V, True),
+            _c("detail", V, True),
+            _c("rule", V),
+            _c("policy_id", V),
+            _c("reason", V),
+        ),
+        key=("order_id",),
+        doc="The orders the engine derived for a day, each with its rule and policy.",
+        batched=False,
+    ),
+    Table(
+        "traced_contact",
+        (
+            _c("run_day", DATE),
+            _c("case_person_id", B),
+            _c("contact_person_id", B),
+            _c("tier", V),
+            _c("via", V),
+            _c("exposed_at", TS),
+            _c("rule", V),
+            _c("policy_id", V),
+        ),
+        key=("run_day", "case_person_id", "contact_person_id", "tier"),
+        doc="Contacts found by tracing on a day: who, through whom, how, when last exposed.",
+        batched=False,
+    ),
+)
+ALL_TABLES = TABLES + TABLES_V3
+
+_BY_NAME = {t.name: t for t in ALL_TABLES}
 
 
 def table(name: str) -> Table:

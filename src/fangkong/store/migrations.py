@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fangkong.model.tables import TABLES
+from fangkong.model.tables import TABLES, TABLES_V3, Table
 from fangkong.store.base import Store
 from fangkong.store.sql import column_list, create_table_sql
 
@@ -30,7 +30,11 @@ class Migration:
 
 
 def _create_v1_tables(store: Store) -> None:
-    for table in TABLES:
+    _create_tables(store, TABLES)
+
+
+def _create_tables(store: Store, tables: tuple[Table, ...]) -> None:
+    for table in tables:
         store.execute(create_table_sql(table, store.dialect))
         if store.dialect == "postgres":
             # The key's unique index makes ingest idempotent (ON CONFLICT DO NOTHING). DuckDB
@@ -57,9 +61,21 @@ def _postgres_lookup_indexes(store: Store) -> None:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
 
 
+def _create_v3_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V3)
+    if store.dialect == "postgres":
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "engine_order_person" ON "engine_order" (person_id)'
+        )
+        store.execute('CREATE INDEX IF NOT EXISTS "trip_service" ON "trip" (service, service_date)')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
+    Migration(
+        3, "facilities, trips, and the engine's orders and traced contacts", _create_v3_tables
+    ),
 )
 
 

@@ -1,0 +1,127 @@
+"""The engine's outputs, as DataFrames with declared columns: orders (what the command centre
+must do, person by person, each with the rule and policy that made it) and traced contacts.
+
+Every engine step returns frames of these shapes; `run_day` concatenates them, gives each order a
+stable id (the same inputs give the same ids, so running a day again replaces its orders
+exactly), and stores them in `engine_order` and `traced_contact`.
+
+A `rule` is a dotted name of the step and rule that made the row (e.g. `testing.pool_positive`,
+`quarantine.close_contact`); `reason` says why in words, without personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import polars as pl
+
+from fangkong.model.glossary import ContactTier, ContactVia, OrderType
+
+__all__ = [
+    "CONTACT_SCHEMA",
+    "ORDER_SCHEMA",
+    "TIME",
+    "check_contacts",
+    "check_orders",
+    "concat_orders",
+    "empty_contacts",
+    "empty_orders",
+    "with_order_ids",
+]
+
+TIME = pl.Datetime("us", "Asia/Shanghai")
+
+ORDER_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),  # null for an order about no one person (a route suspension)
+    "order_type": pl.String(),  # OrderType
+    "start_at": TIME,
+    "end_at": TIME,  # null: open-ended, or instantaneous
+    "place": pl.String(),  # facility_id, "home", a route ...; null when none
+    "detail": pl.String(),  # e.g. the quarantine kind, "day 3", a tube id
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+    "reason": pl.String(),
+}
+
+CONTACT_SCHEMA: dict[str, pl.DataType] = {
+    "case_person_id": pl.Int64(),  # the case (for a secondary contact: the close contact)
+    "contact_person_id": pl.Int64(),
+    "tier": pl.String(),  # ContactTier
+    "via": pl.String(),  # ContactVia
+    "exposed_at": TIME,  # the last exposure
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+}
+
+_ORDER_TYPES = frozenset(t.value for t in OrderType)
+_TIERS = frozenset(t.value for t in ContactTier)
+_VIAS = frozenset(v.value for v in ContactVia)
+
+
+def empty_orders() -> pl.DataFrame:
+    return pl.DataFrame(schema=ORDER_SCHEMA)
+
+
+def empty_contacts() -> pl.DataFrame:
+    return pl.DataFrame(schema=CONTACT_SCHEMA)
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
+    missing = [c for c in schema if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in schema]
+    if missing or extra:
+        raise ValueError(f"{what} frame: missing columns {missing}, unexpected {extra}")
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def check_orders(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with ORDER_SCHEMA's columns and types; a programming error if it cannot be."""
+    out = _conform(frame, ORDER_SCHEMA, "orders")
+    bad = set(out.get_column("order_type").unique().to_list()) - _ORDER_TYPES
+    if bad:
+        raise ValueError(f"unknown order types {sorted(map(str, bad))}")
+    if out.select(pl.col("rule", "policy_id", "reason").is_null().any()).row(0) != (
+        False,
+        False,
+        False,
+    ):
+        raise ValueError("every order names its rule, policy and reason")
+    return out
+
+
+def check_contacts(frame: pl.DataFrame) -> pl.DataFrame:
+    out = _conform(frame, CONTACT_SCHEMA, "contacts")
+    if set(out.get_column("tier").unique().to_list()) - _TIERS:
+        raise ValueError("unknown contact tier")
+    if set(out.get_column("via").unique().to_list()) - _VIAS:
+        raise ValueError("unknown contact route")
+    return out
+
+
+def concat_orders(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat([empty_orders(), *(check_orders(f) for f in frames)], how="vertical")
+
+
+def with_order_ids(orders: pl.DataFrame, run_day: date) -> pl.DataFrame:
+    """Add `run_day` and an `order_id`: a hash of the day and the order's content, so that the
+    same day run again over the same events gives the same ids (Polars' hash is stable for the
+    pinned Polars version; a run of a day replaces that day's orders wholesale in any case)."""
+    full = pl.concat_str(
+        [
+            pl.lit(run_day.isoformat()),
+            pl.col("person_id").cast(pl.String).fill_null("-"),
+            "order_type",
+            pl.col("start_at").dt.epoch("us").cast(pl.String),
+            pl.col("end_at").dt.epoch("us").cast(pl.String).fill_null("-"),
+            pl.col("place").fill_null("-"),
+            pl.col("detail").fill_null("-"),
+            "rule",
+        ],
+        separator="|",
+    )
+    return orders.select(
+        pl.lit(run_day).alias("run_day"),
+        (pl.lit(f"{run_day:%Y%m%d}-") + full.hash(seed=11).cast(pl.String)).alias("order_id"),
+        *ORDER_SCHEMA,
+    )
