@@ -100,3 +100,63 @@ def make_checkins(path: Path, n: int, persons: int, venues: int, day: str = "202
         " + hash(i, 11) % 7200 AS BIGINT)) AS checkout_at"
         f" FROM range({n}) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )
+
+
+def make_window_checkins(
+    path: Path, n: int, persons: int, venues: int, last_day: str, days: int
+) -> None:
+    """`n` scans spread over the `days` days ending on `last_day`, scan ids in time order."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    first = f"TIMESTAMPTZ '{last_day} 00:00:00+08' - INTERVAL {days - 1} DAY"
+    con.execute(
+        f"COPY (SELECT i AS scan_id, CAST(hash(i, 21) % {persons} AS BIGINT) AS person_id,"
+        f" CAST(hash(i, 22) % {venues} AS BIGINT) AS venue_id,"
+        f" {first} + to_seconds(CAST(i * {days * 86400} // {n} AS BIGINT)) AS checkin_at,"
+        f" {first} + to_seconds(CAST(i * {days * 86400} // {n} + 600 + hash(i, 23) % 5400"
+        f" AS BIGINT)) AS checkout_at FROM range({n}) t(i))"
+        f" TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+    )
+
+
+def make_round(
+    samples_path: Path,
+    results_path: Path,
+    persons: int,
+    pool: int,
+    infected_per_10000: float,
+    day: str,
+) -> None:
+    """A citywide round: every person sampled on `day` morning into `pool`-in-1 tubes; a tube is
+    positive when a member is infected (person ids with hash % 10000 below the rate)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    infected = f"hash(i, 31) % 1000000 < {int(infected_per_10000 * 100)}"
+    con.execute(
+        f"COPY (SELECT 'S' || i AS sample_id, i AS person_id, 'T' || (i // {pool}) AS tube_id,"
+        f" TIMESTAMPTZ '{day} 07:00:00+08' + to_seconds(CAST(i % 36000 AS BIGINT)) AS sampled_at,"
+        f" 'CITY-{day}' AS round_id FROM range({persons}) t(i))"
+        f" TO '{samples_path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+    )
+    con.execute(
+        f"COPY (SELECT 'T' || (i // {pool}) AS tube_id,"
+        f" CASE WHEN bool_or({infected}) THEN 'positive' ELSE 'negative' END AS result,"
+        f" CASE WHEN bool_or({infected}) THEN 28.0 END AS ct_value,"
+        f" TIMESTAMPTZ '{day} 20:00:00+08' AS reported_at, 'LAB' AS lab_id"
+        f" FROM range({persons}) t(i) GROUP BY i // {pool} ORDER BY i // {pool})"
+        f" TO '{results_path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+    )
+
+
+def make_cases(path: Path, n: int, persons: int, day: str) -> None:
+    """`n` confirmed cases reported on `day`, onset one or two days before."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute(
+        f"COPY (SELECT 'B' || i AS report_id, 'B' || i AS case_id,"
+        f" CAST(hash(i, 41) % {persons} AS BIGINT) AS person_id, '310104' AS region_code,"
+        f" TIMESTAMPTZ '{day} 09:00:00+08' + to_seconds(CAST(i AS BIGINT)) AS reported_at,"
+        " 'report' AS event_type, 'confirmed' AS diagnosis, 'local' AS origin,"
+        f" DATE '{day}' - CAST(1 + i % 2 AS INTEGER) AS onset_date FROM range({n}) t(i))"
+        f" TO '{path}' (FORMAT parquet)"
+    )

@@ -104,7 +104,9 @@ def main() -> None:
         make_venues(files["venues"], n_venues)
     if not files["checkins"].exists():
         make_checkins(files["checkins"], n_checkins, n_persons, n_venues)
-    print(f"input files ready in {time.perf_counter() - t:.0f} s (cached in {args.work})", flush=True)
+    print(
+        f"input files ready in {time.perf_counter() - t:.0f} s (cached in {args.work})", flush=True
+    )
     print(
         f"machine: {os.cpu_count()} cores; DuckDB memory limit {args.memory_limit}; "
         f"median of {args.repeat}"

@@ -23,6 +23,11 @@ VALID = [
     ("arrivals", "arrivals.csv", {"arrival": 2}),
     ("facilities", "facilities.csv", {"facility": 3}),
     ("trips", "trips.csv", {"trip": 3}),
+    (
+        "assistance",
+        "../tracing/assistance.csv",
+        {"assistance_request": 2, "assistance_identity": 2},
+    ),
 ]
 
 MALFORMED = [

@@ -6,9 +6,11 @@ import typer
 
 from fangkong.cli.bulletin import app as bulletin_app
 from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
+from fangkong.cli.day import day_command, explain_command
 from fangkong.cli.demo import demo_command
 from fangkong.cli.ingest import import_command
 from fangkong.cli.policy import app as policy_app
+from fangkong.cli.testing import app as round_app
 from fangkong.errors import FangkongError
 from fangkong.store.migrations import current_version
 
@@ -21,8 +23,11 @@ app = typer.Typer(
 )
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+app.command("day")(day_command)
+app.command("explain")(explain_command)
 
 # sub-apps
+app.add_typer(round_app, name="round")
 app.add_typer(bulletin_app, name="bulletin")
 app.add_typer(policy_app, name="policy")
 

@@ -155,6 +155,7 @@ def sample_command(
         f"{fixture.persons}: {fixture.persons_count} persons; {fixture.cases}:"
         f" {fixture.events_count} case events",
         highlight=False,
+        soft_wrap=True,  # paths are long: let the terminal wrap, never split the words
     )
     if load:
         with opened_store(store) as st:

@@ -25,6 +25,8 @@ from fangkong.ingest.ric import (
 )
 from fangkong.model.glossary import (
     CaseEventType,
+    ContactTier,
+    ContactVia,
     Diagnosis,
     FacilityKind,
     IdType,
@@ -594,6 +596,69 @@ TRIPS = Kind(
     key=("person_id", "service", "service_date"),
 )
 
+ASSISTANCE = Kind(
+    "assistance",
+    "Assistance requests (协查) received from another region's instance: its exchange file, as"
+    " docs/assistance-format.md describes it. The identity is kept apart from the request.",
+    fields=(
+        _id("request_id", V),
+        _time("requested_at"),
+        _region("from_region"),
+        Field(
+            "to_region",
+            V,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({to_region}, '[0-9]{2}0000')",
+                    "to_region is a province code (2 digits and 0000)",
+                ),
+            ),
+            ref=("region", "region_code"),
+        ),
+        _region("region_code"),
+        Field("id_type", V, values=IdType),
+        PERSONS.field("id_number"),  # the same GB 11643 checks as for persons
+        PERSONS.field("name"),
+        PERSONS.field("phone"),
+        Field("tier", V, values=ContactTier),
+        Field("via", V, values=ContactVia),
+        _time("exposed_at"),
+        Field("policy_id", V, required=False, optional_column=True),
+    ),
+    row_checks=(
+        Check("{exposed_at} > {requested_at}", "exposed_at is after requested_at"),
+        Check(
+            "substr({region_code}, 1, 2) <> substr({to_region}, 1, 2)",
+            "region_code is not in the province to_region",
+        ),
+    ),
+    targets=(
+        Target(
+            "assistance_request",
+            {
+                c: f"{{{c}}}"
+                for c in (
+                    "request_id",
+                    "requested_at",
+                    "from_region",
+                    "to_region",
+                    "region_code",
+                    "tier",
+                    "via",
+                    "exposed_at",
+                    "policy_id",
+                )
+            },
+        ),
+        Target(
+            "assistance_identity",
+            {c: f"{{{c}}}" for c in ("request_id", "id_type", "id_number", "name", "phone")},
+        ),
+    ),
+    key=("request_id",),
+    derived={"_ric": _IS_RIC, "_ric17": RIC17},
+)
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -609,6 +674,7 @@ KINDS: dict[str, Kind] = {
         ARRIVALS,
         FACILITIES,
         TRIPS,
+        ASSISTANCE,
     )
 }
 

@@ -15,7 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ALL_TABLES", "TABLES", "TABLES_V3", "Column", "SqlType", "Table", "table"]
+__all__ = [
+    "ALL_TABLES",
+    "TABLES",
+    "TABLES_V3",
+    "TABLES_V4",
+    "Column",
+    "SqlType",
+    "Table",
+    "table",
+]
 
 
 class SqlType(StrEnum):
@@ -305,7 +314,45 @@ TABLES_V3: tuple[Table, ...] = (
         batched=False,
     ),
 )
-ALL_TABLES = TABLES + TABLES_V3
+
+# Added by migration 4: assistance requests (协查) received from other regions' instances, as
+# imported from their exchange files (docs/assistance-format.md). The identity of the person
+# asked about is personal data, kept apart like person_identity.
+TABLES_V4: tuple[Table, ...] = (
+    Table(
+        "assistance_request",
+        (
+            _c("request_id", V),
+            _c("requested_at", TS),
+            _c("from_region", V),
+            _c("to_region", V),
+            _c("region_code", V),
+            _c("tier", V),
+            _c("via", V),
+            _c("exposed_at", TS),
+            _c("policy_id", V, True),
+            BATCH,
+        ),
+        key=("request_id",),
+        doc="Assistance requests (协查) received: a contact of another region's case who lives"
+        " here (region_code), the tier and route, and the last exposure.",
+    ),
+    Table(
+        "assistance_identity",
+        (
+            _c("request_id", V),
+            _c("id_type", V),
+            _c("id_number", V, True),
+            _c("name", V, True),
+            _c("phone", V, True),
+            BATCH,
+        ),
+        key=("request_id",),
+        doc="The identity of the person a received assistance request is about.",
+        personal=True,
+    ),
+)
+ALL_TABLES = TABLES + TABLES_V3 + TABLES_V4
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
 

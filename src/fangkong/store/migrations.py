@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fangkong.model.tables import TABLES, TABLES_V3, Table
+from fangkong.model.tables import TABLES, TABLES_V3, TABLES_V4, Table
 from fangkong.store.base import Store
 from fangkong.store.sql import column_list, create_table_sql
 
@@ -70,11 +70,33 @@ def _create_v3_tables(store: Store) -> None:
         store.execute('CREATE INDEX IF NOT EXISTS "trip_service" ON "trip" (service, service_date)')
 
 
+def _create_v4_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V4)
+    if store.dialect != "postgres":
+        return
+    # tracing's lookups by person (a case's check-ins, samples, trips, arrivals; declared
+    # contacts named on either side) and by flight; received requests by ID number
+    for name, table, cols in (
+        ("checkin_person_time", "checkin", ("person_id", "checkin_at")),
+        ("sample_person_time", "sample", ("person_id", "sampled_at")),
+        ("declared_contact_other", "declared_contact", ("contact_person_id",)),
+        ("arrival_person", "arrival", ("person_id",)),
+        ("arrival_flight_time", "arrival", ("flight", "arrived_at")),
+        ("assistance_identity_number", "assistance_identity", ("id_number",)),
+    ):
+        store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
     Migration(
         3, "facilities, trips, and the engine's orders and traced contacts", _create_v3_tables
+    ),
+    Migration(
+        4,
+        "received assistance requests; lookup indexes for tracing on PostgreSQL",
+        _create_v4_tables,
     ),
 )
 

@@ -1,0 +1,288 @@
+"""Assistance requests (协查): contacts who live in another region are that region's to find.
+
+    orders = assistance_requests(store, contacts, "31")          # 'assist' orders (ORDER_SCHEMA)
+    write_assistance_file(store, orders, path, from_region="310000")   # the exchange file
+    # ... the other region: import_file(store, "assistance", path), then received_requests(...)
+
+An `assist` order is one per person living outside the jurisdiction (person.region_code not
+starting with the jurisdiction's prefix; a person with no known residence is local): the
+strongest tier (close before secondary) and, within it, the latest exposure, with its route.
+Its `start_at` is that exposure (the receiving region counts the quarantine from it), `place`
+the destination province's code (e.g. 440000), `detail` "<tier>:<route>" (e.g. "close:venue").
+
+The exchange file is the one place personal data leaves an instance: docs/assistance-format.md
+documents it column by column; the `assistance` import kind reads it, with the importer's usual
+checks, all or nothing, into `assistance_request` and (personal) `assistance_identity`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
+from fangkong.errors import InputError
+from fangkong.model.glossary import ContactTier, OrderType
+from fangkong.store.base import Store
+
+__all__ = [
+    "ASSISTANCE_COLUMNS",
+    "ASSISTANCE_RULE",
+    "assistance_requests",
+    "received_requests",
+    "write_assistance_file",
+]
+
+log = logging.getLogger(__name__)
+
+ASSISTANCE_RULE = "tracing.assistance"
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+# The exchange file's columns, in order (docs/assistance-format.md).
+ASSISTANCE_COLUMNS = (
+    "request_id",
+    "requested_at",
+    "from_region",
+    "to_region",
+    "region_code",
+    "id_type",
+    "id_number",
+    "name",
+    "phone",
+    "tier",
+    "via",
+    "exposed_at",
+    "policy_id",
+)
+
+_TIER_RANK = {ContactTier.CLOSE.value: 0, ContactTier.SECONDARY.value: 1}
+_PREFIX = re.compile(r"[0-9]{2}([0-9]{2}([0-9]{2})?)?")
+_REGION = re.compile(r"[0-9]{6}")
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"
+
+
+def assistance_requests(
+    store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str
+) -> pl.DataFrame:
+    """`assist` orders (ORDER_SCHEMA) for the contacts who live outside the jurisdiction whose
+    region codes start with `jurisdiction_prefix` (2, 4 or 6 digits, e.g. '31' for Shanghai)."""
+    if not _PREFIX.fullmatch(jurisdiction_prefix):
+        raise InputError(
+            f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
+        )
+    contacts = check_contacts(contacts)
+    if contacts.height == 0:
+        return empty_orders()
+    away = store.fetch(
+        "SELECT person_id, region_code FROM person WHERE person_id = ANY(:ids) "
+        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
+        {
+            "ids": contacts.get_column("contact_person_id").unique().sort().to_list(),
+            "n": len(jurisdiction_prefix),
+            "prefix": jurisdiction_prefix,
+        },
+    )
+    if away.height == 0:
+        return empty_orders()
+    away = away.select(pl.col("person_id").cast(pl.Int64), pl.col("region_code").cast(pl.String))
+    strongest = (
+        contacts.join(away, left_on="contact_person_id", right_on="person_id")
+        .with_columns(pl.col("tier").replace_strict(_TIER_RANK, return_dtype=pl.Int8).alias("k"))
+        .sort("contact_person_id", "k", "exposed_at", "via", descending=[False, False, True, False])
+        .group_by("contact_person_id", maintain_order=True)
+        .first()
+    )
+    place = pl.col("region_code").str.slice(0, 2) + pl.lit("0000")
+    orders = strongest.select(
+        pl.col("contact_person_id").alias("person_id"),
+        pl.lit(OrderType.ASSIST.value).alias("order_type"),
+        pl.col("exposed_at").alias("start_at"),
+        pl.lit(None, TIME).alias("end_at"),
+        place.alias("place"),
+        pl.concat_str("tier", pl.lit(":"), "via").alias("detail"),
+        pl.lit(ASSISTANCE_RULE).alias("rule"),
+        "policy_id",
+        pl.concat_str(
+            pl.col("tier"),
+            pl.lit(" contact ("),
+            pl.col("via"),
+            pl.lit(") living in "),
+            place,
+            pl.lit(f", outside {jurisdiction_prefix}: assistance request (协查)"),
+        ).alias("reason"),
+    )
+    log.info("%d assistance requests to other regions", orders.height)
+    return check_orders(orders)
+
+
+def write_assistance_file(
+    store: Store,
+    requests: pl.DataFrame,
+    path: Path,
+    *,
+    from_region: str,
+    to_region: str | None = None,
+    requested_at: datetime | None = None,
+) -> int:
+    """Write the `assist` orders of `requests` as the exchange file at `path` (CSV, UTF-8, the
+    columns of ASSISTANCE_COLUMNS); returns the number of requests written. `from_region` is the
+    requesting instance's division code (6 digits); with `to_region` (a province code), only
+    the requests to that province are written (one file per receiving instance);
+    `requested_at` defaults to now.
+
+    The request id is the requesting region and a digest of (region, person, exposure, tier,
+    route, requested_at): a file written again with the same `requested_at` has the same ids
+    (the receiving instance stores them once); a request sent again later is a new event, which
+    `received_requests` recognises as a repeat."""
+    if not _REGION.fullmatch(from_region):
+        raise InputError(f"from_region {from_region!r}: a division code has 6 digits")
+    orders = check_orders(requests).filter(pl.col("order_type") == OrderType.ASSIST.value)
+    if to_region is not None:
+        orders = orders.filter(pl.col("place") == to_region)
+    when = (requested_at or datetime.now(LOCAL_ZONE)).replace(microsecond=0)
+    if when.tzinfo is None:
+        raise InputError("requested_at needs a time zone")
+    people = _identities(store, orders.get_column("person_id").unique().sort().to_list())
+    rows = (
+        orders.with_columns(
+            pl.col("detail").str.split_exact(":", 1).struct.rename_fields(["tier", "via"])
+        )
+        .unnest("detail")
+        .join(people, on="person_id", how="left")
+    )
+    unknown = rows.filter(pl.col("id_number").is_null()).height
+    if unknown:
+        raise InputError(
+            f"{unknown} request(s) about persons with no ID number stored: the other region"
+            " could not find them"
+        )
+    key = pl.concat_str(
+        pl.lit(from_region),
+        pl.col("person_id").cast(pl.String),
+        pl.col("start_at").dt.epoch("us").cast(pl.String),
+        "tier",
+        "via",
+        pl.lit(when.isoformat()),
+        separator="|",
+    )
+    rows = rows.with_columns(key.alias("_key"))
+    digests = _md5(rows.get_column("_key"))
+    out = (
+        rows.with_columns(
+            (pl.lit(f"{from_region}-") + digests.str.slice(0, 20)).alias("request_id"),
+            pl.lit(when.astimezone(LOCAL_ZONE).isoformat()).alias("requested_at"),
+            pl.lit(from_region).alias("from_region"),
+            pl.col("place").alias("to_region"),
+            pl.col("start_at")
+            .dt.convert_time_zone("Asia/Shanghai")
+            .dt.strftime(_TIMESTAMP)
+            .alias("exposed_at"),
+        )
+        .select(ASSISTANCE_COLUMNS)
+        .sort("request_id")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.write_csv(path)
+    log.info("wrote %d assistance requests to %s", out.height, path)
+    return out.height
+
+
+def received_requests(
+    store: Store, day: date, jurisdiction_prefix: str | None = None
+) -> pl.DataFrame:
+    """The assistance requests received with `requested_at` on `day` (0-24h Asia/Shanghai) -
+    with `jurisdiction_prefix`, only those about people living in the jurisdiction - each with
+    the local person it is about (`person_id`: matched by ID number and type in
+    person_identity; null when no one here has it): request_id, person_id, tier, via,
+    exposed_at, from_region, policy_id. A repeat of a request received before (the same region,
+    person, tier, route and exposure) is left out."""
+    if jurisdiction_prefix is not None and not _PREFIX.fullmatch(jurisdiction_prefix):
+        raise InputError(
+            f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
+        )
+    prefix = jurisdiction_prefix or ""
+    start = datetime.combine(day, time(0), LOCAL_ZONE)
+    frame = store.fetch(
+        """
+        WITH req AS (
+          SELECT r.request_id, r.requested_at, r.from_region, r.region_code, r.tier, r.via,
+                 r.exposed_at, r.policy_id, i.id_type, i.id_number
+          FROM assistance_request r JOIN assistance_identity i ON i.request_id = r.request_id
+        )
+        SELECT r.request_id, p.person_id, r.tier, r.via, r.exposed_at, r.from_region,
+               r.policy_id
+        FROM req r
+        LEFT JOIN (
+          SELECT pi.person_id, pi.id_number, pe.id_type
+          FROM person_identity pi JOIN person pe ON pe.person_id = pi.person_id
+        ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
+        WHERE r.requested_at >= :start AND r.requested_at < :end
+          AND substr(r.region_code, 1, :n) = :prefix
+          AND NOT EXISTS (
+            SELECT 1 FROM req e
+            WHERE e.from_region = r.from_region AND e.id_type = r.id_type
+              AND e.id_number = r.id_number AND e.tier = r.tier AND e.via = r.via
+              AND e.exposed_at = r.exposed_at
+              AND (e.requested_at < r.requested_at
+                   OR (e.requested_at = r.requested_at AND e.request_id < r.request_id))
+          )
+        ORDER BY r.request_id
+        """,
+        {"start": start, "end": start + timedelta(days=1), "n": len(prefix), "prefix": prefix},
+    )
+    schema: dict[str, pl.DataType] = {
+        "request_id": pl.String(),
+        "person_id": pl.Int64(),
+        "tier": pl.String(),
+        "via": pl.String(),
+        "exposed_at": TIME,
+        "from_region": pl.String(),
+        "policy_id": pl.String(),
+    }
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(
+        pl.col("exposed_at").dt.convert_time_zone("Asia/Shanghai").cast(TIME)
+        if c == "exposed_at"
+        else pl.col(c).cast(t)
+        for c, t in schema.items()
+    )
+
+
+def _identities(store: Store, person_ids: list[int]) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {
+        "person_id": pl.Int64(),
+        "region_code": pl.String(),
+        "id_type": pl.String(),
+        "id_number": pl.String(),
+        "name": pl.String(),
+        "phone": pl.String(),
+    }
+    if not person_ids:
+        return pl.DataFrame(schema=schema)
+    frame = store.fetch(
+        "SELECT p.person_id, p.region_code, p.id_type, i.id_number, i.name, i.phone "
+        "FROM person p LEFT JOIN person_identity i ON i.person_id = p.person_id "
+        "WHERE p.person_id = ANY(:ids)",
+        {"ids": person_ids},
+    )
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def _md5(keys: pl.Series) -> pl.Series:
+    """The MD5 digest (hex) of each key: stable across versions and instances."""
+    con = duckdb.connect()
+    try:
+        con.register("_keys", pl.DataFrame({"k": keys}))
+        digests: pl.Series = con.sql("SELECT md5(k) AS h FROM _keys").pl().get_column("h")
+        return digests
+    finally:
+        con.close()

@@ -1,0 +1,191 @@
+"""Border (外防输入 · 闭环管理): inbound travellers and the flight circuit breaker (航班熔断).
+
+**Arrivals of the day** (`arrived_at` on the day, Beijing time) get a closed-loop `transfer` from
+the port (start = the arrival; place = the quarantine room that `facility.assign_facilities`
+gives, near the port) and the policy's inbound-traveller regime, built by the same code as a
+contact's (`quarantine.issue_quarantine`): day 1 is the day after the arrival, the phases and
+test days are the policy's, release and conversion are `quarantine`'s. The home phase is at the
+destination (`destination_region_code`, else the person's residence). An arrival without a
+flight is quarantined all the same; every one of its reasons says `no flight recorded: co-travel
+tracing not possible`. A person who arrives twice on one day counts once (the later arrival).
+
+**Circuit breaker**, only while `policy.inbound.circuit_breaker` is set. The unit is one flight
+arrival: a flight number (airline code and number, as recorded) on an arrival date. Its positive
+passengers are the passengers of that arrival who, within the inbound regime's length after
+arriving (its `total_days`; 14 when the policy has no inbound regime), had a positive
+single-tube result (Ct below the inbound cut-off) or became a confirmed or asymptomatic case;
+a positive counts from when it was reported. A flight arrival whose count reaches the long
+threshold on the day (it was below it at the day's start) suspends the route for the long
+period; one that reaches the short threshold, for the short period. The `suspend_route` order
+has no person, `place` = the flight number, start = 00:00 the next day, end = start + the
+suspension's days; one per flight number and day (the longest). The reward (more weekly flights
+after weeks without a positive) is not ordered: the engine has no order type for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import polars as pl
+
+from fangkong.engine.facility import CENTRALIZED, day_start, ids_of, midnight, orders_from, read
+from fangkong.engine.orders import TIME, check_orders, empty_orders
+from fangkong.engine.quarantine import issue_quarantine
+from fangkong.engine.treatment import case_state, person_results, positive
+from fangkong.model.glossary import OrderType
+from fangkong.policy.schema import CircuitBreaker, Policy
+from fangkong.policy.terms import Population
+from fangkong.store import Store
+
+__all__ = ["NO_FLIGHT", "border_orders", "circuit_breaker_orders"]
+
+log = logging.getLogger(__name__)
+
+NO_FLIGHT = "no flight recorded: co-travel tracing not possible"
+
+_ARRIVAL_SCHEMA: dict[str, pl.DataType] = {
+    "arrival_id": pl.String(),
+    "person_id": pl.Int64(),
+    "arrived_at": TIME,
+    "port_region_code": pl.String(),
+    "flight": pl.String(),
+    "destination_region_code": pl.String(),
+}
+_ARRIVALS_SQL = (
+    "SELECT arrival_id, person_id, arrived_at, port_region_code, flight, destination_region_code"
+    " FROM arrival WHERE arrived_at >= :since AND arrived_at < :until"
+)
+
+
+def _arrivals(store: Store, since: object, until: object) -> pl.DataFrame:
+    return read(store, _ARRIVALS_SQL, {"since": since, "until": until}, _ARRIVAL_SCHEMA)
+
+
+def border_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
+    """Transfers and inbound quarantine for the day's arrivals, and route suspensions."""
+    start = day_start(day)
+    arrivals = (
+        _arrivals(store, start, start + timedelta(days=1))
+        .sort("arrived_at", "arrival_id")
+        .unique("person_id", keep="last", maintain_order=True)
+    )
+    suspend = (
+        circuit_breaker_orders(store, day, policy, policy.inbound.circuit_breaker)
+        if policy.inbound.circuit_breaker is not None
+        else empty_orders()
+    )
+    if arrivals.height == 0:
+        return suspend
+    if (missing := arrivals.filter(pl.col("flight").is_null()).height) > 0:
+        log.info("%d arrivals without a flight: no co-travel tracing for them", missing)
+    note = pl.when(pl.col("flight").is_null()).then(pl.lit(f"; {NO_FLIGHT}"))
+    people = arrivals.select(
+        "person_id",
+        pl.lit(Population.INBOUND_TRAVELLER.value).alias("population"),
+        pl.col("arrived_at").alias("exposed_at"),
+        pl.col("destination_region_code").alias("address"),
+        pl.lit("border.inbound_traveller").alias("rule"),
+        note.alias("note"),
+        pl.lit(False).alias("transfer"),
+    )
+    quarantine = issue_quarantine(store, day, policy, people)
+    if quarantine.height == 0 and policy.regime(Population.INBOUND_TRAVELLER) is None:
+        log.info("policy %s has no inbound regime: %d arrivals", policy.id, arrivals.height)
+    first = (
+        quarantine.filter(pl.col("order_type").is_in(["quarantine", "extend"]))
+        .sort("start_at")
+        .unique("person_id", keep="first")
+        .select("person_id", "detail", pl.col("place").alias("phase_place"))
+    )
+    transfer = orders_from(
+        arrivals.join(first, on="person_id"),
+        OrderType.TRANSFER,
+        start_at="arrived_at",
+        place=pl.when(pl.col("detail") == CENTRALIZED).then(None).otherwise("phase_place"),
+        detail=pl.format("closed-loop transfer from port {} to {}", "port_region_code", "detail"),
+        rule="border.closed_loop_transfer",
+        policy_id=policy.id,
+        reason=pl.format("inbound traveller from {}", "port_region_code")
+        + note.otherwise(pl.lit("")),
+    )
+    return check_orders(pl.concat([transfer, quarantine, suspend]))
+
+
+def circuit_breaker_orders(
+    store: Store, day: date, policy: Policy, breaker: CircuitBreaker
+) -> pl.DataFrame:
+    """`suspend_route` for the flight arrivals whose positive passengers reach a threshold on
+    `day` (see the module docstring for the counting)."""
+    regime = policy.regime(Population.INBOUND_TRAVELLER)
+    window = timedelta(days=regime.total_days if regime else 14)
+    start = day_start(day)
+    end = start + timedelta(days=1)
+    flown = _arrivals(store, start - window, end).filter(pl.col("flight").is_not_null())
+    if flown.height == 0:
+        return empty_orders()
+    ids = ids_of(flown.get_column("person_id"))
+    since = flown.get_column("arrived_at").min()
+    cut = policy.testing.inbound_positive_ct_below
+    tests = (
+        person_results(store, day, ids, since)
+        .filter((pl.col("members") == 1) & positive(cut))
+        .select("person_id", pl.col("sampled_at").alias("at"), pl.col("reported_at").alias("known"))
+    )
+    cases = case_state(store, day, ids).select(
+        "person_id", pl.col("case_since").alias("at"), pl.col("case_since").alias("known")
+    )
+    counts = (
+        flown.join(pl.concat([tests, cases]), on="person_id")
+        .filter(
+            (pl.col("at") >= pl.col("arrived_at")) & (pl.col("at") < pl.col("arrived_at") + window)
+        )
+        .group_by("flight", pl.col("arrived_at").dt.date().alias("flown_on"), "person_id")
+        .agg(pl.col("known").min())
+        .group_by("flight", "flown_on")
+        .agg(
+            (pl.col("known") < end).sum().alias("now"),
+            (pl.col("known") < start).sum().alias("before"),
+        )
+    )
+    levels = pl.DataFrame(
+        {
+            "level": ["long", "short"],
+            "threshold": [
+                breaker.long_suspension_min_positives,
+                breaker.short_suspension_min_positives,
+            ],
+            "days": [breaker.long_suspension_days, breaker.short_suspension_days],
+        }
+    )
+    hits = (
+        counts.join(levels, how="cross")
+        .filter((pl.col("now") >= pl.col("threshold")) & (pl.col("before") < pl.col("threshold")))
+        .sort("days", descending=True)
+        .unique("flight", keep="first")
+        .sort("flight")
+    )
+    if hits.height:
+        log.info("circuit breaker: %d routes suspended", hits.height)
+    first = pl.lit(day + timedelta(days=1))
+    return check_orders(
+        orders_from(
+            hits.with_columns(pl.lit(None, pl.Int64).alias("person_id")),
+            OrderType.SUSPEND_ROUTE,
+            start_at=midnight(first),
+            end_at=midnight(first + pl.duration(days=pl.col("days"))),
+            place="flight",
+            detail=pl.format("{} positive passengers", "now"),
+            rule=pl.lit("border.circuit_breaker.") + pl.col("level"),
+            policy_id=policy.id,
+            reason=pl.format(
+                "{} positive passengers on flight {} arriving {} (threshold {}): route"
+                " suspended {} days",
+                "now",
+                "flight",
+                "flown_on",
+                "threshold",
+                "days",
+            ),
+        )
+    )

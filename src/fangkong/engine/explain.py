@@ -1,0 +1,70 @@
+"""Why a person's status is what it is: the chain of events and of the rules that acted on them,
+in time order — what a field worker shows the person concerned (the orders each name their rule
+and policy; `fangkong policy show` gives the rule's source)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from fangkong.errors import NotFoundError
+from fangkong.store.base import Store
+
+__all__ = ["STEP_SCHEMA", "explain_person"]
+
+STEP_SCHEMA: dict[str, pl.DataType] = {
+    "at": pl.Datetime("us", "Asia/Shanghai"),
+    "what": pl.String(),  # event | order | contact
+    "summary": pl.String(),
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+}
+
+_QUERIES = {
+    "case": (
+        "SELECT reported_at AS at, 'event' AS what, 'case report ' || report_id || ': '"
+        " || event_type || coalesce(' ' || diagnosis, '') || coalesce(' ' || origin, '')"
+        " || coalesce(' severity ' || severity, '') || coalesce(' outcome ' || outcome, '')"
+        " AS summary, NULL AS rule, NULL AS policy_id FROM case_report WHERE person_id = :p"
+    ),
+    "sample": (
+        "SELECT s.sampled_at AS at, 'event' AS what, 'sampled into tube ' || s.tube_id"
+        " || coalesce(' (round ' || s.round_id || ')', '') || coalesce(': ' || r.result"
+        " || coalesce(' Ct ' || CAST(r.ct_value AS VARCHAR), '') || ', reported '"
+        " || CAST(r.reported_at AS VARCHAR), ': no result yet') AS summary,"
+        " NULL AS rule, NULL AS policy_id"
+        " FROM sample s LEFT JOIN tube_result r ON r.tube_id = s.tube_id WHERE s.person_id = :p"
+    ),
+    "arrival": (
+        "SELECT arrived_at AS at, 'event' AS what, 'arrived from ' || origin_country"
+        " || coalesce(' on ' || flight, ' (no flight recorded)')"
+        " || coalesce(' row ' || CAST(seat_row AS VARCHAR), '') AS summary,"
+        " NULL AS rule, NULL AS policy_id FROM arrival WHERE person_id = :p"
+    ),
+    "contact": (
+        "SELECT exposed_at AS at, 'contact' AS what, tier || ' contact of person '"
+        " || CAST(case_person_id AS VARCHAR) || ' by ' || via || ' (traced '"
+        " || CAST(run_day AS VARCHAR) || ')' AS summary, rule, policy_id"
+        " FROM traced_contact WHERE contact_person_id = :p"
+    ),
+    "order": (
+        "SELECT start_at AS at, 'order' AS what, order_type || coalesce(' ' || detail, '')"
+        " || coalesce(' at ' || place, '') || coalesce(' until ' || CAST(end_at AS VARCHAR), '')"
+        " || ': ' || reason AS summary, rule, policy_id FROM engine_order WHERE person_id = :p"
+    ),
+}
+
+
+def explain_person(store: Store, person_id: int) -> pl.DataFrame:
+    """The person's events, the contacts that traced them, and every order about them, in time
+    order (STEP_SCHEMA). NotFoundError when nothing at all is stored about the person."""
+    frames = []
+    for query in _QUERIES.values():
+        frame = store.fetch(query, {"p": person_id})
+        if frame.height:
+            frames.append(frame.select(pl.col(c).cast(t) for c, t in STEP_SCHEMA.items()))
+    registered = store.scalar("SELECT count(*) FROM person WHERE person_id = :p", {"p": person_id})
+    if not frames and not registered:
+        raise NotFoundError(f"nothing is stored about person {person_id}")
+    if not frames:
+        return pl.DataFrame(schema=STEP_SCHEMA)
+    return pl.concat(frames).sort("at", "what", nulls_last=True)

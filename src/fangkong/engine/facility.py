@@ -1,0 +1,544 @@
+"""Facilities (集中隔离点 rooms, 定点医院 and 方舱 beds): who occupies them, how many are free, and
+the assignment of the day's orders to rooms, nearest first.
+
+What the store says, as of a day D (only orders of earlier days count: a run of D replaces D's):
+
+- a person's **placement** is the place of their latest placing order (an `admit` anywhere, a
+  `transfer` to a facility, or a centralized phase — `quarantine`, `extend`, `monitor` with detail
+  `centralized_quarantine` — at a facility); they occupy it until a later `release` of the
+  centralized phase, a `discharge`, an outcome in the case registry (cured, released, died), or
+  the end of a centralized monitoring phase. A quarantine whose release is held (a missing test)
+  keeps its room; a person converted to a case keeps their room until admitted elsewhere.
+- an **open quarantine** is a person's latest schedule (the `quarantine`/`extend` rows of the
+  latest run day that issued any), not ended by a `convert`, whose last phase is not released.
+
+`assign_facilities` fills the `place` of the day's orders that need a quarantine-site room
+(centralized phases, centralized-isolation admissions), nearest first: same community, street,
+county, prefecture, province, then anywhere, in passes over the whole frame (never a loop over
+people). When no room is left, the order keeps `place` null and its reason says
+`no room: facility full`; such orders are retried on later days (a `transfer` when a room frees).
+Orders of people without an address (`no address: locate`) are not given a room.
+
+Call it once per day over all the day's orders (quarantine, border, treatment together), so that
+they draw on the same rooms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders
+from fangkong.model.glossary import FacilityKind, OrderType
+from fangkong.policy.terms import CareSetting, QuarantineKind
+from fangkong.store import Store
+
+__all__ = [
+    "CENTRALIZED",
+    "NO_ADDRESS",
+    "NO_BED",
+    "NO_ROOM",
+    "OCCUPANCY_SCHEMA",
+    "allocate",
+    "assign_facilities",
+    "day_start",
+    "ids_of",
+    "midnight",
+    "occupancy",
+    "open_schedules",
+    "orders_from",
+    "placements",
+    "read",
+]
+
+log = logging.getLogger(__name__)
+
+NO_ADDRESS = "no address: locate"
+NO_ROOM = "no room: facility full"
+NO_BED = "no bed: facility full"
+CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
+ZONE = "Asia/Shanghai"
+
+OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
+    "facility_id": pl.String(),  # null on a kind's totals row
+    "kind": pl.String(),  # FacilityKind
+    "region_code": pl.String(),
+    "capacity": pl.Int64(),
+    "occupied": pl.Int64(),  # at the start of the day, from stored orders
+    "admitted_today": pl.Int64(),  # placed by the day's orders
+    "leaving_today": pl.Int64(),  # released or discharged by the day's orders
+    "free": pl.Int64(),  # capacity - occupied - admitted + leaving (negative: over capacity)
+    "rate_per_day": pl.Float64(),  # net growth of occupancy, mean of the last 3 days
+    "full_on": pl.Date(),  # the day free reaches 0 at that rate; null when not filling up
+    "alert": pl.String(),
+}
+
+_SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "run_day": pl.Date(),
+    "order_type": pl.String(),
+    "start_at": TIME,
+    "end_at": TIME,
+    "place": pl.String(),
+    "detail": pl.String(),
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+    "reason": pl.String(),
+    "released": pl.Boolean(),
+}
+
+_PLACEMENT_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "place": pl.String(),
+    "order_type": pl.String(),
+    "detail": pl.String(),
+    "run_day": pl.Date(),
+    "start_at": TIME,
+}
+
+_FACILITY_SCHEMA: dict[str, pl.DataType] = {
+    "facility_id": pl.String(),
+    "kind": pl.String(),
+    "region_code": pl.String(),
+    "capacity": pl.Int64(),
+}
+
+_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
+
+
+def read(
+    store: Store, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """A query's rows with declared column types (an empty result too, on either backend)."""
+    frame = store.fetch(sql, params)
+    if frame.height == 0:
+        return pl.DataFrame(schema=dict(schema))
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def ids_of(values: pl.Series | Iterable[int]) -> list[int]:
+    """Distinct person ids, for a `CAST(:ids AS BIGINT[])` parameter."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.Int64)
+    return [int(v) for v in series.drop_nulls().unique().sort().to_list()]
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of `day`, Beijing time."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(ZONE))
+
+
+def midnight(expr: pl.Expr) -> pl.Expr:
+    """A Date expression as 00:00 of that day, Beijing time (the orders' TIME type)."""
+    return expr.cast(pl.Datetime("us")).dt.replace_time_zone(ZONE)
+
+
+Value = pl.Expr | str | datetime | None
+
+
+def orders_from(
+    frame: pl.DataFrame,
+    order_type: OrderType,
+    *,
+    start_at: Value,
+    end_at: Value = None,
+    place: Value = None,
+    detail: Value = None,
+    rule: str | pl.Expr,
+    policy_id: str | pl.Expr,
+    reason: Value,
+) -> pl.DataFrame:
+    """One order (ORDER_SCHEMA) per row of `frame`, for its `person_id`. A string names a column
+    of `frame` (for `rule` and `policy_id`: it is the value), a datetime is a value, None null."""
+
+    def col(value: Value, dtype: pl.DataType) -> pl.Expr:
+        if value is None or isinstance(value, datetime):
+            return pl.lit(value, dtype)
+        return (pl.col(value) if isinstance(value, str) else value).cast(dtype)
+
+    def lit(value: str | pl.Expr) -> pl.Expr:
+        return pl.lit(value) if isinstance(value, str) else value
+
+    return frame.select(
+        pl.col("person_id").cast(pl.Int64),
+        pl.lit(order_type.value).alias("order_type"),
+        col(start_at, TIME).alias("start_at"),
+        col(end_at, TIME).alias("end_at"),
+        col(place, pl.String()).alias("place"),
+        col(detail, pl.String()).alias("detail"),
+        lit(rule).alias("rule"),
+        lit(policy_id).alias("policy_id"),
+        col(reason, pl.String()).alias("reason"),
+    )
+
+
+_OPEN_SCHEDULES_SQL = """
+WITH q AS (
+    SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
+           reason, max(run_day) OVER (PARTITION BY person_id) AS latest
+    FROM engine_order
+    WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL AND run_day < :day
+          {only}
+),
+s AS (SELECT * FROM q WHERE run_day = latest),
+k AS (SELECT DISTINCT person_id, latest FROM s),
+ends AS (
+    SELECT o.person_id, o.order_type, o.detail
+    FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
+    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert')
+),
+t AS (
+    SELECT s.*, EXISTS (
+        SELECT 1 FROM ends e
+        WHERE e.person_id = s.person_id AND e.order_type = 'release' AND e.detail = s.detail
+    ) AS released
+    FROM s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM ends e WHERE e.person_id = s.person_id AND e.order_type = 'convert'
+    )
+)
+SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
+       reason, released
+FROM t WHERE person_id IN (SELECT person_id FROM t WHERE NOT released)
+ORDER BY person_id, start_at
+"""
+
+
+def open_schedules(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
+    """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
+    row per phase of the person's latest schedule, with `released` per phase."""
+    only = f"AND person_id IN ({_IDS})" if ids is not None else ""
+    params: dict[str, Any] = {"day": day}
+    if ids is not None:
+        params["ids"] = ids
+    return read(store, _OPEN_SCHEDULES_SQL.format(only=only), params, _SCHEDULE_SCHEMA)
+
+
+_PLACEMENTS_SQL = f"""
+WITH p AS (
+    SELECT o.person_id, o.place, o.order_type, o.detail, o.run_day, o.start_at, o.end_at,
+           row_number() OVER (
+               PARTITION BY o.person_id
+               ORDER BY o.start_at DESC, o.run_day DESC, o.order_type DESC) AS rn
+    FROM engine_order o LEFT JOIN facility f ON f.facility_id = o.place
+    WHERE o.run_day < :day AND o.person_id IS NOT NULL AND o.place IS NOT NULL
+      AND o.start_at < :day_end
+      AND (o.order_type = 'admit'
+           OR (f.facility_id IS NOT NULL AND (o.order_type = 'transfer'
+               OR (o.order_type IN ('quarantine', 'extend', 'monitor')
+                   AND o.detail = '{CENTRALIZED}'))))
+),
+c AS (SELECT * FROM p WHERE rn = 1)
+SELECT c.person_id, c.place, c.order_type, c.detail, c.run_day, c.start_at
+FROM c JOIN facility f ON f.facility_id = c.place
+WHERE NOT (c.order_type = 'monitor' AND c.end_at <= :day)
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_order o
+    WHERE o.person_id = c.person_id AND o.run_day < :day AND o.run_day >= c.run_day
+      AND (o.order_type = 'discharge'
+           OR (o.order_type = 'release' AND o.detail = '{CENTRALIZED}')))
+  AND NOT EXISTS (
+    SELECT 1 FROM case_report r
+    WHERE r.person_id = c.person_id AND r.event_type = 'outcome'
+      AND r.reported_at >= c.start_at AND r.reported_at < :day)
+"""
+
+
+def placements(store: Store, day: date) -> pl.DataFrame:
+    """Who occupies a facility at the start of `day`: person, place and the placing order."""
+    start = day_start(day)
+    params = {"day": start, "day_end": start + timedelta(days=1)}
+    return read(store, _PLACEMENTS_SQL, params, _PLACEMENT_SCHEMA)
+
+
+def occupancy(store: Store, day: date) -> pl.DataFrame:
+    """Every facility with its capacity and the people in it at the start of `day`."""
+    facilities = read(
+        store,
+        "SELECT facility_id, kind, region_code, capacity FROM facility ORDER BY facility_id",
+        {},
+        _FACILITY_SCHEMA,
+    )
+    counts = placements(store, day).group_by("place").agg(pl.len().cast(pl.Int64).alias("n"))
+    return facilities.join(counts, left_on="facility_id", right_on="place", how="left").select(
+        *_FACILITY_SCHEMA, pl.col("n").fill_null(0).alias("occupied")
+    )
+
+
+def allocate(demand: pl.DataFrame, supply: pl.DataFrame) -> pl.DataFrame:
+    """Rooms or beds for `demand` (columns `row`, `kind`, `region_code`; served in row order)
+    from `supply` (`facility_id`, `kind`, `region_code`, `free`): nearest first by the region
+    code's prefix (12, 9, 6, 4, 2 digits, then anywhere). Returns `row`, `facility_id` for the
+    rows served; each pass fills facilities in id order with whole-frame joins."""
+    served: list[pl.DataFrame] = []
+    stock = supply.select("facility_id", "kind", "region_code", pl.col("free").clip(0))
+    todo = demand.select("row", "kind", "region_code")
+    for width in (12, 9, 6, 4, 2, 0):
+        if todo.height == 0:
+            break
+        key = pl.col("region_code").str.slice(0, width) if width else pl.lit("")
+        want = (
+            todo.with_columns(key.alias("key"))
+            .filter(pl.col("key").is_not_null())
+            .sort("row")
+            .with_columns(pl.int_range(pl.len()).over("kind", "key").alias("rank"))
+            .sort("rank")
+        )
+        have = (
+            stock.filter(pl.col("free") > 0)
+            .with_columns(key.alias("key"))
+            .filter(pl.col("key").is_not_null())
+            .sort("kind", "key", "facility_id")
+            .with_columns(pl.col("free").cum_sum().over("kind", "key").alias("end"))
+            .with_columns((pl.col("end") - pl.col("free")).alias("begin"))
+            .sort("begin")
+        )
+        got = (
+            want.join_asof(
+                have.select("kind", "key", "facility_id", "begin", "end"),
+                left_on="rank",
+                right_on="begin",
+                by=["kind", "key"],
+                check_sortedness=False,
+            )
+            .filter(pl.col("facility_id").is_not_null() & (pl.col("rank") < pl.col("end")))
+            .select("row", "facility_id")
+        )
+        if got.height == 0:
+            continue
+        served.append(got)
+        used = got.group_by("facility_id").agg(pl.len().alias("used"))
+        stock = stock.join(used, on="facility_id", how="left").select(
+            "facility_id",
+            "kind",
+            "region_code",
+            pl.col("free") - pl.col("used").fill_null(0),
+        )
+        todo = todo.join(got, on="row", how="anti")
+    return pl.concat(
+        [pl.DataFrame(schema={"row": pl.UInt32(), "facility_id": pl.String()}), *served]
+    )
+
+
+_ROOM_DETAILS = {
+    (OrderType.QUARANTINE.value, CENTRALIZED),
+    (OrderType.EXTEND.value, CENTRALIZED),
+    (OrderType.MONITOR.value, CENTRALIZED),
+    (OrderType.ADMIT.value, CareSetting.CENTRALIZED_ISOLATION.value),
+}
+
+
+def _needs_room() -> pl.Expr:
+    pairs = pl.concat_str("order_type", "detail", separator="|")
+    return (
+        pairs.is_in([f"{t}|{d}" for t, d in sorted(_ROOM_DETAILS)])
+        & pl.col("place").is_null()
+        & pl.col("person_id").is_not_null()
+        & ~pl.col("reason").str.starts_with(NO_ADDRESS)
+    )
+
+
+def _waiting(store: Store, day: date) -> pl.DataFrame:
+    """Stored open centralized phases still without a room: a `transfer` each, to be placed."""
+    phases = open_schedules(store, day).filter(
+        (pl.col("detail") == CENTRALIZED)
+        & pl.col("place").is_null()
+        & ~pl.col("released")
+        & pl.col("reason").str.contains(NO_ROOM, literal=True)
+    )
+    if phases.height == 0:
+        return pl.DataFrame(schema=ORDER_SCHEMA)
+    placed = placements(store, day).select("person_id")
+    return orders_from(
+        phases.join(placed, on="person_id", how="anti"),
+        OrderType.TRANSFER,
+        start_at=day_start(day),
+        end_at="end_at",
+        detail=pl.lit(CENTRALIZED),
+        rule="facility.room_after_wait",
+        policy_id=pl.col("policy_id"),
+        reason=pl.lit("waited for a room: closed-loop transfer when one frees"),
+    )
+
+
+_REGIONS_SQL = f"""
+SELECT person_id, 'home' AS src, region_code FROM person WHERE person_id IN ({_IDS})
+UNION ALL
+SELECT person_id, 'port', port_region_code FROM (
+    SELECT person_id, port_region_code, row_number() OVER (
+        PARTITION BY person_id ORDER BY arrived_at DESC, arrival_id DESC) AS rn
+    FROM arrival WHERE arrived_at < :end AND person_id IN ({_IDS})) a WHERE rn = 1
+UNION ALL
+SELECT person_id, 'case', region_code FROM (
+    SELECT person_id, region_code, row_number() OVER (
+        PARTITION BY person_id ORDER BY reported_at DESC, report_id DESC) AS rn
+    FROM case_report WHERE reported_at < :end AND person_id IN ({_IDS})) c WHERE rn = 1
+"""
+
+
+def _regions(store: Store, day: date, frame: pl.DataFrame) -> pl.DataFrame:
+    """Where each person of `frame` should be placed near: the port of their latest arrival
+    for border orders, their case's region for treatment orders, else their residence."""
+    params = {"ids": ids_of(frame.get_column("person_id")), "end": day_start(day) + timedelta(1)}
+    schema = {"person_id": pl.Int64(), "src": pl.String(), "region_code": pl.String()}
+    found = read(store, _REGIONS_SQL, params, schema)
+    wide = frame.select("person_id").unique()
+    for src in ("home", "port", "case"):  # three sources, not people
+        got = found.filter(pl.col("src") == src).select(
+            "person_id", pl.col("region_code").alias(src)
+        )
+        wide = wide.join(got, on="person_id", how="left")
+    rule = pl.col("rule")
+    return frame.join(wide, on="person_id", how="left").with_columns(
+        pl.when(rule.str.starts_with("border."))
+        .then(pl.coalesce("port", "home"))
+        .when(rule.str.starts_with("treatment."))
+        .then(pl.coalesce("case", "home"))
+        .otherwise(pl.coalesce("home", "port", "case"))
+        .alias("region_code")
+    )
+
+
+def _placing() -> pl.Expr:
+    """Rows of the day's orders that put a person in a facility (place already set)."""
+    centralized = pl.col("order_type").is_in(["quarantine", "extend", "monitor"]) & (
+        pl.col("detail") == CENTRALIZED
+    )
+    return pl.col("place").is_not_null() & (
+        pl.col("order_type").is_in(["admit", "transfer"]) | centralized
+    )
+
+
+def _leaving() -> pl.Expr:
+    return (pl.col("order_type") == OrderType.DISCHARGE.value) | (
+        (pl.col("order_type") == OrderType.RELEASE.value) & (pl.col("detail") == CENTRALIZED)
+    )
+
+
+def assign_facilities(
+    store: Store, orders: pl.DataFrame, day: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rooms for the day's orders that need one, and the occupancy of every facility.
+
+    Returns the orders (plus a `transfer` for each stored quarantine that waited for a room
+    and now has one) and one row per facility (OCCUPANCY_SCHEMA), then a totals row per
+    facility kind (`facility_id` null) whose `alert` says how many people got no room."""
+    frame = pl.concat([check_orders(orders), _waiting(store, day)]).with_row_index("row")
+    wait = pl.col("rule") == "facility.room_after_wait"
+    need = frame.filter(_needs_room() | (wait & pl.col("place").is_null()))
+    wanting = (
+        need.sort("start_at", "person_id", "row")
+        .unique("person_id", keep="first", maintain_order=True)
+        .select("person_id", "rule", pl.col("start_at").alias("from"), pl.col("end_at").alias("to"))
+    )
+    facilities = occupancy(store, day)
+    rooms = facilities.filter(pl.col("kind") == FacilityKind.QUARANTINE_SITE.value)
+    demand = (
+        _regions(store, day, wanting)
+        .with_row_index("row")
+        .with_columns(pl.lit(FacilityKind.QUARANTINE_SITE.value).alias("kind"))
+    )
+    got = allocate(
+        demand, rooms.with_columns((pl.col("capacity") - pl.col("occupied")).alias("free"))
+    )
+    room = demand.join(got, on="row", how="left").select("person_id", "facility_id", "from", "to")
+    frame = frame.join(room, on="person_id", how="left")
+    within = (pl.col("start_at") >= pl.col("from")) & (
+        pl.col("to").is_null() | (pl.col("start_at") < pl.col("to"))
+    )  # a test of the centralized phase, not of a later phase at home
+    fillable = pl.col("place").is_null() & (
+        _needs_room()
+        | wait
+        | (pl.col("order_type") == "transfer")
+        | ((pl.col("order_type") == "test") & within)
+    )
+    unplaced = pl.col("facility_id").is_null() & pl.col("person_id").is_in(
+        wanting.get_column("person_id").implode()
+    )
+    out = (
+        frame.filter(~(wait & pl.col("facility_id").is_null()))  # still waiting: nothing new
+        .with_columns(
+            pl.when(fillable).then(pl.coalesce("place", "facility_id")).otherwise("place"),
+            pl.when(unplaced & (_needs_room() | (pl.col("order_type") == "transfer")))
+            .then(pl.lit(f"{NO_ROOM}; ") + pl.col("reason"))
+            .otherwise("reason")
+            .alias("reason"),
+        )
+        .sort("row")
+        .select(*ORDER_SCHEMA)
+    )
+    n_unplaced = demand.height - got.height
+    if n_unplaced:
+        log.warning("%d people need a quarantine room and none is free", n_unplaced)
+    return check_orders(out), _occupancy_report(store, day, facilities, out, n_unplaced)
+
+
+def _occupancy_report(
+    store: Store, day: date, facilities: pl.DataFrame, orders: pl.DataFrame, unplaced: int
+) -> pl.DataFrame:
+    def count(rows: pl.DataFrame, name: str) -> pl.DataFrame:
+        return (
+            rows.select("place", "person_id")
+            .unique()
+            .group_by("place")
+            .agg(pl.len().cast(pl.Int64).alias(name))
+        )
+
+    before = occupancy(store, day - timedelta(days=2)).select(
+        "facility_id", pl.col("occupied").alias("before")
+    )
+    per = (
+        facilities.join(
+            count(orders.filter(_placing()), "admitted_today"),
+            left_on="facility_id",
+            right_on="place",
+            how="left",
+        )
+        .join(
+            count(orders.filter(_leaving()), "leaving_today"),
+            left_on="facility_id",
+            right_on="place",
+            how="left",
+        )
+        .join(before, on="facility_id", how="left")
+        .with_columns(pl.col("admitted_today", "leaving_today", "before").fill_null(0))
+    )
+    totals = per.group_by("kind").agg(
+        pl.lit(None, pl.String).alias("facility_id"),
+        pl.lit(None, pl.String).alias("region_code"),
+        pl.col("capacity", "occupied", "admitted_today", "leaving_today", "before").sum(),
+    )
+    both = pl.concat(
+        [
+            per.with_columns(pl.lit(False).alias("total")),
+            totals.select(per.columns).with_columns(pl.lit(True).alias("total")),
+        ]
+    )
+    now = pl.col("occupied") + pl.col("admitted_today") - pl.col("leaving_today")
+    free = pl.col("capacity") - now
+    rate = (now - pl.col("before")) / 3.0
+    days_left = (pl.col("free") / pl.col("rate_per_day")).ceil().cast(pl.Int64)
+    room_kind = pl.col("kind") == FacilityKind.QUARANTINE_SITE.value
+    return (
+        both.with_columns(free.alias("free"), rate.alias("rate_per_day"))
+        .with_columns(
+            pl.when(pl.col("free") <= 0)
+            .then(pl.lit(day))
+            .when(pl.col("rate_per_day") > 0)
+            .then(pl.lit(day) + pl.duration(days=days_left))
+            .otherwise(None)
+            .alias("full_on"),
+            pl.when(pl.col("total") & room_kind & (unplaced > 0))
+            .then(pl.lit(f"{NO_ROOM}: {unplaced} people without a room"))
+            .when(~pl.col("total") & (pl.col("free") <= 0))
+            .then(pl.lit("full"))
+            .otherwise(None)
+            .alias("alert"),
+        )
+        .sort("kind", "total", "facility_id")
+        .select(pl.col(c).cast(t) for c, t in OCCUPANCY_SCHEMA.items())
+    )

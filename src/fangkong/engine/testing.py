@@ -1,0 +1,352 @@
+"""Testing (早发现 · 应检尽检 · 核酸检测): single-tube tests and whole-area rounds (区域核酸筛查)
+with N-in-1 pooled tubes (混检, N = `policy.testing.pool_size`), turned into orders; each
+person's latest negative test, for health codes; the progress of a round.
+
+Everything is one set-based SQL statement over whole tables (`testing_sql`), the same on DuckDB
+and PostgreSQL; Python only formats the reasons of the few rows that become orders.
+
+How events make results
+-----------------------
+- A tube holds the samples (`sample`) whose `tube_id` it is: one sample makes a single-tube
+  test (单采单检), more make a pooled tube (混采). A tube's result is its latest `tube_result`
+  as of the instant considered: a later report supersedes an earlier one (a correction or a
+  re-run is a new event, never an edit). `testing.pool_size` is the sampling plan: the engine
+  takes a tube's members as registered, however many there are.
+- Ct cut-off. A reported 'positive' is a positive when its Ct is below the cut-off or the lab
+  gave no Ct. The cut-off is `testing.positive_ct_below`, or `testing.inbound_positive_ct_below`
+  for a sample of a person who arrived from abroad (an `arrival`) within the inbound quarantine
+  length before sampling (`quarantine.inbound_traveller.total_days`; none if the policy has no
+  inbound regime). A pooled tube takes the highest cut-off of its members: it is positive if it
+  would be for any of them. A 'positive' at or above its cut-off is a *weak positive*: not a
+  positive (no case report, no temporary control) but a retest; for an inbound person whose Ct
+  is also below `testing.inbound_release_assessment_ct_below` the reason says a risk assessment
+  is due (twenty measures, item 9).
+
+The orders of a day D (`testing_orders`)
+----------------------------------------
+D is [D 00:00, D+1 00:00) Asia/Shanghai; results are read as of D+1 00:00 and an order belongs
+to D when the report that makes it was reported on D. Each order records its rule and policy;
+`detail` is the tube id the order is about; reasons carry no personal data.
+
+Rules (each "when" is about a report on D):
+
+- `testing.pool_positive`: a pooled tube is positive → `temporary_control` (临时管控) and
+  `retest` (单采单检复核) for each member, from the report.
+- `testing.single_positive`: a single tube is positive → `report_case` (the lab positive
+  becomes a case report).
+- `testing.retest_positive`: the same, when the tube is a member's retest after a positive
+  pool → `report_case`.
+- `testing.retest_negative`: a member's first definitive retest is negative →
+  `release_control` (detail: the pool's tube).
+- `testing.pool_not_confirmed`: that retest is the last of a pool whose members' retests are
+  all negative → `release_control`, the reason naming the contradiction.
+- `testing.pool_corrected`: a pool positive at D's start has a later, non-positive report →
+  `release_control` for each member.
+- `testing.weak_positive`: 'positive' at or above the cut-off → `retest` for each member.
+- `testing.invalid`: 'invalid' (无效) → `retest` for each member (re-sample).
+- `testing.tube_not_returned`: a tube's result is overdue — TUBE_RESULT_DEADLINE after its
+  last sample falls on D and no result came by D's end → `retest` for each member, from the
+  deadline.
+- `testing.unknown_tube`: a result other than negative for a tube with no registered sample →
+  one `retest` with no person (the sampling records must be found).
+
+Decisions behind the rules:
+- *Temporary control* of a member of a positive pool begins at the pool's report and ends with
+  the member's first *definitive retest*: a single-tube sample of that person taken at or after
+  the pool's report whose result is negative or positive (an invalid or weak retest, or one not
+  yet back, leaves the control open; a lost retest tube gets its own `tube_not_returned`
+  retest). `under_temporary_control` lists the controls open at an instant, so nobody is left in
+  an unclear state.
+- *A retest that contradicts its pool*: when every member's definitive retest is negative, the
+  pool's positive is not confirmed. Each member is released on the day their own negative comes
+  back; the releases of the day the last one comes back carry `testing.pool_not_confirmed`, whose
+  reason says all members were negative and the pool goes to laboratory review — so by that day
+  every member is released and the contradiction is on record against the pool's tube id.
+- *A sample whose tube never returns*: when TUBE_RESULT_DEADLINE (24 h, an engineering value:
+  the 2022 regional testing guide asks for a delimited area to be finished within 24 h, and no
+  policy parameter bounds the time from swab to result) has passed since the tube's last sample
+  with no result, each member gets a retest on the day the deadline falls, once. A result that
+  comes later still makes its own orders on the day it is reported. The round's progress counts
+  the tube as outstanding and overdue until then.
+- A single-tube positive is not reported again when the person had a single-tube positive in the
+  previous REPEAT_POSITIVE_WINDOW (14 days: one case report per infection while the registry
+  catches up) or is already a confirmed or asymptomatic case in `case_report` (the tests of
+  cases, 复阳 included, belong to treatment and discharge).
+- A pooled positive that a later report replaces (a laboratory correction) releases the members
+  controlled by it; all of them are named, including any released already by a negative retest.
+  A correction of a single-tube positive is the case registry's business (an `excluded`
+  reclassification): testing does not withdraw case reports.
+- Results are read as they stand at D's end: re-running a past day after later events arrived
+  gives the orders that those events imply for D (a result imported late for a tube whose samples
+  arrive later still is flagged by `testing.unknown_tube` on its day).
+
+State as of an instant
+----------------------
+- `latest_negative`: per person, the latest sampling time and the latest report time of a
+  negative tube (a negative pooled tube counts for each member). The two may come from different
+  tests (an older swab reported later); health codes count validity from the column that
+  `validity_column(policy)` names (`health_code.test_validity_counted_from`).
+- `round_progress`: counts for a round (`sample.round_id`), for the residents of a region or for
+  everyone; see `RoundProgress`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
+from fangkong.engine.testing_reason import order_reason
+from fangkong.engine.testing_sql import (
+    LATEST_NEGATIVE_SQL,
+    ORDERS_SQL,
+    UNDER_CONTROL_SQL,
+    round_progress_sql,
+)
+from fangkong.errors import InputError, NotFoundError
+from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
+from fangkong.store.base import Store
+
+__all__ = [
+    "DAY_TIMEZONE",
+    "REPEAT_POSITIVE_WINDOW",
+    "RULES",
+    "TUBE_RESULT_DEADLINE",
+    "RoundProgress",
+    "day_bounds",
+    "latest_negative",
+    "round_progress",
+    "testing_orders",
+    "under_temporary_control",
+    "validity_column",
+]
+
+log = logging.getLogger(__name__)
+
+DAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+TUBE_RESULT_DEADLINE = timedelta(hours=24)
+REPEAT_POSITIVE_WINDOW = timedelta(days=14)
+
+RULES: tuple[str, ...] = (
+    "testing.pool_positive",
+    "testing.single_positive",
+    "testing.retest_positive",
+    "testing.retest_negative",
+    "testing.pool_not_confirmed",
+    "testing.pool_corrected",
+    "testing.weak_positive",
+    "testing.invalid",
+    "testing.tube_not_returned",
+    "testing.unknown_tube",
+)
+
+# what ORDERS_SQL returns, before reasons are written
+_FACTS_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "order_type": pl.String(),
+    "start_at": TIME,
+    "detail": pl.String(),
+    "rule": pl.String(),
+    "ct": pl.Float64(),
+    "cut": pl.Float64(),
+    "n": pl.Int64(),
+    "inbound": pl.Boolean(),
+    "note": pl.String(),
+}
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The day [D 00:00, D+1 00:00) in Asia/Shanghai, as aware datetimes."""
+    start = datetime.combine(day, time(0), tzinfo=DAY_TIMEZONE)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=DAY_TIMEZONE)
+
+
+def _aware(at: datetime, name: str) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"{name} must be timezone-aware (got {at.isoformat()})")
+    return at
+
+
+def _cutoff_params(policy: Policy) -> dict[str, Any]:
+    regime = policy.regime(Population.INBOUND_TRAVELLER)
+    return {
+        "ct": float(policy.testing.positive_ct_below),
+        "inbound_ct": float(policy.testing.inbound_positive_ct_below),
+        "inbound_window": timedelta(days=regime.total_days if regime else 0),
+    }
+
+
+def _frame(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows of a fetch with the declared columns and types (PostgreSQL gives untyped empties)."""
+    if raw.height == 0:
+        return pl.DataFrame(schema=schema)
+    return raw.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+# -- orders -------------------------------------------------------------------------------------
+
+
+def testing_orders(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    result_deadline: timedelta = TUBE_RESULT_DEADLINE,
+) -> pl.DataFrame:
+    """The orders that the tests reported on `day` (Asia/Shanghai) make under `policy`, in
+    ORDER_SCHEMA; the module docstring gives the rules."""
+    start, end = day_bounds(day)
+    params = {
+        **_cutoff_params(policy),
+        "day_start": start,
+        "until": end,
+        "repeat_window": REPEAT_POSITIVE_WINDOW,
+        "deadline": result_deadline,
+        "lost_from": start - result_deadline,
+        "lost_to": end - result_deadline,
+    }
+    facts = _frame(store.fetch(ORDERS_SQL, params), _FACTS_SCHEMA)
+    if facts.height == 0:
+        return empty_orders()
+    unknown = facts.filter(pl.col("rule") == "testing.unknown_tube").height
+    if unknown:
+        log.warning("%d results on %s for tubes with no registered sample", unknown, day)
+    orders = facts.with_columns(
+        pl.lit(None, dtype=TIME).alias("end_at"),
+        pl.lit(None, dtype=pl.String).alias("place"),
+        pl.lit(policy.id).alias("policy_id"),
+        order_reason(policy, result_deadline).alias("reason"),
+    )
+    return check_orders(orders.select(list(ORDER_SCHEMA)))
+
+
+# pytest would collect the function as a test wherever a test module imports it by name
+testing_orders.__test__ = False  # type: ignore[attr-defined]
+
+
+# -- state as of an instant ----------------------------------------------------------------------
+
+_LATEST_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "sampled_at": TIME,
+    "reported_at": TIME,
+}
+_CONTROL_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "tube_id": pl.String(),
+    "since": TIME,
+}
+
+
+def latest_negative(store: Store, as_of: datetime) -> pl.DataFrame:
+    """Per person, the latest negative test as of `as_of` (a negative pooled tube counts for all
+    its members): `person_id`, `sampled_at` (the latest sampling of a negative tube) and
+    `reported_at` (the latest report of one). A tube counts by its result as of `as_of`."""
+    until = _aware(as_of, "as_of")
+    return _frame(store.fetch(LATEST_NEGATIVE_SQL, {"until": until}), _LATEST_SCHEMA)
+
+
+def validity_column(policy: Policy) -> Literal["sampled_at", "reported_at"] | None:
+    """The column of `latest_negative` from which `policy` counts a test's validity; None when
+    the policy has no test-validity rule."""
+    start = policy.health_code.test_validity_counted_from
+    if start is None:
+        return None
+    return "reported_at" if start is ValidityStart.REPORT else "sampled_at"
+
+
+def under_temporary_control(store: Store, as_of: datetime, policy: Policy) -> pl.DataFrame:
+    """The temporary controls open at `as_of`: `person_id`, the positive pool's `tube_id`, and
+    `since` (the pool's report). One row per person and pool."""
+    params = {**_cutoff_params(policy), "until": _aware(as_of, "as_of")}
+    return _frame(store.fetch(UNDER_CONTROL_SQL, params), _CONTROL_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundProgress:
+    """The progress of a testing round (区域核酸筛查) at `as_of`.
+
+    Scope: with `region`, the residents of the regions whose code starts with it (`person.
+    region_code`), their samples and the tubes holding at least one of them; without, every
+    registered person and every sample of the round (visitors included).
+    """
+
+    round_id: str
+    region: str | None
+    as_of: datetime
+    persons_to_test: int  # registered persons in scope
+    sampled: int  # distinct persons in scope with a sample of the round
+    not_yet_sampled: int  # registered persons in scope with none
+    tubes: int  # tubes holding a sample in scope
+    tubes_tested: int  # ... with a result
+    tubes_outstanding: int  # ... without a result yet
+    tubes_overdue: int  # outstanding past TUBE_RESULT_DEADLINE
+    tubes_invalid: int  # tested, result invalid (members re-sampled)
+    positive_tubes: int  # result positive (below the Ct cut-off)
+    positives_confirmed: int  # persons positive by a single tube of the round or a retest
+    awaiting_retest: int  # members of positive pools with no definitive retest yet
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "round_id": self.round_id,
+            "region": self.region,
+            "as_of": self.as_of.isoformat(),
+            **{k: getattr(self, k) for k in _COUNTS},
+        }
+
+
+_COUNTS = (
+    "persons_to_test",
+    "sampled",
+    "not_yet_sampled",
+    "tubes",
+    "tubes_tested",
+    "tubes_outstanding",
+    "tubes_overdue",
+    "tubes_invalid",
+    "positive_tubes",
+    "positives_confirmed",
+    "awaiting_retest",
+)
+
+
+def round_progress(
+    store: Store,
+    round_id: str,
+    as_of: datetime,
+    *,
+    region: str | None = None,
+    policy: Policy | None = None,
+    result_deadline: timedelta = TUBE_RESULT_DEADLINE,
+) -> RoundProgress:
+    """The progress of round `round_id` at `as_of`, for the residents of `region` (a division
+    code, matched as a prefix) or for everyone. Positives use the Ct cut-offs of `policy`, by
+    default the policy in force on `as_of`'s local date. NotFoundError if no sample carries the
+    round id."""
+    until = _aware(as_of, "as_of")
+    if region is not None and not region.isdigit():
+        raise InputError(f"a region is a division code of digits, not {region!r}")
+    found = store.scalar("SELECT 1 FROM sample WHERE round_id = :r LIMIT 1", {"r": round_id})
+    if found is None:
+        raise NotFoundError(f"no sample belongs to round {round_id!r}")
+    pol = policy or policy_in_force(until.astimezone(DAY_TIMEZONE).date())
+    params: dict[str, Any] = {
+        **_cutoff_params(pol),
+        "until": until,
+        "round_id": round_id,
+        "overdue_before": until - result_deadline,
+    }
+    if region is not None:
+        params["region_prefix"] = region + "%"
+    row = store.fetch(round_progress_sql(by_region=region is not None), params).row(0, named=True)
+    return RoundProgress(
+        round_id=round_id,
+        region=region,
+        as_of=until,
+        **{k: int(row[k] or 0) for k in _COUNTS},
+    )

@@ -1,0 +1,363 @@
+"""The SQL of the testing step (`fangkong.engine.testing` documents the rules), written once for
+DuckDB and PostgreSQL. Each query is one statement of common table expressions over whole
+tables; nothing here loops over tubes or samples.
+
+Parameters every query built on `core_ctes` binds:
+
+    :until           the instant the state is read at (reports `op` :until count)
+    :ct              the general Ct cut-off (positive below it)
+    :inbound_ct      the cut-off for inbound people
+    :inbound_window  how far back an arrival makes a person inbound (an INTERVAL)
+
+The CTEs of `core_ctes`, in order:
+
+    last_report, eff   each tube's latest report as of :until (its result)
+    <pre>              extra CTEs of the caller, which may read `eff`
+    cand               the tubes whose members and cut-off are needed (given by the caller;
+                       it must hold every tube whose result is 'positive')
+    mem                the samples in `cand` tubes, each flagged inbound or not
+    tube               per `cand` tube: samples, last sampling time, all-inbound, its cut-off
+    st                 per `cand` tube with a result: the result classified (`status`:
+                       positive, weak, negative, invalid)
+    ep                 temporary control: the members of each pooled tube positive at :until
+    rs, single         their samples taken since the control began, and which tubes are single
+    res                per (member, pool): the first single-tube retest with a definitive
+                       result (negative or positive), if any
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = [
+    "LATEST_NEGATIVE_SQL",
+    "ORDERS_SQL",
+    "UNDER_CONTROL_SQL",
+    "core_ctes",
+    "round_progress_sql",
+]
+
+Op = Literal["<", "<="]
+
+STATUS = """CASE
+        WHEN e.result = 'positive' AND (e.ct_value IS NULL OR e.ct_value < t.cut) THEN 'positive'
+        WHEN e.result = 'positive' THEN 'weak'
+        ELSE e.result
+    END"""
+
+
+def core_ctes(op: Op, cand: str, pre: str = "") -> str:
+    """The shared CTEs (without the leading WITH), as of `:until` with comparison `op`."""
+    pre_block = f"{pre.strip()},\n" if pre else ""
+    return f"""
+last_report AS (
+    SELECT tube_id, max(reported_at) AS reported_at
+    FROM tube_result
+    WHERE reported_at {op} :until
+    GROUP BY tube_id
+),
+eff AS MATERIALIZED (
+    SELECT r.tube_id, r.result, r.ct_value, r.reported_at
+    FROM tube_result r
+    JOIN last_report l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+),
+{pre_block}cand AS MATERIALIZED (
+    {cand}
+),
+mem AS MATERIALIZED (
+    SELECT s.tube_id, s.person_id, s.sampled_at,
+           EXISTS (
+               SELECT 1 FROM arrival a
+               WHERE a.person_id = s.person_id
+                 AND a.arrived_at <= s.sampled_at
+                 AND a.arrived_at > s.sampled_at - :inbound_window
+           ) AS inbound
+    FROM sample s
+    JOIN cand c ON c.tube_id = s.tube_id
+    WHERE s.sampled_at {op} :until
+),
+tube AS MATERIALIZED (
+    SELECT tube_id, count(*) AS n, max(sampled_at) AS sampled_at,
+           bool_and(inbound) AS inbound,
+           max(CASE WHEN inbound THEN :inbound_ct ELSE :ct END) AS cut
+    FROM mem
+    GROUP BY tube_id
+),
+st AS MATERIALIZED (
+    SELECT e.tube_id, e.result, e.ct_value, e.reported_at,
+           t.n, t.sampled_at, t.inbound, t.cut,
+           {STATUS} AS status
+    FROM eff e
+    JOIN tube t ON t.tube_id = e.tube_id
+),
+ep AS MATERIALIZED (
+    SELECT DISTINCT m.person_id, st.tube_id AS pool_id, st.reported_at AS start_at
+    FROM st
+    JOIN mem m ON m.tube_id = st.tube_id
+    WHERE st.n > 1 AND st.status = 'positive'
+),
+rs AS MATERIALIZED (
+    SELECT DISTINCT ep.person_id, ep.pool_id, s.tube_id
+    FROM ep
+    JOIN sample s ON s.person_id = ep.person_id
+    WHERE s.sampled_at >= ep.start_at AND s.sampled_at {op} :until
+),
+single AS (
+    SELECT s.tube_id
+    FROM sample s
+    WHERE s.tube_id IN (SELECT tube_id FROM rs) AND s.sampled_at {op} :until
+    GROUP BY s.tube_id
+    HAVING count(*) = 1
+),
+res AS MATERIALIZED (
+    SELECT person_id, pool_id, tube_id, reported_at, status
+    FROM (
+        SELECT rs.person_id, rs.pool_id, rs.tube_id, e.reported_at,
+               coalesce(st.status, e.result) AS status,
+               row_number() OVER (
+                   PARTITION BY rs.person_id, rs.pool_id ORDER BY e.reported_at, rs.tube_id
+               ) AS k
+        FROM rs
+        JOIN single ON single.tube_id = rs.tube_id
+        JOIN eff e ON e.tube_id = rs.tube_id
+        LEFT JOIN st ON st.tube_id = rs.tube_id
+        WHERE coalesce(st.status, e.result) IN ('negative', 'positive')
+    ) x
+    WHERE k = 1
+)"""
+
+
+_POSITIVE_TUBES = "SELECT tube_id FROM eff WHERE result = 'positive'"
+
+# -- the orders of a day --------------------------------------------------------------------------
+# Extra parameters: :day_start (the day's start; :until is its end), :repeat_window,
+# :lost_from / :lost_to (tubes last sampled in this interval are due by the day's end) and
+# :deadline (the interval after sampling by which a result is due).
+
+_PREV = """
+prev AS MATERIALIZED (
+    SELECT r.tube_id, r.ct_value, r.reported_at
+    FROM tube_result r
+    JOIN (
+        SELECT tube_id, max(reported_at) AS reported_at
+        FROM tube_result
+        WHERE reported_at < :day_start
+          AND tube_id IN (SELECT tube_id FROM eff WHERE reported_at >= :day_start)
+        GROUP BY tube_id
+    ) l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+    WHERE r.result = 'positive'
+)"""
+
+_ORDERS_CAND = """SELECT tube_id FROM eff
+    WHERE result = 'positive' OR (result <> 'negative' AND reported_at >= :day_start)
+    UNION
+    SELECT tube_id FROM prev"""
+
+# Columns of every branch: person_id, order_type, start_at, detail, rule, ct, cut, n, inbound,
+# note (the result a correction or an unknown tube reported).
+_NO_FACTS = (
+    "CAST(NULL AS DOUBLE PRECISION) AS ct, CAST(NULL AS DOUBLE PRECISION) AS cut, "
+    "CAST(NULL AS BIGINT) AS n, CAST(NULL AS BOOLEAN) AS inbound, CAST(NULL AS VARCHAR) AS note"
+)
+_TUBE_FACTS = "st.ct_value AS ct, st.cut, st.n, st.inbound, CAST(NULL AS VARCHAR) AS note"
+
+ORDERS_SQL = f"""
+WITH {core_ctes("<", _ORDERS_CAND, _PREV)},
+sp AS (
+    SELECT m.person_id, st.tube_id, st.reported_at
+    FROM st
+    JOIN mem m ON m.tube_id = st.tube_id
+    WHERE st.n = 1 AND st.status = 'positive'
+),
+verdict AS (
+    SELECT ep.pool_id, count(*) AS members, count(res.person_id) AS resolved,
+           count(*) FILTER (WHERE res.status = 'positive') AS positives,
+           max(res.reported_at) AS last_at
+    FROM ep
+    LEFT JOIN res ON res.person_id = ep.person_id AND res.pool_id = ep.pool_id
+    GROUP BY ep.pool_id
+),
+lost AS (
+    SELECT tube_id, max(sampled_at) AS sampled_at
+    FROM sample
+    WHERE sampled_at >= :lost_from AND sampled_at < :until
+    GROUP BY tube_id
+    HAVING max(sampled_at) < :lost_to
+),
+orders AS (
+    -- a pooled tube positive: temporary control and a single-tube retest for each member
+    SELECT DISTINCT m.person_id, v.order_type, st.reported_at AS start_at, st.tube_id AS detail,
+           'testing.pool_positive' AS rule, {_TUBE_FACTS}
+    FROM st
+    JOIN mem m ON m.tube_id = st.tube_id
+    CROSS JOIN (VALUES ('temporary_control'), ('retest')) v(order_type)
+    WHERE st.n > 1 AND st.status = 'positive' AND st.reported_at >= :day_start
+
+    UNION ALL
+    -- a single tube positive: a case report, unless a repeat or a known case
+    SELECT sp.person_id, 'report_case', sp.reported_at, sp.tube_id,
+           CASE WHEN EXISTS (SELECT 1 FROM res WHERE res.tube_id = sp.tube_id)
+                THEN 'testing.retest_positive' ELSE 'testing.single_positive' END,
+           {_TUBE_FACTS}
+    FROM sp
+    JOIN st ON st.tube_id = sp.tube_id
+    WHERE sp.reported_at >= :day_start
+      AND NOT EXISTS (
+          SELECT 1 FROM sp e
+          WHERE e.person_id = sp.person_id
+            AND e.reported_at >= sp.reported_at - :repeat_window
+            AND (e.reported_at < sp.reported_at
+                 OR (e.reported_at = sp.reported_at AND e.tube_id < sp.tube_id))
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM case_report c
+          WHERE c.person_id = sp.person_id
+            AND c.diagnosis IN ('confirmed', 'asymptomatic')
+            AND c.reported_at <= sp.reported_at
+      )
+
+    UNION ALL
+    -- 'positive' at or above the cut-off, or invalid: a retest for each member
+    SELECT DISTINCT m.person_id, 'retest', st.reported_at, st.tube_id,
+           CASE WHEN st.status = 'weak' THEN 'testing.weak_positive' ELSE 'testing.invalid' END,
+           {_TUBE_FACTS}
+    FROM st
+    JOIN mem m ON m.tube_id = st.tube_id
+    WHERE st.status IN ('weak', 'invalid') AND st.reported_at >= :day_start
+
+    UNION ALL
+    -- the first definitive retest of a member is negative: release (the last of a pool whose
+    -- retests are all negative names the contradiction)
+    SELECT res.person_id, 'release_control', res.reported_at, res.pool_id,
+           CASE WHEN v.resolved = v.members AND v.positives = 0 AND v.last_at >= :day_start
+                THEN 'testing.pool_not_confirmed' ELSE 'testing.retest_negative' END,
+           CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), v.members,
+           CAST(NULL AS BOOLEAN), CAST(NULL AS VARCHAR)
+    FROM res
+    JOIN verdict v ON v.pool_id = res.pool_id
+    WHERE res.status = 'negative' AND res.reported_at >= :day_start
+
+    UNION ALL
+    -- a pool positive at the day's start whose result a later report replaced: release
+    SELECT DISTINCT m.person_id, 'release_control', st.reported_at, st.tube_id,
+           'testing.pool_corrected', st.ct_value, st.cut, st.n, st.inbound, st.status
+    FROM prev
+    JOIN st ON st.tube_id = prev.tube_id
+    JOIN mem m ON m.tube_id = st.tube_id
+    WHERE st.n > 1 AND st.status <> 'positive'
+      AND (prev.ct_value IS NULL OR prev.ct_value < st.cut)
+
+    UNION ALL
+    -- a tube whose result is overdue at the day's end: a retest for each member
+    SELECT DISTINCT s.person_id, 'retest', l.sampled_at + :deadline, l.tube_id,
+           'testing.tube_not_returned', {_NO_FACTS}
+    FROM lost l
+    JOIN sample s ON s.tube_id = l.tube_id
+    WHERE NOT EXISTS (SELECT 1 FROM eff WHERE eff.tube_id = l.tube_id)
+
+    UNION ALL
+    -- a result that is not negative for a tube with no registered sample: members unknown
+    SELECT CAST(NULL AS BIGINT), 'retest', e.reported_at, e.tube_id, 'testing.unknown_tube',
+           e.ct_value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT),
+           CAST(NULL AS BOOLEAN), e.result
+    FROM eff e
+    WHERE e.reported_at >= :day_start AND e.result <> 'negative'
+      AND NOT EXISTS (SELECT 1 FROM tube t WHERE t.tube_id = e.tube_id)
+)
+SELECT DISTINCT person_id, order_type, start_at, detail, rule, ct, cut, n, inbound, note
+FROM orders
+ORDER BY rule, detail, person_id, order_type
+"""
+
+# -- state as of an instant -----------------------------------------------------------------------
+
+LATEST_NEGATIVE_SQL = """
+WITH last_report AS (
+    SELECT tube_id, max(reported_at) AS reported_at
+    FROM tube_result
+    WHERE reported_at <= :until
+    GROUP BY tube_id
+),
+neg AS (
+    SELECT r.tube_id, r.reported_at
+    FROM tube_result r
+    JOIN last_report l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+    WHERE r.result = 'negative'
+)
+SELECT s.person_id, max(s.sampled_at) AS sampled_at, max(n.reported_at) AS reported_at
+FROM sample s
+JOIN neg n ON n.tube_id = s.tube_id
+WHERE s.sampled_at <= :until
+GROUP BY s.person_id
+ORDER BY s.person_id
+"""
+
+UNDER_CONTROL_SQL = f"""
+WITH {core_ctes("<=", _POSITIVE_TUBES)}
+SELECT ep.person_id, ep.pool_id AS tube_id, ep.start_at AS since
+FROM ep
+WHERE NOT EXISTS (
+    SELECT 1 FROM res WHERE res.person_id = ep.person_id AND res.pool_id = ep.pool_id
+)
+ORDER BY ep.person_id, ep.start_at, ep.pool_id
+"""
+
+
+def round_progress_sql(*, by_region: bool) -> str:
+    """The progress of round `:round_id` as of `:until`; with `by_region`, the residents of the
+    regions whose code starts with `:region_prefix` only. Extra parameter: :overdue_before."""
+    if by_region:
+        pop = "SELECT person_id FROM person WHERE region_code LIKE :region_prefix"
+        scope = "JOIN pop p ON p.person_id = s.person_id"
+    else:
+        pop = "SELECT person_id FROM person"
+        scope = ""
+    return f"""
+WITH {core_ctes("<=", _POSITIVE_TUBES)},
+pop AS MATERIALIZED ({pop}),
+rsamp AS MATERIALIZED (
+    SELECT s.person_id, s.tube_id, s.sampled_at
+    FROM sample s {scope}
+    WHERE s.round_id = :round_id AND s.sampled_at <= :until
+),
+rtube AS MATERIALIZED (
+    SELECT tube_id, max(sampled_at) AS sampled_at FROM rsamp GROUP BY tube_id
+)
+SELECT
+    (SELECT count(*) FROM pop) AS persons_to_test,
+    (SELECT count(DISTINCT person_id) FROM rsamp) AS sampled,
+    (SELECT count(*) FROM pop
+     WHERE NOT EXISTS (SELECT 1 FROM rsamp WHERE rsamp.person_id = pop.person_id))
+        AS not_yet_sampled,
+    (SELECT count(*) FROM rtube) AS tubes,
+    (SELECT count(*) FROM rtube JOIN eff ON eff.tube_id = rtube.tube_id) AS tubes_tested,
+    (SELECT count(*) FROM rtube
+     WHERE NOT EXISTS (SELECT 1 FROM eff WHERE eff.tube_id = rtube.tube_id))
+        AS tubes_outstanding,
+    (SELECT count(*) FROM rtube
+     WHERE rtube.sampled_at < :overdue_before
+       AND NOT EXISTS (SELECT 1 FROM eff WHERE eff.tube_id = rtube.tube_id)) AS tubes_overdue,
+    (SELECT count(*) FROM rtube
+     JOIN eff ON eff.tube_id = rtube.tube_id
+     WHERE eff.result = 'invalid') AS tubes_invalid,
+    (SELECT count(*) FROM rtube
+     JOIN st ON st.tube_id = rtube.tube_id
+     WHERE st.status = 'positive') AS positive_tubes,
+    (SELECT count(DISTINCT person_id) FROM (
+        SELECT rsamp.person_id
+        FROM rsamp
+        JOIN st ON st.tube_id = rsamp.tube_id
+        WHERE st.n = 1 AND st.status = 'positive'
+        UNION
+        SELECT res.person_id
+        FROM res
+        JOIN rsamp ON rsamp.tube_id = res.pool_id AND rsamp.person_id = res.person_id
+        WHERE res.status = 'positive'
+    ) x) AS positives_confirmed,
+    (SELECT count(DISTINCT ep.person_id)
+     FROM ep
+     JOIN rsamp ON rsamp.tube_id = ep.pool_id AND rsamp.person_id = ep.person_id
+     WHERE NOT EXISTS (
+         SELECT 1 FROM res WHERE res.person_id = ep.person_id AND res.pool_id = ep.pool_id
+     )) AS awaiting_retest
+"""

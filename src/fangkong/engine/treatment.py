@@ -1,0 +1,434 @@
+"""Treatment (早治疗 · 应收尽收 · 应治尽治): cases to the care setting of their severity, with beds;
+escalation; discharge by the policy's Ct criteria; monitoring after discharge.
+
+- **Who is admitted**: every active case (latest diagnosis confirmed or asymptomatic, no outcome
+  since it became a case) with no admission yet for this episode, or whose last admission found
+  no bed (retried each day). The setting is `policy.treatment.setting_for(severity)`; an
+  asymptomatic infection has no severity; a confirmed case whose severity is not reported is
+  routed as mild, and the reason says so. Designated and shelter hospitals give beds here
+  (nearest first, as `facility.allocate`); a centralized-isolation setting needs a quarantine-site
+  room, which `facility.assign_facilities` gives; home isolation is at home.
+- **Escalation**: an admitted case whose current severity (or diagnosis) calls for a stricter
+  setting than the one they are in (e.g. severe in a 方舱) gets `transfer` + `admit` there. A
+  milder severity never moves a case down.
+- **Discharge**: an admitted case whose latest single-tube results (tubes holding only their
+  sample, taken since admission) end with `discharge.tests` results of Ct >= `ct_at_least` (a
+  negative without a Ct counts), each at least `tests_min_apart_hours` after the one before, with
+  no disqualifying result after the first of them; with `release_test_days`, only results taken
+  from that day of isolation on (day 1 = the day of admission) count. Clinical improvement is not
+  in the data: a case whose current severity is severe or critical is not discharged.
+  `discharge` on the day, then `monitor` from the next day (day 1) for `monitoring_days`, with
+  `test` orders on `monitoring_test_days`.
+- **Back to care**: during monitoring, a single-tube result with Ct below
+  `monitoring_return_ct_below` (or the positive cut-off when the policy has none) sends the
+  person back: `transfer` + `admit`.
+
+The bulletin counts cured cases and deaths from the case registry's outcome events; these
+orders are the engine's decisions and free a bed on discharge (an outcome event does too).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import polars as pl
+
+from fangkong.engine.facility import (
+    NO_BED,
+    allocate,
+    day_start,
+    ids_of,
+    midnight,
+    occupancy,
+    orders_from,
+    read,
+)
+from fangkong.engine.orders import TIME, check_orders, empty_orders
+from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity
+from fangkong.policy.schema import Policy
+from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
+from fangkong.store import Store
+
+__all__ = ["CASE_SCHEMA", "RESULT_SCHEMA", "case_state", "person_results", "treatment_orders"]
+
+log = logging.getLogger(__name__)
+
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "case_since": TIME,  # first report as confirmed or asymptomatic
+    "diagnosis": pl.String(),  # latest
+    "severity": pl.String(),  # latest reported, null if none
+    "region_code": pl.String(),  # of the latest event
+    "outcome_at": TIME,  # latest outcome event, null if none
+}
+
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "sample_id": pl.String(),
+    "sampled_at": TIME,
+    "result": pl.String(),  # latest result of the tube; null while none is reported
+    "ct_value": pl.Float64(),
+    "reported_at": TIME,
+    "members": pl.Int64(),  # samples in the tube: 1 = a single-tube test
+}
+
+_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
+_CASES = ("confirmed", "asymptomatic")
+
+_CASE_SQL = """
+WITH ev AS (
+    SELECT person_id, report_id, reported_at, event_type, diagnosis, severity, region_code
+    FROM case_report WHERE reported_at < :day_end {only}
+),
+latest AS (
+    SELECT person_id, diagnosis, severity, region_code, event_type,
+           row_number() OVER (PARTITION BY person_id, diagnosis IS NOT NULL
+                              ORDER BY reported_at DESC, report_id DESC) AS dn,
+           row_number() OVER (PARTITION BY person_id, severity IS NOT NULL
+                              ORDER BY reported_at DESC, report_id DESC) AS sn,
+           row_number() OVER (PARTITION BY person_id
+                              ORDER BY reported_at DESC, report_id DESC) AS rn
+    FROM ev
+),
+became AS (
+    SELECT person_id, min(reported_at) AS case_since FROM ev
+    WHERE event_type IN ('report', 'reclassify') AND diagnosis IN ('confirmed', 'asymptomatic')
+    GROUP BY person_id
+),
+outc AS (
+    SELECT person_id, max(reported_at) AS outcome_at FROM ev
+    WHERE event_type = 'outcome' GROUP BY person_id
+)
+SELECT b.person_id, b.case_since, d.diagnosis, s.severity, r.region_code, o.outcome_at
+FROM became b
+JOIN latest d ON d.person_id = b.person_id AND d.dn = 1 AND d.diagnosis IS NOT NULL
+JOIN latest r ON r.person_id = b.person_id AND r.rn = 1
+LEFT JOIN latest s ON s.person_id = b.person_id AND s.sn = 1 AND s.severity IS NOT NULL
+LEFT JOIN outc o ON o.person_id = b.person_id
+"""
+
+
+def case_state(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
+    """Everyone who has been a confirmed or asymptomatic case by the end of `day` (of `ids`, or
+    all), with their latest diagnosis, severity, region and outcome time (CASE_SCHEMA)."""
+    only = f"AND person_id IN ({_IDS})" if ids is not None else ""
+    params: dict[str, object] = {"day_end": day_start(day) + timedelta(days=1)}
+    if ids is not None:
+        params["ids"] = ids
+    return read(store, _CASE_SQL.format(only=only), params, CASE_SCHEMA)
+
+
+def active_cases(cases: pl.DataFrame) -> pl.DataFrame:
+    ended = pl.col("outcome_at").is_not_null() & (pl.col("outcome_at") >= pl.col("case_since"))
+    return cases.filter(pl.col("diagnosis").is_in(_CASES) & ~ended)
+
+
+_RESULTS_SQL = f"""
+WITH s AS (
+    SELECT person_id, sample_id, tube_id, sampled_at FROM sample
+    WHERE person_id IN ({_IDS}) AND sampled_at >= :since AND sampled_at < :day_end
+),
+r AS (
+    SELECT tube_id, "result", ct_value, reported_at,
+           row_number() OVER (PARTITION BY tube_id ORDER BY reported_at DESC) AS rn
+    FROM tube_result WHERE reported_at < :day_end AND tube_id IN (SELECT tube_id FROM s)
+),
+m AS (
+    SELECT tube_id, count(*) AS members FROM sample
+    WHERE tube_id IN (SELECT tube_id FROM s) GROUP BY tube_id
+)
+SELECT s.person_id, s.sample_id, s.sampled_at, r."result", r.ct_value, r.reported_at, m.members
+FROM s JOIN m ON m.tube_id = s.tube_id LEFT JOIN r ON r.tube_id = s.tube_id AND r.rn = 1
+ORDER BY s.person_id, s.sampled_at
+"""
+
+
+def person_results(store: Store, day: date, ids: list[int], since: object) -> pl.DataFrame:
+    """The samples of `ids` taken from `since` to the end of `day`, each with the latest result
+    of its tube reported by then (RESULT_SCHEMA)."""
+    params = {"ids": ids, "since": since, "day_end": day_start(day) + timedelta(days=1)}
+    return read(store, _RESULTS_SQL, params, RESULT_SCHEMA)
+
+
+def positive(ct_below: float | pl.Expr) -> pl.Expr:
+    """A positive result at the cut-off (a positive without a Ct value counts)."""
+    return (pl.col("result") == "positive") & (
+        pl.col("ct_value").is_null() | (pl.col("ct_value") < ct_below)
+    )
+
+
+def negative(ct_at_least: float | pl.Expr) -> pl.Expr:
+    """Negative, or a Ct value at or above the cut-off."""
+    return (pl.col("ct_value").is_not_null() & (pl.col("ct_value") >= ct_at_least)) | (
+        pl.col("ct_value").is_null() & (pl.col("result") == "negative")
+    )
+
+
+_CARE_SQL = """
+SELECT person_id, order_type, place, detail, run_day, start_at, end_at FROM (
+    SELECT person_id, order_type, place, detail, run_day, start_at, end_at,
+           row_number() OVER (PARTITION BY person_id, order_type = 'monitor'
+                              ORDER BY run_day DESC, start_at DESC, order_type DESC) AS rn
+    FROM engine_order
+    WHERE order_type IN ('admit', 'discharge', 'monitor') AND person_id IS NOT NULL
+      AND run_day < :day
+) x WHERE rn = 1
+"""
+_CARE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "order_type": pl.String(),
+    "place": pl.String(),
+    "detail": pl.String(),
+    "run_day": pl.Date(),
+    "start_at": TIME,
+    "end_at": TIME,
+}
+
+_RANK = {s.value: i for i, s in enumerate(STRICTNESS[CareSetting])}
+
+
+def _setting(policy: Policy) -> pl.Expr:
+    """The care setting for each case's diagnosis and severity (unknown severity: mild)."""
+    table = {s.value: policy.treatment.setting_for(s).value for s in Severity}
+    table["asymptomatic"] = policy.treatment.setting_for(None).value
+    key = (
+        pl.when(pl.col("diagnosis") == Diagnosis.ASYMPTOMATIC.value)
+        .then(pl.lit("asymptomatic"))
+        .otherwise(pl.col("severity").fill_null(Severity.MILD.value))
+    )
+    return key.replace_strict(table, return_dtype=pl.String)
+
+
+def _admissions(store: Store, day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """`transfer` + `admit` for `who` (person_id, region_code, setting, rule, why), with beds,
+    served in the frame's order."""
+    if who.height == 0:
+        return empty_orders()
+    beds = occupancy(store, day).with_columns(
+        (pl.col("capacity") - pl.col("occupied")).alias("free")
+    )
+    hospital = pl.col("setting").is_in(
+        [FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value]
+    )
+    demand = who.with_row_index("row").with_columns(pl.col("setting").alias("kind"))
+    rows = demand.join(allocate(demand.filter(hospital), beds), on="row", how="left").with_columns(
+        pl.when(hospital)
+        .then(pl.col("facility_id"))
+        .when(pl.col("setting") == CareSetting.HOME_ISOLATION.value)
+        .then(pl.lit("home"))
+        .alias("place"),
+        pl.when(hospital & pl.col("facility_id").is_null())
+        .then(pl.lit(f"{NO_BED}; ") + pl.col("why"))
+        .otherwise(pl.col("why"))
+        .alias("reason"),
+    )
+    if unplaced := rows.filter(hospital & pl.col("place").is_null()).height:
+        log.warning("%d cases need a hospital bed and none is free", unplaced)
+    start = day_start(day)
+    moving = (pl.col("setting") != CareSetting.HOME_ISOLATION.value) & (
+        pl.col("place").is_not_null() | ~hospital
+    )
+    transfer = orders_from(
+        rows.filter(moving),
+        OrderType.TRANSFER,
+        start_at=start,
+        place="place",
+        detail=pl.lit("closed-loop transfer to ") + pl.col("setting"),
+        rule="treatment.transfer",
+        policy_id=policy.id,
+        reason="reason",
+    )
+    admit = orders_from(
+        rows,
+        OrderType.ADMIT,
+        start_at=start,
+        place="place",
+        detail="setting",
+        rule=pl.col("rule"),
+        policy_id=policy.id,
+        reason="reason",
+    )
+    return pl.concat([transfer, admit])
+
+
+def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The admitted people whose results meet the discharge criteria (person_id, last)."""
+    rule = policy.discharge
+    first_day = min(rule.release_test_days) if rule.release_test_days else 1
+    ok = negative(rule.ct_at_least)
+    r = (
+        results.join(admitted.select("person_id", "start_at"), on="person_id")
+        .filter(
+            (pl.col("members") == 1)
+            & pl.col("result").is_in(["positive", "negative"])
+            & (pl.col("sampled_at") >= pl.col("start_at").dt.offset_by(f"{first_day - 1}d"))
+        )
+        .with_columns(ok.alias("ok"))
+    )
+    last_bad = (
+        r.filter(~pl.col("ok")).group_by("person_id").agg(pl.col("sampled_at").max().alias("bad"))
+    )
+    run = (
+        r.filter(pl.col("ok"))
+        .join(last_bad, on="person_id", how="left")
+        .filter(pl.col("bad").is_null() | (pl.col("sampled_at") > pl.col("bad")))
+        .select("person_id", "sampled_at")
+        .sort("sampled_at")
+    )
+    gap = timedelta(hours=rule.tests_min_apart_hours)
+    chain = run.group_by("person_id").agg(pl.col("sampled_at").min().alias("last"))
+    for _ in range(rule.tests - 1):  # one whole-frame step per test the policy asks for
+        chain = (
+            chain.with_columns((pl.col("last") + gap).alias("due"))
+            .sort("due")
+            .join_asof(
+                run.rename({"sampled_at": "next"}),
+                left_on="due",
+                right_on="next",
+                by="person_id",
+                strategy="forward",
+                check_sortedness=False,
+            )
+            .filter(pl.col("next").is_not_null())
+            .select("person_id", pl.col("next").alias("last"))
+        )
+    return chain
+
+
+def _monitoring(day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """`discharge` today, `monitor` from tomorrow (its day 1), and its test days."""
+    rule = policy.discharge
+    kind = rule.monitoring_kind.value
+    home = None if rule.monitoring_kind is QuarantineKind.CENTRALIZED_QUARANTINE else "home"
+    start = day_start(day)
+    met = pl.format(
+        "{} single-tube results Ct >= {} at least {} h apart (the last sampled {})",
+        pl.lit(rule.tests),
+        pl.lit(rule.ct_at_least),
+        pl.lit(rule.tests_min_apart_hours),
+        pl.col("last").dt.strftime("%Y-%m-%d %H:%M"),
+    )
+    discharge = orders_from(
+        who,
+        OrderType.DISCHARGE,
+        start_at=start,
+        place="place",
+        detail=pl.lit("discharge criteria met"),
+        rule="treatment.discharge",
+        policy_id=policy.id,
+        reason=met,
+    )
+    monitor = orders_from(
+        who,
+        OrderType.MONITOR,
+        start_at=start + timedelta(days=1),
+        end_at=start + timedelta(days=1 + rule.monitoring_days),
+        place=pl.lit(home),
+        detail=pl.lit(kind),
+        rule="treatment.monitor",
+        policy_id=policy.id,
+        reason=pl.lit(f"after discharge: {rule.monitoring_days} days of {kind} from the next day"),
+    )
+    days = pl.DataFrame({"n": list(rule.monitoring_test_days or ())}, schema={"n": pl.Int64})
+    on = pl.lit(day) + pl.duration(days=pl.col("n"))
+    tests = orders_from(
+        who.join(days, how="cross"),
+        OrderType.TEST,
+        start_at=midnight(on),
+        end_at=midnight(on + pl.duration(days=1)),
+        place=pl.lit(home),
+        detail=pl.format("day {}", "n"),
+        rule="treatment.monitor.test",
+        policy_id=policy.id,
+        reason=pl.format("test day {} of {} after discharge", "n", pl.lit(kind)),
+    )
+    return pl.concat([discharge, monitor, tests])
+
+
+def treatment_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
+    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`."""
+    start = day_start(day)
+    cases = (  # first reported, first served when beds are short
+        case_state(store, day)
+        .sort("case_since", "person_id")
+        .with_columns(_setting(policy).alias("setting"))
+    )
+    care = read(store, _CARE_SQL, {"day": day}, _CARE_SCHEMA)
+    last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
+    active = active_cases(cases).join(last, on="person_id", how="left")
+    new = active.filter(
+        pl.col("order_type").is_null()
+        | (pl.col("run_day") < pl.col("case_since").dt.date())
+        | ((pl.col("order_type") == OrderType.ADMIT.value) & pl.col("place").is_null())
+    )
+    admitted = active.filter(
+        (pl.col("order_type") == OrderType.ADMIT.value)
+        & pl.col("place").is_not_null()
+        & (pl.col("run_day") >= pl.col("case_since").dt.date())
+    )
+    stricter = pl.col("setting").replace_strict(_RANK, default=-1) > pl.col(
+        "detail"
+    ).replace_strict(_RANK, default=-1)
+    escalate = admitted.filter(stricter)
+    unknown = pl.col("severity").is_null() & (pl.col("diagnosis") == Diagnosis.CONFIRMED.value)
+    note = pl.when(unknown).then(pl.lit(" (severity not reported: routed as mild)"))
+    why_new = pl.format(
+        "new {} case{}: {}", pl.col("diagnosis"), note.otherwise(pl.lit("")), pl.col("setting")
+    )
+    why_up = pl.format(
+        "{} ({}): moved from {} to {}",
+        pl.col("diagnosis"),
+        pl.col("severity").fill_null("no severity"),
+        pl.col("detail"),
+        pl.col("setting"),
+    )
+    # monitoring after discharge: a low Ct sends the person back
+    monitor = care.filter(
+        (pl.col("order_type") == OrderType.MONITOR.value)
+        & (pl.col("start_at") < start + timedelta(days=1))
+        & (pl.col("end_at") > start)
+    ).join(
+        last.filter(pl.col("order_type") == OrderType.DISCHARGE.value).select("person_id"),
+        on="person_id",
+    )
+    back_ct = policy.discharge.monitoring_return_ct_below or policy.testing.positive_ct_below
+    ids = ids_of(pl.concat([admitted.get_column("person_id"), monitor.get_column("person_id")]))
+    since = min(
+        [*admitted.get_column("start_at").to_list(), *monitor.get_column("start_at").to_list()],
+        default=start,
+    )
+    results = person_results(store, day, ids, since) if ids else pl.DataFrame(schema=RESULT_SCHEMA)
+    returning = (
+        results.join(monitor.select("person_id", "start_at"), on="person_id")
+        .filter(
+            (pl.col("members") == 1)
+            & (pl.col("sampled_at") >= pl.col("start_at"))
+            & positive(back_ct)
+        )
+        .select("person_id")
+        .unique()
+        .join(cases, on="person_id")
+    )
+    calm = ~pl.col("severity").is_in([Severity.SEVERE.value, Severity.CRITICAL.value]).fill_null(
+        False
+    )
+    done = _discharged(results, admitted.filter(calm & ~stricter), policy).join(
+        admitted.select("person_id", "place"), on="person_id"
+    )
+    cols = ["person_id", "region_code", "setting"]
+    back = pl.lit(f"monitoring test Ct < {back_ct}: back to care")
+    who = pl.concat(
+        [  # served in this order when beds are short: escalations first
+            escalate.select(
+                *cols, pl.lit("treatment.escalation").alias("rule"), why_up.alias("why")
+            ),
+            new.select(*cols, pl.lit("treatment.admit").alias("rule"), why_new.alias("why")),
+            returning.select(
+                *cols, pl.lit("treatment.monitor_return").alias("rule"), back.alias("why")
+            ),
+        ]
+    ).unique("person_id", keep="first", maintain_order=True)
+    return check_orders(
+        pl.concat([_admissions(store, day, who, policy), _monitoring(day, done, policy)])
+    )
