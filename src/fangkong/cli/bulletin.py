@@ -3,6 +3,7 @@ per-province daily reports; and its helpers (`convert-nhc-2020`, `sample-2020-04
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ from fangkong.engine.bulletin_registry import bulletin_from_registry
 from fangkong.engine.bulletin_render import render_zh
 from fangkong.engine.bulletin_render_en import render_en
 from fangkong.engine.bulletin_reports import bulletin_from_reports
+from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
 
 __all__ = ["app"]
@@ -53,10 +55,15 @@ def _day(text: str | None) -> date:
         ) from None
 
 
-def render(bulletin: Bulletin, output: OutputFormat, lang: Language) -> str:
+def render(
+    bulletin: Bulletin,
+    output: OutputFormat,
+    lang: Language,
+    timeliness: Mapping[str, float | int | None] | None = None,
+) -> str:
     """The bulletin in one of the CLI's output forms."""
     if output is OutputFormat.JSON:
-        return bulletin_json(bulletin) + "\n"
+        return bulletin_json(bulletin, timeliness=timeliness) + "\n"
     if output is OutputFormat.CSV:
         return bulletin_csv(bulletin)
     return (render_zh(bulletin) if lang is Language.ZH else render_en(bulletin)) + "\n"
@@ -94,15 +101,18 @@ def bulletin(
     if ctx.invoked_subcommand is not None:
         return
     when = _day(day)
+    timeliness = None
     try:
         if reports is not None:
             result = bulletin_from_reports(reports, when, region=region)
         else:
             with opened_store(store) as st:
                 result = bulletin_from_registry(st, when, region=region)
+                if output is OutputFormat.JSON and region is None:
+                    timeliness = daily_timeliness(st, when)
     except FangkongError as exc:
         raise fail(exc) from exc
-    typer.echo(render(result, output, lang), nl=False)
+    typer.echo(render(result, output, lang, timeliness), nl=False)
 
 
 @app.command("convert-nhc-2020")

@@ -320,9 +320,15 @@ def bulletin_from_frame(
     return Bulletin(day, rf(scope), provinces, cities, hmt, tuple(sources))
 
 
-def bulletin_json(bulletin: Bulletin, *, indent: int | None = 2) -> str:
+def bulletin_json(
+    bulletin: Bulletin,
+    *,
+    indent: int | None = 2,
+    timeliness: Mapping[str, float | int | None] | None = None,
+) -> str:
     """The bulletin as JSON: date, scope, sources, and each region with its figures (null where
-    not given)."""
+    not given); with `timeliness`, the medians of the four earlies for the day's cases
+    (`fangkong.engine.timeliness.daily_timeliness`)."""
 
     def region(r: RegionFigures) -> dict[str, Any]:
         return {"region_code": r.region_code, "name": r.name, **r.figures.as_dict()}
@@ -335,6 +341,8 @@ def bulletin_json(bulletin: Bulletin, *, indent: int | None = 2) -> str:
         "hong_kong_macao_taiwan": [region(r) for r in bulletin.hmt],
         "sources": list(bulletin.sources),
     }
+    if timeliness is not None:
+        doc["timeliness"] = dict(timeliness)
     return json.dumps(doc, ensure_ascii=False, indent=indent)
 
 

@@ -1,0 +1,164 @@
+"""Timeliness of the four earlies (四早: 早发现、早报告、早隔离、早治疗), per case and per day, from
+the stored events and the orders the daily runs stored.
+
+For each case (a case report of a confirmed or asymptomatic infection; its first such report):
+
+- `sampling_to_report_hours`: from the sampling of the person's latest sample taken at or
+  before the report, to the report (早发现 → 早报告);
+- `report_to_isolation_hours`: from the report to the start of the first order that isolates the
+  person (transfer, admission, or conversion from quarantine); 0 when the person was already in
+  quarantine when reported (早隔离 came first);
+- `report_to_contacts_found_hours`: from the report to the end of the run day on which tracing
+  found the case's contacts (the engine runs the chain once a day, at 24:00: this is the delay
+  the daily cycle gives);
+- `contact_found_to_quarantined_hours`: over the case's contacts, the median hours from the run
+  day that found a contact to the run day that placed them in quarantine (a room, or home): 0
+  when both were the same run; more when no room was free.
+
+`daily_timeliness(store, day)` gives the medians over the cases reported on `day`: what the
+bulletin's JSON carries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from fangkong.store.base import Store
+
+__all__ = ["MEASURES", "case_timeliness", "daily_timeliness"]
+
+MEASURES = (
+    "sampling_to_report_hours",
+    "report_to_isolation_hours",
+    "report_to_contacts_found_hours",
+    "contact_found_to_quarantined_hours",
+)
+_ZONE = ZoneInfo("Asia/Shanghai")
+
+_CASES_SQL = """
+WITH first_report AS (
+    SELECT case_id, person_id, min(reported_at) AS reported_at
+    FROM case_report
+    WHERE diagnosis IN ('confirmed', 'asymptomatic') AND event_type IN ('report', 'reclassify')
+      AND reported_at < :until
+    GROUP BY case_id, person_id
+), sampled AS (
+    SELECT f.case_id, max(s.sampled_at) AS sampled_at
+    FROM first_report f JOIN sample s ON s.person_id = f.person_id
+    WHERE s.sampled_at <= f.reported_at
+    GROUP BY f.case_id
+), isolated AS (
+    SELECT f.case_id, min(o.start_at) AS isolated_at
+    FROM first_report f JOIN engine_order o ON o.person_id = f.person_id
+    WHERE o.order_type IN ('transfer', 'admit', 'convert') AND o.start_at >= f.reported_at
+    GROUP BY f.case_id
+), quarantined_before AS (
+    SELECT DISTINCT f.case_id
+    FROM first_report f JOIN engine_order o ON o.person_id = f.person_id
+    WHERE o.order_type = 'quarantine' AND o.start_at <= f.reported_at
+      AND (o.end_at IS NULL OR o.end_at > f.reported_at)
+), traced AS (
+    SELECT f.case_id, min(t.run_day) AS traced_day
+    FROM first_report f JOIN traced_contact t ON t.case_person_id = f.person_id
+    WHERE t.run_day >= CAST(f.reported_at AS DATE) - 1
+    GROUP BY f.case_id
+)
+SELECT f.case_id, f.person_id, f.reported_at, s.sampled_at, i.isolated_at,
+       q.case_id IS NOT NULL AS quarantined_before, t.traced_day
+FROM first_report f
+LEFT JOIN sampled s ON s.case_id = f.case_id
+LEFT JOIN isolated i ON i.case_id = f.case_id
+LEFT JOIN quarantined_before q ON q.case_id = f.case_id
+LEFT JOIN traced t ON t.case_id = f.case_id
+"""
+
+_CONTACTS_SQL = """
+WITH found AS (
+    SELECT case_person_id, contact_person_id, min(run_day) AS found_day
+    FROM traced_contact WHERE run_day <= :day
+    GROUP BY case_person_id, contact_person_id
+), placed AS (
+    SELECT f.case_person_id, f.contact_person_id, f.found_day, min(o.run_day) AS placed_day
+    FROM found f JOIN engine_order o ON o.person_id = f.contact_person_id
+    WHERE o.order_type = 'quarantine' AND o.place IS NOT NULL AND o.run_day >= f.found_day
+    GROUP BY f.case_person_id, f.contact_person_id, f.found_day
+)
+SELECT case_person_id, found_day, placed_day FROM placed
+"""
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), _ZONE)
+
+
+def _hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    return (later - earlier).dt.total_seconds() / 3600.0
+
+
+def case_timeliness(store: Store, day: date) -> pl.DataFrame:
+    """One row per case reported up to the end of `day`: case_id, person_id, reported_at and
+    the MEASURES (null where the events to measure are missing)."""
+    cases = store.fetch(_CASES_SQL, {"until": _end_of(day)})
+    if cases.height == 0:
+        return pl.DataFrame(
+            schema={
+                "case_id": pl.String,
+                "person_id": pl.Int64,
+                "reported_at": pl.Datetime("us", "Asia/Shanghai"),
+                **dict.fromkeys(MEASURES, pl.Float64),
+            }
+        )
+    zone = pl.Datetime("us", "Asia/Shanghai")
+    cases = cases.with_columns(
+        pl.col("reported_at", "sampled_at", "isolated_at").cast(zone),
+        pl.col("traced_day").cast(pl.Date),
+        pl.col("quarantined_before").cast(pl.Boolean),
+    )
+    contacts = store.fetch(_CONTACTS_SQL, {"day": day})
+    if contacts.height:
+        per_case = (
+            contacts.with_columns(pl.col("found_day", "placed_day").cast(pl.Date))
+            .group_by("case_person_id")
+            .agg(
+                ((pl.col("placed_day") - pl.col("found_day")).dt.total_days() * 24.0)
+                .median()
+                .alias("contact_found_to_quarantined_hours")
+            )
+        )
+    else:
+        per_case = pl.DataFrame(
+            schema={"case_person_id": pl.Int64, "contact_found_to_quarantined_hours": pl.Float64}
+        )
+    traced_end = pl.col("traced_day").cast(pl.Datetime("us")).dt.replace_time_zone(
+        "Asia/Shanghai"
+    ) + pl.duration(days=1)
+    return (
+        cases.join(per_case, left_on="person_id", right_on="case_person_id", how="left")
+        .select(
+            "case_id",
+            pl.col("person_id").cast(pl.Int64),
+            "reported_at",
+            _hours(pl.col("reported_at"), pl.col("sampled_at")).alias("sampling_to_report_hours"),
+            pl.when(pl.col("quarantined_before"))
+            .then(0.0)
+            .otherwise(_hours(pl.col("isolated_at"), pl.col("reported_at")))
+            .alias("report_to_isolation_hours"),
+            _hours(traced_end, pl.col("reported_at")).alias("report_to_contacts_found_hours"),
+            pl.col("contact_found_to_quarantined_hours").cast(pl.Float64),
+        )
+        .sort("reported_at", "case_id")
+    )
+
+
+def daily_timeliness(store: Store, day: date) -> dict[str, float | int | None]:
+    """The medians of MEASURES over the cases reported on `day`, and how many cases."""
+    start = datetime.combine(day, time(0), _ZONE)
+    today = case_timeliness(store, day).filter(pl.col("reported_at") >= start)
+    out: dict[str, float | int | None] = {"cases": today.height}
+    for name in MEASURES:
+        value = today.get_column(name).median() if today.height else None
+        out[f"median_{name}"] = None if value is None else round(float(value), 1)  # type: ignore[arg-type]
+    return out
