@@ -73,6 +73,16 @@ def _child(mode: str, store: str, extra: str) -> None:
         result = run_day(st, date.fromisoformat(DAY), load_policy(POLICY), jurisdiction="31")
         out["orders"] = result.orders.height
         out["contacts"] = result.contacts.height
+    elif mode == "tracing":  # fangkong's tracing step alone, every route and tier
+        from datetime import date
+
+        from fangkong.engine.tracing import cases_to_trace, trace_contacts
+        from fangkong.policy import load_policy
+
+        cases = cases_to_trace(st, date.fromisoformat(DAY))
+        contacts = trace_contacts(st, cases, load_policy(POLICY))
+        out["contacts"] = contacts.height
+        out["venue"] = contacts.filter(contacts["via"] == "venue").height
     else:  # a plain tracing join
         out["pairs"] = int(st.scalar(FLOOR_SQL, {"day": f"{DAY} 00:00:00+08"}))
     out["seconds"] = time.perf_counter() - start
@@ -261,6 +271,12 @@ def main() -> None:
     print(
         f"run_day ({POLICY})       {day['seconds']:8.1f} s  peak RSS {day['rss'] / 2**30:5.2f} GB"
         f"  orders {day['orders']:,}  contacts {day['contacts']:,}",
+        flush=True,
+    )
+    tracing = _measure("tracing", str(store), args.repeat)
+    print(
+        f"tracing step of run_day   {tracing['seconds']:8.1f} s  ({tracing['contacts']:,} "
+        f"contacts, {tracing['venue']:,} by venue)",
         flush=True,
     )
     floor = _measure("floor", str(store), args.repeat)

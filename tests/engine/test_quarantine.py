@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.facility import NO_ADDRESS
 from fangkong.engine.orders import ORDER_SCHEMA
-from fangkong.engine.quarantine import phase_table, quarantine_orders
+from fangkong.engine.quarantine import quarantine_orders
+from fangkong.engine.schedule import NO_ADDRESS, phase_table
 from fangkong.policy import ExtensionRule, Population, load_policy
 from fangkong.store import Store
 

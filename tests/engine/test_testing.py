@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from fangkong.engine.frames import day_bounds
 from fangkong.engine.orders import ORDER_SCHEMA, check_orders
 from fangkong.engine.testing import (
     RULES,
-    day_bounds,
     latest_negative,
     round_progress,
     testing_orders,

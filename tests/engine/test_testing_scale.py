@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from fangkong.engine.testing import day_bounds, latest_negative, round_progress, testing_orders
+from fangkong.engine.frames import day_bounds
+from fangkong.engine.testing import latest_negative, round_progress, testing_orders
 from fangkong.policy import load_policy
 from fangkong.store import Store
 

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from fangkong.cli.common import DEFAULT_STORE, StoreOption, fail, opened_store
-from fangkong.engine.testing import DAY_TIMEZONE, RoundProgress, round_progress
+from fangkong.engine.frames import LOCAL_ZONE
+from fangkong.engine.testing import RoundProgress, round_progress
 from fangkong.errors import FangkongError
 
 __all__ = ["app"]
@@ -43,20 +44,20 @@ _LABELS = (
 
 def _as_of(text: str | None) -> datetime:
     if text is None:
-        return datetime.now(DAY_TIMEZONE)
+        return datetime.now(LOCAL_ZONE)
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(
             f"not a date-time (YYYY-MM-DDTHH:MM[:SS][+08:00]): {text!r}", param_hint="--as-of"
         ) from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=DAY_TIMEZONE)
+    return at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_ZONE)
 
 
 def render_progress(progress: RoundProgress) -> str:
     """The progress as aligned lines of text."""
     scope = f"region {progress.region}" if progress.region else "all persons"
-    local = progress.as_of.astimezone(DAY_TIMEZONE)
+    local = progress.as_of.astimezone(LOCAL_ZONE)
     head = f"round {progress.round_id} ({scope}) at {local:%Y-%m-%d %H:%M} Beijing time"
     width = max(len(label) for _, label in _LABELS)
     lines = [head]

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 
+from fangkong.engine.frames import LOCAL_ZONE, ZONE, day_bounds, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
 from fangkong.errors import InputError
 from fangkong.model.glossary import ContactTier, OrderType
@@ -36,13 +36,13 @@ __all__ = [
     "ASSISTANCE_RULE",
     "assistance_requests",
     "received_requests",
+    "residents_away",
     "write_assistance_file",
 ]
 
 log = logging.getLogger(__name__)
 
 ASSISTANCE_RULE = "tracing.assistance"
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 # The exchange file's columns, in order (docs/assistance-format.md).
 ASSISTANCE_COLUMNS = (
@@ -67,6 +67,23 @@ _REGION = re.compile(r"[0-9]{6}")
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"
 
 
+def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str) -> pl.DataFrame:
+    """The contacts (CONTACT_SCHEMA) whose residence is outside the jurisdiction whose region
+    codes start with `jurisdiction_prefix`: person_id, region_code. They get assistance
+    requests, not local quarantine orders; a contact with no region stays local."""
+    return read(
+        store,
+        "SELECT person_id, region_code FROM person WHERE person_id = ANY(:ids) "
+        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
+        {
+            "ids": contacts.get_column("contact_person_id").unique().sort().to_list(),
+            "n": len(jurisdiction_prefix),
+            "prefix": jurisdiction_prefix,
+        },
+        {"person_id": pl.Int64(), "region_code": pl.String()},
+    )
+
+
 def assistance_requests(
     store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str
 ) -> pl.DataFrame:
@@ -79,18 +96,9 @@ def assistance_requests(
     contacts = check_contacts(contacts)
     if contacts.height == 0:
         return empty_orders()
-    away = store.fetch(
-        "SELECT person_id, region_code FROM person WHERE person_id = ANY(:ids) "
-        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
-        {
-            "ids": contacts.get_column("contact_person_id").unique().sort().to_list(),
-            "n": len(jurisdiction_prefix),
-            "prefix": jurisdiction_prefix,
-        },
-    )
+    away = residents_away(store, contacts, jurisdiction_prefix)
     if away.height == 0:
         return empty_orders()
-    away = away.select(pl.col("person_id").cast(pl.Int64), pl.col("region_code").cast(pl.String))
     strongest = (
         contacts.join(away, left_on="contact_person_id", right_on="person_id")
         .with_columns(pl.col("tier").replace_strict(_TIER_RANK, return_dtype=pl.Int8).alias("k"))
@@ -180,7 +188,7 @@ def write_assistance_file(
             pl.lit(from_region).alias("from_region"),
             pl.col("place").alias("to_region"),
             pl.col("start_at")
-            .dt.convert_time_zone("Asia/Shanghai")
+            .dt.convert_time_zone(ZONE)
             .dt.strftime(_TIMESTAMP)
             .alias("exposed_at"),
         )
@@ -207,7 +215,7 @@ def received_requests(
             f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
         )
     prefix = jurisdiction_prefix or ""
-    start = datetime.combine(day, time(0), LOCAL_ZONE)
+    start, end = day_bounds(day)
     frame = store.fetch(
         """
         WITH req AS (
@@ -234,7 +242,7 @@ def received_requests(
           )
         ORDER BY r.request_id
         """,
-        {"start": start, "end": start + timedelta(days=1), "n": len(prefix), "prefix": prefix},
+        {"start": start, "end": end, "n": len(prefix), "prefix": prefix},
     )
     schema: dict[str, pl.DataType] = {
         "request_id": pl.String(),
@@ -248,7 +256,7 @@ def received_requests(
     if frame.height == 0:
         return pl.DataFrame(schema=schema)
     return frame.select(
-        pl.col("exposed_at").dt.convert_time_zone("Asia/Shanghai").cast(TIME)
+        pl.col("exposed_at").dt.convert_time_zone(ZONE).cast(TIME)
         if c == "exposed_at"
         else pl.col(c).cast(t)
         for c, t in schema.items()
@@ -266,15 +274,14 @@ def _identities(store: Store, person_ids: list[int]) -> pl.DataFrame:
     }
     if not person_ids:
         return pl.DataFrame(schema=schema)
-    frame = store.fetch(
+    return read(
+        store,
         "SELECT p.person_id, p.region_code, p.id_type, i.id_number, i.name, i.phone "
         "FROM person p LEFT JOIN person_identity i ON i.person_id = p.person_id "
         "WHERE p.person_id = ANY(:ids)",
         {"ids": person_ids},
+        schema,
     )
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
 
 
 def _md5(keys: pl.Series) -> pl.Series:

@@ -29,9 +29,10 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.facility import CENTRALIZED, day_start, ids_of, midnight, orders_from, read
-from fangkong.engine.orders import TIME, check_orders, empty_orders
+from fangkong.engine.frames import day_bounds, ids_of, midnight, read
+from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.quarantine import issue_quarantine
+from fangkong.engine.schedule import CENTRALIZED
 from fangkong.engine.treatment import case_state, person_results, positive
 from fangkong.model.glossary import OrderType
 from fangkong.policy.schema import CircuitBreaker, Policy
@@ -64,9 +65,8 @@ def _arrivals(store: Store, since: object, until: object) -> pl.DataFrame:
 
 def border_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
     """Transfers and inbound quarantine for the day's arrivals, and route suspensions."""
-    start = day_start(day)
     arrivals = (
-        _arrivals(store, start, start + timedelta(days=1))
+        _arrivals(store, *day_bounds(day))
         .sort("arrived_at", "arrival_id")
         .unique("person_id", keep="last", maintain_order=True)
     )
@@ -119,8 +119,7 @@ def circuit_breaker_orders(
     `day` (see the module docstring for the counting)."""
     regime = policy.regime(Population.INBOUND_TRAVELLER)
     window = timedelta(days=regime.total_days if regime else 14)
-    start = day_start(day)
-    end = start + timedelta(days=1)
+    start, end = day_bounds(day)
     flown = _arrivals(store, start - window, end).filter(pl.col("flight").is_not_null())
     if flown.height == 0:
         return empty_orders()

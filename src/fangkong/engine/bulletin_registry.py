@@ -26,8 +26,7 @@ until tracing and quarantine orders are stored.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 
@@ -39,17 +38,14 @@ from fangkong.engine.bulletin_regions import (
     city_expr,
     province_expr,
 )
+from fangkong.engine.frames import day_bounds, read
 from fangkong.store.base import Store
 
 __all__ = [
-    "BULLETIN_TIMEZONE",
     "REGISTRY_FIGURES",
     "bulletin_from_registry",
     "county_figures",
-    "day_bounds",
 ]
-
-BULLETIN_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # The figures that the case registry gives (the others are None).
 _NOT_IN_REGISTRY = frozenset(
@@ -174,21 +170,15 @@ ORDER BY county
 """
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The bulletin day [D 00:00, D+1 00:00) in Asia/Shanghai, as aware datetimes."""
-    start = datetime.combine(day, time(0), tzinfo=BULLETIN_TIMEZONE)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=BULLETIN_TIMEZONE)
-
-
 def county_figures(store: Store, day: date) -> pl.DataFrame:
     """The registry's figures for `day`, one row per county (6-digit code of the events):
     `region_code` and the figures of REGISTRY_FIGURES (Int64)."""
     start, end = day_bounds(day)
-    frame = store.fetch(COUNTY_FIGURES_SQL, {"day_start": start, "day_end": end})
-    schema = {"region_code": pl.String, **dict.fromkeys(REGISTRY_FIGURES, pl.Int64)}
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+    schema: dict[str, pl.DataType] = {
+        "region_code": pl.String(),
+        **dict.fromkeys(REGISTRY_FIGURES, pl.Int64()),
+    }
+    return read(store, COUNTY_FIGURES_SQL, {"day_start": start, "day_end": end}, schema)
 
 
 def _regions(counties: pl.DataFrame) -> pl.DataFrame:

@@ -25,7 +25,7 @@ from datetime import date
 
 import polars as pl
 
-from fangkong.engine.assistance import assistance_requests, received_requests
+from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
 from fangkong.engine.facility import assign_facilities
 from fangkong.engine.orders import (
@@ -130,10 +130,4 @@ def _persons_away(store: Store, contacts: pl.DataFrame, prefix: str | None) -> l
     not local quarantine orders)."""
     if not prefix or contacts.height == 0:
         return []
-    ids = contacts.get_column("contact_person_id").unique().to_list()
-    away = store.fetch(
-        "SELECT person_id FROM person WHERE person_id = ANY(:ids) "
-        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
-        {"ids": ids, "n": len(prefix), "prefix": prefix},
-    )
-    return [int(p) for p in away.get_column("person_id").to_list()] if away.height else []
+    return [int(p) for p in residents_away(store, contacts, prefix).get_column("person_id")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fangkong.engine.facility import ids_of, read
+from fangkong.engine.frames import IDS, ids_of, read
 from fangkong.engine.orders import check_orders
 from fangkong.errors import FangkongError
 from fangkong.model.glossary import OrderType
@@ -113,8 +113,7 @@ def order_documents(store: Store, orders: pl.DataFrame, out_dir: Path) -> int:
         return 0
     names = read(
         store,
-        "SELECT person_id, name FROM person_identity"
-        " WHERE person_id IN (SELECT unnest(CAST(:ids AS BIGINT[])))",
+        f"SELECT person_id, name FROM person_identity WHERE person_id IN ({IDS})",
         {"ids": ids},
         {"person_id": pl.Int64(), "name": pl.String()},
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from fangkong.engine.orders import TIME
 from fangkong.errors import NotFoundError
 from fangkong.store.base import Store
 
 __all__ = ["STEP_SCHEMA", "explain_person"]
 
 STEP_SCHEMA: dict[str, pl.DataType] = {
-    "at": pl.Datetime("us", "Asia/Shanghai"),
+    "at": TIME,
     "what": pl.String(),  # event | order | contact
     "summary": pl.String(),
     "rule": pl.String(),

@@ -9,8 +9,8 @@ What the store says, as of a day D (only orders of earlier days count: a run of 
   centralized phase, a `discharge`, an outcome in the case registry (cured, released, died), or
   the end of a centralized monitoring phase. A quarantine whose release is held (a missing test)
   keeps its room; a person converted to a case keeps their room until admitted elsewhere.
-- an **open quarantine** is a person's latest schedule (the `quarantine`/`extend` rows of the
-  latest run day that issued any), not ended by a `convert`, whose last phase is not released.
+- an **open quarantine** is as `fangkong.engine.schedule` reads it (`open_schedules`): its
+  centralized phases still without a room wait for one.
 
 `assign_facilities` fills the `place` of the day's orders that need a quarantine-site room
 (centralized phases, centralized-isolation admissions), nearest first: same community, street,
@@ -26,43 +26,31 @@ they draw on the same rooms.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders
+from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
+from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
+from fangkong.engine.schedule import CENTRALIZED, NO_ADDRESS, open_schedules
 from fangkong.model.glossary import FacilityKind, OrderType
-from fangkong.policy.terms import CareSetting, QuarantineKind
+from fangkong.policy.terms import CareSetting
 from fangkong.store import Store
 
 __all__ = [
-    "CENTRALIZED",
-    "NO_ADDRESS",
     "NO_BED",
     "NO_ROOM",
     "OCCUPANCY_SCHEMA",
     "allocate",
     "assign_facilities",
-    "day_start",
-    "ids_of",
-    "midnight",
     "occupancy",
-    "open_schedules",
-    "orders_from",
     "placements",
-    "read",
 ]
 
 log = logging.getLogger(__name__)
 
-NO_ADDRESS = "no address: locate"
 NO_ROOM = "no room: facility full"
 NO_BED = "no bed: facility full"
-CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
-ZONE = "Asia/Shanghai"
 
 OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
     "facility_id": pl.String(),  # null on a kind's totals row
@@ -76,20 +64,6 @@ OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
     "rate_per_day": pl.Float64(),  # net growth of occupancy, mean of the last 3 days
     "full_on": pl.Date(),  # the day free reaches 0 at that rate; null when not filling up
     "alert": pl.String(),
-}
-
-_SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
-    "person_id": pl.Int64(),
-    "run_day": pl.Date(),
-    "order_type": pl.String(),
-    "start_at": TIME,
-    "end_at": TIME,
-    "place": pl.String(),
-    "detail": pl.String(),
-    "rule": pl.String(),
-    "policy_id": pl.String(),
-    "reason": pl.String(),
-    "released": pl.Boolean(),
 }
 
 _PLACEMENT_SCHEMA: dict[str, pl.DataType] = {
@@ -107,116 +81,6 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
     "region_code": pl.String(),
     "capacity": pl.Int64(),
 }
-
-_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
-
-
-def read(
-    store: Store, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]
-) -> pl.DataFrame:
-    """A query's rows with declared column types (an empty result too, on either backend)."""
-    frame = store.fetch(sql, params)
-    if frame.height == 0:
-        return pl.DataFrame(schema=dict(schema))
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
-
-
-def ids_of(values: pl.Series | Iterable[int]) -> list[int]:
-    """Distinct person ids, for a `CAST(:ids AS BIGINT[])` parameter."""
-    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.Int64)
-    return [int(v) for v in series.drop_nulls().unique().sort().to_list()]
-
-
-def day_start(day: date) -> datetime:
-    """00:00 of `day`, Beijing time."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(ZONE))
-
-
-def midnight(expr: pl.Expr) -> pl.Expr:
-    """A Date expression as 00:00 of that day, Beijing time (the orders' TIME type)."""
-    return expr.cast(pl.Datetime("us")).dt.replace_time_zone(ZONE)
-
-
-Value = pl.Expr | str | datetime | None
-
-
-def orders_from(
-    frame: pl.DataFrame,
-    order_type: OrderType,
-    *,
-    start_at: Value,
-    end_at: Value = None,
-    place: Value = None,
-    detail: Value = None,
-    rule: str | pl.Expr,
-    policy_id: str | pl.Expr,
-    reason: Value,
-) -> pl.DataFrame:
-    """One order (ORDER_SCHEMA) per row of `frame`, for its `person_id`. A string names a column
-    of `frame` (for `rule` and `policy_id`: it is the value), a datetime is a value, None null."""
-
-    def col(value: Value, dtype: pl.DataType) -> pl.Expr:
-        if value is None or isinstance(value, datetime):
-            return pl.lit(value, dtype)
-        return (pl.col(value) if isinstance(value, str) else value).cast(dtype)
-
-    def lit(value: str | pl.Expr) -> pl.Expr:
-        return pl.lit(value) if isinstance(value, str) else value
-
-    return frame.select(
-        pl.col("person_id").cast(pl.Int64),
-        pl.lit(order_type.value).alias("order_type"),
-        col(start_at, TIME).alias("start_at"),
-        col(end_at, TIME).alias("end_at"),
-        col(place, pl.String()).alias("place"),
-        col(detail, pl.String()).alias("detail"),
-        lit(rule).alias("rule"),
-        lit(policy_id).alias("policy_id"),
-        col(reason, pl.String()).alias("reason"),
-    )
-
-
-_OPEN_SCHEDULES_SQL = """
-WITH q AS (
-    SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-           reason, max(run_day) OVER (PARTITION BY person_id) AS latest
-    FROM engine_order
-    WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL AND run_day < :day
-          {only}
-),
-s AS (SELECT * FROM q WHERE run_day = latest),
-k AS (SELECT DISTINCT person_id, latest FROM s),
-ends AS (
-    SELECT o.person_id, o.order_type, o.detail
-    FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
-    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert')
-),
-t AS (
-    SELECT s.*, EXISTS (
-        SELECT 1 FROM ends e
-        WHERE e.person_id = s.person_id AND e.order_type = 'release' AND e.detail = s.detail
-    ) AS released
-    FROM s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM ends e WHERE e.person_id = s.person_id AND e.order_type = 'convert'
-    )
-)
-SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-       reason, released
-FROM t WHERE person_id IN (SELECT person_id FROM t WHERE NOT released)
-ORDER BY person_id, start_at
-"""
-
-
-def open_schedules(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
-    """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
-    row per phase of the person's latest schedule, with `released` per phase."""
-    only = f"AND person_id IN ({_IDS})" if ids is not None else ""
-    params: dict[str, Any] = {"day": day}
-    if ids is not None:
-        params["ids"] = ids
-    return read(store, _OPEN_SCHEDULES_SQL.format(only=only), params, _SCHEDULE_SCHEMA)
-
 
 _PLACEMENTS_SQL = f"""
 WITH p AS (
@@ -250,8 +114,8 @@ WHERE NOT (c.order_type = 'monitor' AND c.end_at <= :day)
 
 def placements(store: Store, day: date) -> pl.DataFrame:
     """Who occupies a facility at the start of `day`: person, place and the placing order."""
-    start = day_start(day)
-    params = {"day": start, "day_end": start + timedelta(days=1)}
+    start, end = day_bounds(day)
+    params = {"day": start, "day_end": end}
     return read(store, _PLACEMENTS_SQL, params, _PLACEMENT_SCHEMA)
 
 
@@ -351,7 +215,7 @@ def _waiting(store: Store, day: date) -> pl.DataFrame:
         & pl.col("reason").str.contains(NO_ROOM, literal=True)
     )
     if phases.height == 0:
-        return pl.DataFrame(schema=ORDER_SCHEMA)
+        return empty_orders()
     placed = placements(store, day).select("person_id")
     return orders_from(
         phases.join(placed, on="person_id", how="anti"),
@@ -366,24 +230,24 @@ def _waiting(store: Store, day: date) -> pl.DataFrame:
 
 
 _REGIONS_SQL = f"""
-SELECT person_id, 'home' AS src, region_code FROM person WHERE person_id IN ({_IDS})
+SELECT person_id, 'home' AS src, region_code FROM person WHERE person_id IN ({IDS})
 UNION ALL
 SELECT person_id, 'port', port_region_code FROM (
     SELECT person_id, port_region_code, row_number() OVER (
         PARTITION BY person_id ORDER BY arrived_at DESC, arrival_id DESC) AS rn
-    FROM arrival WHERE arrived_at < :end AND person_id IN ({_IDS})) a WHERE rn = 1
+    FROM arrival WHERE arrived_at < :end AND person_id IN ({IDS})) a WHERE rn = 1
 UNION ALL
 SELECT person_id, 'case', region_code FROM (
     SELECT person_id, region_code, row_number() OVER (
         PARTITION BY person_id ORDER BY reported_at DESC, report_id DESC) AS rn
-    FROM case_report WHERE reported_at < :end AND person_id IN ({_IDS})) c WHERE rn = 1
+    FROM case_report WHERE reported_at < :end AND person_id IN ({IDS})) c WHERE rn = 1
 """
 
 
 def _regions(store: Store, day: date, frame: pl.DataFrame) -> pl.DataFrame:
     """Where each person of `frame` should be placed near: the port of their latest arrival
     for border orders, their case's region for treatment orders, else their residence."""
-    params = {"ids": ids_of(frame.get_column("person_id")), "end": day_start(day) + timedelta(1)}
+    params = {"ids": ids_of(frame.get_column("person_id")), "end": day_bounds(day)[1]}
     schema = {"person_id": pl.Int64(), "src": pl.String(), "region_code": pl.String()}
     found = read(store, _REGIONS_SQL, params, schema)
     wide = frame.select("person_id").unique()

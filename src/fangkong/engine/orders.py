@@ -6,16 +6,19 @@ stable id (the same inputs give the same ids, so running a day again replaces it
 exactly), and stores them in `engine_order` and `traced_contact`.
 
 A `rule` is a dotted name of the step and rule that made the row (e.g. `testing.pool_positive`,
-`quarantine.close_contact`); `reason` says why in words, without personal data.
+`quarantine.close_contact`); `reason` says why in words, without personal data. `orders_from`
+makes one order per row of a frame: the way the quarantine, facility, treatment and border steps
+write theirs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 
+from fangkong.engine.frames import ZONE
 from fangkong.model.glossary import ContactTier, ContactVia, OrderType
 
 __all__ = [
@@ -27,10 +30,11 @@ __all__ = [
     "concat_orders",
     "empty_contacts",
     "empty_orders",
+    "orders_from",
     "with_order_ids",
 ]
 
-TIME = pl.Datetime("us", "Asia/Shanghai")
+TIME = pl.Datetime("us", ZONE)
 
 ORDER_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),  # null for an order about no one person (a route suspension)
@@ -97,6 +101,45 @@ def check_contacts(frame: pl.DataFrame) -> pl.DataFrame:
     if set(out.get_column("via").unique().to_list()) - _VIAS:
         raise ValueError("unknown contact route")
     return out
+
+
+Value = pl.Expr | str | datetime | None
+
+
+def orders_from(
+    frame: pl.DataFrame,
+    order_type: OrderType,
+    *,
+    start_at: Value,
+    end_at: Value = None,
+    place: Value = None,
+    detail: Value = None,
+    rule: str | pl.Expr,
+    policy_id: str | pl.Expr,
+    reason: Value,
+) -> pl.DataFrame:
+    """One order (ORDER_SCHEMA) per row of `frame`, for its `person_id`. A string names a column
+    of `frame` (for `rule` and `policy_id`: it is the value), a datetime is a value, None null."""
+
+    def col(value: Value, dtype: pl.DataType) -> pl.Expr:
+        if value is None or isinstance(value, datetime):
+            return pl.lit(value, dtype)
+        return (pl.col(value) if isinstance(value, str) else value).cast(dtype)
+
+    def lit(value: str | pl.Expr) -> pl.Expr:
+        return pl.lit(value) if isinstance(value, str) else value
+
+    return frame.select(
+        pl.col("person_id").cast(pl.Int64),
+        pl.lit(order_type.value).alias("order_type"),
+        col(start_at, TIME).alias("start_at"),
+        col(end_at, TIME).alias("end_at"),
+        col(place, pl.String()).alias("place"),
+        col(detail, pl.String()).alias("detail"),
+        lit(rule).alias("rule"),
+        lit(policy_id).alias("policy_id"),
+        col(reason, pl.String()).alias("reason"),
+    )
 
 
 def concat_orders(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:

@@ -1,19 +1,10 @@
 """Quarantine (早隔离 · 应隔尽隔 · 隔离转运): orders for contacts, release, conversion to a case.
 
-**Counting days.** Day 1 of a regime is the calendar day (Beijing time) *after* the last exposure
-— for an inbound traveller, after the arrival; the exposure day itself is day 0 and does not
-count. Phases follow one another: under 7 + 3, centralized days 1-7, then home days 8-10 (the
-home phase's own day 1 is day 8). A phase's `end_at` is 00:00 after its last day. Orders never
-start before the day they are issued: the first phase still running starts at 00:00 of the run
-day (a contact found on the day of exposure is held from that day, day 0); phases already over
-when the contact is found are not ordered, and a contact whose whole period is over gets none.
-
-**Orders for a contact**: `quarantine`, one per phase (detail = the QuarantineKind; place =
-`home` for phases at home, null for centralized phases until `facility.assign_facilities` gives
-a room); `test`, one per test day of each phase (detail `day N` of the phase; a test day already
-past when the contact is found becomes one catch-up test on the run day); `transfer` (closed-loop
-transfer, 隔离转运) when the first phase is centralized. A contact with no address (no person
-record, or none with a region) still gets all of these, with place null and the reason starting
+A person's schedule — phases and test days counted from day 1, the day after the last exposure
+(for an inbound traveller, after the arrival), a `transfer` to a centralized first phase — is
+built by `fangkong.engine.schedule` (see its docstring for the counting of days); this module
+decides who gets one and when it ends. A contact with no address (no person record, or none
+with a region) gets their schedule all the same, with place null and the reason starting
 `no address: locate`; no room is reserved until they are found.
 
 **Who**: close and secondary contacts (`quarantine_orders`, from tracing), people who left a
@@ -46,26 +37,18 @@ gets `convert`, which ends the quarantine; positive pooled tubes are the testing
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 
-from fangkong.engine.facility import (
-    CENTRALIZED,
-    NO_ADDRESS,
-    day_start,
-    ids_of,
-    midnight,
-    open_schedules,
-    orders_from,
-    placements,
-    read,
-)
-from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
+from fangkong.engine.facility import placements
+from fangkong.engine.frames import IDS, day_bounds, ids_of, read
+from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders, orders_from
+from fangkong.engine.schedule import open_schedules, phase_table, schedule_orders, stored_tests
 from fangkong.engine.treatment import active_cases, case_state, negative, person_results, positive
 from fangkong.model.glossary import ContactTier, OrderType
 from fangkong.policy.schema import Policy
-from fangkong.policy.terms import ExtensionRule, Population, RiskLevel
+from fangkong.policy.terms import Population, RiskLevel
 from fangkong.store import Store
 
 __all__ = [
@@ -73,10 +56,8 @@ __all__ = [
     "PEOPLE_SCHEMA",
     "departure_quarantine_orders",
     "issue_quarantine",
-    "phase_table",
     "quarantine_orders",
     "release_and_conversion_orders",
-    "schedule_orders",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,145 +77,6 @@ DEPARTURE_SCHEMA: dict[str, pl.DataType] = {
     "left_at": TIME,  # when the person left the area
     "risk_level": pl.String(),  # RiskLevel of the area they left: high | medium
 }
-
-_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
-_PHASE_SCHEMA: dict[str, pl.DataType] = {
-    "population": pl.String(),
-    "phase": pl.Int64(),
-    "kind": pl.String(),
-    "days": pl.Int64(),
-    "offset": pl.Int64(),
-    "test_days": pl.List(pl.Int64()),
-    "restart": pl.Boolean(),
-}
-
-
-def phase_table(policy: Policy) -> pl.DataFrame:
-    """The phases of every population the policy manages: population, phase, kind, days, offset
-    (days before the phase within the regime), test_days, restart."""
-    rows = []
-    for population in Population:  # the policy's handful of regimes, not people
-        regime = policy.regime(population)
-        if regime is None:
-            continue
-        restart = regime.extension_on_new_exposure is ExtensionRule.RESTART
-        offset = 0
-        for i, phase in enumerate(regime.phases()):
-            test_days = list(phase.test_days)
-            rows.append(
-                (population.value, i, phase.kind.value, phase.days, offset, test_days, restart)
-            )
-            offset += phase.days
-    return pl.DataFrame(rows, schema=_PHASE_SCHEMA, orient="row")
-
-
-def _plus(date_expr: pl.Expr, days: pl.Expr | int) -> pl.Expr:
-    return date_expr + pl.duration(days=days)
-
-
-def schedule_orders(
-    people: pl.DataFrame, day: date, policy: Policy, order_type: OrderType = OrderType.QUARANTINE
-) -> pl.DataFrame:
-    """The phase, test and transfer orders of `people` (PEOPLE_SCHEMA with `address` filled,
-    plus `room`: a facility to keep) counted from their exposure (see the module docstring)."""
-    today = pl.lit(day)
-    p = (
-        people.join(phase_table(policy), on="population")
-        .with_columns(_plus(pl.col("exposed_at").dt.date().fill_null(day), 1).alias("day1"))
-        .with_columns(_plus(pl.col("day1"), pl.col("offset")).alias("first"))
-        .with_columns(_plus(pl.col("first"), pl.col("days") - 1).alias("last"))
-        .filter(pl.col("last") >= today)
-        .with_columns((pl.col("phase") == pl.col("phase").min().over("person_id")).alias("running"))
-    )
-    # a contact (to be fetched) with no address must be found first; an inbound traveller is
-    # at the port already: only their phases at home lack an address
-    unknown = pl.col("address").is_null() & ((pl.col("kind") != CENTRALIZED) | pl.col("transfer"))
-    arrived = pl.col("population") == Population.INBOUND_TRAVELLER.value
-    p = p.with_columns(
-        pl.when(pl.col("running")).then(today).otherwise(pl.col("first")).alias("start"),
-        pl.when(pl.col("kind") == CENTRALIZED)
-        .then(pl.col("room"))
-        .when(pl.col("address").is_not_null())
-        .then(pl.lit("home"))
-        .alias("place"),
-        pl.when(unknown).then(pl.lit(f"{NO_ADDRESS}; ")).otherwise(pl.lit("")).alias("lead"),
-        pl.col("note").fill_null(""),
-    ).with_columns(
-        pl.format(
-            "{}{} ({} {}): {} days of {}, regime day 1 = {}{}",
-            "lead",
-            pl.col("population").str.replace_all("_", " "),
-            pl.when(arrived).then(pl.lit("arrived")).otherwise(pl.lit("last exposure")),
-            pl.col("exposed_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("not recorded"),
-            "days",
-            "kind",
-            "day1",
-            "note",
-        ).alias("reason")
-    )
-    suffix = ".extension" if order_type is OrderType.EXTEND else ""
-    phases = orders_from(
-        p,
-        order_type,
-        start_at=midnight(pl.col("start")),
-        end_at=midnight(_plus(pl.col("last"), 1)),
-        place="place",
-        detail="kind",
-        rule=pl.col("rule") + suffix,
-        policy_id=policy.id,
-        reason="reason",
-    )
-    tests = (
-        p.explode("test_days")
-        .filter(pl.col("test_days").is_not_null())
-        .with_columns(
-            _plus(pl.col("first"), pl.col("test_days") - 1).alias("on"), pl.lit("").alias("tag")
-        )
-    )
-    # test days already past when the person is found: one catch-up test today instead
-    late = tests.filter(pl.col("on") < today).select("person_id", "phase").unique()
-    catch_up = (
-        p.join(late, on=["person_id", "phase"])
-        .join(tests.filter(pl.col("on") == today), on=["person_id", "phase"], how="anti")
-        .with_columns(
-            today.alias("on"),
-            ((today - pl.col("first")).dt.total_days() + 1).alias("test_days"),
-            pl.lit(" (catch-up)").alias("tag"),
-        )
-    )
-    tests = pl.concat([tests.filter(pl.col("on") >= today), catch_up.select(tests.columns)])
-    test_rows = orders_from(
-        tests,
-        OrderType.TEST,
-        start_at=midnight(pl.col("on")),
-        end_at=midnight(_plus(pl.col("on"), 1)),
-        place="place",
-        detail=pl.format("day {}{}", "test_days", "tag"),
-        rule=pl.col("rule") + ".test",
-        policy_id=policy.id,
-        reason=pl.format("{}test day {} of {}{}", "lead", "test_days", "kind", "note"),
-    )
-    moving = pl.col("running") & (pl.col("kind") == CENTRALIZED) & pl.col("transfer")
-    transfer = orders_from(
-        p.filter(moving & pl.col("room").is_null()),
-        OrderType.TRANSFER,
-        start_at=midnight(pl.col("start")),
-        detail=pl.lit(f"closed-loop transfer to {CENTRALIZED}"),
-        rule=pl.col("rule") + ".transfer",
-        policy_id=policy.id,
-        reason="reason",
-    )
-    return pl.concat([phases, test_rows, transfer])
-
-
-def _stored_tests(store: Store, day: date, ids: list[int], since: object) -> pl.DataFrame:
-    return read(
-        store,
-        f"SELECT person_id, run_day, start_at, detail FROM engine_order WHERE order_type = 'test'"
-        f" AND run_day < :day AND start_at >= :since AND person_id IN ({_IDS})",
-        {"day": day, "since": since, "ids": ids},
-        {"person_id": pl.Int64(), "run_day": pl.Date(), "start_at": TIME, "detail": pl.String()},
-    )
 
 
 def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFrame) -> pl.DataFrame:
@@ -256,7 +98,7 @@ def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFra
         log.info("%d people to quarantine are cases already: treatment's", cases.height)
     home = read(
         store,
-        f"SELECT person_id, region_code FROM person WHERE person_id IN ({_IDS})",
+        f"SELECT person_id, region_code FROM person WHERE person_id IN ({IDS})",
         {"ids": ids},
         {"person_id": pl.Int64(), "region_code": pl.String()},
     )
@@ -325,12 +167,12 @@ def _people(
     )
     if policy.regime(Population.INBOUND_TRAVELLER) is None or people.height == 0:
         return people
-    start = day_start(day)
+    start, end = day_bounds(day)
     arriving = read(
         store,
         "SELECT DISTINCT person_id FROM arrival WHERE arrived_at >= :start AND arrived_at < :end"
-        f" AND person_id IN ({_IDS})",
-        {"start": start, "end": start + timedelta(days=1), "ids": ids_of(people["person_id"])},
+        f" AND person_id IN ({IDS})",
+        {"start": start, "end": end, "ids": ids_of(people["person_id"])},
         {"person_id": pl.Int64()},
     )
     if arriving.height:
@@ -435,7 +277,7 @@ def _test_days(
         pl.col("result").is_in(["negative", "positive"]) & negative(pl.col("cut"))
     ).select("person_id", "sampled_at", pl.col("sampled_at").dt.date().alias("d"))
     tests = (
-        _stored_tests(store, day, ids_of(phases.get_column("person_id")), since)
+        stored_tests(store, day, ids_of(phases.get_column("person_id")), since)
         .join(
             phases.select("person_id", "run_day", "detail", "start_at", "end_at", "last_start"),
             on="person_id",
@@ -476,7 +318,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
     sched = open_schedules(store, day)
     if sched.height == 0:
         return empty_orders()
-    start = day_start(day)
+    start, end = day_bounds(day)
     ids = ids_of(sched.get_column("person_id"))
     inbound = pl.col("rule").str.starts_with("border.").any()
     began = sched.group_by("person_id").agg(
@@ -494,7 +336,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
         sched.join(converts.select("person_id"), on="person_id", how="anti")
         .sort("person_id", "start_at")
         .with_columns(pl.col("detail").shift(-1).over("person_id").alias("next"))
-        .filter(~pl.col("released") & (pl.col("end_at") <= start + timedelta(days=1)))
+        .filter(~pl.col("released") & (pl.col("end_at") <= end))
         .with_columns(pl.col("end_at").dt.offset_by("-1d").alias("last_start"))
     )
     gaps = _test_days(store, day, phases, results, since)
@@ -526,7 +368,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
         .join(held.select("person_id", "gaps_from"), on="person_id")
         .filter(pl.col("sampled_at") >= pl.col("gaps_from"))
     )
-    today = _stored_tests(store, day, ids_of(held.get_column("person_id")), start).filter(
+    today = stored_tests(store, day, ids_of(held.get_column("person_id")), start).filter(
         pl.col("start_at") == start
     )
     makeup = orders_from(
@@ -535,7 +377,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
         ),
         OrderType.TEST,
         start_at=start,
-        end_at=start + timedelta(days=1),
+        end_at=end,
         place="place",
         detail=pl.format("make-up for {}", "gaps"),
         rule="quarantine.release_held",

@@ -94,12 +94,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from fangkong.engine.frames import LOCAL_ZONE, day_bounds, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
 from fangkong.engine.testing_reason import order_reason
 from fangkong.engine.testing_sql import (
@@ -113,12 +113,10 @@ from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
 from fangkong.store.base import Store
 
 __all__ = [
-    "DAY_TIMEZONE",
     "REPEAT_POSITIVE_WINDOW",
     "RULES",
     "TUBE_RESULT_DEADLINE",
     "RoundProgress",
-    "day_bounds",
     "latest_negative",
     "round_progress",
     "testing_orders",
@@ -128,7 +126,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DAY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 TUBE_RESULT_DEADLINE = timedelta(hours=24)
 REPEAT_POSITIVE_WINDOW = timedelta(days=14)
 
@@ -160,12 +157,6 @@ _FACTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The day [D 00:00, D+1 00:00) in Asia/Shanghai, as aware datetimes."""
-    start = datetime.combine(day, time(0), tzinfo=DAY_TIMEZONE)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=DAY_TIMEZONE)
-
-
 def _aware(at: datetime, name: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError(f"{name} must be timezone-aware (got {at.isoformat()})")
@@ -179,13 +170,6 @@ def _cutoff_params(policy: Policy) -> dict[str, Any]:
         "inbound_ct": float(policy.testing.inbound_positive_ct_below),
         "inbound_window": timedelta(days=regime.total_days if regime else 0),
     }
-
-
-def _frame(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Rows of a fetch with the declared columns and types (PostgreSQL gives untyped empties)."""
-    if raw.height == 0:
-        return pl.DataFrame(schema=schema)
-    return raw.select(pl.col(c).cast(t) for c, t in schema.items())
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -210,7 +194,7 @@ def testing_orders(
         "lost_from": start - result_deadline,
         "lost_to": end - result_deadline,
     }
-    facts = _frame(store.fetch(ORDERS_SQL, params), _FACTS_SCHEMA)
+    facts = read(store, ORDERS_SQL, params, _FACTS_SCHEMA)
     if facts.height == 0:
         return empty_orders()
     unknown = facts.filter(pl.col("rule") == "testing.unknown_tube").height
@@ -248,7 +232,7 @@ def latest_negative(store: Store, as_of: datetime) -> pl.DataFrame:
     its members): `person_id`, `sampled_at` (the latest sampling of a negative tube) and
     `reported_at` (the latest report of one). A tube counts by its result as of `as_of`."""
     until = _aware(as_of, "as_of")
-    return _frame(store.fetch(LATEST_NEGATIVE_SQL, {"until": until}), _LATEST_SCHEMA)
+    return read(store, LATEST_NEGATIVE_SQL, {"until": until}, _LATEST_SCHEMA)
 
 
 def validity_column(policy: Policy) -> Literal["sampled_at", "reported_at"] | None:
@@ -264,7 +248,7 @@ def under_temporary_control(store: Store, as_of: datetime, policy: Policy) -> pl
     """The temporary controls open at `as_of`: `person_id`, the positive pool's `tube_id`, and
     `since` (the pool's report). One row per person and pool."""
     params = {**_cutoff_params(policy), "until": _aware(as_of, "as_of")}
-    return _frame(store.fetch(UNDER_CONTROL_SQL, params), _CONTROL_SCHEMA)
+    return read(store, UNDER_CONTROL_SQL, params, _CONTROL_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +318,7 @@ def round_progress(
     found = store.scalar("SELECT 1 FROM sample WHERE round_id = :r LIMIT 1", {"r": round_id})
     if found is None:
         raise NotFoundError(f"no sample belongs to round {round_id!r}")
-    pol = policy or policy_in_force(until.astimezone(DAY_TIMEZONE).date())
+    pol = policy or policy_in_force(until.astimezone(LOCAL_ZONE).date())
     params: dict[str, Any] = {
         **_cutoff_params(pol),
         "until": until,

@@ -21,11 +21,12 @@ bulletin's JSON carries.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 
+from fangkong.engine.frames import day_bounds, day_start, midnight
+from fangkong.engine.orders import TIME
 from fangkong.store.base import Store
 
 __all__ = ["MEASURES", "case_timeliness", "daily_timeliness"]
@@ -36,7 +37,6 @@ MEASURES = (
     "report_to_contacts_found_hours",
     "contact_found_to_quarantined_hours",
 )
-_ZONE = ZoneInfo("Asia/Shanghai")
 
 _CASES_SQL = """
 WITH first_report AS (
@@ -90,10 +90,6 @@ SELECT case_person_id, found_day, placed_day FROM placed
 """
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), _ZONE)
-
-
 def _hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return (later - earlier).dt.total_seconds() / 3600.0
 
@@ -101,19 +97,18 @@ def _hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
 def case_timeliness(store: Store, day: date) -> pl.DataFrame:
     """One row per case reported up to the end of `day`: case_id, person_id, reported_at and
     the MEASURES (null where the events to measure are missing)."""
-    cases = store.fetch(_CASES_SQL, {"until": _end_of(day)})
+    cases = store.fetch(_CASES_SQL, {"until": day_bounds(day)[1]})
     if cases.height == 0:
         return pl.DataFrame(
             schema={
                 "case_id": pl.String,
                 "person_id": pl.Int64,
-                "reported_at": pl.Datetime("us", "Asia/Shanghai"),
+                "reported_at": TIME,
                 **dict.fromkeys(MEASURES, pl.Float64),
             }
         )
-    zone = pl.Datetime("us", "Asia/Shanghai")
     cases = cases.with_columns(
-        pl.col("reported_at", "sampled_at", "isolated_at").cast(zone),
+        pl.col("reported_at", "sampled_at", "isolated_at").cast(TIME),
         pl.col("traced_day").cast(pl.Date),
         pl.col("quarantined_before").cast(pl.Boolean),
     )
@@ -132,9 +127,7 @@ def case_timeliness(store: Store, day: date) -> pl.DataFrame:
         per_case = pl.DataFrame(
             schema={"case_person_id": pl.Int64, "contact_found_to_quarantined_hours": pl.Float64}
         )
-    traced_end = pl.col("traced_day").cast(pl.Datetime("us")).dt.replace_time_zone(
-        "Asia/Shanghai"
-    ) + pl.duration(days=1)
+    traced_end = midnight(pl.col("traced_day")) + pl.duration(days=1)
     return (
         cases.join(per_case, left_on="person_id", right_on="case_person_id", how="left")
         .select(
@@ -155,7 +148,7 @@ def case_timeliness(store: Store, day: date) -> pl.DataFrame:
 
 def daily_timeliness(store: Store, day: date) -> dict[str, float | int | None]:
     """The medians of MEASURES over the cases reported on `day`, and how many cases."""
-    start = datetime.combine(day, time(0), _ZONE)
+    start = day_start(day)
     today = case_timeliness(store, day).filter(pl.col("reported_at") >= start)
     out: dict[str, float | int | None] = {"cases": today.height}
     for name in MEASURES:

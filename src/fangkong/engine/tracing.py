@@ -56,11 +56,11 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from fangkong.engine.frames import ZONE, day_bounds
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
 from fangkong.engine.tracing_sql import CASES_SQL, ROUTE_PRECEDENCE, trace_sql
 from fangkong.model.glossary import ContactTier, Setting
@@ -76,8 +76,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
-
 CASE_SCHEMA: dict[str, pl.DataType] = {
     "case_person_id": pl.Int64(),
     "case_id": pl.String(),
@@ -86,17 +84,12 @@ CASE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), LOCAL_ZONE)
-    return start, datetime.combine(day + timedelta(days=1), time(0), LOCAL_ZONE)
-
-
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     if frame.height == 0:
         return pl.DataFrame(schema=schema)
     return frame.select(
         (
-            pl.col(c).dt.convert_time_zone("Asia/Shanghai").cast(t)
+            pl.col(c).dt.convert_time_zone(ZONE).cast(t)
             if isinstance(t, pl.Datetime)
             else pl.col(c).cast(t)
         )
@@ -108,7 +101,7 @@ def cases_to_trace(store: Store, day: date) -> pl.DataFrame:
     """One row per case newly positive on `day` (0-24h Asia/Shanghai): its first confirmed or
     asymptomatic report, or reclassification of a suspected case, falls on the day. Columns
     CASE_SCHEMA."""
-    start, end = _day_bounds(day)
+    start, end = day_bounds(day)
     frame = store.fetch(CASES_SQL, {"start": start, "end": end})
     return _conform(frame, CASE_SCHEMA).sort("case_person_id", "case_id")
 

@@ -34,17 +34,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.facility import (
-    NO_BED,
-    allocate,
-    day_start,
-    ids_of,
-    midnight,
-    occupancy,
-    orders_from,
-    read,
-)
-from fangkong.engine.orders import TIME, check_orders, empty_orders
+from fangkong.engine.facility import NO_BED, allocate, occupancy
+from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
+from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
@@ -73,7 +65,6 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "members": pl.Int64(),  # samples in the tube: 1 = a single-tube test
 }
 
-_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
 _CASES = ("confirmed", "asymptomatic")
 
 _CASE_SQL = """
@@ -112,8 +103,8 @@ LEFT JOIN outc o ON o.person_id = b.person_id
 def case_state(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
     """Everyone who has been a confirmed or asymptomatic case by the end of `day` (of `ids`, or
     all), with their latest diagnosis, severity, region and outcome time (CASE_SCHEMA)."""
-    only = f"AND person_id IN ({_IDS})" if ids is not None else ""
-    params: dict[str, object] = {"day_end": day_start(day) + timedelta(days=1)}
+    only = f"AND person_id IN ({IDS})" if ids is not None else ""
+    params: dict[str, object] = {"day_end": day_bounds(day)[1]}
     if ids is not None:
         params["ids"] = ids
     return read(store, _CASE_SQL.format(only=only), params, CASE_SCHEMA)
@@ -127,7 +118,7 @@ def active_cases(cases: pl.DataFrame) -> pl.DataFrame:
 _RESULTS_SQL = f"""
 WITH s AS (
     SELECT person_id, sample_id, tube_id, sampled_at FROM sample
-    WHERE person_id IN ({_IDS}) AND sampled_at >= :since AND sampled_at < :day_end
+    WHERE person_id IN ({IDS}) AND sampled_at >= :since AND sampled_at < :day_end
 ),
 r AS (
     SELECT tube_id, "result", ct_value, reported_at,
@@ -147,7 +138,7 @@ ORDER BY s.person_id, s.sampled_at
 def person_results(store: Store, day: date, ids: list[int], since: object) -> pl.DataFrame:
     """The samples of `ids` taken from `since` to the end of `day`, each with the latest result
     of its tube reported by then (RESULT_SCHEMA)."""
-    params = {"ids": ids, "since": since, "day_end": day_start(day) + timedelta(days=1)}
+    params = {"ids": ids, "since": since, "day_end": day_bounds(day)[1]}
     return read(store, _RESULTS_SQL, params, RESULT_SCHEMA)
 
 

@@ -1,0 +1,72 @@
+"""What every engine step needs to read the store into frames: the engine's day in Beijing time,
+and typed reads.
+
+**The day.** A run day D is [D 00:00, D+1 00:00) Beijing time (`ZONE`); `day_start` and
+`day_bounds` give its bounds as aware datetimes (for query parameters), `midnight` turns a Date
+column into 00:00 of that day (the orders' `TIME` type).
+
+**Reads.** `read` runs a query and returns its rows with the declared column types: an empty
+result comes back with those columns too (PostgreSQL returns untyped empties). `ids_of` makes
+the distinct person ids a `CAST(:ids AS BIGINT[])` parameter takes; `IDS` is that subquery.
+
+Kept apart from the steps so that one implementation of each serves them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from fangkong.store import Store
+
+__all__ = [
+    "IDS",
+    "LOCAL_ZONE",
+    "ZONE",
+    "day_bounds",
+    "day_start",
+    "ids_of",
+    "midnight",
+    "read",
+]
+
+ZONE = "Asia/Shanghai"
+LOCAL_ZONE = ZoneInfo(ZONE)
+
+# the person ids of an `ids` parameter (see `ids_of`), for `person_id IN (...)`
+IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of `day`, Beijing time."""
+    return datetime.combine(day, time(0), tzinfo=LOCAL_ZONE)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The day [D 00:00, D+1 00:00) in Asia/Shanghai, as aware datetimes."""
+    return day_start(day), day_start(day + timedelta(days=1))
+
+
+def midnight(expr: pl.Expr) -> pl.Expr:
+    """A Date expression as 00:00 of that day, Beijing time (the orders' TIME type)."""
+    return expr.cast(pl.Datetime("us")).dt.replace_time_zone(ZONE)
+
+
+def read(
+    store: Store, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """A query's rows with declared column types (an empty result too, on either backend)."""
+    frame = store.fetch(sql, params)
+    if frame.height == 0:
+        return pl.DataFrame(schema=dict(schema))
+    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def ids_of(values: pl.Series | Iterable[int]) -> list[int]:
+    """Distinct person ids, for a `CAST(:ids AS BIGINT[])` parameter."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.Int64)
+    return [int(v) for v in series.drop_nulls().unique().sort().to_list()]

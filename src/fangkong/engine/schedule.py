@@ -1,0 +1,248 @@
+"""Quarantine schedules: the phases and test days of a regime counted from an exposure
+(`schedule_orders`), and the schedules the store holds (`open_schedules`, `stored_tests`).
+Quarantine issues and releases by them, the facilities step gives their centralized phases a
+room; both read them here.
+
+**Counting days.** Day 1 of a regime is the calendar day (Beijing time) *after* the last exposure
+— for an inbound traveller, after the arrival; the exposure day itself is day 0 and does not
+count. Phases follow one another: under 7 + 3, centralized days 1-7, then home days 8-10 (the
+home phase's own day 1 is day 8). A phase's `end_at` is 00:00 after its last day. Orders never
+start before the day they are issued: the first phase still running starts at 00:00 of the run
+day (a contact found on the day of exposure is held from that day, day 0); phases already over
+when the contact is found are not ordered, and a contact whose whole period is over gets none.
+
+**Orders of a schedule**: `quarantine` (or `extend`), one per phase (detail = the
+QuarantineKind; place = `home` for phases at home, null for centralized phases until
+`facility.assign_facilities` gives a room); `test`, one per test day of each phase (detail
+`day N` of the phase; a test day already past when the person is found becomes one catch-up test
+on the run day); `transfer` (closed-loop transfer, 隔离转运) when the first phase is centralized.
+A person with no address still gets all of these, with place null and the reason starting
+`no address: locate` (NO_ADDRESS); no room is reserved until they are found.
+
+**An open quarantine**, as of a day D (only orders of earlier days count: a run of D replaces
+D's), is a person's latest schedule (the `quarantine`/`extend` rows of the latest run day that
+issued any), not ended by a `convert`, whose last phase is not released.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from fangkong.engine.frames import IDS, midnight, read
+from fangkong.engine.orders import TIME, orders_from
+from fangkong.model.glossary import OrderType
+from fangkong.policy.schema import Policy
+from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
+from fangkong.store import Store
+
+__all__ = [
+    "CENTRALIZED",
+    "NO_ADDRESS",
+    "open_schedules",
+    "phase_table",
+    "schedule_orders",
+    "stored_tests",
+]
+
+NO_ADDRESS = "no address: locate"
+CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
+
+_PHASE_SCHEMA: dict[str, pl.DataType] = {
+    "population": pl.String(),
+    "phase": pl.Int64(),
+    "kind": pl.String(),
+    "days": pl.Int64(),
+    "offset": pl.Int64(),
+    "test_days": pl.List(pl.Int64()),
+    "restart": pl.Boolean(),
+}
+
+_SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "run_day": pl.Date(),
+    "order_type": pl.String(),
+    "start_at": TIME,
+    "end_at": TIME,
+    "place": pl.String(),
+    "detail": pl.String(),
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+    "reason": pl.String(),
+    "released": pl.Boolean(),
+}
+
+
+def phase_table(policy: Policy) -> pl.DataFrame:
+    """The phases of every population the policy manages: population, phase, kind, days, offset
+    (days before the phase within the regime), test_days, restart."""
+    rows = []
+    for population in Population:  # the policy's handful of regimes, not people
+        regime = policy.regime(population)
+        if regime is None:
+            continue
+        restart = regime.extension_on_new_exposure is ExtensionRule.RESTART
+        offset = 0
+        for i, phase in enumerate(regime.phases()):
+            test_days = list(phase.test_days)
+            rows.append(
+                (population.value, i, phase.kind.value, phase.days, offset, test_days, restart)
+            )
+            offset += phase.days
+    return pl.DataFrame(rows, schema=_PHASE_SCHEMA, orient="row")
+
+
+def _plus(date_expr: pl.Expr, days: pl.Expr | int) -> pl.Expr:
+    return date_expr + pl.duration(days=days)
+
+
+def schedule_orders(
+    people: pl.DataFrame, day: date, policy: Policy, order_type: OrderType = OrderType.QUARANTINE
+) -> pl.DataFrame:
+    """The phase, test and transfer orders of `people` (quarantine.PEOPLE_SCHEMA with `address`
+    filled, plus `room`: a facility to keep) counted from their exposure (see the module
+    docstring)."""
+    today = pl.lit(day)
+    p = (
+        people.join(phase_table(policy), on="population")
+        .with_columns(_plus(pl.col("exposed_at").dt.date().fill_null(day), 1).alias("day1"))
+        .with_columns(_plus(pl.col("day1"), pl.col("offset")).alias("first"))
+        .with_columns(_plus(pl.col("first"), pl.col("days") - 1).alias("last"))
+        .filter(pl.col("last") >= today)
+        .with_columns((pl.col("phase") == pl.col("phase").min().over("person_id")).alias("running"))
+    )
+    # a contact (to be fetched) with no address must be found first; an inbound traveller is
+    # at the port already: only their phases at home lack an address
+    unknown = pl.col("address").is_null() & ((pl.col("kind") != CENTRALIZED) | pl.col("transfer"))
+    arrived = pl.col("population") == Population.INBOUND_TRAVELLER.value
+    p = p.with_columns(
+        pl.when(pl.col("running")).then(today).otherwise(pl.col("first")).alias("start"),
+        pl.when(pl.col("kind") == CENTRALIZED)
+        .then(pl.col("room"))
+        .when(pl.col("address").is_not_null())
+        .then(pl.lit("home"))
+        .alias("place"),
+        pl.when(unknown).then(pl.lit(f"{NO_ADDRESS}; ")).otherwise(pl.lit("")).alias("lead"),
+        pl.col("note").fill_null(""),
+    ).with_columns(
+        pl.format(
+            "{}{} ({} {}): {} days of {}, regime day 1 = {}{}",
+            "lead",
+            pl.col("population").str.replace_all("_", " "),
+            pl.when(arrived).then(pl.lit("arrived")).otherwise(pl.lit("last exposure")),
+            pl.col("exposed_at").dt.strftime("%Y-%m-%d %H:%M").fill_null("not recorded"),
+            "days",
+            "kind",
+            "day1",
+            "note",
+        ).alias("reason")
+    )
+    suffix = ".extension" if order_type is OrderType.EXTEND else ""
+    phases = orders_from(
+        p,
+        order_type,
+        start_at=midnight(pl.col("start")),
+        end_at=midnight(_plus(pl.col("last"), 1)),
+        place="place",
+        detail="kind",
+        rule=pl.col("rule") + suffix,
+        policy_id=policy.id,
+        reason="reason",
+    )
+    tests = (
+        p.explode("test_days")
+        .filter(pl.col("test_days").is_not_null())
+        .with_columns(
+            _plus(pl.col("first"), pl.col("test_days") - 1).alias("on"), pl.lit("").alias("tag")
+        )
+    )
+    # test days already past when the person is found: one catch-up test today instead
+    late = tests.filter(pl.col("on") < today).select("person_id", "phase").unique()
+    catch_up = (
+        p.join(late, on=["person_id", "phase"])
+        .join(tests.filter(pl.col("on") == today), on=["person_id", "phase"], how="anti")
+        .with_columns(
+            today.alias("on"),
+            ((today - pl.col("first")).dt.total_days() + 1).alias("test_days"),
+            pl.lit(" (catch-up)").alias("tag"),
+        )
+    )
+    tests = pl.concat([tests.filter(pl.col("on") >= today), catch_up.select(tests.columns)])
+    test_rows = orders_from(
+        tests,
+        OrderType.TEST,
+        start_at=midnight(pl.col("on")),
+        end_at=midnight(_plus(pl.col("on"), 1)),
+        place="place",
+        detail=pl.format("day {}{}", "test_days", "tag"),
+        rule=pl.col("rule") + ".test",
+        policy_id=policy.id,
+        reason=pl.format("{}test day {} of {}{}", "lead", "test_days", "kind", "note"),
+    )
+    moving = pl.col("running") & (pl.col("kind") == CENTRALIZED) & pl.col("transfer")
+    transfer = orders_from(
+        p.filter(moving & pl.col("room").is_null()),
+        OrderType.TRANSFER,
+        start_at=midnight(pl.col("start")),
+        detail=pl.lit(f"closed-loop transfer to {CENTRALIZED}"),
+        rule=pl.col("rule") + ".transfer",
+        policy_id=policy.id,
+        reason="reason",
+    )
+    return pl.concat([phases, test_rows, transfer])
+
+
+_OPEN_SCHEDULES_SQL = """
+WITH q AS (
+    SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
+           reason, max(run_day) OVER (PARTITION BY person_id) AS latest
+    FROM engine_order
+    WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL AND run_day < :day
+          {only}
+),
+s AS (SELECT * FROM q WHERE run_day = latest),
+k AS (SELECT DISTINCT person_id, latest FROM s),
+ends AS (
+    SELECT o.person_id, o.order_type, o.detail
+    FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
+    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert')
+),
+t AS (
+    SELECT s.*, EXISTS (
+        SELECT 1 FROM ends e
+        WHERE e.person_id = s.person_id AND e.order_type = 'release' AND e.detail = s.detail
+    ) AS released
+    FROM s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM ends e WHERE e.person_id = s.person_id AND e.order_type = 'convert'
+    )
+)
+SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
+       reason, released
+FROM t WHERE person_id IN (SELECT person_id FROM t WHERE NOT released)
+ORDER BY person_id, start_at
+"""
+
+
+def open_schedules(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
+    """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
+    row per phase of the person's latest schedule, with `released` per phase."""
+    only = f"AND person_id IN ({IDS})" if ids is not None else ""
+    params: dict[str, Any] = {"day": day}
+    if ids is not None:
+        params["ids"] = ids
+    return read(store, _OPEN_SCHEDULES_SQL.format(only=only), params, _SCHEDULE_SCHEMA)
+
+
+def stored_tests(store: Store, day: date, ids: list[int], since: object) -> pl.DataFrame:
+    """The `test` orders of the people `ids` stored by runs before `day`, starting at `since` or
+    later: person_id, run_day, start_at, detail."""
+    return read(
+        store,
+        f"SELECT person_id, run_day, start_at, detail FROM engine_order WHERE order_type = 'test'"
+        f" AND run_day < :day AND start_at >= :since AND person_id IN ({IDS})",
+        {"day": day, "since": since, "ids": ids},
+        {"person_id": pl.Int64(), "run_day": pl.Date(), "start_at": TIME, "detail": pl.String()},
+    )
