@@ -282,7 +282,7 @@ def main() -> None:
     floor = _measure("floor", str(store), args.repeat)
     print(
         f"tracing, bare DuckDB join {floor['seconds']:8.1f} s  ({floor['pairs']:,} venue pairs)"
-        f"  run_day / floor = {day['seconds'] / floor['seconds']:.1f}x",
+        f"  tracing step / floor = {tracing['seconds'] / floor['seconds']:.1f}x",
         flush=True,
     )
     share = _share_store(store, args.pg_share)
