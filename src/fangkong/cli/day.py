@@ -46,6 +46,14 @@ def print_day(result: DayResult, *, sample: int = 8) -> None:
             "contacts traced: "
             + ", ".join(f"{n} {tier} by {via}" for tier, via, n in by.iter_rows())
         )
+    if result.unmatched_requests.height:
+        console.print(
+            f"{result.unmatched_requests.height} assistance requests received for no resident"
+            " known here: to locate (request ids: "
+            + ", ".join(result.unmatched_requests.get_column("request_id").head(5).to_list())
+            + (", ..." if result.unmatched_requests.height > 5 else "")
+            + ")"
+        )
     if result.occupancy.height:
         occ = Table(title="facilities")
         for col in result.occupancy.columns:
