@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from fangkong.ingest.ric import (
+    FIRST_BIRTH_YEAR,
+    LAST_BIRTH_YEAR,
     RIC17,
-    RIC_BIRTH_DATE,
+    RIC_BIRTH_DATE_OK,
     RIC_BIRTHPLACE_INVALID,
     RIC_CHECK_CHAR,
     RIC_SEX,
@@ -31,7 +33,7 @@ def _ours(numbers: list[str]) -> list[bool]:
         return expr.replace("{id_number}", "id_number").replace("{_ric17}", "r17")
 
     rows = con.sql(
-        f"SELECT r17 IS NOT NULL AND {sql(RIC_BIRTH_DATE)} IS NOT NULL"
+        f"SELECT r17 IS NOT NULL AND {sql(RIC_BIRTH_DATE_OK)}"
         f" AND substr(id_number, 18, 1) = {sql(RIC_CHECK_CHAR)}"
         f" AND NOT ({sql(RIC_BIRTHPLACE_INVALID)}) AS ok"
         f" FROM (SELECT row_number() OVER () AS i, id_number, {sql(RIC17)} AS r17 FROM ids)"
@@ -50,7 +52,7 @@ def _stdnum(number: str) -> bool:
 @st.composite
 def id_numbers(draw: st.DrawFn) -> str:
     code = draw(st.sampled_from(CODES))
-    year = draw(st.integers(1900, 2025))
+    year = draw(st.one_of(st.integers(1900, 2025), st.integers(1, 9999)))
     month = draw(st.integers(1, 13))
     day = draw(st.integers(1, 31))
     seq = draw(st.integers(0, 999))
@@ -74,3 +76,20 @@ def test_sex_from_digit_17() -> None:
 def test_malformed_shapes_are_invalid() -> None:
     numbers = ["", "123", "1101051949123100XX", "A1010519491231002X", "11010519491231002"]
     assert _ours(numbers) == [False] * len(numbers)
+
+
+def test_leap_days_follow_the_gregorian_calendar() -> None:
+    def number(birth: str) -> str:
+        body = f"110105{birth}002"
+        return body + next(c for c in "0123456789X" if ric.is_valid(body + c) or c == "X")
+
+    births = ["19000229", "20000229", "19960229", "19970229", "20240431", "20241231", "00010101"]
+    numbers = [number(b) for b in births]
+    assert _ours(numbers) == [_stdnum(n) for n in numbers]
+    assert _ours(numbers)[:4] == [False, True, True, False]
+
+
+def test_every_period_lies_within_the_clipped_years() -> None:
+    periods = builtin_region_periods()
+    bounds = pl.concat([periods.get_column("start"), periods.get_column("end")]).drop_nulls()
+    assert bounds.min() > FIRST_BIRTH_YEAR and bounds.max() < LAST_BIRTH_YEAR  # type: ignore[operator]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fangkong.ingest.declaration import INT, Check, Field, Kind, S, Target, V, unchanged
 from fangkong.ingest.ric import (
     RIC17,
-    RIC_BIRTH_DATE,
+    RIC_BIRTH_DATE_OK,
     RIC_BIRTHPLACE_INVALID,
     RIC_CHECK_CHAR,
     RIC_SEX,
@@ -42,7 +42,7 @@ PERSONS = Kind(
                     "a resident ID number (GB 11643) has 17 digits and a check character",
                 ),
                 Check(
-                    f"{{_ric17}} IS NOT NULL AND {RIC_BIRTH_DATE} IS NULL",
+                    f"{{_ric17}} IS NOT NULL AND NOT {RIC_BIRTH_DATE_OK}",
                     "the birth date in the ID number is not a date",
                 ),
                 Check(

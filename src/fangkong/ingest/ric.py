@@ -22,7 +22,7 @@ from fangkong.store.regions import builtin_region_periods
 __all__ = [
     "RIC17",
     "RIC_BIRTHPLACE_INVALID",
-    "RIC_BIRTH_DATE",
+    "RIC_BIRTH_DATE_OK",
     "RIC_BIRTH_YEAR",
     "RIC_CHECK_CHAR",
     "RIC_SEX",
@@ -51,18 +51,33 @@ def check_char_sql(digits17: str) -> str:
 
 
 RIC_CHECK_CHAR = check_char_sql("{_ric17}")
-RIC_BIRTH_DATE = "try_strptime(CAST({_ric17} // 1000 % 100000000 AS VARCHAR), '%Y%m%d')"
+# Digits 7-14 are a date of the proleptic Gregorian calendar (as Python's datetime.date, which
+# python-stdnum uses): integer arithmetic, no string parsing.
+_Y, _M, _D = (
+    "({_ric17} // 10000000 % 10000)",
+    "({_ric17} // 100000 % 100)",
+    "({_ric17} // 1000 % 100)",
+)
+RIC_BIRTH_DATE_OK = (
+    f"({_Y} >= 1 AND {_M} BETWEEN 1 AND 12 AND {_D} BETWEEN 1 AND CASE"
+    f" WHEN {_M} IN (4, 6, 9, 11) THEN 30"
+    f" WHEN {_M} = 2 THEN CASE WHEN ({_Y} % 4 = 0 AND {_Y} % 100 <> 0) OR {_Y} % 400 = 0"
+    " THEN 29 ELSE 28 END ELSE 31 END)"
+)
 RIC_BIRTH_YEAR = "CAST({_ric17} // 10000000 % 10000 AS SMALLINT)"
 # Digits 1-6 must have been a county code in the birth year: python-stdnum's rule, with its table
 # of codes and the years each was in use (a code listed without a period is valid in every
 # year). The valid (code, year) pairs are registered as `_ric_birthplaces(k)`, k = code * 10000
-# + year, so that the check is one integer hash probe per number.
+# + year, so that the check is one integer hash probe per number. Every period in the table
+# starts and ends between FIRST_BIRTH_YEAR and LAST_BIRTH_YEAR (a test keeps it so), so a birth
+# year outside them is clipped to them without changing the verdict.
+FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1880, 2100
 RIC_BIRTHPLACE_INVALID = (
-    f"{{_ric17}} IS NOT NULL AND {RIC_BIRTH_DATE} IS NOT NULL"
-    f" AND {{_ric17}} // 100000000000 * 10000 + {RIC_BIRTH_YEAR}"
+    f"{{_ric17}} IS NOT NULL AND {RIC_BIRTH_DATE_OK}"
+    f" AND {{_ric17}} // 100000000000 * 10000"
+    f" + least(greatest({RIC_BIRTH_YEAR}, {FIRST_BIRTH_YEAR}), {LAST_BIRTH_YEAR})"
     " NOT IN (SELECT k FROM _ric_birthplaces)"
 )
-FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1880, 2100
 
 
 @cache
