@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from fangkong.engine.frames import day_bounds
-from fangkong.engine.testing import latest_negative, round_progress, testing_orders
+from fangkong.engine.testing import latest_negative, pooled_testing_orders, round_progress
 from fangkong.policy import load_policy
 from fangkong.store import Store
 
@@ -98,7 +98,7 @@ def plant_round(store: Store, tubes: int) -> Planted:
 def test_a_round_of_20000_tubes_gives_exactly_the_planted_orders(duck: Store) -> None:
     planted = plant_round(duck, 20_000)
     policy = load_policy("cn-2022-06-28")
-    orders = testing_orders(duck, DAY, policy)
+    orders = pooled_testing_orders(duck, DAY, policy)
     got = {(r, t): c for r, t, c in orders.group_by("rule", "order_type").len().iter_rows()}
     pools = planted.true_pools + planted.false_pools
     assert got == {

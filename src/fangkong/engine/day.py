@@ -36,7 +36,7 @@ from fangkong.engine.orders import (
     with_order_ids,
 )
 from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
-from fangkong.engine.testing import testing_orders
+from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders
 from fangkong.policy import Policy, policy_in_force
@@ -84,7 +84,7 @@ def run_day(
     received, unmatched = _received(store, day, policy, prefix)
     orders = concat_orders(
         [
-            testing_orders(store, day, policy),
+            pooled_testing_orders(store, day, policy),
             assist,
             quarantine_orders(store, day, policy, pl.concat([local, received])),
             release_and_conversion_orders(store, day, policy),

@@ -22,7 +22,7 @@ How events make results
   is also below `testing.inbound_release_assessment_ct_below` the reason says a risk assessment
   is due (twenty measures, item 9).
 
-The orders of a day D (`testing_orders`)
+The orders of a day D (`pooled_testing_orders`)
 ----------------------------------------
 D is [D 00:00, D+1 00:00) Asia/Shanghai; results are read as of D+1 00:00 and an order belongs
 to D when the report that makes it was reported on D. Each order records its rule and policy;
@@ -118,8 +118,8 @@ __all__ = [
     "TUBE_RESULT_DEADLINE",
     "RoundProgress",
     "latest_negative",
+    "pooled_testing_orders",
     "round_progress",
-    "testing_orders",
     "under_temporary_control",
     "validity_column",
 ]
@@ -175,7 +175,7 @@ def _cutoff_params(policy: Policy) -> dict[str, Any]:
 # -- orders -------------------------------------------------------------------------------------
 
 
-def testing_orders(
+def pooled_testing_orders(
     store: Store,
     day: date,
     policy: Policy,
@@ -207,10 +207,6 @@ def testing_orders(
         order_reason(policy, result_deadline).alias("reason"),
     )
     return check_orders(orders.select(list(ORDER_SCHEMA)))
-
-
-# pytest would collect the function as a test wherever a test module imports it by name
-testing_orders.__test__ = False  # type: ignore[attr-defined]
 
 
 # -- state as of an instant ----------------------------------------------------------------------
