@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from fresh import measure, peak_rss  # noqa: E402
 
 DAY = "2022-04-05"
 WINDOW_DAYS = 5  # the 9th protocol's 4 days before onset, and the day itself
@@ -52,10 +52,6 @@ SELECT count(*) FROM (
     WHERE k.person_id <> v.case_id
 ) pairs
 """
-
-
-def _rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _child(mode: str, store: str, extra: str) -> None:
@@ -86,25 +82,13 @@ def _child(mode: str, store: str, extra: str) -> None:
     else:  # a plain tracing join
         out["pairs"] = int(st.scalar(FLOOR_SQL, {"day": f"{DAY} 00:00:00+08"}))
     out["seconds"] = time.perf_counter() - start
-    out["rss"] = _rss()
+    out["rss"] = peak_rss()
     st.close()
     print(json.dumps(out))
 
 
-def _measure(mode: str, store: str, repeat: int, extra: str = "") -> dict[str, float]:
-    runs = []
-    for _ in range(repeat):
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", mode, store, extra],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    summary = dict(runs[0])
-    summary["seconds"] = statistics.median(r["seconds"] for r in runs)
-    summary["rss"] = max(r["rss"] for r in runs)
-    return summary
+def _measure(mode: str, store: str, repeat: int, extra: str = "") -> dict[str, Any]:
+    return measure(__file__, [mode, store, extra], repeat)
 
 
 def _build_store(path: Path, files: dict[str, Path]) -> None:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from fresh import measure, peak_rss  # noqa: E402
 
 
 def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
@@ -75,27 +75,15 @@ def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
         st.close()
         elapsed = time.perf_counter() - start
         rows = result.rows_read
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss()
     print(json.dumps({"seconds": elapsed, "rss": rss, "rows": rows}))
 
 
-def _measure(mode: str, kind: str, path: Path, work: Path, venues: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            mode,
-            kind,
-            str(path),
-            str(work / "bench.duckdb"),
-            str(venues),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+def _measure(
+    mode: str, kind: str, path: Path, work: Path, venues: Path, repeat: int
+) -> dict[str, Any]:
+    args = [mode, kind, str(path), str(work / "bench.duckdb"), str(venues)]
+    return measure(__file__, args, repeat)
 
 
 def main() -> None:
@@ -144,12 +132,8 @@ def main() -> None:
         # for persons, also the same output without checks: the two tables fangkong writes
         modes = ("bare", "split", "fangkong") if kind == "persons" else ("bare", "fangkong")
         for mode in modes:
-            runs = [
-                _measure(mode, kind, files[kind], args.work, files["venues"])
-                for _ in range(args.repeat)
-            ]
-            sec = statistics.median(r["seconds"] for r in runs)
-            rss = max(r["rss"] for r in runs)
+            figures = _measure(mode, kind, files[kind], args.work, files["venues"], args.repeat)
+            sec, rss = figures["seconds"], figures["rss"]
             medians[mode] = sec
             ratio = f"{sec / medians['bare']:.2f}x" if mode != "bare" else ""
             print(
