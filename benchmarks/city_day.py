@@ -75,8 +75,9 @@ def _child(mode: str, store: str, extra: str) -> None:
         from fangkong.engine.tracing import cases_to_trace, trace_contacts
         from fangkong.policy import load_policy
 
-        cases = cases_to_trace(st, date.fromisoformat(DAY))
-        contacts = trace_contacts(st, cases, load_policy(POLICY))
+        policy = load_policy(POLICY)
+        cases = cases_to_trace(st, date.fromisoformat(DAY), policy)
+        contacts = trace_contacts(st, cases, policy)
         out["contacts"] = contacts.height
         out["venue"] = contacts.filter(contacts["via"] == "venue").height
     else:  # a plain tracing join

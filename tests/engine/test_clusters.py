@@ -240,7 +240,7 @@ def traced_pairs(store: Store, cluster: Cluster, policy: Policy) -> set[tuple[in
     """(case, close contact) pairs found by tracing each case on its confirmation day."""
     found: set[tuple[int, int]] = set()
     for day in sorted({c.confirmed for c in cluster.cases.values()}):
-        contacts = trace_contacts(store, cases_to_trace(store, day), policy)
+        contacts = trace_contacts(store, cases_to_trace(store, day, policy), policy)
         close = contacts.filter(pl.col("tier") == "close")
         found |= set(close.select("case_person_id", "contact_person_id").iter_rows())
     return found

@@ -125,6 +125,8 @@ def test_retest_positive_becomes_a_case_report(loaded: Store, ninth: Policy) -> 
         "rule": "testing.retest_positive",
         "policy_id": "cn-2022-06-28",
         "reason": None,
+        "population": None,
+        "waiting_for": None,
     }
     assert "Ct 25 < 40" in case.get_column("reason")[0]
     single = rows(orders, "testing.single_positive")
@@ -214,11 +216,10 @@ def test_a_tube_that_never_returns_orders_a_retest(loaded: Store, ninth: Policy)
         later = pooled_testing_orders(loaded, day, ninth)
         assert rows(later, NOT_RETURNED).height == 0
     # with a 6 h deadline every tube of the round still out at the end of D-1 is overdue then
-    six = timedelta(hours=6)
-    early = rows(
-        pooled_testing_orders(loaded, D - timedelta(days=1), ninth, result_deadline=six),
-        NOT_RETURNED,
+    six = ninth.model_copy(
+        update={"testing": ninth.testing.model_copy(update={"result_deadline_hours": 6})}
     )
+    early = rows(pooled_testing_orders(loaded, D - timedelta(days=1), six), NOT_RETURNED)
     assert set(early.get_column("detail")) == {"P1", "P2", "P3", "P4", "P6", "S1", "N1", "N2"}
     assert "no result 6 h after" in early.get_column("reason")[0]
 

@@ -42,6 +42,7 @@ class Events:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._scan = 0
+        self._venues: set[int] = set()
 
     def add(self, name: str, **row: Any) -> Events:
         self.rows[name].append(row)
@@ -78,8 +79,20 @@ class Events:
             onset_date=onset,
         )
 
-    def checkin(self, pid: int, venue: int, start: str, end: str | None = None) -> Events:
+    def checkin(
+        self,
+        pid: int,
+        venue: int,
+        start: str,
+        end: str | None = None,
+        *,
+        category: str = "enclosed_entertainment",
+    ) -> Events:
+        """A check-in at `venue`, registered with `category` the first time it is named."""
         self._scan += 1
+        if venue not in self._venues:
+            self._venues.add(venue)
+            self.add("venue", venue_id=venue, region_code="310101", category=category)
         return self.add(
             "checkin",
             scan_id=self._scan,
@@ -89,7 +102,9 @@ class Events:
             checkout_at=at(end) if end else None,
         )
 
-    def trip(self, pid: int, service: str, departed: str, row: int | None) -> Events:
+    def trip(
+        self, pid: int, service: str, departed: str, row: int | None, *, carriage: int | None = None
+    ) -> Events:
         d = at(departed)
         return self.add(
             "trip",
@@ -98,6 +113,7 @@ class Events:
             service_date=d.date(),
             departed_at=d,
             seat_row=row,
+            carriage=carriage,
         )
 
     def arrival(self, pid: int, flight: str, arrived: str, row: int | None) -> Events:
@@ -125,18 +141,30 @@ class Events:
             first_contact_at=at(first) if first else None,
         )
 
-    def sample(self, pid: int, sampled: str) -> Events:
+    def sample(self, pid: int, sampled: str, result: str | None = None) -> Events:
+        """A single-tube sample; with `result`, its tube's result reported an hour later."""
         n = len(self.rows["sample"])
-        return self.add(
+        self.add(
             "sample", sample_id=f"S{n}", person_id=pid, tube_id=f"T{n}", sampled_at=at(sampled)
         )
+        if result is not None:
+            reported = at(sampled) + timedelta(hours=1)
+            self.add("tube_result", tube_id=f"T{n}", result=result, reported_at=reported)
+        return self
 
-    def load(self, store: Store) -> Store:
+    def load(self, store: Store, batch: int = 0) -> Store:
+        """Store the rows as import batch `batch` (recorded in import_batch when not 0, so
+        that the engine sees a new batch, as after a real import)."""
         for name, rows in self.rows.items():
             t = table(name)
             schema = {c.name: _DTYPES[c.type] for c in t.columns}
-            full = [{**dict.fromkeys(schema), "batch_id": 0, **r} for r in rows]
+            full = [{**dict.fromkeys(schema), "batch_id": batch, **r} for r in rows]
             store.insert_frame(name, pl.DataFrame(full, schema=schema, orient="row"))
+        if batch:
+            store.execute(
+                "INSERT INTO import_batch VALUES (:b, 'events', 'test', :h, 0, 0, :t)",
+                {"b": batch, "h": f"h{batch}", "t": at("2022-07-01 00:00")},
+            )
         return store
 
 
@@ -148,7 +176,8 @@ def policy(pid: str = "cn-2022-06-28", **contacts: Any) -> Policy:
 
 
 def trace(store: Store, day: date = DAY, pol: Policy | None = None) -> pl.DataFrame:
-    return trace_contacts(store, cases_to_trace(store, day), pol or policy())
+    pol = pol or policy()
+    return trace_contacts(store, cases_to_trace(store, day, pol), pol)
 
 
 def found(contacts: pl.DataFrame, tier: str = "close") -> dict[int, str]:
@@ -163,8 +192,10 @@ def found(contacts: pl.DataFrame, tier: str = "close") -> dict[int, str]:
 def test_cases_newly_positive_on_the_day(store: Store) -> None:
     e = Events()
     e.case(1, "2022-07-10 09:00", onset=date(2022, 7, 8))  # confirmed, with onset
-    e.case(2, "2022-07-10 10:00", diagnosis="asymptomatic")  # anchored on its latest sample
-    e.sample(2, "2022-07-08 08:00").sample(2, "2022-07-09 08:00").sample(2, "2022-07-10 11:00")
+    # anchored on its first positive sample (not the negative before, nor the retest after)
+    e.case(2, "2022-07-10 10:00", diagnosis="asymptomatic")
+    e.sample(2, "2022-07-08 08:00", "negative").sample(2, "2022-07-09 08:00", "positive")
+    e.sample(2, "2022-07-09 20:00", "positive").sample(2, "2022-07-10 11:00", "positive")
     e.case(3, "2022-07-10 11:00", diagnosis="asymptomatic")  # no sample: anchored on the report
     e.case(4, "2022-07-08 09:00", diagnosis="suspected")  # suspected, confirmed today
     e.case(4, "2022-07-10 12:00", event="reclassify", onset=date(2022, 7, 7))
@@ -301,7 +332,7 @@ def test_declared_window_edges(store: Store, policy_id: str, opens: str) -> None
 
 def test_asymptomatic_window_from_sampling(store: Store) -> None:
     e = Events().case(1, "2022-07-10 09:00", diagnosis="asymptomatic")
-    e.sample(1, "2022-07-09 10:00")
+    e.sample(1, "2022-07-09 10:00", "positive")
     e.declared(1, 2, "meal", "2022-07-05 10:00")  # 4 days before sampling: in
     e.declared(1, 3, "meal", "2022-07-05 09:59")
     assert set(found(trace(e.load(store)))) == {2}

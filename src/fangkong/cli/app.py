@@ -10,6 +10,7 @@ from fangkong.cli.day import day_command, explain_command
 from fangkong.cli.demo import demo_command
 from fangkong.cli.ingest import import_command
 from fangkong.cli.policy import app as policy_app
+from fangkong.cli.scenario import app as scenario_app
 from fangkong.cli.testing import app as round_app
 from fangkong.errors import FangkongError
 from fangkong.store.migrations import current_version
@@ -30,6 +31,7 @@ app.command("explain")(explain_command)
 app.add_typer(round_app, name="round")
 app.add_typer(bulletin_app, name="bulletin")
 app.add_typer(policy_app, name="policy")
+app.add_typer(scenario_app, name="scenario")
 
 
 @app.command()

@@ -16,8 +16,9 @@ from fangkong.engine.assistance import write_assistance_file
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.explain import explain_person
 from fangkong.engine.orders import ORDER_SCHEMA
+from fangkong.engine.scenario import LIVE, Scenario, open_scenario, scenario_of
 from fangkong.errors import FangkongError, InputError
-from fangkong.policy import load_policy, policy_in_force
+from fangkong.policy import Policy, PolicyStatus, load_policy, policy_in_force
 from fangkong.store import Store
 
 __all__ = ["day_command", "explain_command", "print_day"]
@@ -30,8 +31,31 @@ def _parse_day(text: str) -> date:
         raise InputError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-def print_day(result: DayResult, *, sample: int = 8) -> None:
+def live_policy_check(chosen: Policy, day: date) -> None:
+    """Live runs only under the policy in force on `day`, or a local overlay of it (a released
+    policy of a sub-jurisdiction, e.g. `cn-31`, extending it): anything else is a what-if and
+    needs a scenario. InputError otherwise."""
+    in_force = policy_in_force(day)
+    local = (
+        chosen.status is PolicyStatus.RELEASED
+        and chosen.jurisdiction.startswith(f"{in_force.jurisdiction}-")
+        and in_force.id in chosen.lineage
+    )
+    if chosen.id != in_force.id and not local:
+        raise InputError(
+            f"policy {chosen.id} is not the one in force on {day} ({in_force.id}): a what-if"
+            f" runs in a scenario of its own: add --scenario NAME"
+        )
+
+
+def print_day(result: DayResult, *, sample: int = 8, scenario: Scenario = LIVE) -> None:
     """The day's orders by type and rule, the facilities, and a few orders in full."""
+    if not scenario.is_live:
+        console.print(
+            f"scenario {scenario.name} (a what-if, forked from live on {scenario.fork_day}):"
+            " live orders untouched",
+            markup=False,
+        )
     table = Table(title=f"{result.day}: {result.cases} new cases traced, policy {result.policy_id}")
     for col in ("order", "rule", "orders"):
         table.add_column(col, justify="right" if col == "orders" else "left")
@@ -92,16 +116,32 @@ def day_command(
             " receiving province (needs --jurisdiction)."
         ),
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="Run as the what-if scenario NAME (created, forked from live, on its first"
+            " day): never touches live orders, writes no documents or assistance files."
+        ),
+    ] = None,
 ) -> None:
     """Run the control chain for a day: every order it derives, with its rule and policy."""
     try:
         the_day = _parse_day(day)
         chosen = load_policy(policy) if policy else policy_in_force(the_day)
+        if scenario is None:
+            live_policy_check(chosen, the_day)
+        elif documents is not None or assistance is not None:
+            raise InputError(
+                "a what-if scenario writes no order documents or assistance files: they reach"
+                " people (drop --documents / --assistance, or run live)"
+            )
     except FangkongError as exc:
         raise fail(exc) from exc
     with opened_store(store) as st:
         try:
-            result = run_day(st, the_day, chosen, jurisdiction=jurisdiction)
+            with st.transaction():  # a new scenario is recorded with its first run, or not at all
+                line = LIVE if scenario is None else open_scenario(st, scenario, chosen.id, the_day)
+                result = run_day(st, the_day, chosen, jurisdiction=jurisdiction, scenario=line)
             if documents is not None:
                 from fangkong.engine.documents import order_documents
 
@@ -111,7 +151,7 @@ def day_command(
                 _write_assistance(st, result, assistance, jurisdiction)
         except FangkongError as exc:
             raise fail(exc) from exc
-    print_day(result)
+    print_day(result, scenario=line)
 
 
 def _write_assistance(st: Store, result: DayResult, out: Path, jurisdiction: str | None) -> None:
@@ -129,11 +169,14 @@ def _write_assistance(st: Store, result: DayResult, out: Path, jurisdiction: str
 def explain_command(
     person: Annotated[int, typer.Argument(help="The person id.")],
     store: StoreOption = "fangkong.duckdb",
+    scenario: Annotated[
+        str, typer.Option(help="The scenario whose orders to explain (default: live).")
+    ] = "live",
 ) -> None:
     """The chain of events and rules behind a person's status, in time order."""
     with opened_store(store) as st:
         try:
-            steps = explain_person(st, person)
+            steps = explain_person(st, person, scenario=scenario_of(st, scenario))
         except FangkongError as exc:
             raise fail(exc) from exc
     table = Table(title=f"person {person}")

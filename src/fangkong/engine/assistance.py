@@ -61,7 +61,7 @@ ASSISTANCE_COLUMNS = (
     "policy_id",
 )
 
-_TIER_RANK = {ContactTier.CLOSE.value: 0, ContactTier.SECONDARY.value: 1}
+_TIER_RANK = {t.value: k for k, t in enumerate(ContactTier)}  # strongest first
 _PREFIX = re.compile(r"[0-9]{2}([0-9]{2}([0-9]{2})?)?")
 _REGION = re.compile(r"[0-9]{6}")
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"

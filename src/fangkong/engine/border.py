@@ -32,6 +32,7 @@ import polars as pl
 from fangkong.engine.frames import day_bounds, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.quarantine import issue_quarantine
+from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.schedule import CENTRALIZED
 from fangkong.engine.treatment import case_state, person_results, positive
 from fangkong.model.glossary import OrderType
@@ -57,21 +58,38 @@ _ARRIVALS_SQL = (
     "SELECT arrival_id, person_id, arrived_at, port_region_code, flight, destination_region_code"
     " FROM arrival WHERE arrived_at >= :since AND arrived_at < :until"
 )
+# the arrivals of a run: those of the day, and earlier ones new to the run (imported late)
+_RUN_ARRIVALS_SQL = (
+    _ARRIVALS_SQL + " OR (arrived_at < :since AND batch_id > :w_prev AND batch_id <= :w_cur)"
+)
 
 
 def _arrivals(store: Store, since: object, until: object) -> pl.DataFrame:
     return read(store, _ARRIVALS_SQL, {"since": since, "until": until}, _ARRIVAL_SCHEMA)
 
 
-def border_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
-    """Transfers and inbound quarantine for the day's arrivals, and route suspensions."""
+def border_orders(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    marks: Watermarks | None = None,
+) -> pl.DataFrame:
+    """Transfers and inbound quarantine for the day's arrivals (and earlier ones imported after
+    the last run: their quarantine counts from the arrival), and route suspensions."""
+    start, end = day_bounds(day)
+    marks = marks or watermarks(store, scenario, day)
+    params = {"since": start, "until": end, **marks.params()}
     arrivals = (
-        _arrivals(store, *day_bounds(day))
+        read(store, _RUN_ARRIVALS_SQL, params, _ARRIVAL_SCHEMA)
         .sort("arrived_at", "arrival_id")
         .unique("person_id", keep="last", maintain_order=True)
     )
     suspend = (
-        circuit_breaker_orders(store, day, policy, policy.inbound.circuit_breaker)
+        circuit_breaker_orders(
+            store, day, policy, policy.inbound.circuit_breaker, scenario=scenario
+        )
         if policy.inbound.circuit_breaker is not None
         else empty_orders()
     )
@@ -89,7 +107,7 @@ def border_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
         note.alias("note"),
         pl.lit(False).alias("transfer"),
     )
-    quarantine = issue_quarantine(store, day, policy, people)
+    quarantine = issue_quarantine(store, day, policy, people, scenario=scenario)
     if quarantine.height == 0 and policy.regime(Population.INBOUND_TRAVELLER) is None:
         log.info("policy %s has no inbound regime: %d arrivals", policy.id, arrivals.height)
     first = (
@@ -113,7 +131,12 @@ def border_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
 
 
 def circuit_breaker_orders(
-    store: Store, day: date, policy: Policy, breaker: CircuitBreaker
+    store: Store,
+    day: date,
+    policy: Policy,
+    breaker: CircuitBreaker,
+    *,
+    scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
     """`suspend_route` for the flight arrivals whose positive passengers reach a threshold on
     `day` (see the module docstring for the counting)."""
@@ -131,7 +154,7 @@ def circuit_breaker_orders(
         .filter((pl.col("members") == 1) & positive(cut))
         .select("person_id", pl.col("sampled_at").alias("at"), pl.col("reported_at").alias("known"))
     )
-    cases = case_state(store, day, ids).select(
+    cases = case_state(store, day, ids, scenario=scenario).select(
         "person_id", pl.col("case_since").alias("at"), pl.col("case_since").alias("known")
     )
     counts = (

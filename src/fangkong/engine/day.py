@@ -1,19 +1,25 @@
 """`run_day`: one day of the control chain, as the command centre runs it at the end of the day.
 
-Call order (each step reads the store's events, and the orders stored by the days before):
+Call order (each step reads the store's events, the derived rows of the scenario's earlier days,
+and what the steps before it wrote in this run):
 
-1. testing      pooled tubes: temporary control, retests, lab positives reported, releases
-2. tracing      the day's new cases → close (and, where the policy says so, secondary) contacts;
+1. testing      pooled tubes: temporary control, retests, lab positives reported (each report
+                becomes a derived case event: `fangkong.engine.registry`), releases
+2. tracing      the case episodes opened on the day, or new to this run (late reports) →
+                close (and, where the policy says so, secondary) contacts and risk persons;
                 contacts who live in another region → assistance requests (协查)
 3. quarantine   orders for the traced contacts (phases and test days of the policy); releases
                 and conversions of people already in quarantine
-4. treatment    new cases admitted by severity; escalations; discharges and monitoring
-5. border       arrivals: closed-loop transfer and the inbound regime; the flight circuit breaker
+4. treatment    new case episodes admitted by severity; escalations; discharges (each a derived
+                outcome event) and monitoring
+5. border       arrivals (of the day, and earlier ones new to this run): closed-loop transfer and
+                the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
 
-The day's orders and traced contacts replace whatever an earlier run of the same day stored, in
-one transaction, so a day can be run again (after late events) and gives the same ids for the
-same orders. Every order carries the rule and the policy that made it.
+Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
+removes what an earlier run of the same day wrote in that scenario, so a day can be run again
+(after late events) and gives the same ids for the same orders, and then records the run and
+the newest import batch it saw. Every order carries the rule and the policy that made it.
 """
 
 from __future__ import annotations
@@ -36,13 +42,15 @@ from fangkong.engine.orders import (
     with_order_ids,
 )
 from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
+from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
+from fangkong.engine.scenario import LIVE, Scenario, record_run, watermarks
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
-__all__ = ["JURISDICTION_ENV", "DayResult", "run_day"]
+__all__ = ["DERIVED_TABLES", "JURISDICTION_ENV", "DayResult", "run_day"]
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +59,17 @@ log = logging.getLogger(__name__)
 JURISDICTION_ENV = "FANGKONG_JURISDICTION"
 
 
+# the derived tables a run of a day replaces, in its scenario
+DERIVED_TABLES = ("engine_order", "traced_contact", "engine_case_event")
+
+
 @dataclass(frozen=True)
 class DayResult:
     day: date
     policy_id: str
     orders: pl.DataFrame  # engine_order rows of the day
     contacts: pl.DataFrame  # traced_contact rows of the day
+    events: pl.DataFrame  # engine_case_event rows of the day (derived reports and outcomes)
     occupancy: pl.DataFrame  # per facility: capacity, occupied, free, forecast
     cases: int  # new cases traced
     unmatched_requests: pl.DataFrame  # assistance requests received for no known resident
@@ -72,38 +85,63 @@ def run_day(
     policy: Policy | None = None,
     *,
     jurisdiction: str | None = None,
+    scenario: Scenario = LIVE,
 ) -> DayResult:
-    """Derive and store every order of `day` under `policy` (default: the policy in force)."""
+    """Derive and store every order of `day` under `policy` (default: the policy in force), in
+    `scenario` (default: live)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
-    cases = cases_to_trace(store, day)
-    contacts = check_contacts(trace_contacts(store, cases, policy))
-    assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
-    away = _persons_away(store, contacts, prefix)
-    local = contacts.filter(~pl.col("contact_person_id").is_in(away))
-    received, unmatched = _received(store, day, policy, prefix)
-    orders = concat_orders(
-        [
-            pooled_testing_orders(store, day, policy),
-            assist,
-            quarantine_orders(store, day, policy, pl.concat([local, received])),
-            release_and_conversion_orders(store, day, policy),
-            treatment_orders(store, day, policy),
-            border_orders(store, day, policy),
-        ]
-    )
-    orders, occupancy = assign_facilities(store, orders, day)
-    stored = with_order_ids(orders, day)
-    traced = contacts.select(pl.lit(day).alias("run_day"), *CONTACT_SCHEMA)
     with store.transaction():
-        store.execute("DELETE FROM engine_order WHERE run_day = :d", {"d": day})
-        store.execute("DELETE FROM traced_contact WHERE run_day = :d", {"d": day})
+        for name in DERIVED_TABLES:
+            store.execute(
+                f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
+                {"s": scenario.name, "d": day},
+            )
+        marks = watermarks(store, scenario, day)
+        testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
+        reports = derived_reports(store, testing, policy, scenario, day)
+        store_events(store, reports)
+        cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
+        contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
+        assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
+        away = _persons_away(store, contacts, prefix)
+        local = contacts.filter(~pl.col("contact_person_id").is_in(away))
+        received, unmatched = _received(store, day, policy, prefix)
+        treatment = treatment_orders(store, day, policy, scenario=scenario)
+        outcomes = derived_outcomes(store, treatment, scenario, day)
+        orders = concat_orders(
+            [
+                testing,
+                assist,
+                quarantine_orders(
+                    store, day, policy, pl.concat([local, received]), scenario=scenario
+                ),
+                release_and_conversion_orders(store, day, policy, scenario=scenario),
+                treatment,
+                border_orders(store, day, policy, scenario=scenario, marks=marks),
+            ]
+        )
+        orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
+        stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
+        traced = contacts.select(
+            pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
+        )
+        store_events(store, outcomes)
         if stored.height:
             store.insert_frame("engine_order", stored)
         if traced.height:
             store.insert_frame("traced_contact", traced)
-    log.info("%s under %s: %d cases, %d orders", day, policy.id, cases.height, stored.height)
-    return DayResult(day, policy.id, stored, traced, occupancy, cases.height, unmatched)
+        record_run(store, scenario, day, policy.id, marks)
+    log.info(
+        "%s under %s in %s: %d cases, %d orders",
+        day,
+        policy.id,
+        scenario.name,
+        cases.height,
+        stored.height,
+    )
+    events = pl.concat([reports, outcomes])
+    return DayResult(day, policy.id, stored, traced, events, occupancy, cases.height, unmatched)
 
 
 def _received(

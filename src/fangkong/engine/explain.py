@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from fangkong.engine.orders import TIME
+from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.errors import NotFoundError
 from fangkong.store.base import Store
 
@@ -27,6 +28,12 @@ _QUERIES = {
         " || coalesce(' severity ' || severity, '') || coalesce(' outcome ' || outcome, '')"
         " AS summary, NULL AS rule, NULL AS policy_id FROM case_report WHERE person_id = :p"
     ),
+    "derived": (
+        "SELECT reported_at AS at, 'event' AS what, 'derived case event: ' || event_type"
+        " || coalesce(' ' || diagnosis, '') || coalesce(' ' || origin, '')"
+        " || coalesce(' outcome ' || outcome, '') AS summary, rule, NULL AS policy_id"
+        " FROM engine_case_event e WHERE person_id = :p AND {visible_e}"
+    ),
     "sample": (
         "SELECT s.sampled_at AS at, 'event' AS what, 'sampled into tube ' || s.tube_id"
         " || coalesce(' (round ' || s.round_id || ')', '') || coalesce(': ' || r.result"
@@ -45,22 +52,27 @@ _QUERIES = {
         "SELECT exposed_at AS at, 'contact' AS what, tier || ' contact of person '"
         " || CAST(case_person_id AS VARCHAR) || ' by ' || via || ' (traced '"
         " || CAST(run_day AS VARCHAR) || ')' AS summary, rule, policy_id"
-        " FROM traced_contact WHERE contact_person_id = :p"
+        " FROM traced_contact t WHERE contact_person_id = :p AND {visible_t}"
     ),
     "order": (
         "SELECT start_at AS at, 'order' AS what, order_type || coalesce(' ' || detail, '')"
         " || coalesce(' at ' || place, '') || coalesce(' until ' || CAST(end_at AS VARCHAR), '')"
-        " || ': ' || reason AS summary, rule, policy_id FROM engine_order WHERE person_id = :p"
+        " || ': ' || reason AS summary, rule, policy_id FROM engine_order o"
+        " WHERE person_id = :p AND {visible_o}"
     ),
 }
 
 
-def explain_person(store: Store, person_id: int) -> pl.DataFrame:
-    """The person's events, the contacts that traced them, and every order about them, in time
-    order (STEP_SCHEMA). NotFoundError when nothing at all is stored about the person."""
+def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The person's events (the registry's and those the engine derived), the contacts that
+    traced them, and every order about them, in time order (STEP_SCHEMA), as `scenario` (by
+    default live) sees them. NotFoundError when nothing at all is stored about the person."""
     frames = []
+    visible = {f"visible_{a}": scenario.visible(a) for a in "eto"}
     for query in _QUERIES.values():
-        frame = store.fetch(query, {"p": person_id})
+        sql = query.format(**visible)
+        params = {"p": person_id, **(scenario.params() if sql != query else {})}
+        frame = store.fetch(sql, params)
         if frame.height:
             frames.append(frame.select(pl.col(c).cast(t) for c, t in STEP_SCHEMA.items()))
     registered = store.scalar("SELECT count(*) FROM person WHERE person_id = :p", {"p": person_id})

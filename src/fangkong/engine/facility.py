@@ -16,8 +16,9 @@ What the store says, as of a day D (only orders of earlier days count: a run of 
 (centralized phases, centralized-isolation admissions), nearest first: same community, street,
 county, prefecture, province, then anywhere, in passes over the whole frame (never a loop over
 people). When no room is left, the order keeps `place` null and its reason says
-`no room: facility full`; such orders are retried on later days (a `transfer` when a room frees).
-Orders of people without an address (`no address: locate`) are not given a room.
+`no room: facility full` and its `waiting_for` is `room`; such orders are retried on later days
+(a `transfer` when a room frees). Orders of people without an address (`waiting_for` =
+`address`) are not given a room. Decisions read those typed columns, never the reasons' words.
 
 Call it once per day over all the day's orders (quarantine, border, treatment together), so that
 they draw on the same rooms.
@@ -30,11 +31,13 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
-from fangkong.engine.schedule import CENTRALIZED, NO_ADDRESS, open_schedules
-from fangkong.model.glossary import FacilityKind, OrderType
-from fangkong.policy.terms import CareSetting
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.model.glossary import FacilityKind, OrderType, Waiting
+from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
 
 __all__ = [
@@ -82,14 +85,18 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
     "capacity": pl.Int64(),
 }
 
-_PLACEMENTS_SQL = f"""
-WITH p AS (
+
+def _placements_sql(scenario: Scenario) -> str:
+    return f"""
+WITH {episode_ctes(scenario, until="< :day")},
+p AS (
     SELECT o.person_id, o.place, o.order_type, o.detail, o.run_day, o.start_at, o.end_at,
            row_number() OVER (
                PARTITION BY o.person_id
                ORDER BY o.start_at DESC, o.run_day DESC, o.order_type DESC) AS rn
     FROM engine_order o LEFT JOIN facility f ON f.facility_id = o.place
     WHERE o.run_day < :day AND o.person_id IS NOT NULL AND o.place IS NOT NULL
+      AND {scenario.visible("o")}
       AND o.start_at < :day_end
       AND (o.order_type = 'admit'
            OR (f.facility_id IS NOT NULL AND (o.order_type = 'transfer'
@@ -103,23 +110,23 @@ WHERE NOT (c.order_type = 'monitor' AND c.end_at <= :day)
   AND NOT EXISTS (
     SELECT 1 FROM engine_order o
     WHERE o.person_id = c.person_id AND o.run_day < :day AND o.run_day >= c.run_day
+      AND {scenario.visible("o")}
       AND (o.order_type = 'discharge'
            OR (o.order_type = 'release' AND o.detail = '{CENTRALIZED}')))
   AND NOT EXISTS (
-    SELECT 1 FROM case_report r
-    WHERE r.person_id = c.person_id AND r.event_type = 'outcome'
-      AND r.reported_at >= c.start_at AND r.reported_at < :day)
+    SELECT 1 FROM episode e
+    WHERE e.person_id = c.person_id AND e.closed_at >= c.start_at)
 """
 
 
-def placements(store: Store, day: date) -> pl.DataFrame:
+def placements(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
     """Who occupies a facility at the start of `day`: person, place and the placing order."""
     start, end = day_bounds(day)
-    params = {"day": start, "day_end": end}
-    return read(store, _PLACEMENTS_SQL, params, _PLACEMENT_SCHEMA)
+    params = {"day": start, "day_end": end, **scenario.params()}
+    return read(store, _placements_sql(scenario), params, _PLACEMENT_SCHEMA)
 
 
-def occupancy(store: Store, day: date) -> pl.DataFrame:
+def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
     """Every facility with its capacity and the people in it at the start of `day`."""
     facilities = read(
         store,
@@ -127,7 +134,11 @@ def occupancy(store: Store, day: date) -> pl.DataFrame:
         {},
         _FACILITY_SCHEMA,
     )
-    counts = placements(store, day).group_by("place").agg(pl.len().cast(pl.Int64).alias("n"))
+    counts = (
+        placements(store, day, scenario=scenario)
+        .group_by("place")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
     return facilities.join(counts, left_on="facility_id", right_on="place", how="left").select(
         *_FACILITY_SCHEMA, pl.col("n").fill_null(0).alias("occupied")
     )
@@ -202,21 +213,21 @@ def _needs_room() -> pl.Expr:
         pairs.is_in([f"{t}|{d}" for t, d in sorted(_ROOM_DETAILS)])
         & pl.col("place").is_null()
         & pl.col("person_id").is_not_null()
-        & ~pl.col("reason").str.starts_with(NO_ADDRESS)
+        & (pl.col("waiting_for").fill_null("") != Waiting.ADDRESS.value)
     )
 
 
-def _waiting(store: Store, day: date) -> pl.DataFrame:
+def _waiting(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     """Stored open centralized phases still without a room: a `transfer` each, to be placed."""
-    phases = open_schedules(store, day).filter(
+    phases = open_schedules(store, day, scenario=scenario).filter(
         (pl.col("detail") == CENTRALIZED)
         & pl.col("place").is_null()
         & ~pl.col("released")
-        & pl.col("reason").str.contains(NO_ROOM, literal=True)
+        & (pl.col("waiting_for") == Waiting.ROOM.value)
     )
     if phases.height == 0:
         return empty_orders()
-    placed = placements(store, day).select("person_id")
+    placed = placements(store, day, scenario=scenario).select("person_id")
     return orders_from(
         phases.join(placed, on="person_id", how="anti"),
         OrderType.TRANSFER,
@@ -226,6 +237,7 @@ def _waiting(store: Store, day: date) -> pl.DataFrame:
         rule="facility.room_after_wait",
         policy_id=pl.col("policy_id"),
         reason=pl.lit("waited for a room: closed-loop transfer when one frees"),
+        population="population",
     )
 
 
@@ -256,11 +268,11 @@ def _regions(store: Store, day: date, frame: pl.DataFrame) -> pl.DataFrame:
             "person_id", pl.col("region_code").alias(src)
         )
         wide = wide.join(got, on="person_id", how="left")
-    rule = pl.col("rule")
+    inbound = pl.col("population") == Population.INBOUND_TRAVELLER.value
     return frame.join(wide, on="person_id", how="left").with_columns(
-        pl.when(rule.str.starts_with("border."))
+        pl.when(inbound)
         .then(pl.coalesce("port", "home"))
-        .when(rule.str.starts_with("treatment."))
+        .when(pl.col("order_type") == OrderType.ADMIT.value)
         .then(pl.coalesce("case", "home"))
         .otherwise(pl.coalesce("home", "port", "case"))
         .alias("region_code")
@@ -284,22 +296,28 @@ def _leaving() -> pl.Expr:
 
 
 def assign_facilities(
-    store: Store, orders: pl.DataFrame, day: date
+    store: Store, orders: pl.DataFrame, day: date, *, scenario: Scenario = LIVE
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rooms for the day's orders that need one, and the occupancy of every facility.
 
     Returns the orders (plus a `transfer` for each stored quarantine that waited for a room
     and now has one) and one row per facility (OCCUPANCY_SCHEMA), then a totals row per
     facility kind (`facility_id` null) whose `alert` says how many people got no room."""
-    frame = pl.concat([check_orders(orders), _waiting(store, day)]).with_row_index("row")
+    frame = pl.concat([check_orders(orders), _waiting(store, day, scenario)]).with_row_index("row")
     wait = pl.col("rule") == "facility.room_after_wait"
     need = frame.filter(_needs_room() | (wait & pl.col("place").is_null()))
     wanting = (
         need.sort("start_at", "person_id", "row")
         .unique("person_id", keep="first", maintain_order=True)
-        .select("person_id", "rule", pl.col("start_at").alias("from"), pl.col("end_at").alias("to"))
+        .select(
+            "person_id",
+            "order_type",
+            "population",
+            pl.col("start_at").alias("from"),
+            pl.col("end_at").alias("to"),
+        )
     )
-    facilities = occupancy(store, day)
+    facilities = occupancy(store, day, scenario=scenario)
     rooms = facilities.filter(pl.col("kind") == FacilityKind.QUARANTINE_SITE.value)
     demand = (
         _regions(store, day, wanting)
@@ -331,6 +349,10 @@ def assign_facilities(
             .then(pl.lit(f"{NO_ROOM}; ") + pl.col("reason"))
             .otherwise("reason")
             .alias("reason"),
+            pl.when(unplaced & (_needs_room() | (pl.col("order_type") == "transfer")))
+            .then(pl.lit(Waiting.ROOM.value))
+            .otherwise("waiting_for")
+            .alias("waiting_for"),
         )
         .sort("row")
         .select(*ORDER_SCHEMA)
@@ -338,11 +360,17 @@ def assign_facilities(
     n_unplaced = demand.height - got.height
     if n_unplaced:
         log.warning("%d people need a quarantine room and none is free", n_unplaced)
-    return check_orders(out), _occupancy_report(store, day, facilities, out, n_unplaced)
+    report = _occupancy_report(store, day, facilities, out, n_unplaced, scenario)
+    return check_orders(out), report
 
 
 def _occupancy_report(
-    store: Store, day: date, facilities: pl.DataFrame, orders: pl.DataFrame, unplaced: int
+    store: Store,
+    day: date,
+    facilities: pl.DataFrame,
+    orders: pl.DataFrame,
+    unplaced: int,
+    scenario: Scenario,
 ) -> pl.DataFrame:
     def count(rows: pl.DataFrame, name: str) -> pl.DataFrame:
         return (
@@ -352,7 +380,7 @@ def _occupancy_report(
             .agg(pl.len().cast(pl.Int64).alias(name))
         )
 
-    before = occupancy(store, day - timedelta(days=2)).select(
+    before = occupancy(store, day - timedelta(days=2), scenario=scenario).select(
         "facility_id", pl.col("occupied").alias("before")
     )
     per = (

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import polars as pl
 
 from fangkong.engine.frames import ZONE
-from fangkong.model.glossary import ContactTier, ContactVia, OrderType
+from fangkong.model.glossary import ContactTier, ContactVia, OrderType, Waiting
 
 __all__ = [
     "CONTACT_SCHEMA",
@@ -46,7 +46,12 @@ ORDER_SCHEMA: dict[str, pl.DataType] = {
     "rule": pl.String(),
     "policy_id": pl.String(),
     "reason": pl.String(),
+    # typed facts the engine decides on (never the wording of `reason` or `rule`):
+    "population": pl.String(),  # Population of a quarantine schedule's orders; else null
+    "waiting_for": pl.String(),  # Waiting: what the order waits for (address, room, bed)
 }
+# columns a step may leave out: null when it does
+_OPTIONAL = frozenset({"population", "waiting_for"})
 
 CONTACT_SCHEMA: dict[str, pl.DataType] = {
     "case_person_id": pl.Int64(),  # the case (for a secondary contact: the close contact)
@@ -59,6 +64,7 @@ CONTACT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _ORDER_TYPES = frozenset(t.value for t in OrderType)
+_WAITING = frozenset(w.value for w in Waiting)
 _TIERS = frozenset(t.value for t in ContactTier)
 _VIAS = frozenset(v.value for v in ContactVia)
 
@@ -72,6 +78,8 @@ def empty_contacts() -> pl.DataFrame:
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
+    absent = [c for c in schema if c in _OPTIONAL and c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
     missing = [c for c in schema if c not in frame.columns]
     extra = [c for c in frame.columns if c not in schema]
     if missing or extra:
@@ -85,6 +93,8 @@ def check_orders(frame: pl.DataFrame) -> pl.DataFrame:
     bad = set(out.get_column("order_type").unique().to_list()) - _ORDER_TYPES
     if bad:
         raise ValueError(f"unknown order types {sorted(map(str, bad))}")
+    if set(out.get_column("waiting_for").drop_nulls().unique().to_list()) - _WAITING:
+        raise ValueError("unknown waiting_for")
     if out.select(pl.col("rule", "policy_id", "reason").is_null().any()).row(0) != (
         False,
         False,
@@ -117,6 +127,8 @@ def orders_from(
     rule: str | pl.Expr,
     policy_id: str | pl.Expr,
     reason: Value,
+    population: Value = None,
+    waiting_for: Value = None,
 ) -> pl.DataFrame:
     """One order (ORDER_SCHEMA) per row of `frame`, for its `person_id`. A string names a column
     of `frame` (for `rule` and `policy_id`: it is the value), a datetime is a value, None null."""
@@ -139,6 +151,8 @@ def orders_from(
         lit(rule).alias("rule"),
         lit(policy_id).alias("policy_id"),
         col(reason, pl.String()).alias("reason"),
+        col(population, pl.String()).alias("population"),
+        col(waiting_for, pl.String()).alias("waiting_for"),
     )
 
 

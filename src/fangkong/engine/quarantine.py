@@ -42,8 +42,9 @@ from datetime import date
 import polars as pl
 
 from fangkong.engine.facility import placements
-from fangkong.engine.frames import IDS, day_bounds, ids_of, read
+from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders, orders_from
+from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import open_schedules, phase_table, schedule_orders, stored_tests
 from fangkong.engine.treatment import active_cases, case_state, negative, person_results, positive
 from fangkong.model.glossary import ContactTier, OrderType
@@ -79,7 +80,14 @@ DEPARTURE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFrame) -> pl.DataFrame:
+def issue_quarantine(
+    store: Store,
+    day: date,
+    policy: Policy,
+    people: pl.DataFrame,
+    *,
+    scenario: Scenario = LIVE,
+) -> pl.DataFrame:
     """Quarantine orders for `people` (PEOPLE_SCHEMA): new schedules for those not in an open
     quarantine, extensions for those who are; active cases and populations the policy does not
     quarantine get none (logged as counts). The one implementation behind contacts, people who
@@ -93,7 +101,7 @@ def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFra
     if people.height == 0:
         return empty_orders()
     ids = ids_of(people.get_column("person_id"))
-    cases = active_cases(case_state(store, day, ids)).select("person_id")
+    cases = active_cases(case_state(store, day, ids, scenario=scenario)).select("person_id")
     if cases.height:
         log.info("%d people to quarantine are cases already: treatment's", cases.height)
     home = read(
@@ -112,17 +120,19 @@ def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFra
         .drop("region_code")
     )
     current = (
-        open_schedules(store, day, ids)
+        open_schedules(store, day, ids, scenario=scenario)
         .group_by("person_id")
         .agg(
             pl.col("end_at").max().alias("current_end"),
-            pl.col("rule").str.starts_with("quarantine.secondary_contact").any().alias("secondary"),
+            (pl.col("population") == Population.SECONDARY_CONTACT.value).any().alias("secondary"),
         )
     )
     new = schedule_orders(people.join(current, on="person_id", how="anti"), day, policy)
     if (over := people.height - current.height - new.get_column("person_id").n_unique()) > 0:
         log.info("%d people found after their whole quarantine period: no orders", over)
-    rooms = placements(store, day).filter(pl.col("order_type") != OrderType.ADMIT.value)
+    rooms = placements(store, day, scenario=scenario).filter(
+        pl.col("order_type") != OrderType.ADMIT.value
+    )
     again = (
         people.drop("room")
         .join(current, on="person_id")
@@ -181,7 +191,12 @@ def _people(
 
 
 def quarantine_orders(
-    store: Store, day: date, policy: Policy, contacts: pl.DataFrame
+    store: Store,
+    day: date,
+    policy: Policy,
+    contacts: pl.DataFrame,
+    *,
+    scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
     """Orders for the day's traced contacts (CONTACT_SCHEMA): close contacts under the policy's
     close-contact regime, secondary contacts under its secondary-contact regime (none when the
@@ -189,24 +204,63 @@ def quarantine_orders(
     if they are one, from their latest exposure of that tier; an unknown exposure counts as the
     run day."""
     close = pl.col("tier") == ContactTier.CLOSE.value
+    risk = pl.col("tier") == ContactTier.RISK_PERSON.value
     population = (
         pl.when(close)
         .then(pl.lit(Population.CLOSE_CONTACT.value))
         .otherwise(pl.lit(Population.SECONDARY_CONTACT.value))
     )
+    checked = check_contacts(contacts)
     people = (
-        check_contacts(contacts)
+        checked.filter(~risk)
         .sort(close, "exposed_at", descending=True, nulls_last=True)
         .unique("contact_person_id", keep="first", maintain_order=True)
         .rename({"contact_person_id": "person_id"})
     )
-    return issue_quarantine(
-        store, day, policy, _people(store, day, policy, people, population, "exposed_at")
+    quarantine = issue_quarantine(
+        store,
+        day,
+        policy,
+        _people(store, day, policy, people, population, "exposed_at"),
+        scenario=scenario,
+    )
+    return pl.concat([quarantine, _assessments(day, policy, checked, people)])
+
+
+def _assessments(
+    day: date, policy: Policy, contacts: pl.DataFrame, quarantined: pl.DataFrame
+) -> pl.DataFrame:
+    """`assess` for the risk persons (时空伴随) of the day who are not also close or secondary
+    contacts: an epidemiologist assesses them; no quarantine is ordered by co-presence alone."""
+    risk = (
+        contacts.filter(pl.col("tier") == ContactTier.RISK_PERSON.value)
+        .sort("exposed_at", descending=True, nulls_last=True)
+        .unique("contact_person_id", keep="first", maintain_order=True)
+        .rename({"contact_person_id": "person_id"})
+        .join(quarantined.select("person_id"), on="person_id", how="anti")
+    )
+    return orders_from(
+        risk,
+        OrderType.ASSESS,
+        start_at=day_start(day),
+        detail=pl.lit(ContactTier.RISK_PERSON.value),
+        rule="quarantine.risk_person",
+        policy_id=policy.id,
+        reason=pl.format(
+            "at a venue with a case (last {}) in a category where co-presence is not a close"
+            " contact: to be assessed",
+            pl.col("exposed_at").dt.strftime("%Y-%m-%d %H:%M"),
+        ),
     )
 
 
 def departure_quarantine_orders(
-    store: Store, day: date, policy: Policy, departures: pl.DataFrame
+    store: Store,
+    day: date,
+    policy: Policy,
+    departures: pl.DataFrame,
+    *,
+    scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
     """Orders for people who left a high- or medium-risk area (DEPARTURE_SCHEMA, found by zoning
     or declared), under the policy's regime for them (none where the policy has none), counted
@@ -224,16 +278,25 @@ def departure_quarantine_orders(
         .unique("person_id", keep="first", maintain_order=True)
     )
     return issue_quarantine(
-        store, day, policy, _people(store, day, policy, people, population, "left_at")
+        store,
+        day,
+        policy,
+        _people(store, day, policy, people, population, "left_at"),
+        scenario=scenario,
     )
 
 
 def _conversions(
-    store: Store, day: date, policy: Policy, began: pl.DataFrame, results: pl.DataFrame
+    store: Store,
+    day: date,
+    policy: Policy,
+    began: pl.DataFrame,
+    results: pl.DataFrame,
+    scenario: Scenario,
 ) -> pl.DataFrame:
     """`convert` for people under quarantine who are cases or have a positive single tube."""
     ids = ids_of(began.get_column("person_id"))
-    by_case = active_cases(case_state(store, day, ids)).select(
+    by_case = active_cases(case_state(store, day, ids, scenario=scenario)).select(
         "person_id", pl.col("case_since").alias("at"), pl.lit("case report").alias("what")
     )
     by_test = (
@@ -269,7 +332,12 @@ def _conversions(
 
 
 def _test_days(
-    store: Store, day: date, phases: pl.DataFrame, results: pl.DataFrame, since: object
+    store: Store,
+    day: date,
+    phases: pl.DataFrame,
+    results: pl.DataFrame,
+    since: object,
+    scenario: Scenario,
 ) -> pl.DataFrame:
     """Per ended phase (person_id, detail): `gaps`, its test days with no negative result (null
     when none), `gap_from`, the first of them, and `late`, those covered by a later test."""
@@ -277,7 +345,7 @@ def _test_days(
         pl.col("result").is_in(["negative", "positive"]) & negative(pl.col("cut"))
     ).select("person_id", "sampled_at", pl.col("sampled_at").dt.date().alias("d"))
     tests = (
-        stored_tests(store, day, ids_of(phases.get_column("person_id")), since)
+        stored_tests(store, day, ids_of(phases.get_column("person_id")), since, scenario=scenario)
         .join(
             phases.select("person_id", "run_day", "detail", "start_at", "end_at", "last_start"),
             on="person_id",
@@ -311,16 +379,18 @@ def _test_days(
     )
 
 
-def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
+def release_and_conversion_orders(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
     """`convert` for people under quarantine found positive; `release` of each phase whose last
     day has come and whose test days all have a negative result; a make-up `test` where a
     result is missing (the release waits for it). See the module docstring."""
-    sched = open_schedules(store, day)
+    sched = open_schedules(store, day, scenario=scenario)
     if sched.height == 0:
         return empty_orders()
     start, end = day_bounds(day)
     ids = ids_of(sched.get_column("person_id"))
-    inbound = pl.col("rule").str.starts_with("border.").any()
+    inbound = (pl.col("population") == Population.INBOUND_TRAVELLER.value).any()
     began = sched.group_by("person_id").agg(
         pl.col("start_at").min().alias("began"),
         pl.when(inbound)
@@ -331,7 +401,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
     )
     since = began.get_column("began").min()
     results = person_results(store, day, ids, since).join(began, on="person_id")
-    converts = _conversions(store, day, policy, began, results)
+    converts = _conversions(store, day, policy, began, results, scenario)
     phases = (
         sched.join(converts.select("person_id"), on="person_id", how="anti")
         .sort("person_id", "start_at")
@@ -339,7 +409,7 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
         .filter(~pl.col("released") & (pl.col("end_at") <= end))
         .with_columns(pl.col("end_at").dt.offset_by("-1d").alias("last_start"))
     )
-    gaps = _test_days(store, day, phases, results, since)
+    gaps = _test_days(store, day, phases, results, since, scenario)
     phases = (
         phases.join(gaps, on=["person_id", "detail"], how="left")
         .sort("person_id", "start_at")
@@ -368,7 +438,8 @@ def release_and_conversion_orders(store: Store, day: date, policy: Policy) -> pl
         .join(held.select("person_id", "gaps_from"), on="person_id")
         .filter(pl.col("sampled_at") >= pl.col("gaps_from"))
     )
-    today = stored_tests(store, day, ids_of(held.get_column("person_id")), start).filter(
+    held_ids = ids_of(held.get_column("person_id"))
+    today = stored_tests(store, day, held_ids, start, scenario=scenario).filter(
         pl.col("start_at") == start
     )
     makeup = orders_from(

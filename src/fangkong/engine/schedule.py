@@ -16,8 +16,9 @@ QuarantineKind; place = `home` for phases at home, null for centralized phases u
 `facility.assign_facilities` gives a room); `test`, one per test day of each phase (detail
 `day N` of the phase; a test day already past when the person is found becomes one catch-up test
 on the run day); `transfer` (closed-loop transfer, 隔离转运) when the first phase is centralized.
-A person with no address still gets all of these, with place null and the reason starting
-`no address: locate` (NO_ADDRESS); no room is reserved until they are found.
+A person with no address still gets all of these, with place null, `waiting_for` = `address`
+and the reason starting `no address: locate` (NO_ADDRESS, for people to read); no room is
+reserved until they are found. Every order of a schedule carries its `population`.
 
 **An open quarantine**, as of a day D (only orders of earlier days count: a run of D replaces
 D's), is a person's latest schedule (the `quarantine`/`extend` rows of the latest run day that
@@ -33,7 +34,8 @@ import polars as pl
 
 from fangkong.engine.frames import IDS, midnight, read
 from fangkong.engine.orders import TIME, orders_from
-from fangkong.model.glossary import OrderType
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
 from fangkong.store import Store
@@ -71,6 +73,8 @@ _SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "rule": pl.String(),
     "policy_id": pl.String(),
     "reason": pl.String(),
+    "population": pl.String(),
+    "waiting_for": pl.String(),
     "released": pl.Boolean(),
 }
 
@@ -125,6 +129,7 @@ def schedule_orders(
         .then(pl.lit("home"))
         .alias("place"),
         pl.when(unknown).then(pl.lit(f"{NO_ADDRESS}; ")).otherwise(pl.lit("")).alias("lead"),
+        pl.when(unknown).then(pl.lit(Waiting.ADDRESS.value)).alias("waiting_for"),
         pl.col("note").fill_null(""),
     ).with_columns(
         pl.format(
@@ -150,6 +155,8 @@ def schedule_orders(
         rule=pl.col("rule") + suffix,
         policy_id=policy.id,
         reason="reason",
+        population="population",
+        waiting_for="waiting_for",
     )
     tests = (
         p.explode("test_days")
@@ -180,6 +187,8 @@ def schedule_orders(
         rule=pl.col("rule") + ".test",
         policy_id=policy.id,
         reason=pl.format("{}test day {} of {}{}", "lead", "test_days", "kind", "note"),
+        population="population",
+        waiting_for="waiting_for",
     )
     moving = pl.col("running") & (pl.col("kind") == CENTRALIZED) & pl.col("transfer")
     transfer = orders_from(
@@ -190,6 +199,8 @@ def schedule_orders(
         rule=pl.col("rule") + ".transfer",
         policy_id=policy.id,
         reason="reason",
+        population="population",
+        waiting_for="waiting_for",
     )
     return pl.concat([phases, test_rows, transfer])
 
@@ -197,17 +208,18 @@ def schedule_orders(
 _OPEN_SCHEDULES_SQL = """
 WITH q AS (
     SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-           reason, max(run_day) OVER (PARTITION BY person_id) AS latest
-    FROM engine_order
+           reason, population, waiting_for,
+           max(run_day) OVER (PARTITION BY person_id) AS latest
+    FROM engine_order o
     WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL AND run_day < :day
-          {only}
+          AND {visible} {only}
 ),
 s AS (SELECT * FROM q WHERE run_day = latest),
 k AS (SELECT DISTINCT person_id, latest FROM s),
 ends AS (
     SELECT o.person_id, o.order_type, o.detail
     FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
-    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert')
+    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert') AND {visible}
 ),
 t AS (
     SELECT s.*, EXISTS (
@@ -220,29 +232,35 @@ t AS (
     )
 )
 SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-       reason, released
+       reason, population, waiting_for, released
 FROM t WHERE person_id IN (SELECT person_id FROM t WHERE NOT released)
 ORDER BY person_id, start_at
 """
 
 
-def open_schedules(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
+def open_schedules(
+    store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
     """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
     row per phase of the person's latest schedule, with `released` per phase."""
     only = f"AND person_id IN ({IDS})" if ids is not None else ""
-    params: dict[str, Any] = {"day": day}
+    params: dict[str, Any] = {"day": day, **scenario.params()}
     if ids is not None:
         params["ids"] = ids
-    return read(store, _OPEN_SCHEDULES_SQL.format(only=only), params, _SCHEDULE_SCHEMA)
+    sql = _OPEN_SCHEDULES_SQL.format(only=only, visible=scenario.visible("o"))
+    return read(store, sql, params, _SCHEDULE_SCHEMA)
 
 
-def stored_tests(store: Store, day: date, ids: list[int], since: object) -> pl.DataFrame:
+def stored_tests(
+    store: Store, day: date, ids: list[int], since: object, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
     """The `test` orders of the people `ids` stored by runs before `day`, starting at `since` or
     later: person_id, run_day, start_at, detail."""
     return read(
         store,
-        f"SELECT person_id, run_day, start_at, detail FROM engine_order WHERE order_type = 'test'"
-        f" AND run_day < :day AND start_at >= :since AND person_id IN ({IDS})",
-        {"day": day, "since": since, "ids": ids},
+        f"SELECT person_id, run_day, start_at, detail FROM engine_order o"
+        f" WHERE order_type = 'test' AND run_day < :day AND start_at >= :since"
+        f" AND {scenario.visible('o')} AND person_id IN ({IDS})",
+        {"day": day, "since": since, "ids": ids, **scenario.params()},
         {"person_id": pl.Int64(), "run_day": pl.Date(), "start_at": TIME, "detail": pl.String()},
     )

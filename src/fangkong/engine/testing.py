@@ -44,9 +44,9 @@ Rules (each "when" is about a report on D):
   `release_control` for each member.
 - `testing.weak_positive`: 'positive' at or above the cut-off → `retest` for each member.
 - `testing.invalid`: 'invalid' (无效) → `retest` for each member (re-sample).
-- `testing.tube_not_returned`: a tube's result is overdue — TUBE_RESULT_DEADLINE after its
-  last sample falls on D and no result came by D's end → `retest` for each member, from the
-  deadline.
+- `testing.tube_not_returned`: a tube's result is overdue — `testing.result_deadline_hours`
+  after its last sample falls on D and no result came by D's end → `retest` for each member,
+  from the deadline.
 - `testing.unknown_tube`: a result other than negative for a tube with no registered sample →
   one `retest` with no person (the sampling records must be found).
 
@@ -62,16 +62,21 @@ Decisions behind the rules:
   back; the releases of the day the last one comes back carry `testing.pool_not_confirmed`, whose
   reason says all members were negative and the pool goes to laboratory review — so by that day
   every member is released and the contradiction is on record against the pool's tube id.
-- *A sample whose tube never returns*: when TUBE_RESULT_DEADLINE (24 h, an engineering value:
-  the 2022 regional testing guide asks for a delimited area to be finished within 24 h, and no
+- *A sample whose tube never returns*: when `testing.result_deadline_hours` (24 h, an
+  engineering value: the 2022 regional testing guide asks for a delimited area to be finished
+  within 24 h, and no
   policy parameter bounds the time from swab to result) has passed since the tube's last sample
   with no result, each member gets a retest on the day the deadline falls, once. A result that
   comes later still makes its own orders on the day it is reported. The round's progress counts
   the tube as outstanding and overdue until then.
-- A single-tube positive is not reported again when the person had a single-tube positive in the
-  previous REPEAT_POSITIVE_WINDOW (14 days: one case report per infection while the registry
-  catches up) or is already a confirmed or asymptomatic case in `case_report` (the tests of
-  cases, 复阳 included, belong to treatment and discharge).
+- A single-tube positive is not reported again when the person had a single-tube positive in
+  the previous `testing.repeat_positive_window_days` (14: one case report per infection while
+  the registry catches up) or has a case episode active at the report
+  (`fangkong.engine.episode`; the tests
+  of cases, 复阳 included, belong to treatment and discharge). A person whose earlier episode
+  closed (cured in 2020) is reported again: a reinfection is a new episode.
+- Results imported after the previous run, whatever their report time, are acted on by the
+  next run (`fangkong.engine.scenario`): a late lab result is not lost.
 - A pooled positive that a later report replaces (a laboratory correction) releases the members
   controlled by it; all of them are named, including any released already by a negative retest.
   A correction of a single-tube positive is the case registry's business (an `excluded`
@@ -101,11 +106,12 @@ import polars as pl
 
 from fangkong.engine.frames import LOCAL_ZONE, day_bounds, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
+from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.testing_reason import order_reason
 from fangkong.engine.testing_sql import (
     LATEST_NEGATIVE_SQL,
-    ORDERS_SQL,
     UNDER_CONTROL_SQL,
+    orders_sql,
     round_progress_sql,
 )
 from fangkong.errors import InputError, NotFoundError
@@ -113,12 +119,11 @@ from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
 from fangkong.store.base import Store
 
 __all__ = [
-    "REPEAT_POSITIVE_WINDOW",
     "RULES",
-    "TUBE_RESULT_DEADLINE",
     "RoundProgress",
     "latest_negative",
     "pooled_testing_orders",
+    "result_deadline_of",
     "round_progress",
     "under_temporary_control",
     "validity_column",
@@ -126,8 +131,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TUBE_RESULT_DEADLINE = timedelta(hours=24)
-REPEAT_POSITIVE_WINDOW = timedelta(days=14)
+
+def result_deadline_of(policy: Policy) -> timedelta:
+    """How long after its last sample a tube without a result counts as lost."""
+    return timedelta(hours=policy.testing.result_deadline_hours)
+
 
 RULES: tuple[str, ...] = (
     "testing.pool_positive",
@@ -180,21 +188,27 @@ def pooled_testing_orders(
     day: date,
     policy: Policy,
     *,
-    result_deadline: timedelta = TUBE_RESULT_DEADLINE,
+    scenario: Scenario = LIVE,
+    marks: Watermarks | None = None,
 ) -> pl.DataFrame:
-    """The orders that the tests reported on `day` (Asia/Shanghai) make under `policy`, in
-    ORDER_SCHEMA; the module docstring gives the rules."""
+    """The orders that the tests reported on `day` (Asia/Shanghai), and the results reported
+    earlier but new to this run (imported late), make under `policy`, in ORDER_SCHEMA; the
+    module docstring gives the rules."""
     start, end = day_bounds(day)
+    result_deadline = result_deadline_of(policy)
+    marks = marks or watermarks(store, scenario, day)
     params = {
         **_cutoff_params(policy),
+        **marks.params(),
+        **scenario.params(),
         "day_start": start,
         "until": end,
-        "repeat_window": REPEAT_POSITIVE_WINDOW,
+        "repeat_window": timedelta(days=policy.testing.repeat_positive_window_days),
         "deadline": result_deadline,
         "lost_from": start - result_deadline,
         "lost_to": end - result_deadline,
     }
-    facts = read(store, ORDERS_SQL, params, _FACTS_SCHEMA)
+    facts = read(store, orders_sql(scenario), params, _FACTS_SCHEMA)
     if facts.height == 0:
         return empty_orders()
     unknown = facts.filter(pl.col("rule") == "testing.unknown_tube").height
@@ -206,7 +220,7 @@ def pooled_testing_orders(
         pl.lit(policy.id).alias("policy_id"),
         order_reason(policy, result_deadline).alias("reason"),
     )
-    return check_orders(orders.select(list(ORDER_SCHEMA)))
+    return check_orders(orders.select(c for c in ORDER_SCHEMA if c in orders.columns))
 
 
 # -- state as of an instant ----------------------------------------------------------------------
@@ -265,7 +279,7 @@ class RoundProgress:
     tubes: int  # tubes holding a sample in scope
     tubes_tested: int  # ... with a result
     tubes_outstanding: int  # ... without a result yet
-    tubes_overdue: int  # outstanding past TUBE_RESULT_DEADLINE
+    tubes_overdue: int  # outstanding past the policy's result deadline
     tubes_invalid: int  # tested, result invalid (members re-sampled)
     positive_tubes: int  # result positive (below the Ct cut-off)
     positives_confirmed: int  # persons positive by a single tube of the round or a retest
@@ -302,7 +316,6 @@ def round_progress(
     *,
     region: str | None = None,
     policy: Policy | None = None,
-    result_deadline: timedelta = TUBE_RESULT_DEADLINE,
 ) -> RoundProgress:
     """The progress of round `round_id` at `as_of`, for the residents of `region` (a division
     code, matched as a prefix) or for everyone. Positives use the Ct cut-offs of `policy`, by
@@ -319,7 +332,7 @@ def round_progress(
         **_cutoff_params(pol),
         "until": until,
         "round_id": round_id,
-        "overdue_before": until - result_deadline,
+        "overdue_before": until - result_deadline_of(pol),
     }
     if region is not None:
         params["region_prefix"] = region + "%"

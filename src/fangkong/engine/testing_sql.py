@@ -29,11 +29,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from fangkong.engine.episode import active_at, episode_ctes
+from fangkong.engine.scenario import Scenario
+
 __all__ = [
     "LATEST_NEGATIVE_SQL",
-    "ORDERS_SQL",
     "UNDER_CONTROL_SQL",
     "core_ctes",
+    "fresh",
+    "orders_sql",
     "round_progress_sql",
 ]
 
@@ -57,7 +61,7 @@ last_report AS (
     GROUP BY tube_id
 ),
 eff AS MATERIALIZED (
-    SELECT r.tube_id, r.result, r.ct_value, r.reported_at
+    SELECT r.tube_id, r.result, r.ct_value, r.reported_at, r.batch_id
     FROM tube_result r
     JOIN last_report l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
 ),
@@ -84,7 +88,7 @@ tube AS MATERIALIZED (
     GROUP BY tube_id
 ),
 st AS MATERIALIZED (
-    SELECT e.tube_id, e.result, e.ct_value, e.reported_at,
+    SELECT e.tube_id, e.result, e.ct_value, e.reported_at, e.batch_id,
            t.n, t.sampled_at, t.inbound, t.cut,
            {STATUS} AS status
     FROM eff e
@@ -110,9 +114,9 @@ single AS (
     HAVING count(*) = 1
 ),
 res AS MATERIALIZED (
-    SELECT person_id, pool_id, tube_id, reported_at, status
+    SELECT person_id, pool_id, tube_id, reported_at, batch_id, status
     FROM (
-        SELECT rs.person_id, rs.pool_id, rs.tube_id, e.reported_at,
+        SELECT rs.person_id, rs.pool_id, rs.tube_id, e.reported_at, e.batch_id,
                coalesce(st.status, e.result) AS status,
                row_number() OVER (
                    PARTITION BY rs.person_id, rs.pool_id ORDER BY e.reported_at, rs.tube_id
@@ -129,8 +133,19 @@ res AS MATERIALIZED (
 
 _POSITIVE_TUBES = "SELECT tube_id FROM eff WHERE result = 'positive'"
 
+
+def fresh(alias: str) -> str:
+    """SQL: result `alias` is new to the run of the day: reported on the day, or reported
+    earlier and imported after the previous run (:w_prev < batch_id <= :w_cur)."""
+    return (
+        f"({alias}.reported_at >= :day_start"
+        f" OR ({alias}.batch_id > :w_prev AND {alias}.batch_id <= :w_cur))"
+    )
+
+
 # -- the orders of a day --------------------------------------------------------------------------
-# Extra parameters: :day_start (the day's start; :until is its end), :repeat_window,
+# Extra parameters: :day_start (the day's start; :until is its end), :w_prev and :w_cur (the
+# run's batch watermarks), the scenario's :scenario and :fork_day, :repeat_window,
 # :lost_from / :lost_to (tubes last sampled in this interval are due by the day's end) and
 # :deadline (the interval after sampling by which a result is due).
 
@@ -148,8 +163,8 @@ prev AS MATERIALIZED (
     WHERE r.result = 'positive'
 )"""
 
-_ORDERS_CAND = """SELECT tube_id FROM eff
-    WHERE result = 'positive' OR (result <> 'negative' AND reported_at >= :day_start)
+_ORDERS_CAND = f"""SELECT tube_id FROM eff
+    WHERE result = 'positive' OR (result <> 'negative' AND {fresh("eff")})
     UNION
     SELECT tube_id FROM prev"""
 
@@ -161,10 +176,15 @@ _NO_FACTS = (
 )
 _TUBE_FACTS = "st.ct_value AS ct, st.cut, st.n, st.inbound, CAST(NULL AS VARCHAR) AS note"
 
-ORDERS_SQL = f"""
+
+def orders_sql(scenario: Scenario) -> str:
+    """The facts of the day's testing orders (see `fangkong.engine.testing`), for `scenario`
+    (whose case episodes say who is a case already)."""
+    return f"""
 WITH {core_ctes("<", _ORDERS_CAND, _PREV)},
+{episode_ctes(scenario, persons="SELECT person_id FROM mem")},
 sp AS (
-    SELECT m.person_id, st.tube_id, st.reported_at
+    SELECT m.person_id, st.tube_id, st.reported_at, st.batch_id
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
     WHERE st.n = 1 AND st.status = 'positive'
@@ -172,7 +192,7 @@ sp AS (
 verdict AS (
     SELECT ep.pool_id, count(*) AS members, count(res.person_id) AS resolved,
            count(*) FILTER (WHERE res.status = 'positive') AS positives,
-           max(res.reported_at) AS last_at
+           max(res.reported_at) AS last_at, max(res.batch_id) AS last_batch
     FROM ep
     LEFT JOIN res ON res.person_id = ep.person_id AND res.pool_id = ep.pool_id
     GROUP BY ep.pool_id
@@ -191,7 +211,7 @@ orders AS (
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
     CROSS JOIN (VALUES ('temporary_control'), ('retest')) v(order_type)
-    WHERE st.n > 1 AND st.status = 'positive' AND st.reported_at >= :day_start
+    WHERE st.n > 1 AND st.status = 'positive' AND {fresh("st")}
 
     UNION ALL
     -- a single tube positive: a case report, unless a repeat or a known case
@@ -201,7 +221,7 @@ orders AS (
            {_TUBE_FACTS}
     FROM sp
     JOIN st ON st.tube_id = sp.tube_id
-    WHERE sp.reported_at >= :day_start
+    WHERE {fresh("sp")}
       AND NOT EXISTS (
           SELECT 1 FROM sp e
           WHERE e.person_id = sp.person_id
@@ -210,10 +230,8 @@ orders AS (
                  OR (e.reported_at = sp.reported_at AND e.tube_id < sp.tube_id))
       )
       AND NOT EXISTS (
-          SELECT 1 FROM case_report c
-          WHERE c.person_id = sp.person_id
-            AND c.diagnosis IN ('confirmed', 'asymptomatic')
-            AND c.reported_at <= sp.reported_at
+          SELECT 1 FROM episode e
+          WHERE e.person_id = sp.person_id AND {active_at("e", "sp.reported_at")}
       )
 
     UNION ALL
@@ -223,19 +241,21 @@ orders AS (
            {_TUBE_FACTS}
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
-    WHERE st.status IN ('weak', 'invalid') AND st.reported_at >= :day_start
+    WHERE st.status IN ('weak', 'invalid') AND {fresh("st")}
 
     UNION ALL
     -- the first definitive retest of a member is negative: release (the last of a pool whose
     -- retests are all negative names the contradiction)
     SELECT res.person_id, 'release_control', res.reported_at, res.pool_id,
-           CASE WHEN v.resolved = v.members AND v.positives = 0 AND v.last_at >= :day_start
+           CASE WHEN v.resolved = v.members AND v.positives = 0
+                     AND (v.last_at >= :day_start
+                          OR (v.last_batch > :w_prev AND v.last_batch <= :w_cur))
                 THEN 'testing.pool_not_confirmed' ELSE 'testing.retest_negative' END,
            CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), v.members,
            CAST(NULL AS BOOLEAN), CAST(NULL AS VARCHAR)
     FROM res
     JOIN verdict v ON v.pool_id = res.pool_id
-    WHERE res.status = 'negative' AND res.reported_at >= :day_start
+    WHERE res.status = 'negative' AND {fresh("res")}
 
     UNION ALL
     -- a pool positive at the day's start whose result a later report replaced: release
@@ -261,13 +281,14 @@ orders AS (
            e.ct_value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT),
            CAST(NULL AS BOOLEAN), e.result
     FROM eff e
-    WHERE e.reported_at >= :day_start AND e.result <> 'negative'
+    WHERE {fresh("e")} AND e.result <> 'negative'
       AND NOT EXISTS (SELECT 1 FROM tube t WHERE t.tube_id = e.tube_id)
 )
 SELECT DISTINCT person_id, order_type, start_at, detail, rule, ct, cut, n, inbound, note
 FROM orders
 ORDER BY rule, detail, person_id, order_type
 """
+
 
 # -- state as of an instant -----------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ The rules, as the engine applies them (`fangkong.engine.tracing_sql` holds the S
 
 Exposure window
     From `anchor_at - contacts.exposure_window_days` to `isolated_at` (the report: a reported case
-    is isolated). `anchor_at` is the onset date at 00:00 for a case with one, else the sampling
-    time of the person's latest sample on or before the report, else the report itself. Under
-    cn-2022-06-28 the window opens 4 days before onset, under cn-2020-04-08 2 days.
+    is isolated). `anchor_at` is the case episode's onset date at 00:00 when it has one, else
+    the sampling time of the episode's *first* positive sample (not a later single-tube retest:
+    the infection was there when the first positive swab was taken), else the report itself.
+    Under cn-2022-06-28 the window opens 4 days before onset, under cn-2020-04-08 2 days.
 
 Close contacts (tier `close`), by four routes
     household   everyone else with the case's household_id, when `household_always_close`;
@@ -23,14 +24,17 @@ Close contacts (tier `close`), by four routes
     co_travel   the same train or flight: trips with the same service and service date, and
                 inbound arrivals with the same flight within 12 hours of each other (a flight
                 number is flown at most once a day; the 12 hours keep a flight that lands
-                around midnight whole); both seat rows known and at most
-                `co_travel_seat_rows` apart; the case's departure or arrival in the window;
+                around midnight whole). On a flight, both seat rows known and at most
+                `co_travel_seat_rows` apart; on a train (a trip with a `carriage`), the same
+                carriage, which counts whole. The case's departure or arrival in the window;
                 exposed_at = the case's departure (arrival).
     venue       check-ins (场所码) at the same venue whose presence overlaps the case's within
                 the window. A presence is [checkin_at, checkout_at or checkin_at]; the case's is
                 widened by `venue_copresence_minutes` on both sides, so two scans without
                 checkout count when they are at most that many minutes apart. exposed_at = the
                 end of the co-presence (the widening counted as presence), at most isolated_at.
+                Only at venues of a category in `venue_close_contact_categories` (an enclosed
+                entertainment venue, say) is co-presence a close contact.
     A person found by several routes is one row with the latest exposure and the strongest
     route, in this order: household, declared, co_travel, venue (a shared home is continuous
     exposure; a declared contact was confirmed by an investigator; a seat row is a fixed
@@ -43,9 +47,15 @@ Secondary contacts (tier `secondary`), when `secondary_contacts_identified`
     of the cases: the moment tracing knows of); household members are exposed until `now`.
     Same precedence, household before declared.
 
+Risk persons (tier `risk_person`, 时空伴随)
+    Co-presence with a case at a venue whose category is not in `venue_close_contact_categories`
+    (a supermarket, an open-air park): the person is for an epidemiologist to assess, not a
+    close contact. Someone who is a close contact of any case of the run is not also a risk
+    person.
+
 Who is not a contact
-    A case is not a contact: the persons being traced, and everyone with a confirmed or
-    asymptomatic case reported by `now` that has not ended in cure or release by then. A close
+    A case is not a contact: the persons being traced, and everyone with a case episode active
+    at `now` (`fangkong.engine.episode`: cured, released or withdrawn episodes are not). A close
     contact (of any case of the run) is not also a secondary contact.
 
 Everything is set-based SQL on the store (both backends); the check-in route is a semi-join of
@@ -62,9 +72,10 @@ import polars as pl
 
 from fangkong.engine.frames import ZONE, day_bounds
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
-from fangkong.engine.tracing_sql import CASES_SQL, ROUTE_PRECEDENCE, trace_sql
+from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
+from fangkong.engine.tracing_sql import ROUTE_PRECEDENCE, cases_sql, trace_sql
 from fangkong.model.glossary import ContactTier, Setting
-from fangkong.policy import Policy
+from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
 __all__ = [
@@ -97,17 +108,40 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     )
 
 
-def cases_to_trace(store: Store, day: date) -> pl.DataFrame:
-    """One row per case newly positive on `day` (0-24h Asia/Shanghai): its first confirmed or
-    asymptomatic report, or reclassification of a suspected case, falls on the day. Columns
-    CASE_SCHEMA."""
+def cases_to_trace(
+    store: Store,
+    day: date,
+    policy: Policy | None = None,
+    *,
+    scenario: Scenario = LIVE,
+    marks: Watermarks | None = None,
+) -> pl.DataFrame:
+    """One row per case episode to trace on `day` (0-24h Asia/Shanghai): opened on the day, or
+    opened earlier and new to this run (a late report; see `fangkong.engine.scenario`), and not
+    withdrawn by the day's end. Columns CASE_SCHEMA; the anchor is the episode's onset, else
+    its first positive sample, else its report (`fangkong.engine.tracing_sql.cases_sql`)."""
+    policy = policy or policy_in_force(day)
     start, end = day_bounds(day)
-    frame = store.fetch(CASES_SQL, {"start": start, "end": end})
+    marks = marks or watermarks(store, scenario, day)
+    params = {
+        "start": start,
+        "until": end,
+        "day": day,
+        "lookback": timedelta(days=policy.testing.repeat_positive_window_days),
+        **marks.params(),
+        **scenario.params(),
+    }
+    frame = store.fetch(cases_sql(scenario), params)
     return _conform(frame, CASE_SCHEMA).sort("case_person_id", "case_id")
 
 
 def trace_contacts(
-    store: Store, cases: pl.DataFrame, policy: Policy, *, now: datetime | None = None
+    store: Store,
+    cases: pl.DataFrame,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+    scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
     """The close and (where the policy identifies them) secondary contacts of `cases` (a frame
     as `cases_to_trace` returns), as CONTACT_SCHEMA rows: one per (case, contact, tier), with
@@ -131,6 +165,7 @@ def trace_contacts(
     secondary = rules.secondary_contacts_identified and bool(rules.secondary_contact_settings)
     secondary_settings = [s.value for s in rules.secondary_contact_settings or ()]
     sql = trace_sql(
+        scenario,
         household=rules.household_always_close,
         secondary=secondary,
         secondary_household=Setting.HOUSEHOLD.value in secondary_settings,
@@ -145,6 +180,8 @@ def trace_contacts(
         "seat_rows": rules.co_travel_seat_rows,
         "close_settings": [s.value for s in rules.close_contact_settings] or [""],
         "secondary_settings": secondary_settings or [""],
+        "venue_close": [c.value for c in rules.venue_close_contact_categories] or [""],
+        **scenario.params(),
     }
     # DuckDB refuses parameters the query does not name
     found = store.fetch(sql, {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)})

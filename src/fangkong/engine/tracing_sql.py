@@ -10,55 +10,49 @@ close contact's first exposure).
 
 from __future__ import annotations
 
+from fangkong.engine.episode import active_at, episode_ctes
+from fangkong.engine.scenario import Scenario
 from fangkong.model.glossary import ContactTier, ContactVia
 
-__all__ = ["CASES_SQL", "ROUTE_PRECEDENCE", "ROUTE_RANK", "trace_sql"]
+__all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "cases_sql", "trace_sql"]
 
 
-def _positive(alias: str = "") -> str:
-    """A confirmed or asymptomatic report, or a reclassification to one."""
-    a = f"{alias}." if alias else ""
-    return (
-        f"{a}event_type IN ('report', 'reclassify') "
-        f"AND {a}diagnosis IN ('confirmed', 'asymptomatic')"
-    )
-
-
-# Cases newly positive in [:start, :end): the first positive event of the case falls there.
-CASES_SQL = f"""
-WITH positive AS (
-  SELECT report_id, case_id, person_id, reported_at FROM case_report WHERE {_positive()}
-),
-today AS (
-  SELECT DISTINCT case_id FROM positive WHERE reported_at >= :start AND reported_at < :end
-),
-ranked AS (
-  SELECT p.case_id, p.person_id, p.reported_at,
-         row_number() OVER (PARTITION BY p.case_id ORDER BY p.reported_at, p.report_id) AS k
-  FROM positive p JOIN today t ON t.case_id = p.case_id
-),
+def cases_sql(scenario: Scenario) -> str:
+    """The case episodes to trace on a day, with their exposure windows' anchors: those opened
+    on the day (:start to :until), and those opened before it that are new to this run (their
+    opening event came in a batch after :w_prev, or was derived by this run, :day). A withdrawn
+    episode (reclassified `excluded` by the day's end) is not traced. The anchor is the onset
+    date (00:00), else the episode's first positive sample (taken after the person's previous
+    episode closed, at most :lookback before the report), else the report."""
+    return f"""
+WITH {episode_ctes(scenario)},
 new_case AS (
-  SELECT case_id, person_id, reported_at FROM ranked WHERE k = 1 AND reported_at >= :start
+  SELECT person_id, episode_no, case_id, opened_at, onset_date, prev_closed_at
+  FROM episode
+  WHERE (ended_by IS NULL OR ended_by <> 'excluded')
+    AND ((opened_at >= :start AND opened_at < :until)
+         OR (opened_at < :start AND ((opened_batch > :w_prev AND opened_batch <= :w_cur)
+                                     OR opened_run_day = :day)))
 ),
-onset AS (
-  SELECT r.case_id, r.onset_date,
-         row_number() OVER (PARTITION BY r.case_id
-                            ORDER BY r.reported_at DESC, r.report_id DESC) AS k
-  FROM case_report r JOIN new_case n ON n.case_id = r.case_id
-  WHERE r.onset_date IS NOT NULL AND r.reported_at < :end
-),
-sampled AS (
-  SELECT n.case_id, max(s.sampled_at) AS sampled_at
-  FROM new_case n JOIN sample s ON s.person_id = n.person_id AND s.sampled_at <= n.reported_at
-  GROUP BY n.case_id
+first_positive AS (
+  SELECT n.person_id, n.episode_no, min(s.sampled_at) AS sampled_at
+  FROM new_case n
+  JOIN sample s ON s.person_id = n.person_id AND s.sampled_at <= n.opened_at
+   AND s.sampled_at >= n.opened_at - :lookback
+   AND (n.prev_closed_at IS NULL OR s.sampled_at > n.prev_closed_at)
+  WHERE EXISTS (
+    SELECT 1 FROM tube_result r
+    WHERE r.tube_id = s.tube_id AND r."result" = 'positive' AND r.reported_at <= n.opened_at
+  )
+  GROUP BY n.person_id, n.episode_no
 )
 SELECT n.person_id AS case_person_id, n.case_id,
-       coalesce(CAST(o.onset_date AS TIMESTAMPTZ), s.sampled_at, n.reported_at) AS anchor_at,
-       n.reported_at AS isolated_at
+       coalesce(CAST(n.onset_date AS TIMESTAMPTZ), f.sampled_at, n.opened_at) AS anchor_at,
+       n.opened_at AS isolated_at
 FROM new_case n
-LEFT JOIN onset o ON o.case_id = n.case_id AND o.k = 1
-LEFT JOIN sampled s ON s.case_id = n.case_id
+LEFT JOIN first_positive f ON f.person_id = n.person_id AND f.episode_no = n.episode_no
 """
+
 
 # Strongest first: the route a contact found by several routes is recorded under.
 ROUTE_PRECEDENCE: tuple[ContactVia, ...] = (
@@ -76,20 +70,19 @@ c AS (
          unnest(CAST(:ends AS TIMESTAMPTZ[])) AS we
 )"""
 
-# Active cases by :now (a case that ended in cure or release may be a contact again).
-_EXCLUDED = f"""
+
+def _excluded(scenario: Scenario) -> str:
+    """The people who cannot be contacts: the cases traced, and everyone with an episode active
+    at :now (a person whose episode closed may be a contact again; a withdrawn one never was a
+    case)."""
+    return f"""
+{episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)")},
 excluded AS (
   SELECT case_person_id AS person_id FROM c
   UNION
-  SELECT r.person_id FROM case_report r
-  WHERE {_positive("r")}
-    AND r.reported_at <= :now
-    AND NOT EXISTS (
-      SELECT 1 FROM case_report o
-      WHERE o.case_id = r.case_id AND o.event_type = 'outcome'
-        AND o.outcome IN ('cured', 'released') AND o.reported_at <= :now
-    )
+  SELECT e.person_id FROM episode e WHERE {active_at("e", "CAST(:now AS TIMESTAMPTZ)")}
 )"""
+
 
 _HOUSEHOLD = f"""
 household AS (
@@ -128,7 +121,8 @@ co_travel AS (
   JOIN trip t1 ON t1.person_id = c.case_person_id
   JOIN trip t2 ON t2.service = t1.service AND t2.service_date = t1.service_date
   WHERE t1.departed_at >= c.ws AND t1.departed_at <= c.we
-    AND abs(t2.seat_row - t1.seat_row) <= :seat_rows
+    AND ((t1.carriage IS NOT NULL AND t2.carriage = t1.carriage)
+         OR (t1.carriage IS NULL AND abs(t2.seat_row - t1.seat_row) <= :seat_rows))
   UNION ALL
   SELECT c.case_person_id, a2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.CO_TRAVEL]} AS route,
@@ -143,21 +137,24 @@ co_travel AS (
 )"""
 
 # The cases' presence at venues (widened by the tolerance) that meets their window; then every
-# check-in at those venues whose presence overlaps it inside the window.
+# check-in at those venues whose presence overlaps it inside the window. `is_close`: the venue's
+# category is one where the policy makes co-presence a close contact (else a risk person).
 _VENUE = f"""
 case_visit AS (
   SELECT c.case_person_id, c.ws, c.we, k.venue_id,
          k.checkin_at - CAST(:tolerance AS INTERVAL) AS lo,
-         coalesce(k.checkout_at, k.checkin_at) + CAST(:tolerance AS INTERVAL) AS hi
+         coalesce(k.checkout_at, k.checkin_at) + CAST(:tolerance AS INTERVAL) AS hi,
+         coalesce(vn.category = ANY(:venue_close), false) AS is_close
   FROM c JOIN checkin k ON k.person_id = c.case_person_id
+  LEFT JOIN venue vn ON vn.venue_id = k.venue_id
   WHERE k.checkin_at - CAST(:tolerance AS INTERVAL) <= c.we
     AND coalesce(k.checkout_at, k.checkin_at) + CAST(:tolerance AS INTERVAL) >= c.ws
 ),
-venue AS (
+venue AS MATERIALIZED (
   SELECT v.case_person_id, k.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.VENUE]} AS route,
          least(v.hi, coalesce(k.checkout_at, k.checkin_at), v.we) AS exposed_at,
-         greatest(v.lo, k.checkin_at, v.ws) AS first_at
+         greatest(v.lo, k.checkin_at, v.ws) AS first_at, v.is_close
   FROM checkin k JOIN case_visit v ON k.venue_id = v.venue_id
   WHERE k.checkin_at <= :latest_end
     AND k.checkin_at <= least(v.hi, v.we)
@@ -170,19 +167,23 @@ def _via(route: str) -> str:
     return f"CASE {route} {whens} END"
 
 
-def trace_sql(*, household: bool, secondary: bool, secondary_household: bool) -> str:
+def trace_sql(
+    scenario: Scenario, *, household: bool, secondary: bool, secondary_household: bool
+) -> str:
     """The tracing query for a policy's switches. Parameters: case_ids, starts, ends,
-    latest_end, now, tolerance (an interval), seat_rows, close_settings, secondary_settings."""
+    latest_end, now, tolerance (an interval), seat_rows, close_settings, secondary_settings,
+    venue_close (venue categories whose co-presence is a close contact), and the scenario's."""
     declared = _declared(
         "c", "case_person_id", "c.ws", "c.we", ":close_settings", ROUTE_RANK[ContactVia.DECLARED]
     )
-    ctes = [_CASES, _EXCLUDED, f"\ndeclared AS ({declared}\n)", _CO_TRAVEL, _VENUE]
+    ctes = [_CASES, _excluded(scenario), f"\ndeclared AS ({declared}\n)", _CO_TRAVEL, _VENUE]
     routes = ["declared", "co_travel", "venue"]
     if household:
         ctes.append(_HOUSEHOLD)
         routes.insert(0, "household")
     union = "\n  UNION ALL ".join(
         f"SELECT case_person_id, contact_person_id, route, exposed_at, first_at FROM {r}"
+        + (" WHERE is_close" if r == "venue" else "")
         for r in routes
     )
     ctes.append(
@@ -196,11 +197,23 @@ close_contact AS (
   FROM close_all a
   WHERE NOT EXISTS (SELECT 1 FROM excluded x WHERE x.person_id = a.contact_person_id)
   GROUP BY a.case_person_id, a.contact_person_id
+),
+risk_contact AS (
+  SELECT v.case_person_id, v.contact_person_id, max(v.exposed_at) AS exposed_at
+  FROM venue v
+  WHERE NOT v.is_close
+    AND NOT EXISTS (SELECT 1 FROM excluded x WHERE x.person_id = v.contact_person_id)
+    AND NOT EXISTS (
+      SELECT 1 FROM close_contact k WHERE k.contact_person_id = v.contact_person_id)
+  GROUP BY v.case_person_id, v.contact_person_id
 )"""
     )
     select = (
         f"SELECT case_person_id, contact_person_id, '{ContactTier.CLOSE.value}' AS tier, "
         f"{_via('route')} AS via, exposed_at FROM close_contact"
+        f"\nUNION ALL\nSELECT case_person_id, contact_person_id, "
+        f"'{ContactTier.RISK_PERSON.value}' AS tier, '{ContactVia.VENUE.value}' AS via, "
+        "exposed_at FROM risk_contact"
     )
     if secondary:
         ctes.append(_secondary(secondary_household))

@@ -34,10 +34,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.facility import NO_BED, allocate, occupancy
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
-from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
 from fangkong.store import Store
@@ -48,11 +50,13 @@ log = logging.getLogger(__name__)
 
 CASE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
-    "case_since": TIME,  # first report as confirmed or asymptomatic
+    "case_id": pl.String(),  # of the event that opened the episode
+    "case_since": TIME,  # the episode's opening: first report as confirmed or asymptomatic
     "diagnosis": pl.String(),  # latest
     "severity": pl.String(),  # latest reported, null if none
     "region_code": pl.String(),  # of the latest event
-    "outcome_at": TIME,  # latest outcome event, null if none
+    "outcome_at": TIME,  # the episode's end (outcome or withdrawal), null while open
+    "ended_by": pl.String(),  # cured | released | died | excluded; null while open
 }
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -67,52 +71,31 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
 
 _CASES = ("confirmed", "asymptomatic")
 
-_CASE_SQL = """
-WITH ev AS (
-    SELECT person_id, report_id, reported_at, event_type, diagnosis, severity, region_code
-    FROM case_report WHERE reported_at < :day_end {only}
-),
-latest AS (
-    SELECT person_id, diagnosis, severity, region_code, event_type,
-           row_number() OVER (PARTITION BY person_id, diagnosis IS NOT NULL
-                              ORDER BY reported_at DESC, report_id DESC) AS dn,
-           row_number() OVER (PARTITION BY person_id, severity IS NOT NULL
-                              ORDER BY reported_at DESC, report_id DESC) AS sn,
-           row_number() OVER (PARTITION BY person_id
-                              ORDER BY reported_at DESC, report_id DESC) AS rn
-    FROM ev
-),
-became AS (
-    SELECT person_id, min(reported_at) AS case_since FROM ev
-    WHERE event_type IN ('report', 'reclassify') AND diagnosis IN ('confirmed', 'asymptomatic')
-    GROUP BY person_id
-),
-outc AS (
-    SELECT person_id, max(reported_at) AS outcome_at FROM ev
-    WHERE event_type = 'outcome' GROUP BY person_id
-)
-SELECT b.person_id, b.case_since, d.diagnosis, s.severity, r.region_code, o.outcome_at
-FROM became b
-JOIN latest d ON d.person_id = b.person_id AND d.dn = 1 AND d.diagnosis IS NOT NULL
-JOIN latest r ON r.person_id = b.person_id AND r.rn = 1
-LEFT JOIN latest s ON s.person_id = b.person_id AND s.sn = 1 AND s.severity IS NOT NULL
-LEFT JOIN outc o ON o.person_id = b.person_id
-"""
 
-
-def case_state(store: Store, day: date, ids: list[int] | None = None) -> pl.DataFrame:
-    """Everyone who has been a confirmed or asymptomatic case by the end of `day` (of `ids`, or
-    all), with their latest diagnosis, severity, region and outcome time (CASE_SCHEMA)."""
-    only = f"AND person_id IN ({IDS})" if ids is not None else ""
-    params: dict[str, object] = {"day_end": day_bounds(day)[1]}
+def case_state(
+    store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """Each person's latest case episode opened by the end of `day` (of `ids`, or everyone),
+    with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`)."""
+    persons = IDS if ids is not None else None
+    sql = f"""
+WITH {episode_ctes(scenario, persons=persons)}
+SELECT person_id, case_id, opened_at AS case_since, diagnosis, severity, region_code,
+       closed_at AS outcome_at, ended_by
+FROM (
+    SELECT episode.*, row_number() OVER (
+        PARTITION BY person_id ORDER BY episode_no DESC) AS k
+    FROM episode
+) x WHERE k = 1"""
+    params: dict[str, object] = {"until": day_bounds(day)[1], **scenario.params()}
     if ids is not None:
         params["ids"] = ids
-    return read(store, _CASE_SQL.format(only=only), params, CASE_SCHEMA)
+    return read(store, sql, params, CASE_SCHEMA)
 
 
 def active_cases(cases: pl.DataFrame) -> pl.DataFrame:
-    ended = pl.col("outcome_at").is_not_null() & (pl.col("outcome_at") >= pl.col("case_since"))
-    return cases.filter(pl.col("diagnosis").is_in(_CASES) & ~ended)
+    """The rows of `case_state` whose episode is open (not ended, not withdrawn)."""
+    return cases.filter(pl.col("diagnosis").is_in(_CASES) & pl.col("outcome_at").is_null())
 
 
 _RESULTS_SQL = f"""
@@ -161,9 +144,9 @@ SELECT person_id, order_type, place, detail, run_day, start_at, end_at FROM (
     SELECT person_id, order_type, place, detail, run_day, start_at, end_at,
            row_number() OVER (PARTITION BY person_id, order_type = 'monitor'
                               ORDER BY run_day DESC, start_at DESC, order_type DESC) AS rn
-    FROM engine_order
+    FROM engine_order o
     WHERE order_type IN ('admit', 'discharge', 'monitor') AND person_id IS NOT NULL
-      AND run_day < :day
+      AND run_day < :day AND {visible}
 ) x WHERE rn = 1
 """
 _CARE_SCHEMA: dict[str, pl.DataType] = {
@@ -191,12 +174,14 @@ def _setting(policy: Policy) -> pl.Expr:
     return key.replace_strict(table, return_dtype=pl.String)
 
 
-def _admissions(store: Store, day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+def _admissions(
+    store: Store, day: date, who: pl.DataFrame, policy: Policy, scenario: Scenario
+) -> pl.DataFrame:
     """`transfer` + `admit` for `who` (person_id, region_code, setting, rule, why), with beds,
     served in the frame's order."""
     if who.height == 0:
         return empty_orders()
-    beds = occupancy(store, day).with_columns(
+    beds = occupancy(store, day, scenario=scenario).with_columns(
         (pl.col("capacity") - pl.col("occupied")).alias("free")
     )
     hospital = pl.col("setting").is_in(
@@ -239,6 +224,9 @@ def _admissions(store: Store, day: date, who: pl.DataFrame, policy: Policy) -> p
         rule=pl.col("rule"),
         policy_id=policy.id,
         reason="reason",
+        waiting_for=pl.when(hospital & pl.col("facility_id").is_null()).then(
+            pl.lit(Waiting.BED.value)
+        ),
     )
     return pl.concat([transfer, admit])
 
@@ -337,15 +325,22 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return pl.concat([discharge, monitor, tests])
 
 
-def treatment_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
+def treatment_orders(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
     """Admissions, escalations, discharges with monitoring, and returns to care, for `day`."""
     start = day_start(day)
     cases = (  # first reported, first served when beds are short
-        case_state(store, day)
+        case_state(store, day, scenario=scenario)
         .sort("case_since", "person_id")
         .with_columns(_setting(policy).alias("setting"))
     )
-    care = read(store, _CARE_SQL, {"day": day}, _CARE_SCHEMA)
+    care = read(
+        store,
+        _CARE_SQL.format(visible=scenario.visible("o")),
+        {"day": day, **scenario.params()},
+        _CARE_SCHEMA,
+    )
     last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
     active = active_cases(cases).join(last, on="person_id", how="left")
     new = active.filter(
@@ -421,5 +416,5 @@ def treatment_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
         ]
     ).unique("person_id", keep="first", maintain_order=True)
     return check_orders(
-        pl.concat([_admissions(store, day, who, policy), _monitoring(day, done, policy)])
+        pl.concat([_admissions(store, day, who, policy, scenario), _monitoring(day, done, policy)])
     )

@@ -114,8 +114,19 @@ TRIPS = Kind.one_table(
         Field("service_date", DATE),
         Field.time("departed_at"),
         _SEAT_ROW,
+        Field(
+            "carriage",
+            S,
+            required=False,
+            optional_column=True,
+            checks=(Check("{carriage} < 1 OR {carriage} > 40", "a carriage number is 1 to 40"),),
+        ),
     ),
     row_checks=(
+        Check(
+            "{seat_row} IS NOT NULL AND {carriage} IS NOT NULL",
+            "a trip has a seat row (a flight) or a carriage (a train), not both",
+        ),
         Check(
             "CAST({departed_at} AS DATE) - {service_date} NOT BETWEEN -1 AND 1",
             "departed_at is not on the service date",

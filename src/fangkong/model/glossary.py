@@ -25,6 +25,7 @@ __all__ = [
     "Sex",
     "TestResult",
     "VenueCategory",
+    "Waiting",
 ]
 
 
@@ -136,6 +137,9 @@ class ContactTier(StrEnum):
 
     CLOSE = "close"  # 密切接触者 (密接)
     SECONDARY = "secondary"  # 密接的密接 (次密接)
+    # 时空伴随者 / 风险人员: at a venue with a case, in a category where the policy does not make
+    # that a close contact; assessed by an epidemiologist, not quarantined
+    RISK_PERSON = "risk_person"
 
 
 class Setting(StrEnum):
@@ -167,6 +171,14 @@ class FacilityKind(StrEnum):
     SHELTER_HOSPITAL = "shelter_hospital"  # 方舱医院
 
 
+class Waiting(StrEnum):
+    """What an order cannot be carried out without yet (an order's `waiting_for`)."""
+
+    ADDRESS = "address"  # 待查找: no address known: the person must be located first
+    ROOM = "room"  # 待安置: no quarantine-site room was free
+    BED = "bed"  # 待收治: no hospital bed was free
+
+
 class OrderType(StrEnum):
     """What the engine orders for a day (指令); each order names the rule and policy behind it."""
 
@@ -185,3 +197,4 @@ class OrderType(StrEnum):
     MONITOR = "monitor"  # 出院后健康监测
     ASSIST = "assist"  # 协查: a contact who lives in another region
     SUSPEND_ROUTE = "suspend_route"  # 熔断: an airline's inbound route suspended
+    ASSESS = "assess"  # 风险人员排查: a risk person for an epidemiologist to assess

@@ -20,6 +20,7 @@ __all__ = [
     "TABLES",
     "TABLES_V3",
     "TABLES_V4",
+    "TABLES_V5",
     "Column",
     "SqlType",
     "Table",
@@ -276,7 +277,8 @@ TABLES_V3: tuple[Table, ...] = (
         ),
         key=("person_id", "service", "service_date"),
         doc="Domestic flights and trains taken (for co-travel tracing); `service` is the flight"
-        " or train number, `seat_row` the row (or the coach, for trains).",
+        " or train number, `seat_row` the row on a flight; migration 5 adds `carriage`, the"
+        " coach on a train.",
     ),
     Table(
         "engine_order",
@@ -352,7 +354,95 @@ TABLES_V4: tuple[Table, ...] = (
         personal=True,
     ),
 )
-ALL_TABLES = TABLES + TABLES_V3 + TABLES_V4
+
+# Added by migration 5: scenarios. Everything the engine writes carries the scenario it was
+# written for (`live` for operations; a what-if has a name of its own), so that a what-if never
+# touches live rows. `engine_order` and `traced_contact` get a `scenario` column (existing rows
+# are live); the tables below are new.
+SCENARIO = _c("scenario", V)
+
+TABLES_V5: tuple[Table, ...] = (
+    Table(
+        "scenario",
+        (
+            _c("scenario", V),
+            _c("policy_id", V),
+            _c("fork_day", DATE),
+            _c("created_at", TS),
+            _c("note", V, True),
+        ),
+        key=("scenario",),
+        doc="What-if scenarios: a scenario sees live's derived rows of the days before its"
+        " fork day as its own history, and writes only rows of its own.",
+        batched=False,
+    ),
+    Table(
+        "engine_run",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("policy_id", V),
+            _c("batch_watermark", INT),
+            _c("ran_at", TS),
+        ),
+        key=("scenario", "run_day"),
+        doc="One row per run of a day in a scenario: the policy and the newest import batch the"
+        " run saw. Events of later batches are new to the next run, whatever their times.",
+        batched=False,
+    ),
+    Table(
+        "engine_case_event",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("report_id", V),
+            _c("case_id", V),
+            _c("person_id", B),
+            _c("region_code", V, True),
+            _c("reported_at", TS),
+            _c("event_type", V),
+            _c("diagnosis", V, True),
+            _c("origin", V, True),
+            _c("severity", V, True),
+            _c("outcome", V, True),
+            _c("onset_date", DATE, True),
+            _c("rule", V),
+        ),
+        key=("scenario", "report_id"),
+        doc="Case-registry events the engine derived (a lab-positive single test becomes a"
+        " report, a discharge an outcome), each with its rule; a run of a day replaces its"
+        " own. The registry reads them beside case_report.",
+        batched=False,
+    ),
+)
+
+
+def _with_scenario(t: Table) -> Table:
+    return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
+
+
+# The tables as they stand after every migration (migration 3 created the two derived tables
+# without a scenario; migration 5 adds it).
+_SCENARIO_TABLES = frozenset({"engine_order", "traced_contact"})
+CARRIAGE = _c("carriage", S, True)
+
+
+# migration 5 adds the typed facts the engine decides on to its orders
+ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
+
+
+def _current(t: Table) -> Table:
+    """A table of migration 3 as migration 5 leaves it (columns in the order it adds them)."""
+    if t.name in _SCENARIO_TABLES:
+        t = _with_scenario(t)
+    if t.name == "engine_order":
+        return Table(t.name, (*t.columns, *ORDER_FACTS), t.key, t.doc, t.personal, t.batched)
+    if t.name == "trip":  # migration 5 adds the train carriage
+        return Table(t.name, (*t.columns, CARRIAGE), t.key, t.doc, t.personal, t.batched)
+    return t
+
+
+ALL_TABLES = TABLES + tuple(_current(t) for t in TABLES_V3) + TABLES_V4 + TABLES_V5
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
 

@@ -111,7 +111,12 @@ class Contacts(_Section):
         Annotated[tuple[Setting, ...], AfterValidator(distinct), categories()] | None
     ) = None
     venue_copresence_minutes: Minutes  # check-ins at one venue this close count as co-presence
-    co_travel_seat_rows: Rows  # same row and this many rows in front and behind
+    # venue categories where co-presence with a case is a close contact; elsewhere a co-present
+    # person is a risk person (时空伴随) for an epidemiologist to assess
+    venue_close_contact_categories: Annotated[
+        tuple[VenueCategory, ...], AfterValidator(distinct), categories()
+    ]
+    co_travel_seat_rows: Rows  # flights: same row and this many rows in front and behind
 
 
 class Phase(NamedTuple):
@@ -168,6 +173,11 @@ class Testing(_Section):
         Annotated[AtLeastOne, Spec(Unit.COUNT, Stricter.HIGHER, absent_is_stricter=True)] | None
     ) = None
     risk_post_test_interval_days: Annotated[Days, Spec(Unit.DAYS, Stricter.LOWER)] | None = None
+    # a tube with no result this long after its last sample is lost: its members are retested
+    result_deadline_hours: Annotated[Hours, Spec(Unit.HOURS, Stricter.LOWER)]
+    # positives of one person within this many days belong to one infection (one case report;
+    # the first of them anchors the exposure window)
+    repeat_positive_window_days: Days
 
 
 class Discharge(_Section):

@@ -168,7 +168,7 @@ def write_outbreak(
     persons: int = 20_000,
     venues: int = 400,
     days: int = 21,
-    first_day: date = date(2022, 4, 1),
+    first_day: date = date(2022, 7, 1),  # cn-2022-06-28 is in force
     seed: int = 20220401,
 ) -> Outbreak:
     """Write the outbreak's event files into `out_dir` and say what they hold."""
@@ -296,8 +296,9 @@ def _detect(
         members, [p for p, t in infected.items() if t <= ROUND_DAY - 2 and p not in reported]
     )
     round_time = t0 + timedelta(days=ROUND_DAY, hours=8)
+    round_id = f"R-{round_time.date().isoformat()}"
     for k, p in enumerate(members.tolist()):
-        samples.append((f"R{k:06d}", p, f"P{tube_of[k]:05d}", round_time, "R-2022-04-10"))
+        samples.append((f"R{k:06d}", p, f"P{tube_of[k]:05d}", round_time, round_id))
     positive_tubes = set(tube_of[hot].tolist())
     for t in range(int(tube_of.max()) + 1 if members.size else 0):
         pos = t in positive_tubes

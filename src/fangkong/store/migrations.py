@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fangkong.model.tables import TABLES, TABLES_V3, TABLES_V4, Table
+from fangkong.model.tables import TABLES, TABLES_V3, TABLES_V4, TABLES_V5, Table
 from fangkong.store.base import Store
 from fangkong.store.sql import column_list, create_table_sql
 
@@ -87,6 +87,30 @@ def _create_v4_tables(store: Store) -> None:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
 
 
+def _scenarios(store: Store) -> None:
+    """Scenarios, runs and derived case events; the derived tables get a scenario column (the
+    rows already stored are live) and their keys include it."""
+    for name in ("engine_order", "traced_contact"):
+        store.execute(f"ALTER TABLE \"{name}\" ADD COLUMN scenario VARCHAR NOT NULL DEFAULT 'live'")
+    store.execute('ALTER TABLE "trip" ADD COLUMN carriage SMALLINT')
+    for column in ("population", "waiting_for"):  # typed facts the engine decides on
+        store.execute(f'ALTER TABLE "engine_order" ADD COLUMN {column} VARCHAR')
+    _create_tables(store, TABLES_V5)
+    if store.dialect != "postgres":
+        return
+    store.execute('DROP INDEX IF EXISTS "engine_order_key"')
+    store.execute('CREATE UNIQUE INDEX "engine_order_key" ON "engine_order" (scenario, order_id)')
+    store.execute('DROP INDEX IF EXISTS "traced_contact_key"')
+    store.execute(
+        'CREATE UNIQUE INDEX "traced_contact_key" ON "traced_contact" '
+        "(scenario, run_day, case_person_id, contact_person_id, tier)"
+    )
+    store.execute('CREATE INDEX "engine_order_day" ON "engine_order" (scenario, run_day)')
+    store.execute(
+        'CREATE INDEX "engine_case_event_person" ON "engine_case_event" (person_id, reported_at)'
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -98,6 +122,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "received assistance requests; lookup indexes for tracing on PostgreSQL",
         _create_v4_tables,
     ),
+    Migration(5, "scenarios, runs and derived case events", _scenarios),
 )
 
 
