@@ -274,11 +274,11 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
         "unknown source 'a friend'",
     ),
     (
-        "section written as a parameter",
+        "section absent with a unit other than section",
         "cn-2022-11-11",
         _set("inbound.circuit_breaker", _param(None, "count")),
-        "inbound.circuit_breaker",
-        "not a parameter",
+        "inbound.circuit_breaker.unit",
+        "in 'section', not 'count'",
     ),
     (
         "unknown facts section in a source",
