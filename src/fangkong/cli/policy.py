@@ -91,6 +91,7 @@ def _header(policy: Policy) -> dict[str, Any]:
         "id": policy.id,
         "jurisdiction": policy.jurisdiction,
         "in_force_from": policy.in_force_from.isoformat(),
+        "in_force_until": policy.in_force_until.isoformat() if policy.in_force_until else None,
         "status": policy.status.value,
         "title": policy.title,
         "title_zh": policy.title_zh,
@@ -112,17 +113,24 @@ def _parameter_json(p: Parameter) -> dict[str, Any]:
 
 @app.command("list")
 def list_command(directory: DirOption = None, fmt: FormatOption = Format.TABLE) -> None:
-    """Every policy with its date in force, status and title."""
+    """Every policy with its dates in force, status and title. A regime is in force until the
+    next one's date, or until its declared end ('until'); no regime is in force after that."""
     policies = list_policies(directory=directory)
     if fmt is Format.JSON:
         typer.echo(json.dumps([_header(p) for p in policies], ensure_ascii=False, indent=2))
         return
     table = Table(title="Policies")
-    for column in ("id", "in force from", "status", "extends", "title"):
+    for column in ("id", "in force from", "until", "status", "extends", "title"):
         table.add_column(column)
     for p in policies:
+        until = p.in_force_until.isoformat() if p.in_force_until else ""
         table.add_row(
-            p.id, p.in_force_from.isoformat(), p.status.value, p.extends or "", Text(p.title)
+            p.id,
+            p.in_force_from.isoformat(),
+            until,
+            p.status.value,
+            p.extends or "",
+            Text(p.title),
         )
     _console().print(table)
 
