@@ -78,6 +78,7 @@ def test_show_as_json(runner: CliRunner) -> None:
             "quarantine.close_contact.centralized_test_days"
         ),
         "verified": True,
+        "read_by_rules": True,
         "note": None,
     }
     assert shown["parameters"]["risk_areas.levels"]["value"] == ["low", "medium", "high"]

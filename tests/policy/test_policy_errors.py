@@ -512,7 +512,9 @@ def test_policies_directory_from_the_environment(
 def test_a_changed_file_is_read_again(shipped: Reader, write_policy: Writer) -> None:
     data = shipped("cn-2022-06-28")
     path = write_policy(data)
-    assert load_policy_file(path).contacts.exposure_window_days == 4
+    contacts = load_policy_file(path).contacts
+    assert contacts is not None and contacts.exposure_window_days == 4
     data["contacts"]["exposure_window_days"]["value"] = 14
     write_policy(data)
-    assert load_policy_file(path).contacts.exposure_window_days == 14
+    contacts = load_policy_file(path).contacts
+    assert contacts is not None and contacts.exposure_window_days == 14

@@ -140,6 +140,8 @@ def test_accessors_return_plain_values() -> None:
         ("centralized_quarantine", 7, (1, 2, 3, 5, 7)),
         ("home_health_monitoring", 3, (3,)),
     ]
+    assert ninth.contacts is not None and ninth.risk_areas is not None
+    assert ninth.treatment is not None
     assert ninth.contacts.exposure_window_days == 4
     assert Setting.HOUSEHOLD in ninth.contacts.close_contact_settings
     assert ninth.testing.positive_ct_below == 40.0
@@ -159,6 +161,8 @@ def test_accessors_return_plain_values() -> None:
 def test_venue_measures_by_category() -> None:
     april = load_policy("cn-2020-04-08")
     areas = april.risk_areas
+    ninth = load_policy("cn-2022-06-28").risk_areas
+    assert areas is not None and ninth is not None
     assert (
         areas.venue_measure(RiskLevel.LOW, VenueCategory.ESSENTIAL) is VenueMeasure.OPEN_GRADUALLY
     )
@@ -168,12 +172,7 @@ def test_venue_measures_by_category() -> None:
     )
     for institution in (VenueCategory.PRISON, VenueCategory.ELDERLY_CARE):
         assert areas.venue_measure(RiskLevel.HIGH, institution) is VenueMeasure.REINFORCED_MEASURES
-    assert (
-        load_policy("cn-2022-06-28").risk_areas.venue_measure(
-            RiskLevel.HIGH, VenueCategory.ESSENTIAL
-        )
-        is None
-    )
+    assert ninth.venue_measure(RiskLevel.HIGH, VenueCategory.ESSENTIAL) is None
 
 
 def test_source_of_names_the_facts_section_and_the_original() -> None:
