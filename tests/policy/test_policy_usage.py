@@ -258,6 +258,45 @@ def test_a_function_returning_a_section_gives_a_section() -> None:
     assert reads == {"quarantine.*.home_days"}
 
 
+def test_a_policy_carried_by_a_dataclass_is_followed() -> None:
+    reads = _reads(
+        """
+        from dataclasses import dataclass
+
+        @dataclass(frozen=True)
+        class Context:
+            day: int
+            policy: Policy
+
+            def window(self) -> int:
+                return self.policy.contacts.exposure_window_days
+
+        def rule(ctx: Context) -> int:
+            return ctx.policy.testing.positive_ct_below
+
+        def run(policy: Policy) -> Context:
+            return Context(1, policy)
+        """
+    )
+    assert reads == {"contacts.exposure_window_days", "testing.positive_ct_below"}
+
+
+def test_an_instance_the_scan_cannot_follow_reads_its_sections_whole() -> None:
+    reads = _reads(
+        """
+        from dataclasses import dataclass
+
+        @dataclass(frozen=True)
+        class Context:
+            policy: Policy
+
+        def run(policy: Policy) -> None:
+            print(Context(policy))
+        """
+    )
+    assert reads == {"**"}
+
+
 def test_methods_read_what_their_bodies_read() -> None:
     reads = _reads(
         """
