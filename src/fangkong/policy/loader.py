@@ -12,7 +12,14 @@ Overlays. A file with `extends: <id>` is merged onto the policy it names (from t
 directory), then validated as a whole. Sections merge key by key; a parameter, a list or any other
 value replaces the base's; `null` removes the base's entry (e.g. `circuit_breaker: null`). The
 header is the overlay's own, except that jurisdiction and date in force are inherited when left
-out. `Policy.lineage` records the overlay's id and every id below it.
+out (a declared end, `in_force_until`, never is). `Policy.lineage` records the overlay's id and
+every id below it.
+
+Sources. The citations of a file's `sources` table are checked against the research notes in
+`sources/` beside it (or the default directory's): see `fangkong.policy.citation`.
+
+In force on a date. `policy_in_force` never falls back: a date before the first regime or after
+a declared end with no successor is a NoPolicyInForceError.
 
 Loaded files are cached by path, size and modification time, so a day-by-day simulation can ask
 for the policy in force every day.
