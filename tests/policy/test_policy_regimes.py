@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from fangkong.cli.app import app as main_app
 from fangkong.cli.policy import app
 from fangkong.errors import NoPolicyInForceError, NotFoundError, PolicyError, PolicyFileError
 from fangkong.policy import Population, list_policies, load_policy, policy_in_force
@@ -153,3 +154,13 @@ def test_policy_list_shows_the_declared_end(
     by_id = {r["id"]: r for r in rows}
     assert by_id["cn-2023-01-08"]["in_force_until"] == "2023-06-30"
     assert by_id["cn-2022-12-07"]["in_force_until"] is None
+
+
+def test_the_daily_run_refuses_a_date_with_no_regime(tmp_path: Path) -> None:
+    """`fangkong day` looks up the policy in force: no silent fallback there either."""
+    runner = CliRunner()
+    store = str(tmp_path / "city.duckdb")
+    assert runner.invoke(main_app, ["init", "--store", store]).exit_code == 0
+    result = runner.invoke(main_app, ["day", "--date", "2019-12-01", "--store", store])
+    assert result.exit_code == 2
+    assert "no cn regime is encoded for 2019-12-01" in " ".join(result.output.split())

@@ -317,6 +317,19 @@ def test_methods_read_what_their_bodies_read() -> None:
     } <= reads
 
 
+def test_a_policy_from_the_loader_is_a_section() -> None:
+    reads = _reads(
+        """
+        from datetime import date
+        from fangkong.policy import policy_in_force
+
+        def rule(day: date) -> int:
+            return policy_in_force(day).testing.pool_size
+        """
+    )
+    assert reads == {"testing.pool_size"}
+
+
 def test_a_parameter_asked_for_by_key() -> None:
     reads = _reads(
         """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,6 +25,7 @@ from fangkong.policy._scan_values import (
     _Function,
     _Instance,
     _key_of,
+    _Loader,
     _Method,
     _of_model,
     _Section,
@@ -98,7 +100,8 @@ class _Scan:
 
     @staticmethod
     def _runtime(module: str, name: str) -> object:
-        """A class of the policy or model packages, by importing it (cheap: no engine code)."""
+        """A class of the policy or model packages, or a function of theirs that returns a
+        section (`policy_in_force`), by importing it (cheap: no engine code)."""
         if not module.startswith(("fangkong.policy", "fangkong.model")):
             return None
         try:
@@ -107,6 +110,13 @@ class _Scan:
             return None
         if isinstance(value, type) and issubclass(value, BaseModel | Enum):
             return value
+        if callable(value) and not isinstance(value, type):
+            try:
+                returned = typing.get_type_hints(value).get("return")
+            except (NameError, TypeError):
+                return None
+            model = _model(returned)
+            return _Loader(model) if model is not None and model in _PATHS else None
         return None
 
     def annotation(self, module: str, node: ast.expr | None) -> type[BaseModel] | None:

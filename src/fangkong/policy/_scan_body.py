@@ -16,7 +16,9 @@ from fangkong.policy._scan_values import (
     _Instance,
     _Key,
     _key_of,
+    _Loader,
     _Method,
+    _of_model,
     _Section,
     _Table,
     _Value,
@@ -157,7 +159,9 @@ class _Body:
                 if name in self.env:
                     return frozenset(self.env[name])
                 found = scan.resolve(self.module, name)
-                return frozenset({found}) if isinstance(found, _Function | _Class) else _NONE
+                if isinstance(found, _Function | _Class | _Loader):
+                    return frozenset({found})
+                return _NONE
             case ast.Attribute(value=ast.Name(id=base), attr=attr) if base not in self.env and (
                 isinstance(enum := scan.resolve(self.module, base), type) and issubclass(enum, Enum)
             ):
@@ -238,6 +242,8 @@ class _Body:
                 returned = scan.annotated(callee.module, callee.node.returns)
                 if returned is not None:
                     out.add(returned)
+            elif isinstance(callee, _Loader):
+                out.add(_of_model(callee.model))
             elif isinstance(callee, _Class):  # a constructor: model fields are kept, not read
                 fields = scan.fields(callee)
                 for i, (_name, annotation) in enumerate(fields[: len(args)]):

@@ -89,7 +89,12 @@ class _Instance:  # an instance of such a class: its fields annotated with a mod
     cls: _Class
 
 
-_Value = _Section | _Table | _Entries | _Method | _Key | _Function | _Class | _Instance
+@dataclass(frozen=True, slots=True)
+class _Loader:  # a function of the policy package that returns a section (policy_in_force, ...)
+    model: type[BaseModel]
+
+
+_Value = _Section | _Table | _Entries | _Method | _Key | _Function | _Class | _Instance | _Loader
 _Values = frozenset[_Value]
 _NONE: _Values = frozenset()
 

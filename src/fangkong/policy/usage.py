@@ -3,9 +3,8 @@ policies, so that `fangkong policy show` can mark a parameter that no rule reads
 
 **Scanned**: every module of the `fangkong` package except `fangkong.policy` and
 `fangkong.cli.policy`, which define, validate, list, show and compare policies and so touch every
-parameter generically. The
-bodies of the schema models' methods and properties (`fangkong.policy.schema`) are read too, to
-follow a call such as `policy.regime(...)`.
+parameter generically. The bodies of the schema models' methods and properties
+(`fangkong.policy.schema`) are read too, to follow a call such as `policy.regime(...)`.
 
 **What "read" means.** A parameter (a dotted key, e.g. `quarantine.close_contact.home_days`) is
 read when a function of the scanned modules fetches it from a policy, as the scan resolves it:
@@ -33,15 +32,21 @@ read when a function of the scanned modules fetches it from a policy, as the sca
   name every parameter of the section; and any use of a section or table that the scan cannot
   follow — passed to a function that is not scanned or whose parameter is not annotated with the
   section's model, put in a container, formatted, stored on an object, returned from a function
-  not annotated with its model, `model_dump()` — reads every parameter under it. The scan errs
-  on the side of "read": it never calls a parameter unread that the code uses.
+  not annotated with its model, `model_dump()` — reads every parameter under it. Where the scan
+  knows a value is a section, it errs on the side of "read".
 - Not a read: testing a section for None or truth (`if policy.contacts is None`), a key's
   presence in a table (`Population.X in policy.quarantine`), a header field (`policy.id`).
 
+A section also comes from a call of a function of the policy package annotated to return one
+(`policy_in_force(day)`, `load_policy(id)`).
+
 What it cannot see: whether the value read changes an order for some input (a parameter read
-only to be logged counts as read), and code that builds attribute names other than through
-`getattr`. It is a map of the code, not a proof of behaviour; `tests/policy/test_policy_usage.py`
-lists the parameters unread today, so that a change either way is visible.
+only to be logged counts as read); code that builds attribute names other than through
+`getattr`; a policy held by a name it cannot type (an unannotated lambda parameter, an element
+taken out of a list): reads through such a name are missed. The package is checked by mypy
+--strict, so every function's parameters are annotated. It is a map of the code, not a proof of
+behaviour; `tests/policy/test_policy_usage.py` lists the parameters unread today, so that a
+change either way is visible.
 """
 
 from __future__ import annotations
