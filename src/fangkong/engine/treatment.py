@@ -337,7 +337,7 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy, rule: Discharge) -
 
 def treatment_orders(store: Store, day: date, policy: Policy) -> pl.DataFrame:
     """Admissions, escalations, discharges with monitoring, and returns to care, for `day`.
-    None under a policy with no treatment (class-B management: no isolation by order)."""
+    No orders under a policy without treatment (class-B management: no isolation by order)."""
     routing, rule = policy.treatment, policy.discharge
     if routing is None or rule is None:
         log.info("policy %s orders no isolation or admission of cases", policy.id)
