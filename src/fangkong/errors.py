@@ -6,18 +6,24 @@ HTTP statuses); library code raises them and never prints.
     │   ├── ImportFileError       an import file is malformed: names file, row, field
     │   └── PolicyFileError       a policy file is malformed: names file and key
     ├── NotFoundError             a named thing (policy, person, region) does not exist
+    │   └── NoPolicyInForceError  no encoded regime is in force on a date (also a PolicyError)
+    ├── PolicyError               a policy cannot be applied as asked
     ├── StoreError                the store cannot be opened, or its schema is wrong
     └── ConflictError             an operation would contradict what is stored
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 __all__ = [
     "ConflictError",
     "FangkongError",
     "ImportFileError",
     "InputError",
+    "NoPolicyInForceError",
     "NotFoundError",
+    "PolicyError",
     "PolicyFileError",
     "StoreError",
 ]
@@ -72,6 +78,21 @@ class PolicyFileError(InputError):
 
 class NotFoundError(FangkongError):
     """A named thing does not exist."""
+
+
+class PolicyError(FangkongError):
+    """A policy cannot be applied as asked."""
+
+
+class NoPolicyInForceError(PolicyError, NotFoundError):
+    """No encoded regime of a jurisdiction is in force on a date: the date is before the first
+    one, or after a regime's declared end (`in_force_until`) with no encoded successor. Never a
+    silent fallback to another regime."""
+
+    def __init__(self, jurisdiction: str, on: date, message: str) -> None:
+        self.jurisdiction = jurisdiction
+        self.on = on
+        super().__init__(message)
 
 
 class StoreError(FangkongError):

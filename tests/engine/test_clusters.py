@@ -249,6 +249,7 @@ def traced_pairs(store: Store, cluster: Cluster, policy: Policy) -> set[tuple[in
 def expected(cluster: Cluster, policy: Policy) -> tuple[set[tuple[int, int]], Counter[str]]:
     """The links whose later case was a contact of the earlier one (in the window, with an
     accepted setting), and what became of every link: found, or why not."""
+    assert policy.contacts is not None
     window = timedelta(days=policy.contacts.exposure_window_days)
     accepted = {s.value for s in policy.contacts.close_contact_settings}
     hits, fate = set(), Counter[str]()
@@ -273,6 +274,7 @@ def expected(cluster: Cluster, policy: Policy) -> tuple[set[tuple[int, int]], Co
 
 def with_other(policy: Policy) -> Policy:
     """The policy, with 'other' declared contacts accepted as close contacts."""
+    assert policy.contacts is not None
     settings = (*policy.contacts.close_contact_settings, Setting.OTHER)
     contacts = policy.contacts.model_copy(update={"close_contact_settings": settings})
     return policy.model_copy(update={"contacts": contacts})
@@ -312,6 +314,7 @@ def test_known_links_are_found(store: Store, shared: Path, tmp_path: Path, city:
             total = fate.total() - fate["same day"]
             recall = len(found) / total
             misses = ", ".join(f"{k} {n}" for k, n in sorted(fate.items()) if k != "found")
+            assert policy.contacts is not None
             lines.append(
                 f"{city:9} {policy.contacts.exposure_window_days} days ({policy_id}, {mode}):"
                 f" {len(found)}/{total} = {recall:.3f} (not found: {misses})"

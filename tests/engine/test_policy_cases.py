@@ -1,7 +1,7 @@
 """Policy cases as data: each `policy_cases/*.yaml` gives the events of a small world, runs the
 engine's quarantine, treatment and border steps day by day under one policy, and lists the
 orders it must give. The YAML files are written for an epidemiologist to review against
-shared/reference/policy-facts.md; this one test runs them all.
+policies/sources/policy-facts.md; this one test runs them all.
 
 Also the helpers the other care tests share: `put` (rows into a table, times in Beijing time),
 `store_orders` (a day's orders stored as the daily run stores them), `run_steps`.
@@ -35,6 +35,7 @@ from fangkong.engine.quarantine import (
     quarantine_orders,
     release_and_conversion_orders,
 )
+from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders
 from fangkong.model.tables import SqlType, table
 from fangkong.policy import Policy, load_policy
@@ -208,6 +209,12 @@ def test_policy_case(store: Store, path: Path) -> None:
     for step in case["days"]:
         day = date.fromisoformat(str(step["day"]))
         contacts = contacts_frame(step.get("contacts") or [], policy.id)
+        if step.get("trace"):  # the day's new cases traced under the policy
+            traced = trace_contacts(store, cases_to_trace(store, day), policy)
+            found = sorted(traced.select("contact_person_id", "tier").iter_rows())
+            want = sorted((r["person"], r["tier"]) for r in step.get("expect_traced") or [])
+            assert found == want, f"{path.name}, {day}: traced"
+            contacts = pl.concat([contacts, traced.select(*CONTACT_SCHEMA)])
         departures = departures_frame(step.get("departures") or [])
         orders, occupancy = run_steps(store, day, policy, step["run"], contacts, departures)
         if "expect" in step:
@@ -230,6 +237,12 @@ def test_policy_case(store: Store, path: Path) -> None:
 
 
 def test_every_policy_is_covered() -> None:
-    """The three regimes of the issue each have cases: 2020, 9th edition, twenty measures."""
+    """The regimes each have cases: 2020, 8th edition, 9th edition, twenty measures, class B."""
     used = {yaml.safe_load(p.read_text(encoding="utf-8"))["policy"] for p in _cases()}
-    assert {"cn-2020-04-08", "cn-2022-06-28", "cn-2022-11-11"} <= used
+    assert {
+        "cn-2020-04-08",
+        "cn-2021-05-14",
+        "cn-2022-06-28",
+        "cn-2022-11-11",
+        "cn-2023-01-08",
+    } <= used

@@ -172,6 +172,7 @@ def policy(pid: str = "cn-2022-06-28", **contacts: Any) -> Policy:
     p = load_policy(pid)
     if not contacts:
         return p
+    assert p.contacts is not None
     return p.model_copy(update={"contacts": p.contacts.model_copy(update=contacts)})
 
 

@@ -78,6 +78,7 @@ def test_show_as_json(runner: CliRunner) -> None:
             "quarantine.close_contact.centralized_test_days"
         ),
         "verified": True,
+        "read_by_rules": True,
         "note": None,
     }
     assert shown["parameters"]["risk_areas.levels"]["value"] == ["low", "medium", "high"]
@@ -137,7 +138,8 @@ def test_errors_are_raised_as_fangkong_errors(runner: CliRunner, library: Path) 
 
 
 def test_the_directory_option_and_variable(runner: CliRunner, library: Path) -> None:
-    (library / "cn-2022-12-07.yaml").unlink()
+    for later in ("cn-2023-01-08", "cn-2022-12-07"):  # the first extends the second
+        (library / f"{later}.yaml").unlink()
     result = runner.invoke(app, ["in-force", "2023-01-01", "--dir", str(library)])
     assert result.output.strip() == "cn-2022-11-11"
     result = runner.invoke(app, ["in-force", "2023-01-01"], env={"FANGKONG_POLICIES": str(library)})

@@ -274,11 +274,11 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
         "unknown source 'a friend'",
     ),
     (
-        "section written as a parameter",
+        "section absent with a unit other than section",
         "cn-2022-11-11",
         _set("inbound.circuit_breaker", _param(None, "count")),
-        "inbound.circuit_breaker",
-        "not a parameter",
+        "inbound.circuit_breaker.unit",
+        "in 'section', not 'count'",
     ),
     (
         "unknown facts section in a source",
@@ -307,6 +307,97 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
         _set("status", "what-if"),
         "extends",
         "must name the policy it changes",
+    ),
+    (
+        "a section left out without saying so",
+        "cn-2022-06-28",
+        _set("contacts", None),
+        "contacts",
+        "write the absence as {value: null, unit: section",
+    ),
+    (
+        "close contacts quarantined while none are traced",
+        "cn-2022-11-11",
+        _set("contacts", _param(None, "section")),
+        "quarantine.close_contact",
+        "no contacts are traced",
+    ),
+    (
+        "people leaving risk areas quarantined while there are none",
+        "cn-2022-11-11",
+        _set("risk_areas", _param(None, "section")),
+        "quarantine.left_high_risk_area",
+        "there are no risk areas",
+    ),
+    (
+        "treatment none but discharge written",
+        "cn-2022-11-11",
+        _set("treatment", _param(None, "section")),
+        "treatment",
+        "both written, or both none",
+    ),
+    (
+        "a code reason that cannot arise",
+        "cn-2023-01-08",
+        _set("health_code.red_reasons", _param(["confirmed", "from_risk_area"], "category")),
+        "health_code.red_reasons",
+        "'from_risk_area' cannot arise: risk_areas is none",
+    ),
+    (
+        "in force until before in force from",
+        "cn-2022-11-11",
+        _set("in_force_until", "2022-11-10"),
+        "in_force_until",
+        "is before in_force_from (2022-11-11)",
+    ),
+    (
+        "a what-if with an end",
+        "whatif-2022-06-28-close-contacts-5-3",
+        _set("in_force_until", "2022-12-31"),
+        "in_force_until",
+        "a what-if is never in force",
+    ),
+    (
+        "a cited section the sources do not have",
+        "cn-2022-06-28",
+        _set("sources.ninth-regime.read_at", "sources/policy-notes.md § 10th edition"),
+        "sources.ninth-regime.read_at",
+        "sources/policy-notes.md has no section '10th edition'",
+    ),
+    (
+        "a further cited section the sources do not have",
+        "cn-2022-06-28",
+        _set("sources.ninth-regime.read_at", "sources/policy-notes.md § 2020 regime; § Vaccines"),
+        "sources.ninth-regime.read_at",
+        "has no section 'Vaccines'",
+    ),
+    (
+        "a citation outside the sources directory",
+        "cn-2020-04-08",
+        _set("sources.seed-002-pbsc.read_at", "shared/seeds/002"),
+        "sources.seed-002-pbsc.read_at",
+        "cite a section of a file of sources/",
+    ),
+    (
+        "a citation of another directory's file",
+        "cn-2020-04-08",
+        _set("sources.seed-002-pbsc.read_at", "../shared/reference/policy-notes.md § 2020 regime"),
+        "sources.seed-002-pbsc.read_at",
+        "is not a file of sources/",
+    ),
+    (
+        "a citation of a file not copied",
+        "cn-2020-04-08",
+        _set("sources.seed-002-pbsc.read_at", "sources/peer-systems.md § Overview"),
+        "sources.seed-002-pbsc.read_at",
+        "no file peer-systems.md",
+    ),
+    (
+        "a cited section that names several",
+        "cn-2020-04-08",
+        _set("sources.jiangsu-code.read_at", "sources/policy-notes.md § Health code"),
+        "sources.jiangsu-code.read_at",
+        "names several sections",
     ),
 ]
 
@@ -421,7 +512,9 @@ def test_policies_directory_from_the_environment(
 def test_a_changed_file_is_read_again(shipped: Reader, write_policy: Writer) -> None:
     data = shipped("cn-2022-06-28")
     path = write_policy(data)
-    assert load_policy_file(path).contacts.exposure_window_days == 4
+    contacts = load_policy_file(path).contacts
+    assert contacts is not None and contacts.exposure_window_days == 4
     data["contacts"]["exposure_window_days"]["value"] = 14
     write_policy(data)
-    assert load_policy_file(path).contacts.exposure_window_days == 14
+    contacts = load_policy_file(path).contacts
+    assert contacts is not None and contacts.exposure_window_days == 14

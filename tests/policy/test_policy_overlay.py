@@ -121,7 +121,7 @@ def test_an_overlay_can_stack_on_an_overlay(write_policy: Writer) -> None:
     )
     policy = load_policy_file(write_policy(overlay))
     assert policy.lineage == ("whatif-stacked", WHATIF, "cn-2022-06-28")
-    assert policy.contacts.exposure_window_days == 2
+    assert policy.contacts is not None and policy.contacts.exposure_window_days == 2
     assert policy.quarantine[Population.CLOSE_CONTACT].centralized_days == 5
 
 

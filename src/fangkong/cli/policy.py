@@ -24,12 +24,14 @@ from fangkong.policy import (
     Change,
     Parameter,
     Policy,
+    Unit,
     diff,
     list_policies,
     load_policy,
     load_policy_file,
     policy_in_force,
 )
+from fangkong.policy.usage import unread
 
 __all__ = ["app"]
 
@@ -91,6 +93,7 @@ def _header(policy: Policy) -> dict[str, Any]:
         "id": policy.id,
         "jurisdiction": policy.jurisdiction,
         "in_force_from": policy.in_force_from.isoformat(),
+        "in_force_until": policy.in_force_until.isoformat() if policy.in_force_until else None,
         "status": policy.status.value,
         "title": policy.title,
         "title_zh": policy.title_zh,
@@ -99,30 +102,38 @@ def _header(policy: Policy) -> dict[str, Any]:
     }
 
 
-def _parameter_json(p: Parameter) -> dict[str, Any]:
+def _parameter_json(p: Parameter, read: bool) -> dict[str, Any]:
     return {
         "value": _plain(p.value),
         "unit": p.unit.value,
         "source": p.source,
         "citation": p.citation,
         "verified": p.verified,
+        "read_by_rules": read,
         "note": p.note,
     }
 
 
 @app.command("list")
 def list_command(directory: DirOption = None, fmt: FormatOption = Format.TABLE) -> None:
-    """Every policy with its date in force, status and title."""
+    """Every policy with its dates in force, status and title. A regime is in force until the
+    next one's date, or until its declared end ('until'); no regime is in force after that."""
     policies = list_policies(directory=directory)
     if fmt is Format.JSON:
         typer.echo(json.dumps([_header(p) for p in policies], ensure_ascii=False, indent=2))
         return
     table = Table(title="Policies")
-    for column in ("id", "in force from", "status", "extends", "title"):
+    for column in ("id", "in force from", "until", "status", "extends", "title"):
         table.add_column(column)
     for p in policies:
+        until = p.in_force_until.isoformat() if p.in_force_until else ""
         table.add_row(
-            p.id, p.in_force_from.isoformat(), p.status.value, p.extends or "", Text(p.title)
+            p.id,
+            p.in_force_from.isoformat(),
+            until,
+            p.status.value,
+            p.extends or "",
+            Text(p.title),
         )
     _console().print(table)
 
@@ -138,18 +149,30 @@ def show_command(
     unverified: Annotated[
         bool, typer.Option("--unverified", help="Only parameters marked verified: false")
     ] = False,
+    unread_only: Annotated[
+        bool, typer.Option("--unread", help="Only parameters that no rule of the engine reads")
+    ] = False,
 ) -> None:
-    """Every parameter of a policy with its value, unit, source and verified flag."""
+    """Every parameter of a policy with its value, unit, source and verified flag, and whether a
+    rule reads it ('read': a static scan of the code, `fangkong.policy.usage` says what counts).
+    A documented absence (a section the policy does not have) is never read: it has no value."""
     policy = _load(ref, directory)
+    everything = policy.parameters()
+    unread_keys = set(unread(k for k, p in everything.items() if p.unit is not Unit.SECTION))
     params = [
         p
-        for p in policy.parameters().values()
-        if p.key.startswith(prefix) and not (unverified and p.verified)
+        for p in everything.values()
+        if p.key.startswith(prefix)
+        and not (unverified and p.verified)
+        and not (unread_only and p.key not in unread_keys)
     ]
     if prefix and not params:
         raise InputError(f"policy {policy.id} has no parameter starting with {prefix!r}")
     if fmt is Format.JSON:
-        out = {**_header(policy), "parameters": {p.key: _parameter_json(p) for p in params}}
+        out = {
+            **_header(policy),
+            "parameters": {p.key: _parameter_json(p, p.key not in unread_keys) for p in params},
+        }
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     console = _console()
@@ -162,17 +185,23 @@ def show_command(
         )
     )
     table = Table(show_lines=False)
-    for column in ("key", "value", "unit", "verified", "source"):
+    for column in ("key", "value", "unit", "verified", "read", "source"):
         table.add_column(column, overflow="fold")
     for p in params:
         source = Text(p.citation)
         if p.note:
             source.append("\n" + p.note, style="italic")
         mark = Text("yes") if p.verified else Text("NO", style="yellow")
-        table.add_row(Text(p.key), Text(_text(p.value)), p.unit.value, mark, source)
+        if p.unit is Unit.SECTION:
+            read = Text("—")
+        else:
+            read = Text("UNREAD", style="magenta") if p.key in unread_keys else Text("yes")
+        table.add_row(Text(p.key), Text(_text(p.value)), p.unit.value, mark, read, source)
     console.print(table)
-    total = len(policy.parameters())
-    console.print(f"{total} parameters, {len(policy.unverified())} not verified")
+    console.print(
+        f"{len(everything)} parameters, {len(policy.unverified())} not verified, "
+        f"{len(unread_keys)} read by no rule (UNREAD)"
+    )
 
 
 @app.command("diff")

@@ -150,6 +150,9 @@ def trace_contacts(
     if cases.height == 0:
         return empty_contacts()
     rules = policy.contacts
+    if rules is None:  # class-B management: no contact is designated
+        log.info("policy %s traces no contacts: %d cases", policy.id, cases.height)
+        return empty_contacts()
     window = timedelta(days=rules.exposure_window_days)
     per_person = (
         cases.group_by("case_person_id")

@@ -40,7 +40,7 @@ from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight,
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity, Waiting
-from fangkong.policy.schema import Policy
+from fangkong.policy.schema import Discharge, Policy, Treatment
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
 from fangkong.store import Store
 
@@ -162,10 +162,10 @@ _CARE_SCHEMA: dict[str, pl.DataType] = {
 _RANK = {s.value: i for i, s in enumerate(STRICTNESS[CareSetting])}
 
 
-def _setting(policy: Policy) -> pl.Expr:
+def _setting(care: Treatment) -> pl.Expr:
     """The care setting for each case's diagnosis and severity (unknown severity: mild)."""
-    table = {s.value: policy.treatment.setting_for(s).value for s in Severity}
-    table["asymptomatic"] = policy.treatment.setting_for(None).value
+    table = {s.value: care.setting_for(s).value for s in Severity}
+    table["asymptomatic"] = care.setting_for(None).value
     key = (
         pl.when(pl.col("diagnosis") == Diagnosis.ASYMPTOMATIC.value)
         .then(pl.lit("asymptomatic"))
@@ -231,9 +231,8 @@ def _admissions(
     return pl.concat([transfer, admit])
 
 
-def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, rule: Discharge) -> pl.DataFrame:
     """The admitted people whose results meet the discharge criteria (person_id, last)."""
-    rule = policy.discharge
     first_day = min(rule.release_test_days) if rule.release_test_days else 1
     ok = negative(rule.ct_at_least)
     r = (
@@ -275,9 +274,8 @@ def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, policy: Policy) -
     return chain
 
 
-def _monitoring(day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+def _monitoring(day: date, who: pl.DataFrame, policy: Policy, rule: Discharge) -> pl.DataFrame:
     """`discharge` today, `monitor` from tomorrow (its day 1), and its test days."""
-    rule = policy.discharge
     kind = rule.monitoring_kind.value
     home = None if rule.monitoring_kind is QuarantineKind.CENTRALIZED_QUARANTINE else "home"
     start = day_start(day)
@@ -328,12 +326,17 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 def treatment_orders(
     store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
-    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`."""
+    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`.
+    No orders under a policy without treatment (class-B management: no isolation by order)."""
+    routing, rule = policy.treatment, policy.discharge
+    if routing is None or rule is None:
+        log.info("policy %s orders no isolation or admission of cases", policy.id)
+        return empty_orders()
     start = day_start(day)
     cases = (  # first reported, first served when beds are short
         case_state(store, day, scenario=scenario)
         .sort("case_since", "person_id")
-        .with_columns(_setting(policy).alias("setting"))
+        .with_columns(_setting(routing).alias("setting"))
     )
     care = read(
         store,
@@ -378,7 +381,7 @@ def treatment_orders(
         last.filter(pl.col("order_type") == OrderType.DISCHARGE.value).select("person_id"),
         on="person_id",
     )
-    back_ct = policy.discharge.monitoring_return_ct_below or policy.testing.positive_ct_below
+    back_ct = rule.monitoring_return_ct_below or policy.testing.positive_ct_below
     ids = ids_of(pl.concat([admitted.get_column("person_id"), monitor.get_column("person_id")]))
     since = min(
         [*admitted.get_column("start_at").to_list(), *monitor.get_column("start_at").to_list()],
@@ -399,7 +402,7 @@ def treatment_orders(
     calm = ~pl.col("severity").is_in([Severity.SEVERE.value, Severity.CRITICAL.value]).fill_null(
         False
     )
-    done = _discharged(results, admitted.filter(calm & ~stricter), policy).join(
+    done = _discharged(results, admitted.filter(calm & ~stricter), rule).join(
         admitted.select("person_id", "place"), on="person_id"
     )
     cols = ["person_id", "region_code", "setting"]
@@ -416,5 +419,7 @@ def treatment_orders(
         ]
     ).unique("person_id", keep="first", maintain_order=True)
     return check_orders(
-        pl.concat([_admissions(store, day, who, policy, scenario), _monitoring(day, done, policy)])
+        pl.concat(
+            [_admissions(store, day, who, policy, scenario), _monitoring(day, done, policy, rule)]
+        )
     )

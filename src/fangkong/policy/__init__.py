@@ -9,13 +9,15 @@ each number with its unit, its source and whether it is verified.
     policy.source_of("quarantine.close_contact.centralized_days")
 
 Modules: `terms` (the vocabulary), `parameter` (units, parameter types, metadata), `schema` (the
-models), `consistency` (cross-checks), `loader` (files, in force on a date, overlays), `audit`
-(diff, stricter_than).
+models), `consistency` (cross-checks), `citation` (the sources in `policies/sources/` that files
+cite), `loader` (files, in force on a date, overlays), `audit` (diff, stricter_than), `usage`
+(which parameters the rules read).
 """
 
 from __future__ import annotations
 
 from fangkong.policy.audit import Change, ChangeKind, diff, stricter_than
+from fangkong.policy.citation import fact_sections
 from fangkong.policy.loader import (
     ENV_VAR,
     list_policies,
@@ -24,7 +26,7 @@ from fangkong.policy.loader import (
     policies_dir,
     policy_in_force,
 )
-from fangkong.policy.parameter import FACT_SECTIONS, ParamMeta, Source, Stricter, Unit
+from fangkong.policy.parameter import ParamMeta, Source, Stricter, Unit
 from fangkong.policy.schema import (
     Bulletin,
     CircuitBreaker,
@@ -62,7 +64,6 @@ from fangkong.policy.terms import (
 
 __all__ = [
     "ENV_VAR",
-    "FACT_SECTIONS",
     "AreaRule",
     "AreaUnit",
     "Bulletin",
@@ -100,6 +101,7 @@ __all__ = [
     "VenueMeasure",
     "VenueMeasures",
     "diff",
+    "fact_sections",
     "list_policies",
     "load_policy",
     "load_policy_file",

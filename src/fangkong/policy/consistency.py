@@ -12,6 +12,7 @@ from fangkong.policy.schema import HEADER_FIELDS, Policy, QuarantineRegime
 from fangkong.policy.terms import (
     STRICTNESS,
     Classification,
+    CodeReason,
     PolicyStatus,
     Population,
     RiskLevel,
@@ -33,7 +34,16 @@ def problems(policy: Policy, meta: Mapping[str, ParamMeta]) -> list[Problem]:
         *_risk_areas(policy),
         *_health_code(policy),
         *_inbound(policy),
+        *_care(policy),
     ]
+
+
+_DOCUMENT = "write the absence as {value: null, unit: section, source, verified, note}"
+_REQUIRED_SECTIONS = frozenset(
+    name
+    for name, field in Policy.model_fields.items()
+    if field.is_required() and name not in HEADER_FIELDS
+)
 
 
 def _header(policy: Policy) -> Iterator[Problem]:
@@ -51,6 +61,15 @@ def _header(policy: Policy) -> Iterator[Problem]:
         yield "extends", "a what-if policy must name the policy it changes (extends: <id>)"
     if policy.in_force_source not in policy.sources:
         yield "in_force_source", f"unknown source {policy.in_force_source!r}: not in `sources`"
+    until = policy.in_force_until
+    if until is not None:
+        if policy.status is not PolicyStatus.RELEASED:
+            yield "in_force_until", "a what-if is never in force: it has no end"
+        elif until < policy.in_force_from:
+            yield (
+                "in_force_until",
+                f"{until.isoformat()} is before in_force_from ({policy.in_force_from.isoformat()})",
+            )
 
 
 def _metadata(policy: Policy, meta: Mapping[str, ParamMeta]) -> Iterator[Problem]:
@@ -61,6 +80,8 @@ def _metadata(policy: Policy, meta: Mapping[str, ParamMeta]) -> Iterator[Problem
         if m is None:
             if value is not None:
                 yield key, "write a parameter as {value, unit, source, verified}"
+            elif key in _REQUIRED_SECTIONS:
+                yield key, f"no {key} at all? {_DOCUMENT}"
             continue
         if m.unit is not spec.unit:
             yield f"{key}.unit", f"this parameter is in {spec.unit.value!r}, not {m.unit.value!r}"
@@ -74,6 +95,14 @@ def _metadata(policy: Policy, meta: Mapping[str, ParamMeta]) -> Iterator[Problem
 def _contacts(policy: Policy) -> Iterator[Problem]:
     contacts = policy.contacts
     has_regime = Population.SECONDARY_CONTACT in policy.quarantine
+    if contacts is None:
+        for population in (Population.CLOSE_CONTACT, Population.SECONDARY_CONTACT):
+            if population in policy.quarantine:
+                yield (
+                    f"quarantine.{population.value}",
+                    "no contacts are traced (contacts is none): there is nobody to quarantine",
+                )
+        return
     if contacts.secondary_contacts_identified:
         if not has_regime:
             yield (
@@ -129,6 +158,8 @@ def _quarantine(policy: Policy) -> Iterator[Problem]:
     for population, regime in policy.quarantine.items():
         yield from _regime(f"quarantine.{population.value}", regime)
     discharge = policy.discharge
+    if discharge is None:
+        return
     for day in discharge.monitoring_test_days or ():
         if day > discharge.monitoring_days:
             yield (
@@ -164,6 +195,14 @@ def _levels_keyed(
 
 def _risk_areas(policy: Policy) -> Iterator[Problem]:
     areas = policy.risk_areas
+    if areas is None:
+        for population in (Population.LEFT_HIGH_RISK_AREA, Population.LEFT_MEDIUM_RISK_AREA):
+            if population in policy.quarantine:
+                yield (
+                    f"quarantine.{population.value}",
+                    "there are no risk areas (risk_areas is none)",
+                )
+        return
     levels = areas.levels
     if RiskLevel.LOW not in levels:
         yield "risk_areas.levels", "the levels must include 'low'"
@@ -219,6 +258,21 @@ def _health_code(policy: Policy) -> Iterator[Problem]:
     both = sorted(set(code.red_reasons) & set(code.yellow_reasons))
     if both:
         yield "health_code.yellow_reasons", f"also red reasons: {', '.join(both)}"
+    cannot_arise = {
+        CodeReason.FROM_RISK_AREA: ("risk_areas", policy.risk_areas),
+        CodeReason.CLOSE_CONTACT_CENTRALIZED: ("contacts", policy.contacts),
+    }
+    for name in ("red_reasons", "yellow_reasons"):
+        for reason in getattr(code, name):
+            section, value = cannot_arise.get(reason, ("", True))
+            if value is None:
+                yield f"health_code.{name}", f"{reason.value!r} cannot arise: {section} is none"
+
+
+def _care(policy: Policy) -> Iterator[Problem]:
+    if (policy.treatment is None) != (policy.discharge is None):
+        missing = "treatment" if policy.treatment is None else "discharge"
+        yield missing, "treatment and discharge are both written, or both none"
 
 
 def _inbound(policy: Policy) -> Iterator[Problem]:

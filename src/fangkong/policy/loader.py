@@ -12,7 +12,14 @@ Overlays. A file with `extends: <id>` is merged onto the policy it names (from t
 directory), then validated as a whole. Sections merge key by key; a parameter, a list or any other
 value replaces the base's; `null` removes the base's entry (e.g. `circuit_breaker: null`). The
 header is the overlay's own, except that jurisdiction and date in force are inherited when left
-out. `Policy.lineage` records the overlay's id and every id below it.
+out (a declared end, `in_force_until`, never is). `Policy.lineage` records the overlay's id and
+every id below it.
+
+Sources. The citations of a file's `sources` table are checked against the research notes in
+`sources/` beside it (or the default directory's): see `fangkong.policy.citation`.
+
+In force on a date. `policy_in_force` never falls back: a date before the first regime or after
+a declared end with no successor is a NoPolicyInForceError.
 
 Loaded files are cached by path, size and modification time, so a day-by-day simulation can ask
 for the policy in force every day.
@@ -26,13 +33,15 @@ import sysconfig
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from fangkong.errors import NotFoundError, PolicyFileError
+from fangkong.errors import NoPolicyInForceError, NotFoundError, PolicyFileError
 from fangkong.policy._document import line_of, read_document, split_parameters
+from fangkong.policy.citation import citation_problems, sources_dir_for
 from fangkong.policy.consistency import problems
 from fangkong.policy.parameter import ParamMeta
 from fangkong.policy.schema import HEADER_FIELDS, Policy
@@ -49,7 +58,9 @@ __all__ = [
 
 ENV_VAR = "FANGKONG_POLICIES"
 _SUFFIX = ".yaml"
-_NOT_INHERITED = frozenset({"id", "title", "title_zh", "summary", "extends", "status"})
+_NOT_INHERITED = frozenset(
+    {"id", "title", "title_zh", "summary", "extends", "status", "in_force_until"}
+)
 
 
 def policies_dir() -> Path:
@@ -107,16 +118,34 @@ def load_policy(policy_id: str, *, directory: Path | str | None = None) -> Polic
 
 
 def list_policies(*, directory: Path | str | None = None) -> list[Policy]:
-    """Every policy of the directory, validated, by jurisdiction, date in force and id."""
+    """Every policy of the directory, validated, by jurisdiction, date in force and id. A
+    released policy whose declared end (`in_force_until`) is not before the date in force of the
+    next released policy of its jurisdiction is an error: the two would overlap."""
     folder = Path(directory) if directory is not None else policies_dir()
     loaded = [load_policy_file(p) for p in sorted(folder.glob(f"*{_SUFFIX}"))]
-    return sorted(loaded, key=lambda p: (p.jurisdiction, p.in_force_from, p.id))
+    ordered = sorted(loaded, key=lambda p: (p.jurisdiction, p.in_force_from, p.id))
+    released = [p for p in ordered if p.status is PolicyStatus.RELEASED]
+    for this, after in pairwise(released):
+        until = this.in_force_until
+        if this.jurisdiction == after.jurisdiction and until and until >= after.in_force_from:
+            raise PolicyFileError(
+                this.path,
+                f"in force until {until.isoformat()}, but {after.id} is in force from "
+                f"{after.in_force_from.isoformat()}: a regime must end before its successor "
+                "starts",
+                key="in_force_until",
+            )
+    return ordered
 
 
 def policy_in_force(
     on: date, jurisdiction: str = "cn", *, directory: Path | str | None = None
 ) -> Policy:
-    """The released policy of a jurisdiction whose date in force is the latest on or before `on`."""
+    """The released policy of a jurisdiction whose date in force is the latest on or before `on`.
+
+    NoPolicyInForceError when no encoded regime is in force on `on`: before the first one, or
+    after the declared end (`in_force_until`) of the latest one. Never a fallback to another
+    regime."""
     if isinstance(on, datetime):
         raise TypeError("give a calendar date: convert a timestamp to its local date first")
     released = [
@@ -128,12 +157,22 @@ def policy_in_force(
         raise NotFoundError(f"no released policy for jurisdiction {jurisdiction!r}")
     candidates = [p for p in released if p.in_force_from <= on]
     if not candidates:
-        first = min(p.in_force_from for p in released)
-        raise NotFoundError(
-            f"no {jurisdiction} policy in force on {on.isoformat()}: the first is in force from "
-            f"{first.isoformat()}"
+        first = min(released, key=lambda p: (p.in_force_from, p.id))
+        raise NoPolicyInForceError(
+            jurisdiction,
+            on,
+            f"no {jurisdiction} regime is encoded for {on.isoformat()}: the first is in force "
+            f"from {first.in_force_from.isoformat()} ({first.id})",
         )
-    return max(candidates, key=lambda p: (p.in_force_from, p.id))
+    found = max(candidates, key=lambda p: (p.in_force_from, p.id))
+    if found.in_force_until is not None and on > found.in_force_until:
+        raise NoPolicyInForceError(
+            jurisdiction,
+            on,
+            f"no {jurisdiction} regime is encoded for {on.isoformat()}: {found.id} ended on "
+            f"{found.in_force_until.isoformat()} and no later regime is encoded",
+        )
+    return found
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> _Loaded:
@@ -157,7 +196,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> _Loaded:
             )
         base = _load(base_path, (*chain, path))
         data = _merge_file(base.raw, data)
-    policy, meta = _build(name, data, document.lines)
+    policy, meta = _build(name, data, document.lines, _sources_dir(path))
     if base is not None:
         _check_successor(name, policy, base.policy, document.lines)
         lineage = (policy.id, *base.policy.lineage)
@@ -175,8 +214,16 @@ def _load(path: Path, chain: tuple[Path, ...]) -> _Loaded:
     return loaded
 
 
+def _sources_dir(path: Path) -> Path | None:
+    try:
+        default: Path | None = policies_dir()
+    except NotFoundError:
+        default = None
+    return sources_dir_for(path, default)
+
+
 def _build(
-    name: str, data: Mapping[str, Any], lines: Mapping[str, int]
+    name: str, data: Mapping[str, Any], lines: Mapping[str, int], sources: Path | None
 ) -> tuple[Policy, dict[str, ParamMeta]]:
     """Validate a (merged) file: the values, each parameter's metadata, then the consistency."""
     header = {k: v for k, v in data.items() if k in HEADER_FIELDS}
@@ -192,7 +239,7 @@ def _build(
             meta[key] = ParamMeta.model_validate(fields)
         except ValidationError as exc:
             raise _file_error(name, exc, lines, prefix=f"{key}.") from None
-    found = problems(policy, meta)
+    found = [*problems(policy, meta), *citation_problems(policy.sources, sources)]
     if found:
         raise _error(name, found, lines)
     return policy, meta

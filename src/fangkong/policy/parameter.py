@@ -19,8 +19,8 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from enum import Enum, StrEnum
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -35,7 +35,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 __all__ = [
-    "FACT_SECTIONS",
+    "SECTION",
     "AtLeastOne",
     "Count",
     "Ct",
@@ -63,6 +63,7 @@ __all__ = [
     "category",
     "distinct",
     "non_empty",
+    "places",
     "walk",
 ]
 
@@ -79,6 +80,7 @@ class Unit(StrEnum):
     PERCENT = "percent"
     DAY_OF_PHASE = "day_of_phase"  # 1-based day numbers within a phase (test days)
     FLAG = "flag"  # yes / no
+    SECTION = "section"  # a whole section or table entry: only as a documented absence (null)
     CATEGORY = "category"  # one or more named values of a `terms` enumeration
     TIMEZONE = "timezone"  # an IANA time zone name
 
@@ -192,34 +194,21 @@ def categories() -> Spec:
     return Spec(Unit.CATEGORY, Stricter.MORE)
 
 
-# The sections of ../shared/reference/policy-facts.md a source may cite.
-FactSection = Literal[
-    "Regimes and their dates",
-    "Contacts (流调)",
-    "Quarantine regimes",
-    "Cases and discharge",
-    "Risk areas (分区分级)",
-    "Mass testing",
-    "Health codes (健康码)",
-    "Inbound and flights",
-    "The daily bulletin (NHC)",
-]
-FACT_SECTIONS: tuple[str, ...] = typing.get_args(FactSection)
-
-
 class Source(BaseModel):
-    """An entry of a policy file's `sources` table. `facts` is the section of policy-facts.md
-    (None: no section, e.g. an engineering choice); `original` names the original text and where
-    it was read; `read_at` points into policy-notes.md or a seed."""
+    """An entry of a policy file's `sources` table. `facts` is a section of
+    `sources/policy-facts.md` (None: no section, e.g. an engineering choice); `original` names the
+    original text and where it was read; `read_at` points into the files of `policies/sources/`
+    (`sources/policy-notes.md § <section>`). The loader checks both against those files
+    (`fangkong.policy.citation`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    facts: FactSection | None
+    facts: Text | None
     original: Text
     read_at: Text | None = None
 
     def citation(self) -> str:
-        parts = [f"policy-facts.md § {self.facts}"] if self.facts else []
+        parts = [f"sources/policy-facts.md § {self.facts}"] if self.facts else []
         parts.append(self.original + (f" ({self.read_at})" if self.read_at else ""))
         return "; ".join(parts)
 
@@ -260,22 +249,47 @@ def _field_spec(field: FieldInfo) -> Spec | None:
 
 def _mapping_value_spec(annotation: Any) -> Spec | None:
     """For a `Mapping[K, V] | None` field: the Spec of V, if V is a parameter type."""
+    mapping = _mapping_args(annotation)
+    return _spec_in(mapping[1]) if mapping else None
+
+
+def _bare(annotation: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None`."""
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _bare(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            if arg is not type(None):
-                return _mapping_value_spec(arg)
-        return None
-    if origin in (dict, Mapping):
-        return _spec_in(typing.get_args(annotation)[1])
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _bare(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _mapping_args(annotation: Any) -> tuple[Any, Any] | None:
+    """(K, V) of a `Mapping[K, V]` annotation (inside Annotated and `| None`), else None."""
+    bare = _bare(annotation)
+    if typing.get_origin(bare) in (dict, Mapping):
+        key, value = typing.get_args(bare)
+        return key, value
     return None
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    bare = _bare(annotation)
+    return bare if isinstance(bare, type) and issubclass(bare, BaseModel) else None
+
+
+SECTION = Spec(Unit.SECTION, Stricter.NEITHER)
 
 
 def walk(
     model: BaseModel, prefix: str = "", *, skip: frozenset[str] = frozenset()
 ) -> Iterator[tuple[str, Any, Spec]]:
     """Every parameter of a model tree as (dotted key, value, spec), in declaration order.
-    Optional parameters that are absent come with value None; absent sections yield nothing."""
+    Optional parameters that are absent come with value None. A section that is absent (a
+    field of a model type that is None, or an enumeration member missing from a table of
+    sections such as `quarantine`) comes as (key, None, SECTION): a file may document it as
+    `{value: null, unit: section, source, verified}`; present table entries come first, in the
+    file's order, then the absent ones in the enumeration's order."""
     for name, field in type(model).model_fields.items():
         if name in skip:
             continue
@@ -293,5 +307,48 @@ def walk(
                     yield f"{key}.{item_key}", item, value_spec
                 elif isinstance(item, BaseModel):
                     yield from walk(item, f"{key}.{item_key}.")
+            yield from _absent_entries(key, value, field.annotation)
+        elif value is None and (_model(field.annotation) or _mapping_args(field.annotation)):
+            yield key, None, SECTION
         elif value is not None:  # pragma: no cover - a schema bug, not a file error
             raise TypeError(f"field {key} has no Spec: declare it with a parameter type")
+
+
+def _absent_entries(
+    key: str, value: Mapping[Any, Any], annotation: Any
+) -> Iterator[tuple[str, Any, Spec]]:
+    mapping = _mapping_args(annotation)
+    if mapping is None or _model(mapping[1]) is None:
+        return
+    keys = mapping[0]
+    if isinstance(keys, type) and issubclass(keys, Enum):
+        for member in keys:
+            if member not in value:
+                yield f"{key}.{member.value}", None, SECTION
+
+
+def places(
+    model: type[BaseModel], prefix: str = "", *, skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, Spec]]:
+    """Every parameter the schema can hold, as (dotted key, spec), in declaration order: the
+    keys of a table are every member of its key enumeration. Absent sections are not listed."""
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        key = f"{prefix}{name}"
+        spec = _field_spec(field)
+        inner = _model(field.annotation)
+        mapping = _mapping_args(field.annotation)
+        if spec is not None:
+            yield key, spec
+        elif inner is not None:
+            yield from places(inner, key + ".")
+        elif mapping is not None:
+            keys, item = mapping
+            members = list(keys) if isinstance(keys, type) and issubclass(keys, Enum) else []
+            item_spec, item_model = _spec_in(item), _model(item)
+            for member in members:
+                if item_spec is not None:
+                    yield f"{key}.{member.value}", item_spec
+                elif item_model is not None:
+                    yield from places(item_model, f"{key}.{member.value}.")

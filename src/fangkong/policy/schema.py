@@ -7,8 +7,11 @@
     policy.source_of("quarantine.close_contact.centralized_days")
 
 Every model forbids unknown keys. Optional parameters (`X | None = None`) may be left out of a
-file: absence means the policy has no such rule (e.g. no flight circuit breaker). Checks that
-relate several parameters are in `consistency.py`.
+file: absence means the policy has no such rule (e.g. no flight circuit breaker). The sections
+`contacts`, `risk_areas`, `treatment` and `discharge` may be None, but only written out as a
+documented absence: class-B management (2023-01-08) traces no contacts, draws no risk areas and
+orders no isolation of cases, and its `quarantine` table is empty. Checks that relate several
+parameters are in `consistency.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Annotated, Any, NamedTuple
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -312,11 +316,20 @@ class Parameter:
     note: str | None
 
 
+def _present(table: object) -> object:
+    """BeforeValidator of a table of sections: entries written as a documented absence (None)
+    are left out of the values (their metadata stays with the policy)."""
+    if isinstance(table, Mapping):
+        return {k: v for k, v in table.items() if v is not None}
+    return table
+
+
 HEADER_FIELDS = frozenset(
     {
         "id",
         "jurisdiction",
         "in_force_from",
+        "in_force_until",
         "in_force_source",
         "in_force_verified",
         "status",
@@ -337,6 +350,7 @@ class Policy(BaseModel):
     id: PolicyId
     jurisdiction: Jurisdiction
     in_force_from: PolicyDate
+    in_force_until: PolicyDate | None = None  # the last day in force, where a regime was ended
     in_force_source: Text
     in_force_verified: StrictBool
     status: PolicyStatus
@@ -346,12 +360,16 @@ class Policy(BaseModel):
     extends: PolicyId | None = None
     sources: Mapping[str, Source]
 
-    contacts: Contacts
-    quarantine: Mapping[Population, QuarantineRegime]
+    # A section typed `X | None` without a default must be written: None is a documented
+    # absence, `{value: null, unit: section, source, verified}` (e.g. no contacts are traced
+    # under class-B management). A population missing from `quarantine` is not quarantined;
+    # an entry may be written as a documented absence too.
+    contacts: Contacts | None
+    quarantine: Annotated[Mapping[Population, QuarantineRegime], BeforeValidator(_present)]
     testing: Testing
-    discharge: Discharge
-    treatment: Treatment
-    risk_areas: RiskAreas
+    discharge: Discharge | None
+    treatment: Treatment | None
+    risk_areas: RiskAreas | None
     health_code: HealthCode
     inbound: Inbound
     bulletin: Bulletin
