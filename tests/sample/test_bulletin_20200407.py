@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from stdnum.cn import ric
 
-from fangkong.engine.bulletin import Bulletin, bulletin_csv
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
-from fangkong.engine.bulletin_reports import bulletin_from_reports
+from fangkong.bulletin.bulletin import Bulletin, bulletin_csv
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
+from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.ingest import import_file
 from fangkong.sample.bulletin_20200407 import CHOSEN, Fixture, write_bulletin_20200407
 from fangkong.sample.canghailan import BUNDLE, write_bundle

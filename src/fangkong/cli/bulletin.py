@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
+from fangkong.bulletin.bulletin import Bulletin, bulletin_csv, bulletin_json
+from fangkong.bulletin.nhc2020 import convert_nhc_2020
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
+from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.cli.common import DEFAULT_STORE, StoreOption, console, fail, opened_store
-from fangkong.engine.bulletin import Bulletin, bulletin_csv, bulletin_json
-from fangkong.engine.bulletin_nhc2020 import convert_nhc_2020
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
-from fangkong.engine.bulletin_reports import bulletin_from_reports
 from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
 

@@ -20,10 +20,10 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
 from fangkong.cli.common import console, opened_store
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
 from fangkong.engine.day import run_day
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fangkong.engine.bulletin import Bulletin, RegionFigures
-from fangkong.engine.bulletin_nhc2020 import convert_nhc_2020, province_code
-from fangkong.engine.bulletin_reports import bulletin_from_reports
+from fangkong.bulletin.bulletin import Bulletin, RegionFigures
+from fangkong.bulletin.nhc2020 import convert_nhc_2020, province_code
+from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.errors import InputError
 
 TOTALS = {"确诊": "cumulative_confirmed", "疑似": "current_suspected"}

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from fangkong.engine.bulletin import bulletin_csv
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_reports import bulletin_from_reports, read_reports
+from fangkong.bulletin.bulletin import bulletin_csv
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.reports import bulletin_from_reports, read_reports
 from fangkong.errors import ImportFileError, NotFoundError
 from fangkong.store import Store
 
-from .test_bulletin_registry import load
+from .test_registry import load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bulletin"
 D = date(2020, 4, 7)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from fangkong.engine.bulletin import Bulletin, Figures, RegionFigures
-from fangkong.engine.bulletin_regions import NATION_NAME_EN, region_name_en
-from fangkong.engine.bulletin_render import Lists, focus_regions, hmt_items, n_en
+from fangkong.bulletin.bulletin import Bulletin, Figures, RegionFigures
+from fangkong.bulletin.regions import NATION_NAME_EN, region_name_en
+from fangkong.bulletin.render import Lists, focus_regions, hmt_items, n_en
 
 __all__ = ["render_en"]
 

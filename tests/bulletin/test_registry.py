@@ -1,5 +1,5 @@
-"""The bulletin from the case registry: each rule of docs (bulletin_registry's docstring) on a
-small registry, on both backends."""
+"""The bulletin from the case registry: each rule of `fangkong.bulletin.registry`'s docstring
+on a small registry, on both backends."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fangkong.engine.bulletin import Bulletin, Figures
-from fangkong.engine.bulletin_regions import NATION_CODE
-from fangkong.engine.bulletin_registry import REGISTRY_FIGURES, bulletin_from_registry
+from fangkong.bulletin.bulletin import Bulletin, Figures
+from fangkong.bulletin.regions import NATION_CODE
+from fangkong.bulletin.registry import REGISTRY_FIGURES, bulletin_from_registry
 from fangkong.errors import NotFoundError
 from fangkong.ingest import import_file
 from fangkong.store import Store

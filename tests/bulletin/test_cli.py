@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fangkong.cli.app import app
 from fangkong.store import open_store
 
-from .test_bulletin_registry import load
+from .test_registry import load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bulletin"
 EXAMPLE = str(DATA / "reports-example.csv")

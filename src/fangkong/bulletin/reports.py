@@ -6,7 +6,7 @@ itself. The CSV format is documented in docs/reports-format.md; in short:
   XPCC, for numbers reported without a province breakdown), a province (xx0000, 660000 for the
   XPCC), a city (a prefecture xxxx00, or a county-level city directly under its province xx90xx),
   or Hong Kong 810000, Macao 820000, Taiwan 710000 (outside the national figures);
-- the figure columns are the field names of `fangkong.engine.bulletin.FIELDS`, each optional;
+- the figure columns are the field names of `fangkong.bulletin.bulletin.FIELDS`, each optional;
   an empty cell is "not reported";
 - `name` (informational, not read) and `source` (free text, kept with the bulletin) are optional.
 
@@ -28,15 +28,15 @@ from pathlib import Path
 
 import polars as pl
 
-from fangkong.engine.bulletin import FIELD_NAMES, Bulletin, bulletin_from_frame
-from fangkong.engine.bulletin_regions import (
+from fangkong.bulletin.bulletin import FIELD_NAMES, Bulletin, bulletin_from_frame
+from fangkong.bulletin.regions import (
     HMT_CODES,
     NATION_CODE,
     check_scope,
     province_expr,
     region_name,
 )
-from fangkong.engine.bulletin_reports_file import (
+from fangkong.bulletin.reports_file import (
     REPORT_COLUMNS,
     SIGNED,
     ReportsFile,

@@ -7,14 +7,15 @@ import importlib
 import pytest
 
 MODULES = (
-    "fangkong.engine.bulletin",
-    "fangkong.engine.bulletin_regions",
-    "fangkong.engine.bulletin_registry",
-    "fangkong.engine.bulletin_reports",
-    "fangkong.engine.bulletin_reports_file",
-    "fangkong.engine.bulletin_render",
-    "fangkong.engine.bulletin_render_en",
-    "fangkong.engine.bulletin_nhc2020",
+    "fangkong.bulletin",
+    "fangkong.bulletin.bulletin",
+    "fangkong.bulletin.regions",
+    "fangkong.bulletin.registry",
+    "fangkong.bulletin.reports",
+    "fangkong.bulletin.reports_file",
+    "fangkong.bulletin.render",
+    "fangkong.bulletin.render_en",
+    "fangkong.bulletin.nhc2020",
     "fangkong.sample.bulletin_20200407",
     "fangkong.sample.bulletin_20200407_plan",
     "fangkong.sample.bulletin_20200407_cases",

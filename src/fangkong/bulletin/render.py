@@ -1,5 +1,5 @@
 """The bulletin as text in Chinese, in the NHC's wording (the English text is in
-`bulletin_render_en`, with the same figures, lists and order).
+`render_en`, with the same figures, lists and order).
 
 The Chinese text reproduces the sentence forms of the NHC bulletin of 2020-04-07 as published
 (seed 002: "截至4月7日24时，31个省（区、市）和新疆生产建设兵团累计报告确诊病例81802例，…");
@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from fangkong.engine.bulletin import Bulletin, Figures, RegionFigures
-from fangkong.engine.bulletin_regions import (
+from fangkong.bulletin.bulletin import Bulletin, Figures, RegionFigures
+from fangkong.bulletin.regions import (
     HMT_CODES,
     NATION_NAME,
     province_of,

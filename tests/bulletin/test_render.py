@@ -9,7 +9,7 @@ import io
 import json
 from datetime import date
 
-from fangkong.engine.bulletin import (
+from fangkong.bulletin.bulletin import (
     FIELD_NAMES,
     FIELDS,
     Bulletin,
@@ -18,9 +18,9 @@ from fangkong.engine.bulletin import (
     bulletin_csv,
     bulletin_json,
 )
-from fangkong.engine.bulletin_regions import region_name
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
+from fangkong.bulletin.regions import region_name
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
 
 
 def rf(code: str, **figures: int) -> RegionFigures:

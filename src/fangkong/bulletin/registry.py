@@ -30,8 +30,8 @@ from datetime import date
 
 import polars as pl
 
-from fangkong.engine.bulletin import FIELD_NAMES, Bulletin, bulletin_from_frame
-from fangkong.engine.bulletin_regions import (
+from fangkong.bulletin.bulletin import FIELD_NAMES, Bulletin, bulletin_from_frame
+from fangkong.bulletin.regions import (
     HMT_CODES,
     NATION_CODE,
     check_scope,

@@ -1,7 +1,7 @@
 """Reading a reports file (docs/reports-format.md): the CSV's rows as text with their row and
 line numbers, typed and checked row by row. Every error names the file, the row (1-based, the
 header not counted), its line and the field. The assembly of the bulletin is in
-`fangkong.engine.bulletin_reports`."""
+`fangkong.bulletin.reports`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from fangkong.engine.bulletin import FIELD_NAMES
-from fangkong.engine.bulletin_regions import check_scope, city_of, province_of, region_name
+from fangkong.bulletin.bulletin import FIELD_NAMES
+from fangkong.bulletin.regions import check_scope, city_of, province_of, region_name
 from fangkong.errors import ImportFileError, NotFoundError
 
 __all__ = ["REPORT_COLUMNS", "SIGNED", "ReportsFile", "checked_rows", "first_row"]

@@ -3,15 +3,15 @@ tabular forms (frame, JSON, CSV).
 
 A bulletin is computed two ways, into the same `Bulletin` value:
 
-- from the case registry (`fangkong.engine.bulletin_registry.bulletin_from_registry`), by
+- from the case registry (`fangkong.bulletin.registry.bulletin_from_registry`), by
   set-based SQL over `case_report`;
-- from aggregated per-province daily reports (`fangkong.engine.bulletin_reports`), the way the
+- from aggregated per-province daily reports (`fangkong.bulletin.reports`), the way the
   NHC assembled it in reality; the CSV format is documented in docs/reports-format.md, and the
   CSV form of a bulletin (`bulletin_csv`) is itself a valid reports file.
 
-Texts are rendered by `fangkong.engine.bulletin_render.render_zh` (Chinese, the NHC's wording)
-and `fangkong.engine.bulletin_render_en.render_en`; the regions of a bulletin (nation, province,
-city, Hong Kong / Macao / Taiwan) are defined in `fangkong.engine.bulletin_regions`.
+Texts are rendered by `fangkong.bulletin.render.render_zh` (Chinese, the NHC's wording)
+and `fangkong.bulletin.render_en.render_en`; the regions of a bulletin (nation, province,
+city, Hong Kong / Macao / Taiwan) are defined in `fangkong.bulletin.regions`.
 
 A figure the source cannot give is None: it is left out of every rendering, never invented.
 """
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from fangkong.engine.bulletin_regions import HMT_CODES, NATION_CODE, province_of, region_name
+from fangkong.bulletin.regions import HMT_CODES, NATION_CODE, province_of, region_name
 
 __all__ = [
     "FIELDS",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from fangkong.engine.bulletin_regions import HMT_CODES, NATION_CODE, region_name
+from fangkong.bulletin.regions import HMT_CODES, NATION_CODE, region_name
 from fangkong.errors import InputError
 
 __all__ = ["NhcDay", "convert_nhc_2020", "parse_nhc_2020_day", "province_code"]
