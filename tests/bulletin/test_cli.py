@@ -13,6 +13,8 @@ from fangkong.store import open_store
 
 from .test_registry import load
 
+CANGHAILAN = Path(__file__).resolve().parents[1] / "data" / "real" / "canghailan-2020"
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "bulletin"
 EXAMPLE = str(DATA / "reports-example.csv")
 
@@ -78,9 +80,9 @@ def test_errors_exit_2(runner: CliRunner, store_file: str, tmp_path: Path) -> No
         assert message in result.output, (args, result.output)
 
 
-def test_convert_nhc_2020(runner: CliRunner, shared: Path, tmp_path: Path) -> None:
+def test_convert_nhc_2020(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "nhc.csv"
-    report_dir = shared / "data" / "canghailan-2020" / "Report"
+    report_dir = CANGHAILAN / "Report"
     result = runner.invoke(app, ["bulletin", "convert-nhc-2020", str(report_dir), str(out)])
     assert result.exit_code == 0, result.output
     text = runner.invoke(app, ["bulletin", "-d", "2020-01-20", "-r", str(out)]).output
@@ -96,10 +98,9 @@ def test_convert_nhc_2020(runner: CliRunner, shared: Path, tmp_path: Path) -> No
     )
 
 
-def test_sample_command(runner: CliRunner, shared: Path, tmp_path: Path) -> None:
-    data = shared / "data" / "canghailan-2020"
+def test_sample_command(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["bulletin", "sample-2020-04-07", str(tmp_path), "--canghailan", str(data)]
+        app, ["bulletin", "sample-2020-04-07", str(tmp_path), "--canghailan", str(CANGHAILAN)]
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "persons.csv").is_file() and (tmp_path / "cases.csv").is_file()

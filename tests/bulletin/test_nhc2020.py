@@ -17,6 +17,8 @@ from fangkong.bulletin.nhc2020 import convert_nhc_2020, province_code
 from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.errors import InputError
 
+CANGHAILAN = Path(__file__).resolve().parents[1] / "data" / "real" / "canghailan-2020"
+
 TOTALS = {"确诊": "cumulative_confirmed", "疑似": "current_suspected"}
 TOTALS |= {"治愈": "cumulative_cured", "死亡": "cumulative_deaths"}
 LISTS = {"确诊详情": "cumulative_confirmed", "疑似详情": "current_suspected"}
@@ -58,9 +60,9 @@ def matches(expected: dict[str, int], got: dict[str, int]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> dict[bool, Path]:
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
     out = tmp_path_factory.mktemp("nhc2020")
-    report_dir = shared / "data" / "canghailan-2020" / "Report"
+    report_dir = CANGHAILAN / "Report"
     paths = {}
     for other in (False, True):
         paths[other] = out / f"nhc-other-sources-{other}.csv"
@@ -68,17 +70,17 @@ def reports(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> dict[bool
     return paths
 
 
-def files(shared: Path) -> list[Path]:
-    return sorted((shared / "data" / "canghailan-2020" / "Report").glob("*.yaml"))
+def files() -> list[Path]:
+    return sorted((CANGHAILAN / "Report").glob("*.yaml"))
 
 
-def test_every_day_is_converted(shared: Path) -> None:
-    assert len(files(shared)) == 12
+def test_every_day_is_converted() -> None:
+    assert len(files()) == 12
 
 
 @pytest.mark.parametrize("n", range(12))
-def test_day_matches_transcription(shared: Path, reports: dict[bool, Path], n: int) -> None:
-    day, totals, raw = transcription(files(shared)[n])
+def test_day_matches_transcription(reports: dict[bool, Path], n: int) -> None:
+    day, totals, raw = transcription(files()[n])
     for other, path in reports.items():
         b: Bulletin = bulletin_from_reports(path, day)
         for key, (count, elsewhere) in totals.items():

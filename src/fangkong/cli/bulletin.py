@@ -153,7 +153,8 @@ def sample_command(
     ] = False,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Write the 2020-04-07 fixture: a case registry whose bulletin is the NHC's of that day."""
+    """Write the 2020-04-07 fixture: a synthetic case registry built to give the NHC's figures
+    of that day (a round trip: generator, registry, bulletin)."""
     from fangkong.ingest import import_file
     from fangkong.sample.bulletin_20200407 import write_bulletin_20200407
 
