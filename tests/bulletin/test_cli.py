@@ -105,3 +105,61 @@ def test_sample_command(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "persons.csv").is_file() and (tmp_path / "cases.csv").is_file()
     assert "case events" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["convert-nhc-2020", str(DATA / "nhc2020" / "impossible_date")],
+            "row 2 (line 2), field '时间': not a date written YYYY-MM-DD",
+        ),
+        (
+            ["convert-nhc-2020", str(DATA / "nhc2020" / "repeated_key")],
+            "row 10 (line 10), field '确诊': the key is given twice",
+        ),
+        (
+            ["convert-nhc-2020", str(DATA / "nhc2020" / "not_utf8")],
+            "save the file as UTF-8",
+        ),
+        (
+            ["--date", "2020-02-10", "--reports", str(DATA / "reports_gbk.csv")],
+            "reports_gbk.csv, row 2 (line 4): not UTF-8 text",
+        ),
+    ],
+)
+def test_malformed_inputs_exit_2_without_a_traceback(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "nhc.csv"
+    full = [*args, str(out)] if args[0] == "convert-nhc-2020" else args
+    result = runner.invoke(app, ["bulletin", *full])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output and result.exception is not None
+    assert not out.exists()
+
+
+def test_a_province_or_city_store_gets_its_own_bulletin(runner: CliRunner, store_file: str) -> None:
+    """The jurisdiction of `fangkong day` (FANGKONG_JURISDICTION) makes the bulletin that
+    province's or city's: its own cases, its own name in every paragraph, never the nation's."""
+    args = ["bulletin", "--date", "2020-04-07", "--store", store_file]
+    shanghai = runner.invoke(app, args, env={"FANGKONG_JURISDICTION": "31"})
+    assert shanghai.exit_code == 0, shanghai.output
+    assert shanghai.output.startswith("截至4月7日24时，上海市累计报告确诊病例2例，")
+    assert "截至4月7日24时，上海市现有境外输入确诊病例2例" in shanghai.output
+    assert "31个省" not in shanghai.output and "湖北" not in shanghai.output
+    english = runner.invoke(app, [*args, "--lang", "en"], env={"FANGKONG_JURISDICTION": "31"})
+    assert english.output.startswith(
+        "As of 24:00 on 7 April 2020, Shanghai had reported 2 confirmed cases in total"
+    )
+    assert "Imported cases in Shanghai: 2 current confirmed" in english.output
+    assert "31 provinces" not in english.output
+    wuhan = runner.invoke(app, [*args, "--region", "4201"])
+    assert wuhan.output.startswith("截至4月7日24时，武汉市累计报告确诊病例3例，")
+    # --region wins over the jurisdiction; 000000 asks for the nation
+    nation = runner.invoke(app, [*args, "--region", "000000"], env={"FANGKONG_JURISDICTION": "31"})
+    assert nation.output.startswith("截至4月7日24时，31个省（区、市）和新疆生产建设兵团累计报告")
+    for bad in ("310104", "3x"):
+        result = runner.invoke(app, args, env={"FANGKONG_JURISDICTION": bad})
+        assert result.exit_code == 2 and bad in result.output, result.output

@@ -15,7 +15,7 @@ import pytest
 from fangkong.bulletin.bulletin import Bulletin, RegionFigures
 from fangkong.bulletin.nhc2020 import convert_nhc_2020, province_code
 from fangkong.bulletin.reports import bulletin_from_reports
-from fangkong.errors import InputError
+from fangkong.errors import ImportFileError, InputError
 
 CANGHAILAN = Path(__file__).resolve().parents[1] / "data" / "real" / "canghailan-2020"
 
@@ -130,3 +130,39 @@ def test_bad_transcription(tmp_path: Path) -> None:
         convert_nhc_2020(tmp_path)
     with pytest.raises(InputError, match="no"):
         convert_nhc_2020(tmp_path / "empty")
+
+
+MALFORMED = Path(__file__).resolve().parents[1] / "data" / "bulletin" / "nhc2020"
+
+
+@pytest.mark.parametrize(
+    ("case", "row", "field", "message"),
+    [
+        ("impossible_date", 2, "时间", "not a date written YYYY-MM-DD (value '2020-01-32')"),
+        ("date_written_otherwise", 2, "时间", "not a date written YYYY-MM-DD (value '2020/1/20')"),
+        ("repeated_key", 10, "确诊", "the key is given twice (first on line 3)"),
+        ("not_utf8", 1, None, "not UTF-8 text (byte 0xb5): save the file as UTF-8"),
+    ],
+)
+def test_malformed_transcriptions_are_refused(
+    tmp_path: Path, case: str, row: int, field: str | None, message: str
+) -> None:
+    out = tmp_path / "nhc.csv"
+    with pytest.raises(ImportFileError) as err:
+        convert_nhc_2020(MALFORMED / case, out)
+    e = err.value
+    assert (e.path, e.row, e.line, e.field) == (
+        str(MALFORMED / case / "2020年1月20日.yaml"),
+        row,
+        row,
+        field,
+    )
+    assert message in str(e)
+    assert not out.exists()  # nothing written
+
+
+def test_two_transcriptions_of_one_day(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_bytes((CANGHAILAN / "Report" / "2020年1月20日.yaml").read_bytes())
+    with pytest.raises(ImportFileError, match=r"b\.yaml, field '时间': a second transcription"):
+        convert_nhc_2020(tmp_path)

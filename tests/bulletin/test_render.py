@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 from datetime import date
 
 from fangkong.bulletin.bulletin import (
@@ -192,3 +193,57 @@ def test_fields_are_the_figures_in_bulletin_order() -> None:
         "new_converted",
     ]
     assert FIELD_NAMES[-1] == "asymptomatic_under_observation_imported"
+
+
+def test_english_plurals() -> None:
+    one = Bulletin(
+        date(2020, 4, 7),
+        rf(
+            "000000",
+            cumulative_confirmed=1,
+            new_confirmed=1,
+            new_confirmed_imported=1,
+            new_confirmed_local=0,
+            new_suspected=1,
+            new_suspected_imported=0,
+            new_suspected_local=1,
+            new_converted=1,
+            imported_cumulative_deaths=1,
+        ),
+        provinces=(rf("420000", new_confirmed=1, new_suspected=1, current_suspected=1),),
+        hmt=(
+            rf("810000", cumulative_confirmed=1, cumulative_deaths=1),
+            rf("820000", cumulative_confirmed=0),
+            rf("710000", cumulative_confirmed=0),
+        ),
+    )
+    text = render_en(one)
+    for phrase in (
+        "had reported 1 confirmed case in total.",
+        "1 new confirmed case on the day, all imported.",
+        "1 new suspected case on the day, all local.",
+        "Hubei reported 1 new confirmed case, 1 new suspected case and 1 current suspected case.",
+        "1 death in total",
+        "1 converted to a confirmed case on the day",
+        "notified 1 confirmed case in total: Hong Kong SAR 1 (1 death)",
+    ):
+        assert phrase in text, (phrase, text)
+    assert not re.search(r"\b1 [a-z ]*(cases|deaths)\b", text)  # no plural left on a 1
+    two = dataclasses.replace(
+        one,
+        scope=rf("000000", cumulative_confirmed=2, new_converted=2, imported_cumulative_deaths=2),
+        provinces=(),
+        hmt=(
+            rf("810000", cumulative_confirmed=2, cumulative_deaths=2),
+            rf("820000", cumulative_confirmed=0),
+            rf("710000", cumulative_confirmed=0),
+        ),
+    )
+    text = render_en(two)
+    for phrase in (
+        "had reported 2 confirmed cases in total.",
+        "2 deaths in total",
+        "2 converted to confirmed cases on the day",
+        "notified 2 confirmed cases in total: Hong Kong SAR 2 (2 deaths)",
+    ):
+        assert phrase in text, (phrase, text)

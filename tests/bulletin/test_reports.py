@@ -175,3 +175,35 @@ def test_registry_bulletin_read_back_from_its_csv(store: Store, tmp_path: Path) 
         assert dataclasses.replace(read_back, sources=()) == dataclasses.replace(
             from_registry, sources=()
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "line", "field", "message"),
+    [
+        (
+            "reports_deaths_exceed_confirmed.csv",
+            2,
+            3,
+            "cumulative_deaths",
+            "cumulative_deaths exceeds cumulative_confirmed",
+        ),
+        (
+            "reports_cured_and_deaths_exceed_confirmed.csv",
+            2,
+            3,
+            "cumulative_cured",
+            "cumulative_cured + cumulative_deaths exceed cumulative_confirmed",
+        ),
+        # GBK, not UTF-8: the first byte that is not UTF-8 is in 广东省 (row 2, after a blank line)
+        ("reports_gbk.csv", 2, 4, None, "not UTF-8 text (byte 0xb9): save the file as UTF-8"),
+    ],
+)
+def test_malformed_reports_files_are_refused(
+    name: str, row: int, line: int, field: str | None, message: str
+) -> None:
+    path = DATA / name
+    with pytest.raises(ImportFileError) as err:
+        read_reports(path)
+    e = err.value
+    assert (e.path, e.row, e.line, e.field) == (str(path), row, line, field)
+    assert message in str(e)

@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 from fangkong.bulletin.regions import HMT_CODES, NATION_CODE, region_name
-from fangkong.errors import InputError
+from fangkong.errors import ImportFileError, InputError
 
 __all__ = ["NhcDay", "convert_nhc_2020", "parse_nhc_2020_day", "province_code"]
 
@@ -51,6 +49,7 @@ _OTHER_SOURCE = "其他来源"
 _COUNT = re.compile(r"^\s*(\d+)\s*例\s*$")
 _ITEM = re.compile(r"^\s*(\D+?)\s*(\d+)\s*例\s*$")
 _KEY_LINE = re.compile(r"^([^:#\s][^:]*):\s*(.*?)\s*(?:#\s*(.*))?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def province_code(name: str) -> str:
@@ -80,53 +79,121 @@ class NhcDay:
     regions: dict[str, dict[str, int]]
 
 
-def parse_nhc_2020_day(path: str | Path) -> NhcDay:
-    """Parse one transcription (a YAML file; the `# 其他来源` comments are read too)."""
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
+def _read_lines(p: Path) -> list[tuple[int, str, str, str]]:
+    """The transcription's `key: value  # comment` lines as (line, key, value, comment). A
+    transcription is flat (one key a line), so it is read line by line: a key given twice is
+    an error (a YAML reader would keep the last value silently), and every error can name its
+    line."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not YAML: {exc}") from exc
-    if not isinstance(doc, dict) or "时间" not in doc:
-        raise InputError(f"{p}: not a bulletin transcription (no 时间)")
-    comments = {}
-    for line in text.splitlines():
-        m = _KEY_LINE.match(line)
-        if m and m[3]:
-            comments[m[1].strip()] = m[3].strip()
-    unknown = set(doc) - set(_TOTALS) - set(_DETAILS) - _IGNORED
-    if unknown:
-        raise InputError(f"{p}: unknown key(s) {', '.join(sorted(unknown))}")
-    totals: dict[str, int] = {}
-    for key, field in _TOTALS.items():
-        if key in doc:
-            m = _COUNT.match(str(doc[key]))
-            if not m:
-                raise InputError(f"{p}, key '{key}': not a count of cases: {doc[key]!r}")
-            totals[field] = int(m[1])
-    other = frozenset(
-        _TOTALS[k] for k, c in comments.items() if k in _TOTALS and _OTHER_SOURCE in c
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ImportFileError(
+            str(p),
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8",
+            row=line,
+            line=line,
+        ) from None
+    except OSError as exc:
+        raise ImportFileError(str(p), f"cannot read the file: {exc.strerror}") from None
+    lines: list[tuple[int, str, str, str]] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        m = _KEY_LINE.match(raw)
+        if not m:
+            raise ImportFileError(str(p), "not a 'key: value' line", row=number, line=number)
+        key = m[1].strip()
+        if key in seen:
+            raise ImportFileError(
+                str(p),
+                f"the key is given twice (first on line {seen[key]}): one line per key",
+                row=number,
+                field=key,
+                line=number,
+            )
+        seen[key] = number
+        lines.append((number, key, m[2], (m[3] or "").strip()))
+    return lines
+
+
+def _bulletin_day(p: Path, line: int, value: str) -> date:
+    if _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ImportFileError(
+        str(p),
+        f"not a date written YYYY-MM-DD (value {value!r})",
+        row=line,
+        field="时间",
+        line=line,
     )
+
+
+def parse_nhc_2020_day(path: str | Path) -> NhcDay:
+    """Parse one transcription: UTF-8 lines `key: value` with an optional `# comment` (the
+    `# 其他来源` comments are read too). Raises ImportFileError naming the file, the line (as
+    its row) and the key of the first problem."""
+    p = Path(path)
+    lines = _read_lines(p)
+    doc = {key: (number, value, comment) for number, key, value, comment in lines}
+    if "时间" not in doc:
+        raise ImportFileError(str(p), "not a bulletin transcription (no 时间)", field="时间")
+    for key, (number, _, _) in doc.items():
+        if key not in _TOTALS and key not in _DETAILS and key not in _IGNORED:
+            raise ImportFileError(str(p), "unknown key", row=number, field=key, line=number)
+    totals: dict[str, int] = {}
+    other: set[str] = set()
+    for key, field in _TOTALS.items():
+        if key not in doc:
+            continue
+        number, value, comment = doc[key]
+        m = _COUNT.match(value)
+        if not m:
+            raise ImportFileError(
+                str(p),
+                f"not a count of cases ('N例'): {value!r}",
+                row=number,
+                field=key,
+                line=number,
+            )
+        totals[field] = int(m[1])
+        if _OTHER_SOURCE in comment:
+            other.add(field)
     regions: dict[str, dict[str, int]] = {}
     for key, field in _DETAILS.items():
         if key not in doc:
             continue
-        for item in re.split(r"[，、,；;]", str(doc[key])):
+        number, value, _ = doc[key]
+        for item in re.split(r"[，、,；;]", value):
             if not item.strip():
                 continue
             m = _ITEM.match(item)
             if not m:
-                raise InputError(f"{p}, key '{key}': not 'name N例': {item!r}")
+                raise ImportFileError(
+                    str(p), f"not 'name N例': {item!r}", row=number, field=key, line=number
+                )
             try:
                 code = province_code(m[1])
             except KeyError:
-                raise InputError(f"{p}, key '{key}': unknown province {m[1]!r}") from None
+                raise ImportFileError(
+                    str(p), f"unknown province {m[1]!r}", row=number, field=key, line=number
+                ) from None
+            if field in regions.get(code, {}):
+                raise ImportFileError(
+                    str(p),
+                    f"{region_name(code)} is listed twice",
+                    row=number,
+                    field=key,
+                    line=number,
+                )
             regions.setdefault(code, {})[field] = int(m[2])
-    day = doc["时间"]
-    if not isinstance(day, date):
-        day = date.fromisoformat(str(day))
-    return NhcDay(day, str(doc.get("地址", "")), totals, other, regions)
+    number, value, _ = doc["时间"]
+    day = _bulletin_day(p, number, value)
+    return NhcDay(day, doc["地址"][1] if "地址" in doc else "", totals, frozenset(other), regions)
 
 
 def _rows(day: NhcDay, other_sources: bool) -> list[dict[str, object]]:
@@ -166,13 +233,17 @@ def convert_nhc_2020(
     files = sorted(Path(report_dir).glob("*.yaml"))
     if not files:
         raise InputError(f"{report_dir}: no *.yaml bulletin transcriptions")
-    days = sorted((parse_nhc_2020_day(f) for f in files), key=lambda d: d.day)
-    seen: set[date] = set()
+    parsed = sorted(((parse_nhc_2020_day(f), f) for f in files), key=lambda df: df[0].day)
+    first: dict[date, Path] = {}
     rows: list[dict[str, object]] = []
-    for d in days:
-        if d.day in seen:
-            raise InputError(f"{report_dir}: two transcriptions for {d.day.isoformat()}")
-        seen.add(d.day)
+    for d, f in parsed:
+        if d.day in first:
+            raise ImportFileError(
+                str(f),
+                f"a second transcription for {d.day.isoformat()} (the first is {first[d.day]})",
+                field="时间",
+            )
+        first[d.day] = f
         rows.extend(_rows(d, other_sources))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=_COLUMNS, lineterminator="\n")

@@ -32,6 +32,7 @@ __all__ = [
     "region_name",
     "region_name_en",
     "region_short_name",
+    "scope_of_jurisdiction",
 ]
 
 NATION_CODE = "000000"
@@ -86,6 +87,19 @@ def check_scope(code: str) -> str:
             " directly under its province xx90xx)"
         )
     return code
+
+
+def scope_of_jurisdiction(prefix: str) -> str:
+    """The bulletin scope of a jurisdiction given as a region-code prefix (the engine's
+    `--jurisdiction`, e.g. 31 for Shanghai, 4201 for Wuhan) or a 6-digit code: a province or a
+    city. A county's jurisdiction has no bulletin of its own (the NHC's lists stop at cities):
+    NotFoundError."""
+    code = prefix.strip()
+    if not code.isdigit() or len(code) > 6 or len(code) % 2:
+        raise NotFoundError(
+            f"the jurisdiction {prefix!r} is not a region-code prefix (2, 4 or 6 digits)"
+        )
+    return check_scope(code.ljust(6, "0"))
 
 
 @cache

@@ -56,6 +56,12 @@ def n_en(value: int) -> str:
     return f"{value:,}"
 
 
+def count_en(value: int, noun: str, plural: str | None = None) -> str:
+    """ "1 death", "2 deaths", "1,234 confirmed cases": the number with the noun in the right
+    number (`plural` when it is not the noun + "s")."""
+    return f"{n_en(value)} {noun if value == 1 else (plural or noun + 's')}"
+
+
 @dataclass(frozen=True)
 class Lists:
     """Region lists of one bulletin in one language: "（上海10例，广东2例）" or
@@ -267,7 +273,7 @@ def _contacts_zh(f: Figures) -> list[str]:
     return parts
 
 
-def _asymptomatic_zh(f: Figures, d: str) -> str:
+def _asymptomatic_zh(f: Figures, d: str, own: str) -> str:
     """The seed's asymptomatic block, with the NHC's "（境外输入N例）"."""
     first = []
     if f.asymptomatic_new is not None:
@@ -281,7 +287,7 @@ def _asymptomatic_zh(f: Figures, d: str) -> str:
     clauses = ["，".join(first)] if first else []
     if f.asymptomatic_released is not None:
         clauses.append(f"当日解除医学观察{f.asymptomatic_released}例")
-    text = f"截至{d}24时，" + "；".join(clauses) + "。" if clauses else ""
+    text = f"截至{d}24时，{own}" + "；".join(clauses) + "。" if clauses else ""
     if f.asymptomatic_under_observation is not None:
         imported = f.asymptomatic_under_observation_imported
         text += (
@@ -323,10 +329,13 @@ def render_zh(bulletin: Bulletin, *, focus: Sequence[str] | None = None) -> str:
     paragraphs.extend(
         f"{d}0~24时，{sentence}。" for r in focus_regions(b, focus) if (sentence := _focus_zh(r))
     )
+    # The NHC's paragraphs after the first have no subject (the nation is understood); a
+    # province's or city's bulletin names itself in each, so no sentence reads as national.
+    own = "" if b.national else name
     for block in (_imported_zh(f), _contacts_zh(f)):
         if block:
-            paragraphs.append(f"截至{d}24时，" + "，".join(block) + "。")
-    if asymptomatic := _asymptomatic_zh(f, d):
+            paragraphs.append(f"截至{d}24时，{own}" + "，".join(block) + "。")
+    if asymptomatic := _asymptomatic_zh(f, d, own):
         paragraphs.append(asymptomatic)
     if b.national and (hmt := _hmt_zh(b.hmt)):
         paragraphs.append(hmt)

@@ -7,7 +7,7 @@ from datetime import date
 
 from fangkong.bulletin.bulletin import Bulletin, Figures, RegionFigures
 from fangkong.bulletin.regions import NATION_NAME_EN, region_name_en
-from fangkong.bulletin.render import Lists, focus_regions, hmt_items, n_en
+from fangkong.bulletin.render import Lists, count_en, focus_regions, hmt_items, n_en
 
 __all__ = ["render_en"]
 
@@ -40,8 +40,9 @@ def _lead_en(f: Figures, lists: Lists, d: str, name: str) -> list[str]:
     out = []
     if f.cumulative_confirmed is not None:
         text = (
-            f"As of 24:00 on {d}, {name} had reported {n_en(f.cumulative_confirmed)} confirmed"
-            f" cases in total{lists.cumulative('cumulative_confirmed')}"
+            f"As of 24:00 on {d}, {name} had reported"
+            f" {count_en(f.cumulative_confirmed, 'confirmed case')}"
+            f" in total{lists.cumulative('cumulative_confirmed')}"
         )
         if f.imported_cumulative_confirmed is not None:
             text += f", {n_en(f.imported_cumulative_confirmed)} of them imported"
@@ -57,7 +58,7 @@ def _lead_en(f: Figures, lists: Lists, d: str, name: str) -> list[str]:
             lists.by_region("new_confirmed_imported"),
             lists.by_province_and_city("new_confirmed_local"),
         )
-        out.append(f"{n_en(f.new_confirmed)} new confirmed cases on the day{split}.")
+        out.append(f"{count_en(f.new_confirmed, 'new confirmed case')} on the day{split}.")
     if f.current_confirmed is not None:
         severe = "" if f.current_severe is None else f", {n_en(f.current_severe)} of them severe"
         out.append(f"Current confirmed cases: {n_en(f.current_confirmed)}{severe}.")
@@ -88,7 +89,7 @@ def _lead_en(f: Figures, lists: Lists, d: str, name: str) -> list[str]:
             lists.by_region("new_suspected_imported"),
             lists.by_region("new_suspected_local"),
         )
-        suspected.append(f"{n_en(f.new_suspected)} new suspected cases on the day{split}")
+        suspected.append(f"{count_en(f.new_suspected, 'new suspected case')} on the day{split}")
     return out + _sentence(deaths) + _sentence(cured) + _sentence(suspected)
 
 
@@ -110,7 +111,7 @@ def _day_notes_en(f: Figures) -> list[str]:
 def _focus_en(r: RegionFigures, d: str) -> str:
     f = r.figures
     parts = [
-        (f"{n_en(v)} {what}s" if v else f"no {what}")
+        (count_en(v, what) if v else f"no {what}")
         for v, what in (
             (f.new_confirmed, "new confirmed case"),
             (f.new_suspected, "new suspected case"),
@@ -124,7 +125,7 @@ def _focus_en(r: RegionFigures, d: str) -> str:
     return f"On {d}, {region_name_en(r.region_code)} reported {listed}."
 
 
-def _imported_en(f: Figures) -> list[str]:
+def _imported_en(f: Figures, own: str) -> list[str]:
     parts = []
     if f.imported_current_confirmed is not None:
         severe = f.imported_current_severe
@@ -138,20 +139,20 @@ def _imported_en(f: Figures) -> list[str]:
         parts.append(f"{n_en(f.imported_cumulative_cured)} cured in total")
     if f.imported_cumulative_deaths is not None:
         deaths = f.imported_cumulative_deaths
-        parts.append(f"{n_en(deaths)} deaths in total" if deaths else "no deaths")
-    return ["Imported cases: " + ", ".join(parts) + "."] if parts else []
+        parts.append(f"{count_en(deaths, 'death')} in total" if deaths else "no deaths")
+    return [f"Imported cases{own}: " + ", ".join(parts) + "."] if parts else []
 
 
-def _contacts_en(f: Figures) -> list[str]:
+def _contacts_en(f: Figures, own: str) -> list[str]:
     parts = []
     if f.cumulative_contacts is not None:
-        parts.append(f"close contacts traced in total: {n_en(f.cumulative_contacts)}")
+        parts.append(f"close contacts traced{own} in total: {n_en(f.cumulative_contacts)}")
     if f.contacts_under_observation is not None:
         parts.append(f"under medical observation: {n_en(f.contacts_under_observation)}")
     return _sentence(parts)
 
 
-def _asymptomatic_en(f: Figures) -> list[str]:
+def _asymptomatic_en(f: Figures, own: str) -> list[str]:
     parts = []
     if f.asymptomatic_new is not None:
         imported = f.asymptomatic_new_imported
@@ -160,7 +161,8 @@ def _asymptomatic_en(f: Figures) -> list[str]:
             + ("" if imported is None else f" ({n_en(imported)} imported)")
         )
     if f.new_converted is not None:
-        parts.append(f"{n_en(f.new_converted)} converted to confirmed cases on the day")
+        converted = "a confirmed case" if f.new_converted == 1 else "confirmed cases"
+        parts.append(f"{n_en(f.new_converted)} converted to {converted} on the day")
     if f.asymptomatic_released is not None:
         parts.append(
             f"{n_en(f.asymptomatic_released)} released from medical observation on the day"
@@ -171,7 +173,7 @@ def _asymptomatic_en(f: Figures) -> list[str]:
             f"{n_en(f.asymptomatic_under_observation)} still under medical observation"
             + ("" if imported is None else f" ({n_en(imported)} imported)")
         )
-    return ["Asymptomatic infections: " + "; ".join(parts) + "."] if parts else []
+    return [f"Asymptomatic infections{own}: " + "; ".join(parts) + "."] if parts else []
 
 
 def _hmt_en(hmt: Sequence[RegionFigures]) -> list[str]:
@@ -180,7 +182,7 @@ def _hmt_en(hmt: Sequence[RegionFigures]) -> list[str]:
         if f.cumulative_cured:
             extra.append(f"{n_en(f.cumulative_cured)} discharged")
         if f.cumulative_deaths:
-            extra.append(f"{n_en(f.cumulative_deaths)} deaths")
+            extra.append(count_en(f.cumulative_deaths, "death"))
         value = f.cumulative_confirmed or 0
         return f"{name} {n_en(value)}" + (f" ({', '.join(extra)})" if extra else "")
 
@@ -189,7 +191,9 @@ def _hmt_en(hmt: Sequence[RegionFigures]) -> list[str]:
         return []
     head = "Hong Kong, Macao and Taiwan had notified "
     head += (
-        f"{n_en(total)} confirmed cases in total: " if total is not None else "confirmed cases: "
+        f"{count_en(total, 'confirmed case')} in total: "
+        if total is not None
+        else "confirmed cases: "
     )
     return [head + ", ".join(items) + "."]
 
@@ -201,7 +205,8 @@ def render_en(bulletin: Bulletin, *, focus: Sequence[str] | None = None) -> str:
     name = NATION_NAME_EN if b.national else region_name_en(b.scope.region_code)
     lines = _lead_en(f, Lists(b, "en"), d, name) + _day_notes_en(f)
     lines += [s for r in focus_regions(b, focus) if (s := _focus_en(r, d))]
-    lines += _imported_en(f) + _contacts_en(f) + _asymptomatic_en(f)
+    own = "" if b.national else f" in {name}"  # a region's bulletin names itself throughout
+    lines += _imported_en(f, own) + _contacts_en(f, own) + _asymptomatic_en(f, own)
     if b.national:
         lines += _hmt_en(b.hmt)
     return "\n".join(lines)

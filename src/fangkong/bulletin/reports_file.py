@@ -6,6 +6,7 @@ header not counted), its line and the field. The assembly of the bulletin is in
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,10 @@ _BALANCES: tuple[tuple[str, str, str, str], ...] = (
 )
 # (part, whole): part <= whole.
 _PARTS: tuple[tuple[str, str], ...] = (
+    ("cumulative_cured", "cumulative_confirmed"),
+    ("cumulative_deaths", "cumulative_confirmed"),
+    ("imported_cumulative_cured", "imported_cumulative_confirmed"),
+    ("imported_cumulative_deaths", "imported_cumulative_confirmed"),
     ("new_converted", "new_confirmed"),
     ("current_severe", "current_confirmed"),
     ("current_confirmed", "cumulative_confirmed"),
@@ -92,7 +97,9 @@ class ReportsFile:
                         )
                     records.append(record)
                     lines.append(reader.line_num)
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc) from None
+        except csv.Error as exc:
             raise ImportFileError(str(path), f"cannot read the file: {exc}") from exc
         self._check_header(header)
         columns = {name: [r[i].strip() or None for r in records] for i, name in enumerate(header)}
@@ -125,6 +132,21 @@ class ReportsFile:
         for name in _REQUIRED:
             if name not in seen:
                 raise ImportFileError(self.path, "missing column", field=name)
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> ImportFileError:
+    """The error for a file that is not UTF-8, at the row and line of the first bad byte."""
+    before = exc.object[: exc.start]
+    done = before[: before.rfind(b"\n") + 1].decode("utf-8-sig")
+    records = list(csv.reader(io.StringIO(done, newline="")))
+    rows = sum(1 for r in records[1:] if any(cell.strip() for cell in r))
+    line = before.count(b"\n") + 1
+    return ImportFileError(
+        str(path),
+        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8",
+        row=rows + 1 if records else None,
+        line=line,
+    )
 
 
 def first_row(frame: pl.DataFrame, bad: pl.Expr) -> int | None:
@@ -250,6 +272,14 @@ def checked_rows(file: ReportsFile) -> pl.DataFrame:
             )
         )
     checks.extend((part, c(part) > c(whole), f"{part} exceeds {whole}") for part, whole in _PARTS)
+    for cumulative, _, cured, deaths in _BALANCES:
+        checks.append(
+            (
+                cured,
+                c(cured) + c(deaths) > c(cumulative),
+                f"{cured} + {deaths} exceed {cumulative}",
+            )
+        )
     _raise_first(file, typed, checks)
     filled = typed
     for total, imported, local in _SPLITS:

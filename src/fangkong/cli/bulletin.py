@@ -13,11 +13,13 @@ import typer
 
 from fangkong.bulletin.bulletin import Bulletin, bulletin_csv, bulletin_json
 from fangkong.bulletin.nhc2020 import convert_nhc_2020
+from fangkong.bulletin.regions import scope_of_jurisdiction
 from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
 from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.cli.common import DEFAULT_STORE, StoreOption, console, fail, opened_store
+from fangkong.engine.day import JURISDICTION_ENV
 from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
 
@@ -93,7 +95,11 @@ def bulletin(
     region: Annotated[
         str | None,
         typer.Option(
-            "--region", help="One province (xx0000) or city (xxxx00) instead of the nation."
+            "--region",
+            envvar=JURISDICTION_ENV,
+            help="One province (xx0000, or its prefix xx) or city (xxxx00, or xxxx) instead of"
+            " the nation: a province's or city's store gets its own bulletin, in its own wording."
+            f" Default: the jurisdiction in {JURISDICTION_ENV}, as for `fangkong day`.",
         ),
     ] = None,
 ) -> None:
@@ -103,6 +109,7 @@ def bulletin(
     when = _day(day)
     timeliness = None
     try:
+        region = scope_of_jurisdiction(region) if region else None
         if reports is not None:
             result = bulletin_from_reports(reports, when, region=region)
         else:
