@@ -20,8 +20,9 @@ How events make figures (a case's events are ordered by `reported_at`, then `rep
 - A figure belongs to the region of the event that made it (for states: the case's last event).
   The query groups by county; provinces, cities and the nation are sums of counties.
 
-Close contacts (traced, under observation, released) are not in the case registry: they are None
-until tracing and quarantine orders are stored.
+Close contacts (traced, under observation, released) are not in the case registry: they come
+from the engine's stored facts (`fangkong.bulletin.contacts`), counted where the contacts live,
+and are None while the engine has not run.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ from datetime import date
 import polars as pl
 
 from fangkong.bulletin.bulletin import FIELD_NAMES, Bulletin, bulletin_from_frame
+from fangkong.bulletin.contacts import (
+    CONTACT_FIGURES,
+    LIVE,
+    county_contact_figures,
+    engine_has_run,
+)
 from fangkong.bulletin.regions import (
     HMT_CODES,
     NATION_CODE,
@@ -47,10 +54,8 @@ __all__ = [
     "county_figures",
 ]
 
-# The figures that the case registry gives (the others are None).
-_NOT_IN_REGISTRY = frozenset(
-    {"new_contacts_released", "cumulative_contacts", "contacts_under_observation"}
-)
+# The figures that the case registry gives (the others come from the engine's facts).
+_NOT_IN_REGISTRY = frozenset(CONTACT_FIGURES)
 REGISTRY_FIGURES: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n not in _NOT_IN_REGISTRY)
 
 _ORDER = "ORDER BY reported_at, report_id"
@@ -181,14 +186,33 @@ def county_figures(store: Store, day: date) -> pl.DataFrame:
     return read(store, COUNTY_FIGURES_SQL, {"day_start": start, "day_end": end}, schema)
 
 
-def _regions(counties: pl.DataFrame) -> pl.DataFrame:
-    """Sum counties into cities, provinces and the nation (31 provinces and the XPCC)."""
-    figures = [pl.col(n).sum() for n in REGISTRY_FIGURES]
+def _with_contacts(
+    counties: pl.DataFrame, store: Store, day: date, scenario: str
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The registry's county figures with the close-contact figures beside them (0 for a
+    county with cases but no contacts, and the other way round), when the engine has run."""
+    if not engine_has_run(store, day, scenario=scenario):
+        return counties, REGISTRY_FIGURES
+    contacts = county_contact_figures(store, day, scenario=scenario)
+    merged = counties.join(contacts, on="region_code", how="full", coalesce=True, nulls_equal=True)
+    names = (*REGISTRY_FIGURES, *CONTACT_FIGURES)
+    return merged.with_columns(pl.col(n).fill_null(0) for n in names), names
+
+
+def _regions(counties: pl.DataFrame, names: tuple[str, ...] = REGISTRY_FIGURES) -> pl.DataFrame:
+    """Sum counties into cities, provinces and the nation (31 provinces and the XPCC). A row
+    with no region (a contact with no known residence) counts in the nation only."""
+    figures = [pl.col(n).sum() for n in names]
     tagged = counties.with_columns(
         province_expr(pl.col("region_code")).alias("province"),
         city_expr(pl.col("region_code")).alias("city"),
     )
-    provinces = tagged.group_by("province").agg(figures).rename({"province": "region_code"})
+    provinces = (
+        tagged.filter(pl.col("province").is_not_null())
+        .group_by("province")
+        .agg(figures)
+        .rename({"province": "region_code"})
+    )
     cities = (
         tagged.filter(pl.col("city") != pl.col("province"))
         .group_by("city")
@@ -196,20 +220,24 @@ def _regions(counties: pl.DataFrame) -> pl.DataFrame:
         .rename({"city": "region_code"})
     )
     nation = (
-        tagged.filter(~pl.col("province").is_in(HMT_CODES))
+        tagged.filter(pl.col("province").is_null() | ~pl.col("province").is_in(HMT_CODES))
         .select(figures)
         .with_columns(pl.lit(NATION_CODE).alias("region_code"))
     )
-    cols = ["region_code", *REGISTRY_FIGURES]
+    cols = ["region_code", *names]
     return pl.concat([nation.select(cols), provinces.select(cols), cities.select(cols)])
 
 
-def bulletin_from_registry(store: Store, day: date, *, region: str | None = None) -> Bulletin:
+def bulletin_from_registry(
+    store: Store, day: date, *, region: str | None = None, scenario: str = LIVE
+) -> Bulletin:
     """The bulletin of `day` computed from the case registry, for the nation or, with `region`,
-    for one province or city (a 6-digit code)."""
-    frame = _regions(county_figures(store, day))
+    for one province or city (a 6-digit code); the close-contact figures from the engine's
+    facts of `scenario` (`fangkong.bulletin.contacts`)."""
+    counties, names = _with_contacts(county_figures(store, day), store, day, scenario)
+    frame = _regions(counties, names)
     scope = check_scope(region or NATION_CODE)
     if scope != NATION_CODE and scope not in frame.get_column("region_code").to_list():
-        zero = {"region_code": [scope], **{n: [0] for n in REGISTRY_FIGURES}}
+        zero = {"region_code": [scope], **{n: [0] for n in names}}
         frame = pl.concat([frame, pl.DataFrame(zero, schema=frame.schema)])
     return bulletin_from_frame(day, frame, scope=scope, sources=("case registry",))
