@@ -8,6 +8,10 @@ Hong Kong / Macao / Taiwan block) computed two ways:
   (`reports`, `reports_file`; the CSV format is docs/reports-format.md); `convert_nhc_2020`
   (`nhc2020`) turns the transcribed national bulletins of January 2020 into such a file.
 
+The close-contact figures come from the daily engine's stored facts (`contacts`). Hong Kong's
+real line list can be replayed through the registry and compared with CHP's daily situation
+(`replay_hk`, `replay_hk_compare`; docs/hongkong-replay.md).
+
 It is written out by `render_zh` (the NHC's wording, `render`), `render_en` (`render_en`),
 `bulletin_json`, `bulletin_csv` and `bulletin_frame` (`bulletin`). The regions and their names
 are in `regions`.

@@ -3,6 +3,7 @@ per-province daily reports; and its helpers (`convert-nhc-2020`, `sample-2020-04
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from fangkong.bulletin.bulletin import Bulletin, bulletin_csv, bulletin_json
 from fangkong.bulletin.nhc2020 import convert_nhc_2020
@@ -180,3 +182,48 @@ def sample_command(
             import_file(st, "persons", fixture.persons)
             import_file(st, "cases", fixture.cases)
         console.print(f"imported into {store}", highlight=False)
+
+
+@app.command("replay-hk")
+def replay_hk_command(
+    line_list: Annotated[
+        Path, typer.Argument(help="CHP's line list (enhanced_sur_covid_19_eng.csv).")
+    ],
+    situation: Annotated[
+        Path,
+        typer.Argument(
+            help="CHP's daily situation (latest_situation_of_reported_cases_covid_19_eng.csv)."
+        ),
+    ],
+    *,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Replay Hong Kong's line list through the registry and compare the bulletin's figures with
+    CHP's daily situation, day by day, each difference with its reason (docs/hongkong-replay.md).
+    Use a store of its own: the line list's cases are imported into it."""
+    from fangkong.bulletin.replay_hk_compare import differing_runs, replay_hong_kong
+
+    with opened_store(store) as st, tempfile.TemporaryDirectory() as tmp:
+        try:
+            result = replay_hong_kong(st, line_list, situation, tmp)
+        except FangkongError as exc:
+            raise fail(exc) from exc
+    days = result.days
+    table = Table("figure", "days compared", "equal", "differing")
+    for what, label, compared in (
+        ("reason", "cumulative confirmed", days.height),
+        ("new_reason", "new cases", days.get_column("chp_new").count()),
+    ):
+        differing = result.differing(what).height
+        table.add_row(label, str(compared), str(compared - differing), str(differing))
+    console.print(table)
+    runs = Table("from", "to", "reason (cumulative confirmed)")
+    for first, last, why in differing_runs(days):
+        runs.add_row(first.isoformat(), last.isoformat(), why)
+    console.print(runs)
+    console.print(
+        f"CHP's revision of its deleted cases: {result.revision_day};"
+        f" on {result.last_day}: deaths {result.deaths[0]} (line list) vs {result.deaths[1]} (CHP),"
+        f" discharged {result.discharged[0]} vs {result.discharged[1]}",
+        highlight=False,
+    )
