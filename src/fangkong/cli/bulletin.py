@@ -3,6 +3,7 @@ per-province daily reports; and its helpers (`convert-nhc-2020`, `sample-2020-04
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -10,14 +11,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from fangkong.bulletin.bulletin import Bulletin, bulletin_csv, bulletin_json
+from fangkong.bulletin.nhc2020 import convert_nhc_2020
+from fangkong.bulletin.regions import scope_of_jurisdiction
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
+from fangkong.bulletin.reports import bulletin_from_reports
 from fangkong.cli.common import DEFAULT_STORE, StoreOption, console, fail, opened_store
-from fangkong.engine.bulletin import Bulletin, bulletin_csv, bulletin_json
-from fangkong.engine.bulletin_nhc2020 import convert_nhc_2020
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
-from fangkong.engine.bulletin_reports import bulletin_from_reports
+from fangkong.engine.day import JURISDICTION_ENV
 from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
 
@@ -93,7 +97,11 @@ def bulletin(
     region: Annotated[
         str | None,
         typer.Option(
-            "--region", help="One province (xx0000) or city (xxxx00) instead of the nation."
+            "--region",
+            envvar=JURISDICTION_ENV,
+            help="One province (xx0000, or its prefix xx) or city (xxxx00, or xxxx) instead of"
+            " the nation: a province's or city's store gets its own bulletin, in its own wording."
+            f" Default: the jurisdiction in {JURISDICTION_ENV}, as for `fangkong day`.",
         ),
     ] = None,
 ) -> None:
@@ -103,6 +111,7 @@ def bulletin(
     when = _day(day)
     timeliness = None
     try:
+        region = scope_of_jurisdiction(region) if region else None
         if reports is not None:
             result = bulletin_from_reports(reports, when, region=region)
         else:
@@ -153,7 +162,8 @@ def sample_command(
     ] = False,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Write the 2020-04-07 fixture: a case registry whose bulletin is the NHC's of that day."""
+    """Write the 2020-04-07 fixture: a synthetic case registry built to give the NHC's figures
+    of that day (a round trip: generator, registry, bulletin)."""
     from fangkong.ingest import import_file
     from fangkong.sample.bulletin_20200407 import write_bulletin_20200407
 
@@ -172,3 +182,48 @@ def sample_command(
             import_file(st, "persons", fixture.persons)
             import_file(st, "cases", fixture.cases)
         console.print(f"imported into {store}", highlight=False)
+
+
+@app.command("replay-hk")
+def replay_hk_command(
+    line_list: Annotated[
+        Path, typer.Argument(help="CHP's line list (enhanced_sur_covid_19_eng.csv).")
+    ],
+    situation: Annotated[
+        Path,
+        typer.Argument(
+            help="CHP's daily situation (latest_situation_of_reported_cases_covid_19_eng.csv)."
+        ),
+    ],
+    *,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Replay Hong Kong's line list through the registry and compare the bulletin's figures with
+    CHP's daily situation, day by day, each difference with its reason (docs/hongkong-replay.md).
+    Use a store of its own: the line list's cases are imported into it."""
+    from fangkong.bulletin.replay_hk_compare import differing_runs, replay_hong_kong
+
+    with opened_store(store) as st, tempfile.TemporaryDirectory() as tmp:
+        try:
+            result = replay_hong_kong(st, line_list, situation, tmp)
+        except FangkongError as exc:
+            raise fail(exc) from exc
+    days = result.days
+    table = Table("figure", "days compared", "equal", "differing")
+    for what, label, compared in (
+        ("reason", "cumulative confirmed", days.height),
+        ("new_reason", "new cases", days.get_column("chp_new").count()),
+    ):
+        differing = result.differing(what).height
+        table.add_row(label, str(compared), str(compared - differing), str(differing))
+    console.print(table)
+    runs = Table("from", "to", "reason (cumulative confirmed)")
+    for first, last, why in differing_runs(days):
+        runs.add_row(first.isoformat(), last.isoformat(), why)
+    console.print(runs)
+    console.print(
+        f"CHP's revision of its deleted cases: {result.revision_day};"
+        f" on {result.last_day}: deaths {result.deaths[0]} (line list) vs {result.deaths[1]} (CHP),"
+        f" discharged {result.discharged[0]} vs {result.discharged[1]}",
+        highlight=False,
+    )

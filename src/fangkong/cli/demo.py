@@ -20,10 +20,11 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fangkong.bulletin.regions import scope_of_jurisdiction
+from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.render import render_zh
+from fangkong.bulletin.render_en import render_en
 from fangkong.cli.common import console, opened_store
-from fangkong.engine.bulletin_registry import bulletin_from_registry
-from fangkong.engine.bulletin_render import render_zh
-from fangkong.engine.bulletin_render_en import render_en
 from fangkong.engine.day import run_day
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy
@@ -36,6 +37,9 @@ __all__ = ["demo_command"]
 BULLETIN_DAY = date(2020, 4, 7)
 CITY_REGIME = "cn-2022-06-28"
 CITY_JURISDICTION = "31"  # Shanghai: contacts living elsewhere get assistance requests
+CITY_SCOPE = scope_of_jurisdiction(
+    CITY_JURISDICTION
+)  # its bulletin is Shanghai's, not the nation's
 
 
 def _progress() -> Progress:
@@ -116,7 +120,7 @@ def _city(st: Store, store: str, tmp: Path) -> None:
             bar.update(task, description=f"running {day}")
             result = run_day(st, day, policy, jurisdiction=CITY_JURISDICTION)
             counts = dict(result.orders.group_by("order_type").len().iter_rows())
-            figures = bulletin_from_registry(st, day).figures
+            figures = bulletin_from_registry(st, day, region=CITY_SCOPE).figures
             new = (figures.new_confirmed or 0) + (figures.asymptomatic_new or 0)
             cells = [f"{day:%m-%d}", str(new), str(result.contacts.height)]
             cells += [str(counts.get(kind, 0)) for kind in columns.values() if kind]
@@ -125,7 +129,8 @@ def _city(st: Store, store: str, tmp: Path) -> None:
             bar.advance(task)
     console.print(summary)
     last = days[-1]
-    console.print(Panel(render_zh(bulletin_from_registry(st, last)), title=f"{last} 通报"))
+    bulletin = bulletin_from_registry(st, last, region=CITY_SCOPE)  # the city's own bulletin
+    console.print(Panel(render_zh(bulletin), title=f"{last} 通报"))
     console.print(
         f"Try: fangkong day --date {last} --store {store}; fangkong explain PERSON --store {store}"
     )

@@ -1,4 +1,7 @@
-"""The 2020-04-07 fixture: a case registry whose bulletin for 2020-04-07 is the NHC's.
+"""The 2020-04-07 fixture: a synthetic case registry built so that its bulletin for 2020-04-07
+gives the NHC's figures of that day. Generating it, importing it and computing its bulletin is a
+round trip (tests/sample/test_bulletin_20200407_round_trip.py), not a reproduction: the figures
+are the generator's target, not counted from real cases.
 
 `write_bulletin_20200407(out_dir, canghailan_dir)` writes `persons.csv` and `cases.csv` (import
 kinds "persons" and "cases") for about 90,000 people: every confirmed case of the 31 provinces

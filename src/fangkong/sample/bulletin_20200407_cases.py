@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from fangkong.engine.bulletin_regions import HMT_CODES
+from fangkong.bulletin.regions import HMT_CODES
 from fangkong.sample.bulletin_20200407_plan import (
     CHOSEN,
     MARCH_1,

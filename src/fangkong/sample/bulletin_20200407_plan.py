@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from fangkong.engine.bulletin import Figures
-from fangkong.engine.bulletin_regions import HMT_CODES
+from fangkong.bulletin.bulletin import Figures
+from fangkong.bulletin.regions import HMT_CODES
 from fangkong.sample.canghailan import province_series
 
 __all__ = [

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from fangkong.engine.bulletin_regions import HMT_CODES
+from fangkong.bulletin.regions import HMT_CODES
 from fangkong.sample.canghailan import city_counts
 from fangkong.sample.identity import ric_numbers, valid_birthplaces
 
