@@ -5,13 +5,13 @@ reads only runs of D or before (`run_day <= D`).
 
 - **累计追踪到密切接触者** (`cumulative_contacts`): the distinct people traced as close contacts
   (`traced_contact.tier = 'close'`) or put under a close contact's quarantine (an order whose
-  rule is `quarantine.close_contact...`: this also covers close contacts whose 协查 request came
+  `population` is `close_contact`: this also covers close contacts whose 协查 request came
   from another region) on any run day up to D. A person traced twice counts once.
 - **尚在医学观察的密切接触者** (`contacts_under_observation`): the people whose quarantine is open
   at 24:00 of D and is a close contact's. A person's quarantine is their latest schedule (the
   `quarantine` / `extend` orders of the latest run day that issued any, as
-  `fangkong.engine.schedule` defines it) and it is a close contact's when its orders were issued
-  under a close-contact rule; it is open until a `convert` ends it or every one of its phases
+  `fangkong.engine.schedule` defines it) and it is a close contact's when its orders' population
+  is `close_contact`; it is open until a `convert` ends it or every one of its phases
   has its `release` (matched by the phase's kind, `detail`).
 - **当日解除医学观察的密切接触者** (`new_contacts_released`): the people whose close contact's
   quarantine the releases of run day D completed (every phase released, the last on D, and no
@@ -23,10 +23,11 @@ person record or no region counts in the national figure only. The figures are N
 when the store holds no engine fact of D or before: the engine has not run, and nothing is
 invented.
 
-**Scenarios.** The engine's tables will carry a `scenario` column ('live' for operations,
-a name for a what-if). `county_contact_figures(..., scenario=...)` is the one place where it is
-filtered: `_SCENARIO` below is spliced into the WHERE clause of every read of `engine_order` and
-`traced_contact`. Until the column exists only "live" can be asked for.
+**Scenarios.** The engine's rows carry their scenario ('live' for operations, a name for a
+what-if). Every read of `engine_order` and `traced_contact` here goes through the scenario's one
+visibility predicate (`fangkong.engine.scenario.Scenario.visible`): a what-if sees live's rows
+before its fork day and its own after. A close contact's quarantine is recognised by its typed
+`population`, never by the wording of its rule.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from typing import Any
 import polars as pl
 
 from fangkong.engine.frames import read
-from fangkong.errors import NotFoundError
+from fangkong.engine.scenario import Scenario, scenario_of
+from fangkong.model.glossary import ContactTier
+from fangkong.policy.terms import Population
 from fangkong.store.base import Store
 
 __all__ = ["CONTACT_FIGURES", "LIVE", "county_contact_figures", "engine_has_run"]
@@ -49,24 +52,23 @@ CONTACT_FIGURES: tuple[str, ...] = (
     "contacts_under_observation",
 )
 
-# The scenario filter, the one spot: it becomes "AND scenario = :scenario" (and `scenario` goes
-# into the parameters) once engine_order and traced_contact have the column. Today they do not,
-# and everything they hold is live.
-_SCENARIO = ""
+_CLOSE = Population.CLOSE_CONTACT.value
 
-_CLOSE_RULE = "quarantine.close_contact%"  # quarantine.close_contact and its .extension
 
-_FACTS_SQL = f"""
-SELECT (SELECT count(*) FROM engine_order WHERE run_day <= :day {_SCENARIO})
-     + (SELECT count(*) FROM traced_contact WHERE run_day <= :day {_SCENARIO}) AS facts
+def _facts_sql(sc: Scenario) -> str:
+    return f"""
+SELECT (SELECT count(*) FROM engine_order WHERE run_day <= :day AND {sc.visible()})
+     + (SELECT count(*) FROM traced_contact WHERE run_day <= :day AND {sc.visible()}) AS facts
 """
 
-_CONTACTS_SQL = f"""
+
+def _contacts_sql(sc: Scenario) -> str:
+    return f"""
 WITH sched AS (  -- every quarantine phase ordered up to the day
-    SELECT person_id, run_day, detail, rule
+    SELECT person_id, run_day, detail, population
     FROM engine_order
     WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL
-          AND run_day <= :day {_SCENARIO}
+          AND run_day <= :day AND {sc.visible()}
 ),
 latest AS (  -- each person's latest schedule, if a close contact's
     SELECT person_id, max(run_day) AS latest
@@ -79,13 +81,13 @@ current AS (
     WHERE s.person_id IN (
         SELECT s2.person_id FROM sched s2 JOIN latest l2
             ON s2.person_id = l2.person_id AND s2.run_day = l2.latest
-        WHERE s2.rule LIKE '{_CLOSE_RULE}'
+        WHERE s2.population = '{_CLOSE}'
     )
 ),
 ends AS (  -- releases and conversions since that schedule was issued
     SELECT o.person_id, o.order_type, o.detail, o.run_day
     FROM engine_order o JOIN latest l ON o.person_id = l.person_id AND o.run_day >= l.latest
-    WHERE o.order_type IN ('release', 'convert') AND o.run_day <= :day {_SCENARIO}
+    WHERE o.order_type IN ('release', 'convert') AND o.run_day <= :day AND {sc.visible("o")}
 ),
 state AS (
     SELECT c.person_id,
@@ -102,9 +104,9 @@ state AS (
 ),
 found AS (  -- close contacts traced, or quarantined as such, up to the day
     SELECT contact_person_id AS person_id FROM traced_contact
-    WHERE tier = 'close' AND run_day <= :day {_SCENARIO}
+    WHERE tier = '{ContactTier.CLOSE.value}' AND run_day <= :day AND {sc.visible()}
     UNION
-    SELECT person_id FROM sched WHERE rule LIKE '{_CLOSE_RULE}'
+    SELECT person_id FROM sched WHERE population = '{_CLOSE}'
 ),
 people AS (
     SELECT f.person_id,
@@ -123,31 +125,27 @@ GROUP BY substr(p.region_code, 1, 6)
 ORDER BY 1
 """
 
+
 _SCHEMA: dict[str, pl.DataType] = {
     "region_code": pl.String(),
     **dict.fromkeys(CONTACT_FIGURES, pl.Int64()),
 }
 
 
-def _params(day: date, scenario: str) -> dict[str, Any]:
-    if not _SCENARIO and scenario != LIVE:
-        raise NotFoundError(
-            f"no scenario {scenario!r}: the store holds the live engine's facts only"
-        )
-    params: dict[str, Any] = {"day": day}
-    if _SCENARIO:
-        params["scenario"] = scenario
-    return params
+def _params(day: date, sc: Scenario) -> dict[str, Any]:
+    return {"day": day, **sc.params()}
 
 
 def engine_has_run(store: Store, day: date, *, scenario: str = LIVE) -> bool:
     """Whether the store holds any engine fact (an order or a traced contact) of `day` or
-    before, in `scenario`."""
-    facts = store.fetch(_FACTS_SQL, _params(day, scenario)).item(0, 0)
+    before, in `scenario` (NotFoundError for a scenario the store does not hold)."""
+    sc = scenario_of(store, scenario)
+    facts = store.fetch(_facts_sql(sc), _params(day, sc)).item(0, 0)
     return bool(facts)
 
 
 def county_contact_figures(store: Store, day: date, *, scenario: str = LIVE) -> pl.DataFrame:
     """The close-contact figures of `day` (see the module docstring) per county of residence:
     `region_code` (6 digits; null for people with no known residence) and CONTACT_FIGURES."""
-    return read(store, _CONTACTS_SQL, _params(day, scenario), _SCHEMA)
+    sc = scenario_of(store, scenario)
+    return read(store, _contacts_sql(sc), _params(day, sc), _SCHEMA)
