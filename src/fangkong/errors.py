@@ -4,7 +4,8 @@ HTTP statuses); library code raises them and never prints.
     FangkongError                 base of everything fangkong raises on purpose
     ├── InputError                a file or value given to fangkong is wrong
     │   ├── ImportFileError       an import file is malformed: names file, row, field
-    │   └── PolicyFileError       a policy file is malformed: names file and key
+    │   ├── PolicyFileError       a policy file is malformed: names file and key
+    │   └── ModelFileError        a simulator data file is malformed: names file and key
     ├── NotFoundError             a named thing (policy, person, region) does not exist
     ├── StoreError                the store cannot be opened, or its schema is wrong
     └── ConflictError             an operation would contradict what is stored
@@ -17,6 +18,7 @@ __all__ = [
     "FangkongError",
     "ImportFileError",
     "InputError",
+    "ModelFileError",
     "NotFoundError",
     "PolicyFileError",
     "StoreError",
@@ -62,6 +64,17 @@ class ImportFileError(InputError):
 
 class PolicyFileError(InputError):
     """A policy file is malformed. The message names the file and the key."""
+
+    def __init__(self, path: str, message: str, *, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}, key '{key}'" if key else path
+        super().__init__(f"{where}: {message}")
+
+
+class ModelFileError(InputError):
+    """A data file of the simulator (census, city, variants) is malformed. The message names the
+    file and the key."""
 
     def __init__(self, path: str, message: str, *, key: str | None = None) -> None:
         self.path = path
