@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from fangkong.sim.agent import Layer
@@ -57,7 +58,9 @@ def _homogeneous(city: City) -> City:
     )
 
 
-def _transmission_sums(courses: Courses, agents: np.ndarray, beta: float, variant: Variant) -> np.ndarray:  # type: ignore[type-arg]
+def _transmission_sums(
+    courses: Courses, agents: npt.NDArray[np.int32], beta: float, variant: Variant
+) -> npt.NDArray[np.float64]:
     """sum over days of 1 - exp(-beta w(d)) per agent, while not admitted to hospital."""
     total = np.zeros(len(agents))
     for d in range(int(courses.end[agents].max()) + 1):
@@ -72,7 +75,9 @@ def _beta_for(r0: float, city: City, variant: Variant) -> float:
     agents = np.arange(20_000, dtype=np.int32)
     courses = Courses.empty(len(agents))
     courses.infected[:] = 0
-    draw_courses(courses, agents, 99, city.persons.age[:20_000], np.zeros(20_000, np.uint8), variant)
+    draw_courses(
+        courses, agents, 99, city.persons.age[:20_000], np.zeros(20_000, np.uint8), variant
+    )
     lo, hi = 0.0, 10.0
     for _ in range(60):
         mid = (lo + hi) / 2
@@ -103,9 +108,13 @@ def test_final_size_is_kermack_mckendrick(r0: float, seed: int) -> None:
     while len(epidemic.active):
         epidemic.step(all_checkins=False)
     infected = np.flatnonzero(epidemic.courses.infected >= 0).astype(np.int32)
-    realized_r0 = K * (1 - 1 / N) * _transmission_sums(epidemic.courses, infected, beta, variant).mean()
+    realized_r0 = (
+        K * (1 - 1 / N) * _transmission_sums(epidemic.courses, infected, beta, variant).mean()
+    )
     z_sim = len(infected) / N
     z_km = _final_size(realized_r0, SEEDS / N)
-    print(f"\nR0 {realized_r0:.3f}: simulated final size {z_sim:.4f}, Kermack-McKendrick {z_km:.4f}")
+    print(
+        f"\nR0 {realized_r0:.3f}: simulated final size {z_sim:.4f}, Kermack-McKendrick {z_km:.4f}"
+    )
     assert set(np.unique(epidemic.courses.layer[infected])) <= {Layer.SEED, Layer.HOUSEHOLD}
     assert abs(z_sim - z_km) / z_km < 0.01

@@ -23,8 +23,7 @@ from fangkong.sim.transmission import Epidemic, calibrate_beta
 from fangkong.sim.variant import load_variant
 
 PAIRS = (
-    Path(__file__).resolve().parents[1]
-    / "data/real/transmission-pairs-ali2020/pairs-onsets.csv"
+    Path(__file__).resolve().parents[1] / "data/real/transmission-pairs-ali2020/pairs-onsets.csv"
 )
 BEFORE_MEASURES = dt.date(2020, 1, 22)  # Ali et al.'s first period ends on 22 January
 SECOND_PERIOD_END = dt.date(2020, 1, 29)
