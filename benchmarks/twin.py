@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--large", type=int, default=25_000_000, help="0: skip the large run")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--compare", type=int, default=1, help="0: skip the comparison")
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "AGENTS", "DAYS"))
     args = parser.parse_args()
     if args.child:
@@ -116,16 +117,21 @@ def main() -> None:
         return
     script = str(Path(__file__).resolve())
     n, days = args.agents, args.days
-    peer = measure(script, ["covasim", str(n), str(days)], args.repeat)
-    ours = measure(script, ["fangkong", str(n), str(days)], args.repeat)
+    if args.compare:
+        _compare(script, n, days, args.repeat)
+    if args.large:
+        big = measure(script, ["fangkong", str(args.large), str(days)], 1)
+        print(_line(f"fangkong at {args.large:,}", args.large, days, big))
+
+
+def _compare(script: str, n: int, days: int, repeat: int) -> None:
+    peer = measure(script, ["covasim", str(n), str(days)], repeat)
+    ours = measure(script, ["fangkong", str(n), str(days)], repeat)
     print(f"transmission alone, no control: {n:,} agents, {days} days, R0 about 6")
     print(_line("Covasim 4.0.1 (hybrid)", n, days, peer))
     print(f"{'':<28} Covasim's effective R, days 5-14: {peer['early_r_eff']:.2f}")
     print(_line("fangkong (omicron-ba2)", n, days, ours))
     print(f"ratio fangkong / Covasim agent-days/s: {peer['seconds'] / ours['seconds']:.1f}x")
-    if args.large:
-        big = measure(script, ["fangkong", str(args.large), str(days)], 1)
-        print(_line(f"fangkong at {args.large:,}", args.large, days, big))
 
 
 if __name__ == "__main__":

@@ -201,6 +201,7 @@ class Epidemic:
         self.status = np.zeros(c.n, dtype=np.uint8)
         resident = c.households.kind[c.persons.household] != PRIVATE
         self.status[resident] |= _RESIDENT
+        self.gone = np.zeros(c.n, dtype=np.uint8)  # admitted to hospital or dead
         b = c.behaviour
         kind_weight = np.concatenate([b.venue_weight_per_hour, np.zeros(8)])
         self.venue_weight = kind_weight[c.venues.kind]
@@ -217,6 +218,7 @@ class Epidemic:
         )
         self._w = np.zeros(c.n, dtype=np.float32)
         self.infectious_now = np.zeros(c.n, dtype=np.bool_)
+        self._no_venue_closed = np.zeros(c.venues.n, dtype=np.bool_)
         vaccinated = self.variant is not None and self.variant.vaccination_in_effect
         self.doses = c.persons.doses if vaccinated else np.zeros(c.n, dtype=np.uint8)
         if self.variant is not None:
@@ -253,8 +255,16 @@ class Epidemic:
     ) -> Visits:
         """The day's visits in `streets` (all when None); the visits of the agents flagged in
         `self.infectious_now` are marked hot."""
-        b = self.city.behaviour
         stays_in = self.status | (restrictions.person & _OUT_AND_HOME)
+        return self._visits(stays_in, restrictions.venue_closed, streets)
+
+    def _visits(
+        self,
+        stays_in: npt.NDArray[np.uint8],
+        venue_closed: npt.NDArray[np.bool_],
+        streets: npt.NDArray[np.bool_] | None,
+    ) -> Visits:
+        b = self.city.behaviour
         if streets is None:
             streets = np.ones(self.city.geography.n_streets, dtype=np.bool_)
         return draw_visits(
@@ -267,7 +277,7 @@ class Epidemic:
             b.visit_minutes,
             b.opening_minute,
             b.closing_minute,
-            restrictions.venue_closed,
+            venue_closed,
             self.infectious_now,
             streets,
         )
@@ -291,11 +301,9 @@ class Epidemic:
         streets where an infectious agent lives have their visits drawn (no one else's visit can
         transmit; the others are the same whenever they are drawn, see `draw_day_visits`)."""
         assert self.variant is not None
-        r = restrictions or Restrictions.none(self.city)
         c, day, courses = self.city, self.day, self.courses
         w = infectiousness_on_day(courses, self.active, day, self.variant)
-        gone = (self.status[self.active] & (_ADMITTED | _DEAD)) != 0
-        live = (w > 0) & ~gone
+        live = (w > 0) & (self.gone[self.active] == 0)
         sources, w = self.active[live], w[live]
         self._w[sources] = w
         self.infectious_now[sources] = True
@@ -303,9 +311,14 @@ class Epidemic:
         if not all_checkins:
             streets = np.zeros(c.geography.n_streets, dtype=np.bool_)
             streets[c.person_street_of(sources)] = True
-        visits = self.draw_day_visits(r, streets)
-        blocked_out = (r.person & _OUT) | (self.status & (_ADMITTED | _DEAD))
-        blocked_all = (r.person & _OUT_AND_HOME) | (self.status & (_ADMITTED | _DEAD))
+        if restrictions is None:  # no per-agent work beyond the state kept
+            visits = self._visits(self.status, self._no_venue_closed, streets)
+            blocked_out = blocked_all = self.gone
+        else:
+            r = restrictions
+            visits = self.draw_day_visits(r, streets)
+            blocked_out = (r.person & _OUT) | self.gone
+            blocked_all = (r.person & _OUT_AND_HOME) | self.gone
         proposals: list[tuple[Layer, Proposals]] = []
         for layer, groups in c.layer_groups().items():
             if layer in _WEEKDAY_LAYERS and day % 7 >= WEEKDAYS:
@@ -341,6 +354,8 @@ class Epidemic:
         death = act[courses.death[act] == day]
         self.status[severe] |= _ADMITTED
         self.status[death] |= _DEAD
+        self.gone[severe] = 1
+        self.gone[death] = 1
         last = np.maximum(np.maximum(courses.end[act], courses.severe[act]), courses.death[act])
         self.active = act[last > day]
         self.day += 1
