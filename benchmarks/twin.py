@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -55,7 +56,7 @@ def _covasim(agents: int, days: int) -> dict[str, float]:
     t0 = time.perf_counter()
     sim.run()
     seconds = time.perf_counter() - t0
-    early = [float(x) for x in sim.results["r_eff"].values[5:15] if x == x]  # skip NaN
+    early = [float(x) for x in sim.results["r_eff"].values[5:15] if not math.isnan(x)]
     return {
         "build": built,
         "seconds": seconds,
