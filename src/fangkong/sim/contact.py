@@ -214,11 +214,12 @@ def _venues(
             h0 = max(0, s // 60 - longest_hours[ven])
             h1 = min(HOURS - 1, (e - 1) // 60)
             for j in range(bucket_start[ven * HOURS + h0], bucket_start[ven * HOURS + h1 + 1]):
-                b = person[j]
-                if b == a or infected[b] >= 0:
-                    continue
+                # the overlap first: it reads the sorted visits, the state a random agent's
                 overlap = min(e, int(vend[j])) - max(s, int(vstart[j]))
                 if overlap <= 0:
+                    continue
+                b = person[j]
+                if b == a or infected[b] >= 0:
                     continue
                 pair = int((np.int64(b) << 20) | np.int64(ven & 0xFFFFF))
                 if _transmits(ha, pair, per_minute * overlap, susceptibility[doses[b]]):
