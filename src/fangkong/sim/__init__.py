@@ -25,4 +25,4 @@ import numba
 # slower than on one thread. The workqueue layer waits without spinning. An explicit
 # NUMBA_THREADING_LAYER still wins.
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]  # set at run time
