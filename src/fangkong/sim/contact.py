@@ -24,7 +24,7 @@ from numba import njit, prange
 from fangkong.sim.checkin import HOURS
 from fangkong.sim.rng import Stream, agent_key, stream_key, sub_key, unit
 
-__all__ = ["CHUNKS", "Proposals", "group_contacts", "venue_contacts"]
+__all__ = ["CHUNKS", "Proposals", "group_contacts", "venue_contacts", "venue_exposure"]
 
 CHUNKS = 64
 _PICK = int(Stream.GROUP_CONTACTS)
@@ -282,3 +282,54 @@ def venue_contacts(
         if not out.overflowed:
             return out
         cap = int(out.count.max()) + 1024
+
+
+@njit(parallel=True, cache=True)
+def _exposure(
+    sample: npt.NDArray[np.int64],
+    person: npt.NDArray[np.int32],
+    venue: npt.NDArray[np.int32],
+    vstart: npt.NDArray[np.int16],
+    vend: npt.NDArray[np.int16],
+    bucket_start: npt.NDArray[np.int64],
+    venue_weight: npt.NDArray[np.float64],
+    longest_hours: npt.NDArray[np.int64],
+) -> float:
+    total = 0.0
+    for i in prange(len(sample)):
+        v = sample[i]
+        ven = venue[v]
+        s, e = int(vstart[v]), int(vend[v])
+        h0 = max(0, s // 60 - longest_hours[ven])
+        h1 = min(HOURS - 1, (e - 1) // 60)
+        hours = 0.0
+        for j in range(bucket_start[ven * HOURS + h0], bucket_start[ven * HOURS + h1 + 1]):
+            overlap = min(e, int(vend[j])) - max(s, int(vstart[j]))
+            if overlap > 0 and person[j] != person[v]:
+                hours += overlap / 60.0
+        total += hours * venue_weight[ven]
+    return total
+
+
+def venue_exposure(
+    visits: tuple[
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int16],
+        npt.NDArray[np.int16],
+        npt.NDArray[np.int64],
+    ],
+    venue_weight: npt.NDArray[np.float64],
+    longest_hours: npt.NDArray[np.int64],
+    sample_size: int = 200_000,
+) -> float:
+    """The mean, over visits, of the overlap-hours x venue weight a visit meets (from an evenly
+    spaced sample of the visits)."""
+    person, venue, vstart, vend, bucket_start = visits
+    if len(person) == 0:
+        return 0.0
+    sample = np.arange(0, len(person), max(1, len(person) // sample_size), dtype=np.int64)
+    total = _exposure(
+        sample, person, venue, vstart, vend, bucket_start, venue_weight, longest_hours
+    )
+    return total / len(sample)

@@ -42,7 +42,7 @@ import polars as pl
 from fangkong.sim.agent import AGENT_DTYPE, NEVER, AgentIds, Layer
 from fangkong.sim.checkin import Visits, draw_visits
 from fangkong.sim.city import City
-from fangkong.sim.contact import Proposals, group_contacts, venue_contacts
+from fangkong.sim.contact import Proposals, group_contacts, venue_contacts, venue_exposure
 from fangkong.sim.disease import Courses, ct_on_day, draw_courses, infectiousness_on_day
 from fangkong.sim.groups import Groups
 from fangkong.sim.population import PRIVATE
@@ -146,28 +146,8 @@ def _venue_contact_weight(city: City) -> float:
     """Overlap-hours x venue weight an agent meets a day at venues, from one day of visits."""
     ep = Epidemic(city, None, seed=city.seed, beta=1.0)
     visits = ep.draw_day_visits(Restrictions.none(city))
-    w_all = np.ones(city.n, dtype=np.float32)
-    hot = np.ones(visits.n, dtype=np.bool_)
-    never = np.full(city.n, NEVER, dtype=np.int16)
-    ones = np.ones(4, dtype=np.float32)
-    zero = np.zeros(city.n, dtype=np.uint8)
-    # expected infections at a tiny beta = beta x total overlap weight
-    tiny = 1e-4
-    out = venue_contacts(
-        hot,
-        w_all,
-        0,
-        city.seed,
-        tiny,
-        ep.visit_arrays(visits),
-        ep.venue_weight,
-        ep.longest_hours,
-        never,
-        ones,
-        zero,
-        cap=max(4096, visits.n // 8),
-    )
-    return float(out.count.sum()) / tiny / city.n
+    per_visit = venue_exposure(ep.visit_arrays(visits), ep.venue_weight, ep.longest_hours)
+    return per_visit * visits.n / city.n
 
 
 def calibrate_beta(city: City, variant: Variant, sample: int = 20_000) -> float:
