@@ -3,7 +3,8 @@ no control, both at an Omicron-like R0 of about 6, in the same run; then fangkon
 million agents (Covasim cannot hold 25 million people in 24 GB).
 
 Printed: each run's simulated days' wall time (the loop over days; the population build is
-printed apart), agent-days per second, the ratio fangkong / Covasim, attack rates, and peak RSS.
+printed apart), agent-days per second, the ratio fangkong / Covasim, infections per agent
+(Covasim counts reinfections, fangkong has none within 120 days), and peak RSS.
 Each measurement runs in a fresh process; medians over `--repeat`. Only the ratio measured in
 one run counts: this machine's speed varies from run to run.
 
@@ -99,7 +100,8 @@ def _line(name: str, agents: int, days: int, r: dict[str, float]) -> str:
     rate = agents * days / r["seconds"]
     return (
         f"{name:<28} {r['seconds']:8.2f} s  {rate / 1e6:8.2f} M agent-days/s  "
-        f"attack {r['attack']:.1%}  build {r['build']:.1f} s  peak RSS {r['rss'] / 2**30:.2f} GB"
+        f"infections/agents {r['attack']:.1%}  build {r['build']:.1f} s  "
+        f"peak RSS {r['rss'] / 2**30:.2f} GB"
     )
 
 
