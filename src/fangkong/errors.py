@@ -4,7 +4,8 @@ HTTP statuses); library code raises them and never prints.
     FangkongError                 base of everything fangkong raises on purpose
     ├── InputError                a file or value given to fangkong is wrong
     │   ├── ImportFileError       an import file is malformed: names file, row, field
-    │   └── PolicyFileError       a policy file is malformed: names file and key
+    │   ├── PolicyFileError       a policy file is malformed: names file and key
+    │   └── ModelFileError        a simulator data file is malformed: names file and key
     ├── NotFoundError             a named thing (policy, person, region) does not exist
     │   └── NoPolicyInForceError  no encoded regime is in force on a date (also a PolicyError)
     ├── PolicyError               a policy cannot be applied as asked
@@ -21,6 +22,7 @@ __all__ = [
     "FangkongError",
     "ImportFileError",
     "InputError",
+    "ModelFileError",
     "NoPolicyInForceError",
     "NotFoundError",
     "PolicyError",
@@ -68,6 +70,17 @@ class ImportFileError(InputError):
 
 class PolicyFileError(InputError):
     """A policy file is malformed. The message names the file and the key."""
+
+    def __init__(self, path: str, message: str, *, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}, key '{key}'" if key else path
+        super().__init__(f"{where}: {message}")
+
+
+class ModelFileError(InputError):
+    """A data file of the simulator (census, city, variants) is malformed. The message names the
+    file and the key."""
 
     def __init__(self, path: str, message: str, *, key: str | None = None) -> None:
         self.path = path

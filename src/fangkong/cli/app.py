@@ -11,6 +11,7 @@ from fangkong.cli.demo import demo_command
 from fangkong.cli.ingest import import_command
 from fangkong.cli.policy import app as policy_app
 from fangkong.cli.scenario import app as scenario_app
+from fangkong.cli.simulate import simulate_command
 from fangkong.cli.testing import app as round_app
 from fangkong.errors import FangkongError
 from fangkong.store.migrations import current_version
@@ -26,6 +27,7 @@ app.command("import")(import_command)
 app.command("demo")(demo_command)
 app.command("day")(day_command)
 app.command("explain")(explain_command)
+app.command("simulate")(simulate_command)
 
 # sub-apps
 app.add_typer(round_app, name="round")

@@ -1,0 +1,140 @@
+"""The digital twin's transmission beside Covasim (the peer): 1 million agents for 120 days with
+no control, both at an Omicron-like R0 of about 6, in the same run; then fangkong alone at 25
+million agents (Covasim cannot hold 25 million people in 24 GB).
+
+Printed: each run's simulated days' wall time (the loop over days; the population build is
+printed apart), agent-days per second, the ratio fangkong / Covasim, infections per agent
+(Covasim counts reinfections, fangkong has none within 120 days), and peak RSS.
+Each measurement runs in a fresh process; medians over `--repeat`. Only the ratio measured in
+one run counts: this machine's speed varies from run to run.
+
+Covasim is an optional dependency (the `bench` extra):
+
+    .venv/bin/pip install -e ".[bench]"          # or: bash scripts/setup.sh, then that line
+    flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/twin.py
+    flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/twin.py --agents 100000 --large 0
+
+Covasim's setting: the hybrid population (households, schools, workplaces, community), its
+default disease parameters, beta raised from its default 0.016 by 6 / 2.5 (its default R0 is
+about 2.5; the early effective R it reports is printed), 20 seed infections. fangkong's: the
+synthetic city, variant omicron-ba2 (R0 6), 20 seed infections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from fresh import measure, peak_rss  # noqa: E402
+
+COVASIM_BETA = 0.016 * 6 / 2.5
+SEEDS = 20
+
+
+def _covasim(agents: int, days: int) -> dict[str, float]:
+    import covasim as cv
+
+    cv.options.set(verbose=0, show=False)
+    t0 = time.perf_counter()
+    sim = cv.Sim(
+        pop_size=agents,
+        n_days=days,
+        pop_type="hybrid",
+        beta=COVASIM_BETA,
+        pop_infected=SEEDS,
+        rand_seed=1,
+        verbose=0,
+    )
+    sim.initialize()
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim.run()
+    seconds = time.perf_counter() - t0
+    early = [float(x) for x in sim.results["r_eff"].values[5:15] if not math.isnan(x)]
+    return {
+        "build": built,
+        "seconds": seconds,
+        "attack": float(sim.results["cum_infections"].values[-1]) / agents,
+        "early_r_eff": sum(early) / len(early) if early else float("nan"),
+    }
+
+
+def _fangkong(agents: int, days: int) -> dict[str, float]:
+    from fangkong.sim.city import build_city
+    from fangkong.sim.transmission import Epidemic, calibrate_beta
+    from fangkong.sim.variant import load_variant
+
+    variant = load_variant("omicron-ba2")
+    warm = build_city(2000, 2)  # compiled kernels come from Numba's cache; load them untimed
+    Epidemic(warm, variant, seed=2, beta=calibrate_beta(warm, variant)).step()
+    t0 = time.perf_counter()
+    city = build_city(agents, 1)
+    epidemic = Epidemic(city, variant, seed=1, beta=calibrate_beta(city, variant))
+    epidemic.seed_random(SEEDS)
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(days):
+        epidemic.step(all_checkins=False)
+    seconds = time.perf_counter() - t0
+    return {
+        "build": built,
+        "seconds": seconds,
+        "attack": float((epidemic.courses.infected >= 0).mean()),
+    }
+
+
+def _child(model: str, agents: int, days: int) -> None:
+    figures = (_covasim if model == "covasim" else _fangkong)(agents, days)
+    figures["rss"] = peak_rss()
+    print(json.dumps(figures))
+
+
+def _line(name: str, agents: int, days: int, r: dict[str, float]) -> str:
+    rate = agents * days / r["seconds"]
+    return (
+        f"{name:<28} {r['seconds']:8.2f} s  {rate / 1e6:8.2f} M agent-days/s  "
+        f"infections/agents {r['attack']:.1%}  build {r['build']:.1f} s  "
+        f"peak RSS {r['rss'] / 2**30:.2f} GB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--large", type=int, default=25_000_000, help="0: skip the large run")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--compare", type=int, default=1, help="0: skip the comparison")
+    parser.add_argument("--child", nargs=3, metavar=("MODEL", "AGENTS", "DAYS"))
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return
+    script = str(Path(__file__).resolve())
+    n, days = args.agents, args.days
+    if args.compare:
+        _compare(script, n, days, args.repeat)
+    if args.large:
+        big = measure(script, ["fangkong", str(args.large), str(days)], 1)
+        print(_line(f"fangkong at {args.large:,}", args.large, days, big))
+
+
+def _compare(script: str, n: int, days: int, repeat: int) -> None:
+    peer = measure(script, ["covasim", str(n), str(days)], repeat)
+    ours = measure(script, ["fangkong", str(n), str(days)], repeat)
+    print(f"transmission alone, no control: {n:,} agents, {days} days, R0 about 6")
+    print(_line("Covasim 4.0.1 (hybrid)", n, days, peer))
+    print(f"{'':<28} Covasim's effective R, days 5-14: {peer['early_r_eff']:.2f}")
+    print(_line("fangkong (omicron-ba2)", n, days, ours))
+    print(f"ratio fangkong / Covasim agent-days/s: {peer['seconds'] / ours['seconds']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

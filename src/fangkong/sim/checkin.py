@@ -1,0 +1,249 @@
+"""A day's venue visits (场所码 check-ins), drawn for every person who may go out, and sorted by
+venue and starting hour so that the visits overlapping one visit are found by looking at a few
+hour buckets of its venue.
+
+Each person visits each public venue kind with the day's probability (`Behaviour`), at a venue of
+that kind in their street, starting at a uniform time between opening and closing, for half to
+one and a half times the kind's mean duration. Draws are keyed by (day, person, kind) (stream
+VISITS): a person's visits do not depend on anyone else's, so closing a venue or confining a
+person changes no one else's day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+from fangkong.sim.rng import Stream, agent_key, stream_key, sub_key, unit21
+
+__all__ = ["HOURS", "Visits", "draw_visits"]
+
+HOURS = 24
+_VISITS = int(Stream.VISITS)
+
+
+@dataclass(frozen=True)
+class Visits:
+    """The day's visits, sorted by venue then starting hour: those of venue v starting in hour h
+    are bucket_start[v*24+h] .. bucket_start[v*24+h+1]-1. Times are minutes of the day."""
+
+    day: int
+    person: npt.NDArray[np.int32]
+    venue: npt.NDArray[np.int32]
+    start: npt.NDArray[np.int16]
+    end: npt.NDArray[np.int16]
+    bucket_start: npt.NDArray[np.int64]
+    hot: npt.NDArray[np.bool_]  # the visit is an infectious agent's
+
+    @property
+    def n(self) -> int:
+        return len(self.person)
+
+
+@njit(cache=True)
+def _close_up(
+    person: npt.NDArray[np.int32],
+    venue: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int16],
+    end: npt.NDArray[np.int16],
+    hot: npt.NDArray[np.bool_],
+    bucket_start: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    kept: npt.NDArray[np.int64],
+    by_street_kind: npt.NDArray[np.int32],
+    kinds: int,
+    n_venues: int,
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.bool_],
+]:
+    """Visits to closed venues left gaps at the end of their street's range: close them up."""
+    total = len(person)
+    keep = np.zeros(total, dtype=np.bool_)
+    shift = np.zeros(n_venues * HOURS + 1, dtype=np.int64)
+    gone = 0
+    for s in range(len(kept)):
+        for i in range(offsets[s], offsets[s] + kept[s]):
+            keep[i] = True
+        v0 = by_street_kind[s * kinds]
+        v1 = by_street_kind[(s + 1) * kinds]
+        for b in range(v0 * HOURS, v1 * HOURS):
+            shift[b] = gone
+        gone += counts[s + 1] - kept[s]
+    for b in range(n_venues * HOURS):
+        bucket_start[b] -= shift[b]
+    return person[keep], venue[keep], start[keep], end[keep], hot[keep]
+
+
+@njit(parallel=True, cache=True)
+def _count(
+    key: np.uint64,
+    street_first: npt.NDArray[np.int64],
+    stays_in: npt.NDArray[np.uint8],
+    probability: npt.NDArray[np.float64],
+    street_drawn: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """Visits of each street's people (counts[s + 1] for street s)."""
+    n_streets = len(street_first) - 1
+    counts = np.zeros(n_streets + 1, dtype=np.int64)
+    for s in prange(n_streets):
+        m = 0
+        if not street_drawn[s]:
+            continue
+        for a in range(street_first[s], street_first[s + 1]):
+            if stays_in[a] != 0:
+                continue
+            h = agent_key(key, a)
+            for k in range(len(probability)):
+                if unit21(h, k) < probability[k]:
+                    m += 1
+        counts[s + 1] = m
+    return counts
+
+
+@njit(parallel=True, cache=True)
+def _draw(  # noqa: PLR0915 (one pass per street keeps its visits in cache)
+    day: int,
+    seed: np.uint64,
+    street_first: npt.NDArray[np.int64],
+    stays_in: npt.NDArray[np.uint8],
+    by_street_kind: npt.NDArray[np.int32],
+    probability: npt.NDArray[np.float64],
+    minutes: npt.NDArray[np.float64],
+    opening: int,
+    closing: int,
+    venue_closed: npt.NDArray[np.bool_],
+    n_venues: int,
+    infectious: npt.NDArray[np.bool_],
+    street_drawn: npt.NDArray[np.bool_],
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.bool_],
+]:
+    n_streets = len(street_first) - 1
+    kinds = len(probability)
+    key = stream_key(seed, _VISITS, day)
+    counts = _count(key, street_first, stays_in, probability, street_drawn)
+    offsets = np.cumsum(counts)
+    total = offsets[-1]
+    person = np.empty(total, dtype=np.int32)
+    venue = np.empty(total, dtype=np.int32)
+    start = np.empty(total, dtype=np.int16)
+    end = np.empty(total, dtype=np.int16)
+    hot = np.zeros(total, dtype=np.bool_)
+    bucket_start = np.zeros(n_venues * HOURS + 1, dtype=np.int64)
+    kept = np.zeros(n_streets, dtype=np.int64)
+    for s in prange(n_streets):
+        # the street's people visit the street's venues: sort them inside the street
+        v0 = by_street_kind[s * kinds]
+        nv = by_street_kind[(s + 1) * kinds] - v0
+        m = counts[s + 1]
+        l_person = np.empty(m, dtype=np.int32)
+        l_venue = np.empty(m, dtype=np.int32)
+        l_start = np.empty(m, dtype=np.int16)
+        l_end = np.empty(m, dtype=np.int16)
+        buckets = np.zeros(nv * HOURS + 1, dtype=np.int64)
+        j = 0
+        for a in range(street_first[s], street_first[s + 1] if street_drawn[s] else 0):
+            if stays_in[a] != 0:
+                continue
+            h = agent_key(key, a)
+            for k in range(kinds):
+                if unit21(h, k) >= probability[k]:
+                    continue
+                first = by_street_kind[s * kinds + k]
+                hv = sub_key(h, k)
+                v = first + int(unit21(hv, 0) * (by_street_kind[s * kinds + k + 1] - first))
+                if venue_closed[v]:
+                    continue
+                t = opening + int(unit21(hv, 1) * (closing - opening))
+                d = minutes[k] * (0.5 + unit21(hv, 2))
+                l_person[j] = a
+                l_venue[j] = v
+                l_start[j] = t
+                l_end[j] = min(t + max(1, int(d)), 24 * 60 - 1)
+                buckets[(v - v0) * HOURS + t // 60 + 1] += 1
+                j += 1
+        kept[s] = j
+        for b in range(nv * HOURS):
+            buckets[b + 1] += buckets[b]
+        base = offsets[s]
+        for b in range(nv * HOURS):
+            bucket_start[v0 * HOURS + b] = base + buckets[b]
+        for i in range(j):
+            b = (l_venue[i] - v0) * HOURS + l_start[i] // 60
+            t = base + buckets[b]
+            buckets[b] += 1
+            person[t] = l_person[i]
+            venue[t] = l_venue[i]
+            start[t] = l_start[i]
+            end[t] = l_end[i]
+            hot[t] = infectious[l_person[i]]
+    if kept.sum() < total:
+        person, venue, start, end, hot = _close_up(
+            person,
+            venue,
+            start,
+            end,
+            hot,
+            bucket_start,
+            offsets,
+            counts,
+            kept,
+            by_street_kind,
+            kinds,
+            n_venues,
+        )
+        total = kept.sum()
+    # institutions' venues (after the public ones) are never visited
+    last = by_street_kind[n_streets * kinds] * HOURS
+    for b in range(last, n_venues * HOURS + 1):
+        bucket_start[b] = total
+    return person, venue, start, end, bucket_start, hot
+
+
+def draw_visits(
+    day: int,
+    seed: int,
+    street_first: npt.NDArray[np.int64],
+    stays_in: npt.NDArray[np.uint8],
+    by_street_kind: npt.NDArray[np.int32],
+    probability: npt.NDArray[np.float64],
+    minutes: npt.NDArray[np.float64],
+    opening: int,
+    closing: int,
+    venue_closed: npt.NDArray[np.bool_],
+    infectious: npt.NDArray[np.bool_],
+    street_drawn: npt.NDArray[np.bool_],
+) -> Visits:
+    """The visits of `day` of every agent whose `stays_in` is 0; the people of street s are the
+    agents street_first[s] .. street_first[s+1]-1 and visit the venues of their street. Only
+    the streets marked in `street_drawn` are drawn; visits of `infectious` agents are marked
+    hot."""
+    person, venue, start, end, bucket_start, hot = _draw(
+        day,
+        np.uint64(seed),
+        street_first,
+        stays_in,
+        by_street_kind,
+        probability,
+        minutes,
+        opening,
+        closing,
+        venue_closed,
+        len(venue_closed),
+        infectious,
+        street_drawn,
+    )
+    return Visits(day, person, venue, start, end, bucket_start, hot)

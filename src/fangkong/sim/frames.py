@@ -1,0 +1,163 @@
+"""The synthetic city as frames with the columns of the import kinds
+(`fangkong.ingest.kinds`), so that the engine reads the twin's people, places and check-ins as
+it reads real ones: `regions_frame` (the city's streets), `persons_frame`, `venues_frame`,
+`vaccinations_frame`, `checkins_frame` (one day's visits), and `households_frame` (no import
+kind: the household, building, compound and street of each household, which risk areas are
+drawn by).
+
+Person ids are agent ids; venue ids are venue indices; a check-in's scan id is
+day * 10**9 + its index in the day. Times are Beijing time, day 0 being `start`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from fangkong.model.glossary import VenueCategory
+from fangkong.sample.identity import ric_numbers, valid_birthplaces
+from fangkong.sim.agent import VenueKind
+from fangkong.sim.checkin import Visits
+from fangkong.sim.city import City
+from fangkong.sim.population import PRIVATE
+from fangkong.sim.rng import Stream, stream_generator
+
+__all__ = [
+    "checkins_frame",
+    "households_frame",
+    "persons_frame",
+    "regions_frame",
+    "vaccinations_frame",
+    "venues_frame",
+]
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+SCANS_PER_DAY = 10**9
+_CATEGORIES = [c.value for c in VenueCategory]
+
+
+def regions_frame(city: City) -> pl.DataFrame:
+    """The city's streets (import kind `regions`)."""
+    g = city.geography
+    return pl.DataFrame({"region_code": g.street_codes(), "name": g.street_names()})
+
+
+def _street_code_of_household(city: City) -> npt.NDArray[np.str_]:
+    return city.geography.street_codes()[city.geography.household_street]
+
+
+def persons_frame(city: City, year: int = 2022) -> pl.DataFrame:
+    """People (import kind `persons`), with resident ID numbers (GB 11643) whose birthplace is
+    their district when that code was in use in their birth year, else the oldest of the city's
+    district codes, and whose birth date agrees with their age on 1 January of `year`."""
+    p = city.persons
+    rng = stream_generator(city.seed, Stream.POPULATION, 2)
+    birth_year = (year - 1 - p.age.astype(np.int64)).astype(np.int16)
+    day_of_year = rng.integers(0, 365, size=p.n)
+    born = np.array([f"{y}-01-01" for y in range(1900, year + 1)], dtype="datetime64[D]")[
+        birth_year - 1900
+    ] + day_of_year.astype("timedelta64[D]")
+    street = city.geography.household_street[p.household]
+    district = np.array(city.geography.district_codes)[city.geography.street_district[street]]
+    places = valid_birthplaces().filter(pl.col("code").is_in(list(city.geography.district_codes)))
+    since = dict(zip(places["code"].to_list(), places["since"].to_list(), strict=True))
+    oldest = min(city.geography.district_codes, key=lambda c: since.get(c) or 0)
+    codes = np.array(city.geography.district_codes)
+    order = np.argsort(codes)
+    start = np.array([since.get(c) or 0 for c in codes])[order]
+    ok = start[np.searchsorted(codes[order], district)] <= birth_year
+    birthplace = np.where(ok, district, oldest)
+    ids = ric_numbers(birthplace, born, p.male, rng)
+    return pl.DataFrame(
+        {
+            "person_id": np.arange(p.n, dtype=np.int64),
+            "id_type": np.full(p.n, "ric"),
+            "id_number": ids,
+            "household_id": p.household.astype(np.int64),
+            "region_code": city.geography.street_codes()[street],
+            "sex": np.where(p.male, "M", "F"),
+            "birth_year": birth_year,
+        }
+    )
+
+
+def households_frame(city: City) -> pl.DataFrame:
+    """Households and institutions with their building, compound and street."""
+    h, g = city.households, city.geography
+    kind = np.array(["family", *[k.category.value for k in VenueKind]])[
+        np.where(h.kind == PRIVATE, 0, h.kind.astype(np.int64) + 1)
+    ]
+    building = g.household_building.astype(np.int64)
+    compound = np.where(building >= 0, g.building_compound[np.maximum(building, 0)], -1)
+    return pl.DataFrame(
+        {
+            "household_id": np.arange(h.n, dtype=np.int64),
+            "kind": kind,
+            "size": h.size,
+            "building_id": pl.Series(building).replace(-1, None),
+            "compound_id": pl.Series(compound.astype(np.int64)).replace(-1, None),
+            "region_code": _street_code_of_household(city),
+        }
+    )
+
+
+def venues_frame(city: City) -> pl.DataFrame:
+    """Venues with a venue code (import kind `venues`), the special institutions among them."""
+    v = city.venues
+    category = np.array(_CATEGORIES)[v.kind.astype(np.int64)]
+    ids = np.arange(v.n, dtype=np.int64)
+    return pl.DataFrame(
+        {
+            "venue_id": ids,
+            "region_code": city.geography.street_codes()[v.street],
+            "category": category,
+            "name": np.char.add(np.char.add(category, "-"), ids.astype(str)),
+            "capacity": v.capacity.astype(np.int32),
+        }
+    )
+
+
+def vaccinations_frame(city: City) -> pl.DataFrame:
+    """Vaccine doses (import kind `vaccinations`): primary doses in the first half of 2021,
+    boosters from November 2021 (an engineering spread of dates)."""
+    p = city.persons
+    rng = stream_generator(city.seed, Stream.POPULATION, 3)
+    who = np.repeat(np.arange(p.n, dtype=np.int64), p.doses)
+    first = np.concatenate([[0], np.cumsum(p.doses.astype(np.int64))[:-1]])
+    dose = (np.arange(len(who)) - np.repeat(first, p.doses) + 1).astype(np.int16)
+    base = np.array(["2021-01-15", "2021-03-01", "2021-11-15"], dtype="datetime64[D]")[dose - 1]
+    days = base + rng.integers(0, 90, size=len(who)).astype("timedelta64[D]")
+    at = (days.astype("datetime64[us]") + np.timedelta64(10, "h")).astype("datetime64[us]")
+    return pl.DataFrame(
+        {
+            "person_id": who,
+            "dose": dose,
+            "vaccinated_at": pl.Series(at).dt.replace_time_zone("Asia/Shanghai"),
+            "product": np.full(len(who), "inactivated"),
+        }
+    )
+
+
+def checkins_frame(visits: Visits, start: dt.date) -> pl.DataFrame:
+    """One day's visits as check-ins (import kind `checkins`); day 0 is `start`."""
+    midnight = dt.datetime.combine(start + dt.timedelta(days=visits.day), dt.time(), BEIJING)
+    base = pl.lit(midnight).cast(pl.Datetime("us", "Asia/Shanghai"))
+    return pl.DataFrame(
+        {
+            "scan_id": np.arange(visits.n, dtype=np.int64) + visits.day * SCANS_PER_DAY,
+            "person_id": visits.person.astype(np.int64),
+            "venue_id": visits.venue.astype(np.int64),
+            "minute_in": visits.start.astype(np.int64),
+            "minute_out": visits.end.astype(np.int64),
+        }
+    ).select(
+        "scan_id",
+        "person_id",
+        "venue_id",
+        checkin_at=base + pl.duration(minutes=pl.col("minute_in")),
+        checkout_at=base + pl.duration(minutes=pl.col("minute_out")),
+    )

@@ -1,0 +1,388 @@
+"""The epidemic in a synthetic city, one simulated day at a time (`Epidemic.step`).
+
+Interface for the twin loop
+---------------------------
+`Epidemic(city, variant, seed)` holds the state as arrays (`Courses`, one entry per agent).
+`seed_infections(agents)` infects agents on the current day (imported cases). Each call of
+`step(restrictions)` simulates one day and returns its `DayEvents`:
+
+- `restrictions` (`Restrictions`, optional): per agent, `Restriction` bits — ISOLATED and
+  QUARANTINED agents leave every layer, their household included; CONFINED_HOME agents keep
+  only their household (no school, work, institution or venue); and per venue, `venue_closed`.
+  The twin loop builds these from the orders the engine derives for the day.
+- `DayEvents` holds the day's venue visits (the check-ins, `Visits`), the new infections (with
+  infector, layer and place), and the agents whose symptoms began, who became severe (and are
+  admitted from that day: they leave every layer) and who died that day. `frames()` gives them
+  as Polars frames (`fangkong.sim.frames` turns visits into the check-ins import columns).
+- `ct_values(agents)` gives the Ct a PCR test of those agents sampled today would read.
+
+Call order within a day: (1) visits are drawn for everyone who may go out; (2) the infectious
+agents and their infectiousness are taken from their courses; (3) each layer proposes
+infections — households, classes (weekdays), workplaces (weekdays), institutions, venues;
+(4) proposals are applied in that order, the first one for an agent wins, and the new infections'
+courses are drawn; (5) the day's onsets, severe cases and deaths are read from the courses of the
+active infections. Work per day is proportional to the visits and to the infectious agents'
+contacts, not to the population (apart from drawing the visits).
+
+`beta` scales every layer so that the variant's R0 holds for a fully susceptible, unvaccinated
+city (`calibrate_beta`): R0 = beta x (mean infectiousness-days of a course) x (mean contact
+weight an agent meets a day). This neglects the saturation of households, so the realized R0 is
+a little lower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntFlag
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from fangkong.sim.agent import AGENT_DTYPE, NEVER, AgentIds, Layer
+from fangkong.sim.checkin import Visits, draw_visits
+from fangkong.sim.city import City
+from fangkong.sim.contact import Proposals, group_contacts, venue_contacts, venue_exposure
+from fangkong.sim.disease import Courses, ct_on_day, draw_courses, infectiousness_on_day
+from fangkong.sim.groups import Groups
+from fangkong.sim.population import PRIVATE
+from fangkong.sim.rng import Stream, stream_generator
+from fangkong.sim.variant import Variant
+
+__all__ = ["DayEvents", "Epidemic", "Restriction", "Restrictions", "calibrate_beta"]
+
+WEEKDAYS = 5  # day 0 is a Monday; classes and workplaces meet on days 0-4 of each week
+_STREAMS = {
+    Layer.HOUSEHOLD: Stream.HOUSEHOLD,
+    Layer.SCHOOL: Stream.SCHOOL,
+    Layer.WORK: Stream.WORK,
+    Layer.INSTITUTION: Stream.INSTITUTION,
+}
+_WEEKDAY_LAYERS = (Layer.SCHOOL, Layer.WORK)
+# internal status bits (beside the Restriction bits the caller sets)
+_RESIDENT, _ADMITTED, _DEAD = np.uint8(16), np.uint8(32), np.uint8(64)
+
+
+class Restriction(IntFlag):
+    """What an order does to an agent's contacts."""
+
+    ISOLATED = 1  # a case isolated or treated: leaves every layer
+    QUARANTINED = 2  # centralized quarantine: leaves every layer
+    CONFINED_HOME = 4  # home quarantine or 足不出户: household only
+
+
+_OUT = np.uint8(Restriction.ISOLATED | Restriction.QUARANTINED)
+_OUT_AND_HOME = np.uint8(_OUT | Restriction.CONFINED_HOME)
+
+
+@dataclass(frozen=True)
+class Restrictions:
+    person: npt.NDArray[np.uint8]  # Restriction bits per agent
+    venue_closed: npt.NDArray[np.bool_]  # per venue
+
+    @classmethod
+    def none(cls, city: City) -> Restrictions:
+        return cls(np.zeros(city.n, dtype=np.uint8), np.zeros(city.venues.n, dtype=np.bool_))
+
+
+@dataclass(frozen=True)
+class DayEvents:
+    day: int
+    visits: Visits
+    infected: AgentIds
+    infector: npt.NDArray[np.int32]
+    layer: npt.NDArray[np.uint8]
+    place: npt.NDArray[np.int32]  # group of the layer, or venue
+    onset: AgentIds
+    severe: AgentIds
+    death: AgentIds
+    infectious: int  # agents infectious today
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The day's events as frames, one per kind of event."""
+        return {
+            "infections": pl.DataFrame(
+                {
+                    "person_id": self.infected.astype(np.int64),
+                    "infector_id": self.infector.astype(np.int64),
+                    "layer": pl.Series([Layer(x).name.lower() for x in range(len(Layer))]).gather(
+                        self.layer.astype(np.int64)
+                    ),
+                    "place": self.place,
+                    "day": np.full(len(self.infected), self.day, dtype=np.int16),
+                }
+            ),
+            **{
+                name: pl.DataFrame(
+                    {
+                        "person_id": who.astype(np.int64),
+                        "day": np.full(len(who), self.day, dtype=np.int16),
+                    }
+                )
+                for name, who in (
+                    ("onsets", self.onset),
+                    ("severe", self.severe),
+                    ("deaths", self.death),
+                )
+            },
+        }
+
+
+def _contact_counts(city: City) -> float:
+    """Mean contact weight an agent meets a day (layers and venues, week-averaged), at beta 1."""
+    b = city.behaviour
+    total = 0.0
+    for layer, groups in city.layer_groups().items():
+        size = np.diff(groups.start)
+        k = b.resident_contacts if layer is Layer.INSTITUTION else b.coworker_contacts
+        contacts = np.where(size <= b.full_contact_max, np.maximum(size - 1, 0), k)
+        per_agent = float((contacts * size).sum()) / city.n
+        share = WEEKDAYS / 7 if layer in _WEEKDAY_LAYERS else 1.0
+        total += b.layer_weight[layer] * per_agent * share
+    return total + _venue_contact_weight(city)
+
+
+def _venue_contact_weight(city: City) -> float:
+    """Overlap-hours x venue weight an agent meets a day at venues, from one day of visits."""
+    ep = Epidemic(city, None, seed=city.seed, beta=1.0)
+    visits = ep.draw_day_visits(Restrictions.none(city))
+    per_visit = venue_exposure(ep.visit_arrays(visits), ep.venue_weight, ep.longest_hours)
+    return per_visit * visits.n / city.n
+
+
+def calibrate_beta(city: City, variant: Variant, sample: int = 20_000) -> float:
+    """The beta that gives the variant's R0 in this city (see the module docstring)."""
+    n = min(sample, city.n)
+    agents = np.arange(n, dtype=AGENT_DTYPE)
+    courses = Courses.empty(n)
+    courses.infected[:] = 0
+    draw_courses(courses, agents, city.seed, city.persons.age[:n], np.zeros(n, np.uint8), variant)
+    horizon = int(courses.end.max()) + 1
+    days = sum(
+        float(infectiousness_on_day(courses, agents, d, variant).sum()) for d in range(horizon)
+    )
+    return variant.r0 / (days / n * _contact_counts(city))
+
+
+@dataclass
+class Epidemic:
+    city: City
+    variant: Variant | None  # None only to draw visits
+    seed: int
+    beta: float
+    day: int = 0
+    courses: Courses = field(init=False)
+    active: AgentIds = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.city
+        self.courses = Courses.empty(c.n)
+        self.active = np.empty(0, dtype=AGENT_DTYPE)
+        self.status = np.zeros(c.n, dtype=np.uint8)
+        resident = c.households.kind[c.persons.household] != PRIVATE
+        self.status[resident] |= _RESIDENT
+        self.gone = np.zeros(c.n, dtype=np.uint8)  # admitted to hospital or dead
+        b = c.behaviour
+        kind_weight = np.concatenate([b.venue_weight_per_hour, np.zeros(8)])
+        self.venue_weight = kind_weight[c.venues.kind]
+        # visits last at most 1.5 times their kind's mean duration (fangkong.sim.checkin)
+        longest = np.concatenate([np.ceil(b.visit_minutes * 1.5 / 60), np.zeros(8)])
+        self.longest_hours = longest.astype(np.int64)[c.venues.kind]
+        # the people of street s are agents street_first[s] .. street_first[s+1]-1 (families
+        # are placed street by street; institution residents, at the end, never go out)
+        hh = c.households
+        private_end = int(hh.start[int((hh.kind == PRIVATE).sum())])
+        street_of = c.person_street[:private_end]
+        self.street_first = np.searchsorted(street_of, np.arange(c.geography.n_streets + 1)).astype(
+            np.int64
+        )
+        self._w = np.zeros(c.n, dtype=np.float32)
+        self.infectious_now = np.zeros(c.n, dtype=np.bool_)
+        self._no_venue_closed = np.zeros(c.venues.n, dtype=np.bool_)
+        vaccinated = self.variant is not None and self.variant.vaccination_in_effect
+        self.doses = c.persons.doses if vaccinated else np.zeros(c.n, dtype=np.uint8)
+        if self.variant is not None:
+            self.susceptibility = self.variant.susceptibility_by_doses
+
+    # -- state
+
+    def seed_infections(self, agents: AgentIds) -> None:
+        """Infect `agents` today (imported cases)."""
+        assert self.variant is not None
+        agents = agents[self.courses.infected[agents] == NEVER].astype(AGENT_DTYPE)
+        self.courses.infected[agents] = self.day
+        self.courses.layer[agents] = int(Layer.SEED)
+        draw_courses(
+            self.courses, agents, self.seed, self.city.persons.age, self.doses, self.variant
+        )
+        self.active = np.concatenate([self.active, agents])
+
+    def seed_random(self, count: int) -> AgentIds:
+        """Infect `count` agents drawn at random (stream SEEDING)."""
+        rng = stream_generator(self.seed, Stream.SEEDING, self.day)
+        agents = rng.choice(self.city.n, size=count, replace=False).astype(AGENT_DTYPE)
+        self.seed_infections(agents)
+        return agents
+
+    def ct_values(self, agents: AgentIds) -> npt.NDArray[np.float32]:
+        """The Ct of a PCR test of each agent sampled today (40 = negative)."""
+        return ct_on_day(self.courses, agents, self.day, self.seed)
+
+    # -- the day
+
+    def draw_day_visits(
+        self, restrictions: Restrictions, streets: npt.NDArray[np.bool_] | None = None
+    ) -> Visits:
+        """The day's visits in `streets` (all when None); the visits of the agents flagged in
+        `self.infectious_now` are marked hot."""
+        stays_in = self.status | (restrictions.person & _OUT_AND_HOME)
+        return self._visits(stays_in, restrictions.venue_closed, streets)
+
+    def _visits(
+        self,
+        stays_in: npt.NDArray[np.uint8],
+        venue_closed: npt.NDArray[np.bool_],
+        streets: npt.NDArray[np.bool_] | None,
+    ) -> Visits:
+        b = self.city.behaviour
+        if streets is None:
+            streets = np.ones(self.city.geography.n_streets, dtype=np.bool_)
+        return draw_visits(
+            self.day,
+            self.seed,
+            self.street_first,
+            stays_in,
+            self.city.venues.by_street_kind,
+            b.visit_probability,
+            b.visit_minutes,
+            b.opening_minute,
+            b.closing_minute,
+            venue_closed,
+            self.infectious_now,
+            streets,
+        )
+
+    @staticmethod
+    def visit_arrays(
+        v: Visits,
+    ) -> tuple[
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int16],
+        npt.NDArray[np.int16],
+        npt.NDArray[np.int64],
+    ]:
+        return v.person, v.venue, v.start, v.end, v.bucket_start
+
+    def step(
+        self, restrictions: Restrictions | None = None, *, all_checkins: bool = True
+    ) -> DayEvents:
+        """Simulate the current day and move to the next. With `all_checkins=False` only the
+        streets where an infectious agent lives have their visits drawn (no one else's visit can
+        transmit; the others are the same whenever they are drawn, see `draw_day_visits`)."""
+        assert self.variant is not None
+        c, day, courses = self.city, self.day, self.courses
+        w = infectiousness_on_day(courses, self.active, day, self.variant)
+        live = (w > 0) & (self.gone[self.active] == 0)
+        sources, w = self.active[live], w[live]
+        self._w[sources] = w
+        self.infectious_now[sources] = True
+        streets = None
+        if not all_checkins:
+            streets = np.zeros(c.geography.n_streets, dtype=np.bool_)
+            streets[c.person_street_of(sources)] = True
+        if restrictions is None:  # no per-agent work beyond the state kept
+            visits = self._visits(self.status, self._no_venue_closed, streets)
+            blocked_out = blocked_all = self.gone
+        else:
+            r = restrictions
+            visits = self.draw_day_visits(r, streets)
+            blocked_out = (r.person & _OUT) | self.gone
+            blocked_all = (r.person & _OUT_AND_HOME) | self.gone
+        proposals: list[tuple[Layer, Proposals]] = []
+        for layer, groups in c.layer_groups().items():
+            if layer in _WEEKDAY_LAYERS and day % 7 >= WEEKDAYS:
+                continue
+            blocked = blocked_out if layer is Layer.HOUSEHOLD else blocked_all
+            proposals.append((layer, self._group_layer(layer, groups, sources, w, blocked)))
+        proposals.append(
+            (
+                Layer.VENUE,
+                venue_contacts(
+                    visits.hot,
+                    self._w,
+                    day,
+                    self.seed,
+                    self.beta,
+                    self.visit_arrays(visits),
+                    self.venue_weight,
+                    self.longest_hours,
+                    courses.infected,
+                    self.susceptibility,
+                    self.doses,
+                ),
+            )
+        )
+        self._w[sources] = 0.0
+        self.infectious_now[sources] = False
+        new, infector, where, place = self._apply(proposals)
+        draw_courses(courses, new, self.seed, c.persons.age, self.doses, self.variant)
+        self.active = np.concatenate([self.active, new])
+        act = self.active
+        onset = act[courses.onset[act] == day]
+        severe = act[courses.severe[act] == day]
+        death = act[courses.death[act] == day]
+        self.status[severe] |= _ADMITTED
+        self.status[death] |= _DEAD
+        self.gone[severe] = 1
+        self.gone[death] = 1
+        last = np.maximum(np.maximum(courses.end[act], courses.severe[act]), courses.death[act])
+        self.active = act[last > day]
+        self.day += 1
+        return DayEvents(
+            day, visits, new, infector, where, place, onset, severe, death, len(sources)
+        )
+
+    def _group_layer(
+        self,
+        layer: Layer,
+        groups: Groups,
+        sources: AgentIds,
+        w: npt.NDArray[np.float32],
+        blocked: npt.NDArray[np.uint8],
+    ) -> Proposals:
+        b = self.city.behaviour
+        k = b.resident_contacts if layer is Layer.INSTITUTION else b.coworker_contacts
+        return group_contacts(
+            sources,
+            w,
+            self.day,
+            self.seed,
+            _STREAMS[layer],
+            self.beta * b.layer_weight[layer],
+            (groups.of_agent, groups.start, groups.members),
+            b.full_contact_max,
+            k,
+            self.courses.infected,
+            blocked,
+            self.susceptibility,
+            self.doses,
+        )
+
+    def _apply(
+        self, proposals: list[tuple[Layer, Proposals]]
+    ) -> tuple[AgentIds, npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+        """The first proposal for each agent wins (layers in call order, then chunk order)."""
+        parts = [(layer, *p.flat()) for layer, p in proposals]
+        target = np.concatenate([t for _, t, _, _ in parts])
+        source = np.concatenate([s for _, _, s, _ in parts])
+        place = np.concatenate([q for _, _, _, q in parts])
+        layer = np.concatenate([np.full(len(t), int(lay), np.uint8) for lay, t, _, _ in parts])
+        _, first = np.unique(target, return_index=True)
+        first.sort()
+        new = target[first].astype(AGENT_DTYPE)
+        cs = self.courses
+        cs.infected[new] = self.day
+        cs.infector[new] = source[first]
+        cs.layer[new] = layer[first]
+        return new, source[first], layer[first], place[first]
