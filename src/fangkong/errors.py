@@ -4,7 +4,9 @@ HTTP statuses); library code raises them and never prints.
     FangkongError                 base of everything fangkong raises on purpose
     ├── InputError                a file or value given to fangkong is wrong
     │   ├── ImportFileError       an import file is malformed: names file, row, field
-    │   └── PolicyFileError       a policy file is malformed: names file and key
+    │   ├── PolicyFileError       a policy file is malformed: names file and key
+    │   └── CredentialError       a health code, certificate, key, trust or revocation list is
+    │                             unreadable or refused; `reason` is a typed `Refusal`
     ├── NotFoundError             a named thing (policy, person, region) does not exist
     ├── StoreError                the store cannot be opened, or its schema is wrong
     └── ConflictError             an operation would contradict what is stored
@@ -12,8 +14,11 @@ HTTP statuses); library code raises them and never prints.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 __all__ = [
     "ConflictError",
+    "CredentialError",
     "FangkongError",
     "ImportFileError",
     "InputError",
@@ -68,6 +73,18 @@ class PolicyFileError(InputError):
         self.key = key
         where = f"{path}, key '{key}'" if key else path
         super().__init__(f"{where}: {message}")
+
+
+class CredentialError(InputError):
+    """A credential (health code, DCC, certificate, key file, trust or revocation list) cannot be
+    read, or is refused. `reason` is a member of `fangkong.credential.Refusal` (typed: decisions
+    compare it, never the message). The message never holds personal data.
+    """
+
+    def __init__(self, reason: StrEnum, message: str) -> None:
+        self.reason = reason
+        self.detail = message
+        super().__init__(f"{reason.value}: {message}")
 
 
 class NotFoundError(FangkongError):
