@@ -23,12 +23,12 @@ from pathlib import Path
 
 import cbor2
 
-from fangkong.credential.certificate import SignerCertificate
-from fangkong.credential.cose import ALG_ES256
+from fangkong.credential.certificate import SignerCertificate, read_certificate
+from fangkong.credential.cose import ALG_ES256, MAP_TYPES, decode_cbor, parse_sign1
 from fangkong.credential.issue import seal
 from fangkong.credential.keys import KeyStore
 from fangkong.credential.refusal import Refusal
-from fangkong.credential.trust import read_signed_document
+from fangkong.credential.trust import anchor_of, read_signed_document
 from fangkong.errors import CredentialError
 
 __all__ = [
@@ -125,8 +125,6 @@ def publish_revocation_list(
     it. The list only grows: a code's hash is never taken off (codes are short-lived)."""
     path = revocation_path(store.directory, store.region)
     anchor = store.anchor()
-    from fangkong.credential.certificate import read_certificate
-
     current = (
         read_revocation_list(path.read_bytes(), read_certificate(anchor.certificate_der))
         if path.exists()
@@ -147,3 +145,28 @@ def publish_revocation_list(
     tmp.write_bytes(data)
     tmp.replace(path)
     return data
+
+
+def import_revocation_list(directory: Path, data: bytes) -> RevocationSet:
+    """Verify a region's revocation list with its pinned anchor and keep it in `directory`."""
+    body = decode_cbor(parse_sign1(data).payload, Refusal.BAD_FILE, "the revocation list")
+    region = body.get("region") if isinstance(body, MAP_TYPES) else None
+    if not isinstance(region, str):
+        raise CredentialError(Refusal.BAD_FILE, "not a revocation list")
+    revoked = read_revocation_list(data, anchor_of(directory, region))
+    path = revocation_path(directory, region)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return revoked
+
+
+def load_revocations(directory: Path) -> RevocationSet:
+    """Every revocation list held in `directory`, each verified with its region's anchor."""
+    out = RevocationSet()
+    for path in sorted((directory / "revocations").glob("*.cose")):
+        held = read_revocation_list(path.read_bytes(), anchor_of(directory, path.stem))
+        for kind in HashType:
+            out.hashes[kind] |= held.hashes[kind]
+    return out

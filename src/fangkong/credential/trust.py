@@ -42,6 +42,7 @@ __all__ = [
     "TrustStore",
     "TrustedKey",
     "WithdrawnKey",
+    "anchor_of",
     "import_trust_list",
     "load_trust_store",
     "publish_trust_list",
@@ -152,6 +153,14 @@ def publish_trust_list(store: KeyStore, *, now: datetime) -> bytes:
 
 def _anchor_path(directory: Path, region: str) -> Path:
     return directory / "anchors" / f"{region}.der"
+
+
+def anchor_of(directory: Path, region: str) -> SignerCertificate:
+    """The pinned anchor certificate of `region` in a trust folder."""
+    path = _anchor_path(directory, region)
+    if not path.exists():
+        raise NotFoundError(f"{directory}: no pinned anchor for region {region}")
+    return read_certificate(path.read_bytes())
 
 
 def _list_path(directory: Path, region: str) -> Path:
