@@ -113,8 +113,8 @@ def verify_command(
         _conformance(directory, fmt, console)
         return
     when = datetime.fromisoformat(at).timestamp() if at else time.time()
-    path = Path(target)
-    text = read_qr(path.read_bytes()) if path.is_file() else target
+    is_text = target.startswith(tuple(p.value for p in Prefix)) or len(target) > 1024
+    text = target if is_text or not Path(target).is_file() else read_qr(Path(target).read_bytes())
     try:
         code = _verifier(keys).verify(text, at=when)
     except CredentialError as exc:
