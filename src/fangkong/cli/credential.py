@@ -8,17 +8,20 @@ them to exit code 2, and a refused code exits with 2 too.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from fangkong.cli.common import fail
 from fangkong.credential.conformance import run_vectors
 from fangkong.credential.envelope import Prefix
 from fangkong.credential.healthcode import CodeFacts, pseudonym
@@ -38,7 +41,7 @@ from fangkong.credential.trust import (
     publish_trust_list,
 )
 from fangkong.credential.verify import VerifiedCode, Verifier
-from fangkong.errors import CredentialError, InputError
+from fangkong.errors import CredentialError, FangkongError, InputError
 from fangkong.model.glossary import CodeColour
 from fangkong.policy import load_policy, policy_in_force
 from fangkong.policy.terms import CodeReason
@@ -58,6 +61,24 @@ ValidDays = Annotated[int, typer.Option("--valid-days", min=1, help="Signer cert
 class Format(StrEnum):
     TEXT = "text"
     JSON = "json"
+
+
+_P = ParamSpec("_P")
+
+
+def _handled(command: Callable[_P, None]) -> Callable[_P, None]:
+    """FangkongErrors and unreadable files become the message and exit code 2."""
+
+    @functools.wraps(command)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except FangkongError as exc:
+            raise fail(exc) from exc
+        except OSError as exc:
+            raise fail(InputError(f"{exc.filename}: {exc.strerror}")) from exc
+
+    return run
 
 
 def _console() -> Console:
@@ -93,6 +114,7 @@ def _describe(code: VerifiedCode) -> dict[str, Any]:
     return out
 
 
+@_handled
 def verify_command(
     target: Annotated[str, typer.Argument(help="QR text, a QR image file, or 'conformance'.")],
     directory: Annotated[
@@ -186,6 +208,7 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
 
 
 @keys_app.command("generate")
+@_handled
 def keys_generate(
     region: Annotated[str, typer.Option("--region", help="GB/T 2260 code of this instance.")],
     keys: KeysOption = Path("keys"),
@@ -197,6 +220,7 @@ def keys_generate(
 
 
 @keys_app.command("rotate")
+@_handled
 def keys_rotate(keys: KeysOption = Path("keys"), valid_days: ValidDays = 365) -> None:
     """A new active signer; the previous one retires (its codes verify until they expire)."""
     record = KeyStore.open(keys).rotate(now=_now(), valid_days=valid_days)
@@ -204,11 +228,13 @@ def keys_rotate(keys: KeysOption = Path("keys"), valid_days: ValidDays = 365) ->
 
 
 @keys_app.command("retire")
+@_handled
 def keys_retire(key_id: str, keys: KeysOption = Path("keys")) -> None:
     KeyStore.open(keys).retire(key_id, now=_now())
 
 
 @keys_app.command("withdraw")
+@_handled
 def keys_withdraw(
     key_id: str,
     why: Annotated[str, typer.Option("--why", help="e.g. 'leaked'")],
@@ -219,6 +245,7 @@ def keys_withdraw(
 
 
 @keys_app.command("list")
+@_handled
 def keys_list(keys: KeysOption = Path("keys")) -> None:
     store = KeyStore.open(keys)
     console = _console()
@@ -230,6 +257,7 @@ def keys_list(keys: KeysOption = Path("keys")) -> None:
 
 
 @keys_app.command("sign-code")
+@_handled
 def keys_sign_code(
     person: Annotated[str, typer.Option("--person", help="Person id (pseudonymized).")],
     colour: Annotated[CodeColour, typer.Option("--colour")],
@@ -257,6 +285,7 @@ def keys_sign_code(
 
 
 @keys_app.command("revoke")
+@_handled
 def keys_revoke(
     code: Annotated[str, typer.Argument(help="The QR text of a code this region issued.")],
     by: Annotated[HashType, typer.Option("--by")] = HashType.UCI,
@@ -282,6 +311,7 @@ def keys_revoke(
 
 
 @trust_app.command("publish")
+@_handled
 def trust_publish(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the signed list.")],
     keys: KeysOption = Path("keys"),
@@ -295,6 +325,7 @@ def trust_publish(
 
 
 @trust_app.command("import")
+@_handled
 def trust_import(
     file: Path,
     anchor: Annotated[
@@ -315,6 +346,7 @@ def trust_import(
 
 
 @trust_app.command("list")
+@_handled
 def trust_list(keys: KeysOption = Path("keys")) -> None:
     store = load_trust_store(keys)
     console = _console()
