@@ -71,7 +71,8 @@ def _validator() -> jsonschema.protocols.Validator:
     text = resources.files("fangkong.credential").joinpath("data/DCC.combined-schema.json")
     schema = json.loads(text.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
 
 
 def validate_schema(dcc: Any) -> None:

@@ -19,6 +19,8 @@ from fangkong.errors import CredentialError
 
 __all__ = ["read_qr", "write_qr"]
 
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
 
 def write_qr(text: str, path: Path, *, scale: int = 4) -> None:
     """Write the QR code of `text` to `path` (PNG or SVG, by the file's suffix)."""
@@ -30,9 +32,7 @@ def read_qr(image: bytes) -> str:
     try:
         with Image.open(io.BytesIO(image)) as picture:
             picture.load()
-            found = zxingcpp.read_barcodes(
-                picture.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode
-            )
+            found = zxingcpp.read_barcodes(picture.convert("L"), formats=_QR_ONLY)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise CredentialError(Refusal.UNREADABLE_IMAGE, "not a readable image") from None
     for barcode in found:

@@ -98,7 +98,7 @@ class TrustStore:
             self.keys.setdefault(key.certificate.key_id, []).append(key)
 
 
-def read_signed_document(data: bytes, anchor: SignerCertificate, kind: str) -> dict[Any, Any]:
+def read_signed_document(data: bytes, anchor: SignerCertificate, kind: str) -> Mapping[Any, Any]:
     """The payload map of a sealed document, verified with `anchor`."""
     message = parse_sign1(data)
     if message.key_id != anchor.key_id:
