@@ -10,10 +10,12 @@ from pathlib import Path
 import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.credential import base45
 from fangkong.credential.claims import CLAIM_EXP, CLAIM_FANGKONG, CLAIM_IAT, CLAIM_ISS
-from fangkong.credential.cose import encode_sign1, parse_sign1, sign_es256
+from fangkong.credential.cose import encode_sign1, parse_sign1, sign_es256, to_be_signed
 from fangkong.credential.envelope import Prefix, unwrap, wrap
 from fangkong.credential.healthcode import payload_map
 from fangkong.credential.issue import code_cose, code_id, protected_header
@@ -235,3 +237,14 @@ def test_untagged_or_tagged_and_headers_in_either_place(
 )
 def test_broken_layers(regions: Regions, text: str, reason: Refusal) -> None:
     assert refusal(regions, text) is reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    protected=st.binary(max_size=300), payload=st.binary(max_size=70000), sig=st.binary(max_size=80)
+)
+def test_direct_cbor_writing_matches_cbor2(protected: bytes, payload: bytes, sig: bytes) -> None:
+    assert to_be_signed(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
+    assert encode_sign1(protected, payload, sig) == cbor2.dumps(
+        cbor2.CBORTag(18, [protected, {}, payload, sig])
+    )

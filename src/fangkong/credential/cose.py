@@ -38,6 +38,7 @@ __all__ = [
     "encode_sign1",
     "parse_sign1",
     "sign_es256",
+    "to_be_signed",
     "verify_signature",
 ]
 
@@ -57,6 +58,30 @@ ARRAY_TYPES = (list, tuple)
 
 _ECDSA = ec.ECDSA(hashes.SHA256())
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+
+
+def _bstr(data: bytes) -> bytes:
+    """A CBOR byte string (major type 2) with its shortest length head, as RFC 8949 encodes."""
+    n = len(data)
+    if n < 24:
+        head = bytes((0x40 + n,))
+    elif n < 0x100:
+        head = bytes((0x58, n))
+    elif n < 0x10000:
+        head = b"\x59" + n.to_bytes(2, "big")
+    else:
+        head = b"\x5a" + n.to_bytes(4, "big")
+    return head + data
+
+
+# ["Signature1", protected, external_aad = h'', payload]: array(4), text(10) "Signature1"
+_SIG_STRUCTURE_HEAD = b"\x84\x6aSignature1"
+
+
+def to_be_signed(protected_bytes: bytes, payload: bytes) -> bytes:
+    """The COSE Sig_structure of a COSE_Sign1, written directly (it is built for every code
+    signed or verified; the bytes are those cbor2 would write, a test checks it)."""
+    return _SIG_STRUCTURE_HEAD + _bstr(protected_bytes) + b"\x40" + _bstr(payload)
 
 
 def decode_cbor(data: bytes, refusal: Refusal, what: str) -> Any:
@@ -94,7 +119,7 @@ class Sign1:
 
     def to_be_signed(self) -> bytes:
         """Sig_structure: ["Signature1", protected, external_aad = b"", payload]."""
-        return cbor2.dumps(["Signature1", self.protected_bytes, b"", self.payload])
+        return to_be_signed(self.protected_bytes, self.payload)
 
 
 def parse_sign1(data: bytes) -> Sign1:
@@ -121,8 +146,9 @@ def parse_sign1(data: bytes) -> Sign1:
 
 
 def encode_sign1(protected_bytes: bytes, payload: bytes, signature: bytes) -> bytes:
-    """A tagged COSE_Sign1 with an empty unprotected header (what fangkong issues)."""
-    return cbor2.dumps(cbor2.CBORTag(SIGN1_TAG, [protected_bytes, {}, payload, signature]))
+    """A tagged COSE_Sign1 with an empty unprotected header (what fangkong issues): tag 18,
+    array(4), protected, {}, payload, signature; written directly like the Sig_structure."""
+    return b"\xd2\x84" + _bstr(protected_bytes) + b"\xa0" + _bstr(payload) + _bstr(signature)
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, to_be_signed: bytes) -> bytes:

@@ -29,11 +29,14 @@ class Prefix(StrEnum):
     DCC = "HC1:"  # an EU Digital COVID Certificate
 
 
+_PREFIXES = {prefix.value: prefix for prefix in Prefix}  # all four characters long
+
+
 def unprefix(text: str) -> tuple[Prefix, str]:
     """The prefix and the Base45 text after it; CredentialError(BAD_PREFIX) if neither."""
-    for prefix in Prefix:
-        if text.startswith(prefix.value):
-            return prefix, text[len(prefix.value) :]
+    prefix = _PREFIXES.get(text[:4])
+    if prefix is not None:
+        return prefix, text[4:]
     raise CredentialError(Refusal.BAD_PREFIX, "the text starts with neither FK1: nor HC1:")
 
 

@@ -130,15 +130,18 @@ def read_payload(item: Any) -> CodePayload:
     if colour is None:
         raise CredentialError(Refusal.BAD_PAYLOAD, "payload field 'c' is not a colour")
     codes = item.get("rs")
-    if not isinstance(codes, ARRAY_TYPES) or not all(
-        isinstance(c, int) and not isinstance(c, bool) and c in _REASONS for c in codes
-    ):
-        raise CredentialError(Refusal.BAD_PAYLOAD, "payload field 'rs' is not a list of reasons")
+    reasons: tuple[CodeReason, ...] = ()
+    if not isinstance(codes, ARRAY_TYPES):
+        raise CredentialError(Refusal.BAD_PAYLOAD, "payload field 'rs' is not a list")
+    if codes:  # most codes are green with no reason: skip the work
+        if not all(type(c) is int and c in _REASONS for c in codes):
+            raise CredentialError(Refusal.BAD_PAYLOAD, "payload field 'rs' holds a non-reason")
+        reasons = tuple(_REASONS[c] for c in codes)
     return CodePayload(
         subject=_text(item, "sid"),
         code_id=_text(item, "cid"),
         colour=colour,
-        reasons=tuple(_REASONS[c] for c in codes),
+        reasons=reasons,
         region=_text(item, "rg"),
         policy_id=_text(item, "pol"),
     )

@@ -10,7 +10,14 @@ from __future__ import annotations
 import cbor2
 
 from fangkong.credential.claims import CLAIM_EXP, CLAIM_FANGKONG, CLAIM_IAT, CLAIM_ISS
-from fangkong.credential.cose import ALG_ES256, HEADER_ALG, HEADER_KID, encode_sign1, sign_es256
+from fangkong.credential.cose import (
+    ALG_ES256,
+    HEADER_ALG,
+    HEADER_KID,
+    encode_sign1,
+    sign_es256,
+    to_be_signed,
+)
 from fangkong.credential.envelope import Prefix, wrap
 from fangkong.credential.healthcode import CodeFacts, payload_map
 from fangkong.credential.keys import Signer
@@ -26,8 +33,7 @@ def protected_header(signer: Signer) -> bytes:
 def seal(signer: Signer, payload: bytes, *, protected: bytes | None = None) -> bytes:
     """A COSE_Sign1 over `payload` by `signer`."""
     header = protected if protected is not None else protected_header(signer)
-    to_be_signed = cbor2.dumps(["Signature1", header, b"", payload])
-    return encode_sign1(header, payload, sign_es256(signer.key, to_be_signed))
+    return encode_sign1(header, payload, sign_es256(signer.key, to_be_signed(header, payload)))
 
 
 def code_id(region: str, subject: str, issued_at: int) -> str:
