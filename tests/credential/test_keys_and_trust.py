@@ -135,3 +135,25 @@ def test_base45_refuses_what_is_not_base45(text: str) -> None:
     with pytest.raises(CredentialError) as caught:
         base45.decode(text)
     assert caught.value.reason is Refusal.BAD_BASE45
+
+
+def test_public_surface() -> None:
+    from fangkong import credential
+
+    assert sorted(credential.__all__) == sorted(
+        name
+        for name in vars(credential)
+        if (not name.startswith("_") and name[0].isupper())
+        or name
+        in {
+            "add_dcc_signer",
+            "import_trust_list",
+            "issue_code",
+            "load_trust_store",
+            "publish_trust_list",
+            "pseudonym",
+            "sign_codes",
+        }
+    )
+    for name in credential.__all__:
+        assert getattr(credential, name) is not None

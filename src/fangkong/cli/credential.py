@@ -36,6 +36,7 @@ from fangkong.credential.revocation import (
     revocation_hash,
 )
 from fangkong.credential.trust import (
+    add_dcc_signer,
     import_trust_list,
     load_trust_store,
     publish_trust_list,
@@ -343,6 +344,18 @@ def trust_import(
     _console().print(
         f"trust list of {listed.region}: {len(listed.keys)} keys, {len(listed.withdrawn)} withdrawn"
     )
+
+
+@trust_app.command("add-dcc-signer")
+@_handled
+def trust_add_dcc_signer(
+    certificate: Annotated[Path, typer.Argument(help="DER, PEM or Base64 certificate file.")],
+    country: Annotated[str, typer.Option("--country", help="ISO 3166 alpha-2, e.g. AT")],
+    keys: KeysOption = Path("keys"),
+) -> None:
+    """Trust an EU DCC document signer certificate, so its DCCs verify (the border step)."""
+    signer = add_dcc_signer(keys, certificate.read_bytes(), country)
+    _console().print(f"DCC signer {signer.key_id.hex()} of {country} trusted")
 
 
 @trust_app.command("list")

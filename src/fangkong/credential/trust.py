@@ -42,6 +42,7 @@ __all__ = [
     "TrustStore",
     "TrustedKey",
     "WithdrawnKey",
+    "add_dcc_signer",
     "anchor_of",
     "import_trust_list",
     "load_trust_store",
@@ -205,9 +206,24 @@ def import_trust_list(directory: Path, data: bytes, *, anchor: bytes | None = No
     return trust_list
 
 
+def add_dcc_signer(directory: Path, certificate: bytes, country: str) -> SignerCertificate:
+    """Trust an EU DCC document signer certificate (as published by the DCC gateway of
+    `country`, ISO 3166 alpha-2) for verifying that country's DCCs: kept in `dcc/`."""
+    if len(country) != 2 or not country.isalpha() or not country.isupper():
+        raise CredentialError(Refusal.BAD_FILE, f"{country!r} is not an ISO 3166 alpha-2 code")
+    signer = read_certificate(certificate)
+    path = directory / "dcc" / f"{country}-{signer.key_id.hex()}.der"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(signer.der)
+    return signer
+
+
 def load_trust_store(directory: Path, extra: Iterable[TrustedKey] = ()) -> TrustStore:
-    """The verifier's trust: every held list in `directory`, each verified with its anchor."""
+    """The verifier's trust: every held list in `directory`, each verified with its anchor,
+    and the EU DCC signers added with `add_dcc_signer`."""
     store = TrustStore()
+    for path in sorted((directory / "dcc").glob("*.der")):
+        store.add_key(TrustedKey(path.stem.split("-", 1)[0], read_certificate(path.read_bytes())))
     for list_path in sorted((directory / "trust").glob("*.cose")):
         region = list_path.stem
         anchor_path = _anchor_path(directory, region)
