@@ -4,7 +4,10 @@ bytes, the COSE bytes, and the signed claims inside a re-wrapped message."""
 
 from __future__ import annotations
 
+import json
 import zlib
+from datetime import datetime
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -14,10 +17,13 @@ from hypothesis import strategies as st
 from fangkong.credential import base45
 from fangkong.credential.cose import encode_sign1, parse_sign1
 from fangkong.credential.envelope import Prefix, unwrap, wrap
+from fangkong.credential.trust import add_dcc_signer, load_trust_store
 from fangkong.credential.verify import Verifier
 from fangkong.errors import CredentialError
 
 from .conftest import T0, Regions
+
+VECTORS = Path(__file__).parents[1] / "data" / "real" / "dcc-testdata"
 
 FUZZ = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -29,11 +35,13 @@ def setup(regions: Regions) -> tuple[Verifier, str]:
     return regions.verifier(), regions.code()
 
 
-def _assert_refused_or_same(verifier: Verifier, text: str, original: str) -> None:
+def _assert_refused_or_same(
+    verifier: Verifier, text: str, original: str, at: float = T0 + 60
+) -> None:
     """Refused with a CredentialError, or accepted only if the signed content is unchanged
     (a mutation a layer undoes, e.g. inside zlib, is not an alteration)."""
     try:
-        verifier.verify(text, at=T0 + 60)
+        verifier.verify(text, at=at)
     except CredentialError:
         return
     before = parse_sign1(unwrap(original)[1])
@@ -137,3 +145,23 @@ def test_well_formed_but_wrong_claims(
     rebuilt = encode_sign1(message.protected_bytes, cbor2.dumps(claims), message.signature)
     with pytest.raises(CredentialError):
         verifier.verify(wrap(rebuilt, Prefix.FANGKONG), at=T0 + 60)
+
+
+@pytest.fixture
+def dcc_setup(tmp_path: Path) -> tuple[Verifier, str, float]:
+    vector = json.loads((VECTORS / "CH/2DCode/raw/1.json").read_text(encoding="utf-8"))
+    add_dcc_signer(tmp_path, vector["TESTCTX"]["CERTIFICATE"].encode(), "CH")
+    at = datetime.fromisoformat(vector["TESTCTX"]["VALIDATIONCLOCK"]).timestamp()
+    verifier = Verifier(load_trust_store(tmp_path))
+    verifier.verify(vector["PREFIX"], at=at)
+    return verifier, vector["PREFIX"], at
+
+
+@FUZZ
+@given(position=st.integers(min_value=0), value=st.integers(min_value=1, max_value=255))
+def test_mutated_real_dcc(
+    dcc_setup: tuple[Verifier, str, float], position: int, value: int
+) -> None:
+    verifier, original, at = dcc_setup
+    prefix, cose = unwrap(original)
+    _assert_refused_or_same(verifier, wrap(_flip(cose, position, value), prefix), original, at)
