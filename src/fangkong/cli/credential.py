@@ -23,7 +23,8 @@ from rich.markup import escape
 
 from fangkong.cli.common import fail
 from fangkong.credential.conformance import run_vectors
-from fangkong.credential.envelope import Prefix
+from fangkong.credential.cose import parse_sign1
+from fangkong.credential.envelope import Prefix, unwrap
 from fangkong.credential.healthcode import CodeFacts, pseudonym
 from fangkong.credential.issue import issue_code
 from fangkong.credential.keys import KeyStore
@@ -295,9 +296,6 @@ def keys_revoke(
     """Revoke a code: its hash goes on the region's signed revocation list."""
     store = KeyStore.open(keys)
     verified = _verifier(keys).verify(code, at=time.time())
-    from fangkong.credential.cose import parse_sign1
-    from fangkong.credential.envelope import unwrap
-
     message = parse_sign1(unwrap(code)[1])
     identifier = verified.health.code_id if verified.health else ""
     digest = revocation_hash(

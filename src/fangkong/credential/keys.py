@@ -132,7 +132,7 @@ class KeyStore:
         data: dict[str, Any] = {
             "region": self.region,
             "signers": [
-                {k: v for k, v in vars_of(r).items() if v is not None} for r in self.signers
+                {k: v for k, v in _as_json(r).items() if v is not None} for r in self.signers
             ],
         }
         tmp = self.directory / (_STORE + ".tmp")
@@ -263,7 +263,7 @@ class KeyStore:
         return cert.public_bytes(serialization.Encoding.DER)
 
 
-def vars_of(record: SignerRecord) -> dict[str, Any]:
+def _as_json(record: SignerRecord) -> dict[str, Any]:
     return {
         "key_id": record.key_id,
         "status": record.status.value,
