@@ -130,3 +130,23 @@ def test_commands_from_two_regions(tmp_path: Path) -> None:
     assert (expired.exit_code, "expired" in expired.output) == (2, True)
     missing = run(app, ["keys", "list", "--keys", str(tmp_path / "none")])
     assert missing.exit_code == 2
+
+
+def test_malformed_files_are_named(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    keys = str(tmp_path / "keys")
+    broken = tmp_path / "broken-trust.cose"
+    broken.write_bytes(b"\xa1\x01")
+    out = run(app, ["trust", "import", str(broken), "--keys", keys])
+    assert out.exit_code == 2
+    assert "broken-trust.cose" in out.output and "bad_cose" in out.output
+    picture = tmp_path / "not-a-picture.png"
+    picture.write_bytes(b"GIF89a nothing")
+    out = run(app, ["verify", str(picture), "--keys", keys])
+    assert out.exit_code == 2
+    assert "not-a-picture.png" in out.output and "unreadable_image" in out.output
+    cert = tmp_path / "dsc.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    out = run(app, ["trust", "add-dcc-signer", str(cert), "--country", "AT", "--keys", keys])
+    assert out.exit_code == 2
+    assert "dsc.pem" in out.output

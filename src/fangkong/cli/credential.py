@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -83,6 +84,15 @@ def _handled(command: Callable[_P, None]) -> Callable[_P, None]:
     return run
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A credential error while reading `path` names the file."""
+    try:
+        yield
+    except CredentialError as exc:
+        raise CredentialError(exc.reason, f"{path}: {exc.detail}") from exc
+
+
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
@@ -138,7 +148,11 @@ def verify_command(
         return
     when = datetime.fromisoformat(at).timestamp() if at else time.time()
     is_text = target.startswith(tuple(p.value for p in Prefix)) or len(target) > 1024
-    text = target if is_text or not Path(target).is_file() else read_qr(Path(target).read_bytes())
+    if is_text or not Path(target).is_file():
+        text = target
+    else:
+        with _reading(Path(target)):
+            text = read_qr(Path(target).read_bytes())
     try:
         code = _verifier(keys).verify(text, at=when)
     except CredentialError as exc:
@@ -335,10 +349,12 @@ def trust_import(
     """Import another region's signed trust list (or revocation list)."""
     data = file.read_bytes()
     if file.name.startswith("revocation") or file.parent.name == "revocations":
-        revoked = import_revocation_list(keys, data)
+        with _reading(file):
+            revoked = import_revocation_list(keys, data)
         _console().print(f"imported {len(revoked)} revocation hashes")
         return
-    listed = import_trust_list(keys, data, anchor=anchor.read_bytes() if anchor else None)
+    with _reading(file):
+        listed = import_trust_list(keys, data, anchor=anchor.read_bytes() if anchor else None)
     _console().print(
         f"trust list of {listed.region}: {len(listed.keys)} keys, {len(listed.withdrawn)} withdrawn"
     )
@@ -352,7 +368,8 @@ def trust_add_dcc_signer(
     keys: KeysOption = Path("keys"),
 ) -> None:
     """Trust an EU DCC document signer certificate, so its DCCs verify (the border step)."""
-    signer = add_dcc_signer(keys, certificate.read_bytes(), country)
+    with _reading(certificate):
+        signer = add_dcc_signer(keys, certificate.read_bytes(), country)
     _console().print(f"DCC signer {signer.key_id.hex()} of {country} trusted")
 
 
