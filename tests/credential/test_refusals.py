@@ -248,3 +248,36 @@ def test_direct_cbor_writing_matches_cbor2(protected: bytes, payload: bytes, sig
     assert encode_sign1(protected, payload, sig) == cbor2.dumps(
         cbor2.CBORTag(18, [protected, {}, payload, sig])
     )
+
+
+def _with_header(regions: Regions, header: dict[int, object], *, signature_size: int = 64) -> str:
+    """A Shanghai code whose protected header is `header` (signed), signature cut or padded."""
+    signer = regions.shanghai.active()
+    claims = {
+        CLAIM_ISS: "310000",
+        CLAIM_IAT: T0,
+        CLAIM_EXP: T0 + 3600,
+        CLAIM_FANGKONG: payload_map(FACTS, code_id="c", region="310000"),
+    }
+    protected, payload = cbor2.dumps(header), cbor2.dumps(claims)
+    signature = sign_es256(signer.key, to_be_signed(protected, payload))
+    signature = (signature + bytes(signature_size))[:signature_size]
+    return wrap(encode_sign1(protected, payload, signature), Prefix.FANGKONG)
+
+
+def test_dcc_cases_without_vectors(regions: Regions) -> None:
+    """CO24–CO27 of the DCC's list, which have no test file upstream."""
+    kid = regions.shanghai.active().key_id
+    # CO24: an ECDSA signature longer than 70 bytes must not crash
+    assert refusal(regions, _with_header(regions, {1: -7, 4: kid}, signature_size=72)) is (
+        Refusal.BAD_SIGNATURE
+    )
+    # CO25 / CO26: key ids shorter or longer than 8 bytes
+    assert refusal(regions, _with_header(regions, {1: -7, 4: kid[:7]})) is Refusal.NO_KEY_ID
+    assert refusal(regions, _with_header(regions, {1: -7, 4: kid + b"\x00"})) is Refusal.NO_KEY_ID
+    # CO27: an RSA algorithm id over an ECDSA signature
+    assert refusal(regions, _with_header(regions, {1: -37, 4: kid})) is Refusal.BAD_SIGNATURE
+    # CO4: an algorithm other than ES256 / PS256
+    assert refusal(regions, _with_header(regions, {1: -8, 4: kid})) is (
+        Refusal.UNSUPPORTED_ALGORITHM
+    )
