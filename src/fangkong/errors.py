@@ -5,7 +5,9 @@ HTTP statuses); library code raises them and never prints.
     ├── InputError                a file or value given to fangkong is wrong
     │   ├── ImportFileError       an import file is malformed: names file, row, field
     │   ├── PolicyFileError       a policy file is malformed: names file and key
-    │   └── ModelFileError        a simulator data file is malformed: names file and key
+    │   ├── ModelFileError        a simulator data file is malformed: names file and key
+    │   └── CredentialError       a health code, certificate, key, trust or revocation list is
+    │                             unreadable or refused; `reason` is a typed `Refusal`
     ├── NotFoundError             a named thing (policy, person, region) does not exist
     │   └── NoPolicyInForceError  no encoded regime is in force on a date (also a PolicyError)
     ├── PolicyError               a policy cannot be applied as asked
@@ -16,9 +18,11 @@ HTTP statuses); library code raises them and never prints.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 __all__ = [
     "ConflictError",
+    "CredentialError",
     "FangkongError",
     "ImportFileError",
     "InputError",
@@ -87,6 +91,18 @@ class ModelFileError(InputError):
         self.key = key
         where = f"{path}, key '{key}'" if key else path
         super().__init__(f"{where}: {message}")
+
+
+class CredentialError(InputError):
+    """A credential (health code, DCC, certificate, key file, trust or revocation list) cannot be
+    read, or is refused. `reason` is a member of `fangkong.credential.Refusal` (typed: decisions
+    compare it, never the message). The message never holds personal data.
+    """
+
+    def __init__(self, reason: StrEnum, message: str) -> None:
+        self.reason = reason
+        self.detail = message
+        super().__init__(f"{reason.value}: {message}")
 
 
 class NotFoundError(FangkongError):

@@ -6,6 +6,7 @@ import typer
 
 from fangkong.cli.bulletin import app as bulletin_app
 from fangkong.cli.common import StoreOption, configure_logging, console, opened_store
+from fangkong.cli.credential import keys_app, trust_app, verify_command
 from fangkong.cli.day import day_command, explain_command
 from fangkong.cli.demo import demo_command
 from fangkong.cli.ingest import import_command
@@ -28,12 +29,15 @@ app.command("demo")(demo_command)
 app.command("day")(day_command)
 app.command("explain")(explain_command)
 app.command("simulate")(simulate_command)
+app.command("verify")(verify_command)
 
 # sub-apps
 app.add_typer(round_app, name="round")
 app.add_typer(bulletin_app, name="bulletin")
 app.add_typer(policy_app, name="policy")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(keys_app, name="keys")
+app.add_typer(trust_app, name="trust")
 
 
 @app.command()

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 __all__ = [
     "CaseEventType",
+    "CodeColour",
     "ContactTier",
     "ContactVia",
     "Diagnosis",
@@ -36,6 +37,14 @@ class Diagnosis(StrEnum):
     CONFIRMED = "confirmed"  # 确诊病例
     ASYMPTOMATIC = "asymptomatic"  # 无症状感染者
     EXCLUDED = "excluded"  # 排除
+
+
+class CodeColour(StrEnum):
+    """健康码颜色: the colours of the personal health information code (GB/T 38961-2020)."""
+
+    GREEN = "green"  # 绿码
+    YELLOW = "yellow"  # 黄码
+    RED = "red"  # 红码
 
 
 class Origin(StrEnum):

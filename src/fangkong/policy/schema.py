@@ -273,6 +273,9 @@ class HealthCode(_Section):
     venue_entry_test_validity_hours: ShorterHours | None = None
     leave_city_test_validity_hours: ShorterHours | None = None
     test_validity_counted_from: Annotated[ValidityStart, category()] | None = None
+    # How long a signed code (the QR credential) verifies offline after it is issued: short, so
+    # that a change of colour reaches every scanner within this time.
+    signed_code_validity_hours: Annotated[Hours, Field(ge=1), Spec(Unit.HOURS, Stricter.NEITHER)]
 
 
 class CircuitBreaker(_Section):

@@ -1,0 +1,152 @@
+"""Signing a frame of code facts; the commands end to end on real key folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fangkong.cli.app import app
+from fangkong.credential.bulk import FACT_COLUMNS, sign_codes
+from fangkong.credential.healthcode import pseudonym
+from fangkong.credential.qr import read_qr, write_qr
+from fangkong.errors import InputError
+from fangkong.model.glossary import CodeColour
+
+from .conftest import T0, Regions
+
+
+def _facts(n: int) -> pl.DataFrame:
+    colours = ["green", "yellow", "red"]
+    return pl.DataFrame(
+        {
+            "subject": [pseudonym(b"k", i) for i in range(n)],
+            "colour": [colours[i % 3] for i in range(n)],
+            "reasons": [[] if i % 3 == 0 else ["fever_clinic_visit"] for i in range(n)],
+            "policy_id": ["cn-2022-06-28"] * n,
+        },
+        schema=FACT_COLUMNS,
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sign_codes_for_a_frame(regions: Regions, workers: int) -> None:
+    facts = _facts(301)
+    codes = sign_codes(
+        facts,
+        signer=regions.shanghai.active(),
+        region="310000",
+        issued_at=T0,
+        validity_hours=24,
+        workers=workers,
+        chunk_rows=50,
+    )
+    assert codes.len() == 301
+    verifier = regions.verifier()
+    got = [verifier.verify(text, at=T0 + 1).health for text in codes.to_list()]
+    assert [g.colour.value for g in got if g] == facts["colour"].cast(pl.String).to_list()
+    assert [g.subject for g in got if g] == facts["subject"].to_list()
+
+
+def test_sign_codes_names_a_missing_column(regions: Regions) -> None:
+    with pytest.raises(InputError, match="policy_id"):
+        sign_codes(
+            _facts(3).drop("policy_id"),
+            signer=regions.shanghai.active(),
+            region="310000",
+            issued_at=T0,
+            validity_hours=24,
+        )
+
+
+def test_qr_image_round_trip(regions: Regions, tmp_path: Path) -> None:
+    text = regions.code()
+    write_qr(text, tmp_path / "code.png")
+    assert read_qr((tmp_path / "code.png").read_bytes()) == text
+
+
+def test_commands_from_two_regions(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    sh, js = str(tmp_path / "sh"), str(tmp_path / "js")
+    for region, keys in (("310000", sh), ("320000", js)):
+        assert run(app, ["keys", "generate", "--region", region, "--keys", keys]).exit_code == 0
+    published = tmp_path / "sh.cose"
+    assert run(app, ["trust", "publish", "--keys", sh, "--out", str(published)]).exit_code == 0
+    anchor = str(tmp_path / "sh" / "anchor.cert.pem")
+    imported = run(app, ["trust", "import", str(published), "--anchor", anchor, "--keys", js])
+    assert imported.exit_code == 0, imported.output
+    signed = run(
+        app,
+        [
+            "keys",
+            "sign-code",
+            "--person",
+            "42",
+            "--colour",
+            "red",
+            "--reason",
+            "confirmed",
+            "--policy",
+            "cn-2022-06-28",
+            "--keys",
+            sh,
+            "--qr",
+            str(tmp_path / "c.png"),
+        ],
+    )
+    assert signed.exit_code == 0, signed.output
+    text = signed.output.strip()
+    valid = run(app, ["verify", text, "--keys", js, "--format", "json"])
+    assert valid.exit_code == 0, valid.output
+    data = json.loads(valid.output)
+    assert (data["colour"], data["reasons"], data["issuer"]) == (
+        CodeColour.RED.value,
+        ["confirmed"],
+        "310000",
+    )
+    assert run(app, ["verify", str(tmp_path / "c.png"), "--keys", js]).exit_code == 0
+    foreign = run(
+        app,
+        [
+            "keys",
+            "sign-code",
+            "--person",
+            "1",
+            "--colour",
+            "green",
+            "--policy",
+            "cn-2022-06-28",
+            "--keys",
+            js,
+        ],
+    ).output.strip()
+    refused = run(app, ["verify", foreign, "--keys", sh])
+    assert refused.exit_code == 2
+    assert "unknown_region" in refused.output
+    expired = run(app, ["verify", text, "--keys", js, "--at", "2099-01-01T00:00:00+00:00"])
+    assert (expired.exit_code, "expired" in expired.output) == (2, True)
+    missing = run(app, ["keys", "list", "--keys", str(tmp_path / "none")])
+    assert missing.exit_code == 2
+
+
+def test_malformed_files_are_named(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    keys = str(tmp_path / "keys")
+    broken = tmp_path / "broken-trust.cose"
+    broken.write_bytes(b"\xa1\x01")
+    out = run(app, ["trust", "import", str(broken), "--keys", keys])
+    assert out.exit_code == 2
+    assert "broken-trust.cose" in out.output and "bad_cose" in out.output
+    picture = tmp_path / "not-a-picture.png"
+    picture.write_bytes(b"GIF89a nothing")
+    out = run(app, ["verify", str(picture), "--keys", keys])
+    assert out.exit_code == 2
+    assert "not-a-picture.png" in out.output and "unreadable_image" in out.output
+    cert = tmp_path / "dsc.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    out = run(app, ["trust", "add-dcc-signer", str(cert), "--country", "AT", "--keys", keys])
+    assert out.exit_code == 2
+    assert "dsc.pem" in out.output

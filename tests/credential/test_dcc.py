@@ -1,0 +1,86 @@
+"""Real EU DCCs (vaccination, test, recovery) through the same verifier as health codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fangkong.cli.app import app
+from fangkong.credential.refusal import Refusal
+from fangkong.credential.revocation import HashType, RevocationSet, revocation_hash
+from fangkong.credential.trust import add_dcc_signer, load_trust_store
+from fangkong.credential.verify import Verifier
+from fangkong.errors import CredentialError
+
+VECTORS = Path(__file__).parents[1] / "data" / "real" / "dcc-testdata"
+
+
+def _vector(name: str) -> dict[str, object]:
+    data = json.loads((VECTORS / name).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _clock(vector: dict[str, object]) -> float:
+    context = vector["TESTCTX"]
+    assert isinstance(context, dict)
+    return datetime.fromisoformat(str(context["VALIDATIONCLOCK"])).timestamp()
+
+
+def _trust(tmp_path: Path, vector: dict[str, object], country: str) -> Path:
+    context = vector["TESTCTX"]
+    assert isinstance(context, dict)
+    add_dcc_signer(tmp_path, str(context["CERTIFICATE"]).encode(), country)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("CH/2DCode/raw/1.json", "v"), ("CH/2DCode/raw/2.json", "t"), ("CH/2DCode/raw/3.json", "r")],
+)
+def test_real_dcc_of_each_kind(tmp_path: Path, name: str, kind: str) -> None:
+    vector = _vector(name)
+    verifier = Verifier(load_trust_store(_trust(tmp_path, vector, "CH")))
+    code = verifier.verify(str(vector["PREFIX"]), at=_clock(vector))
+    assert code.dcc_kind == kind
+    assert code.dcc is not None and code.dcc["nam"] == vector["JSON"]["nam"]  # type: ignore[index]
+    assert code.issuer == "CH"
+
+
+def test_dcc_from_an_untrusted_signer_and_a_revoked_one(tmp_path: Path) -> None:
+    vector = _vector("CH/2DCode/raw/1.json")
+    with pytest.raises(CredentialError) as caught:
+        Verifier(load_trust_store(tmp_path)).verify(str(vector["PREFIX"]), at=_clock(vector))
+    assert caught.value.reason is Refusal.UNKNOWN_REGION
+    trust = load_trust_store(_trust(tmp_path, vector, "CH"))
+    uci = vector["JSON"]["v"][0]["ci"]  # type: ignore[index]
+    revoked = RevocationSet()
+    revoked.add(
+        HashType.COUNTRYCODEUCI,
+        revocation_hash(
+            HashType.COUNTRYCODEUCI, identifier=uci, issuer="CH", signature=b"", algorithm=-7
+        ),
+    )
+    with pytest.raises(CredentialError) as caught:
+        Verifier(trust, revoked).verify(str(vector["PREFIX"]), at=_clock(vector))
+    assert caught.value.reason is Refusal.REVOKED
+
+
+def test_verify_command_reads_a_dcc(tmp_path: Path) -> None:
+    vector = _vector("CH/2DCode/raw/2.json")
+    cert = tmp_path / "ch.pem"
+    cert.write_text(str(vector["TESTCTX"]["CERTIFICATE"]), encoding="ascii")  # type: ignore[index]
+    keys = str(tmp_path / "keys")
+    run = CliRunner().invoke
+    added = run(app, ["trust", "add-dcc-signer", str(cert), "--country", "CH", "--keys", keys])
+    assert added.exit_code == 0, added.output
+    at = str(vector["TESTCTX"]["VALIDATIONCLOCK"])  # type: ignore[index]
+    out = run(app, ["verify", str(vector["PREFIX"]), "--keys", keys, "--at", at, "-f", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["dcc_kind"] == "t"
+    late = run(app, ["verify", str(vector["PREFIX"]), "--keys", keys, "--at", "2030-01-01T00:00"])
+    assert late.exit_code == 2 and "expired" in late.output
