@@ -20,6 +20,7 @@ from fangkong.errors import FangkongError
 from fangkong.model.glossary import OrderType
 from fangkong.policy import load_policy
 from fangkong.store import Store
+from fangkong.store.person_view import current_identity
 
 __all__ = ["LAW", "order_documents"]
 
@@ -113,7 +114,8 @@ def order_documents(store: Store, orders: pl.DataFrame, out_dir: Path) -> int:
         return 0
     names = read(
         store,
-        f"SELECT person_id, name FROM person_identity WHERE person_id IN ({IDS})",
+        # the name as it stands when the document is written (the latest correction)
+        f"SELECT person_id, name FROM {current_identity('now()')} i WHERE person_id IN ({IDS})",
         {"ids": ids},
         {"person_id": pl.Int64(), "name": pl.String()},
     )

@@ -36,6 +36,7 @@ from fangkong.engine.schedule import CENTRALIZED, NO_ADDRESS, open_schedules
 from fangkong.model.glossary import FacilityKind, OrderType
 from fangkong.policy.terms import CareSetting
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "NO_BED",
@@ -230,7 +231,8 @@ def _waiting(store: Store, day: date) -> pl.DataFrame:
 
 
 _REGIONS_SQL = f"""
-SELECT person_id, 'home' AS src, region_code FROM person WHERE person_id IN ({IDS})
+SELECT person_id, 'home' AS src, region_code FROM {current_person(":end")} p
+WHERE person_id IN ({IDS})
 UNION ALL
 SELECT person_id, 'port', port_region_code FROM (
     SELECT person_id, port_region_code, row_number() OVER (

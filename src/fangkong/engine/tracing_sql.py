@@ -11,6 +11,7 @@ close contact's first exposure).
 from __future__ import annotations
 
 from fangkong.model.glossary import ContactTier, ContactVia
+from fangkong.store.person_view import current_person
 
 __all__ = ["CASES_SQL", "ROUTE_PRECEDENCE", "ROUTE_RANK", "trace_sql"]
 
@@ -91,13 +92,16 @@ excluded AS (
     )
 )"""
 
+# households as they stand at :now (the latest moves in effect)
+_PERSON = current_person(":now")
+
 _HOUSEHOLD = f"""
 household AS (
   SELECT c.case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, c.we AS exposed_at, c.ws AS first_at
   FROM c
-  JOIN person p1 ON p1.person_id = c.case_person_id
-  JOIN person p2 ON p2.household_id = p1.household_id
+  JOIN {_PERSON} p1 ON p1.person_id = c.case_person_id
+  JOIN {_PERSON} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id
 )"""
 
@@ -229,8 +233,8 @@ def _secondary(household: bool) -> str:
             f"""SELECT cc.close_id AS case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, CAST(:now AS TIMESTAMPTZ) AS exposed_at
   FROM cc
-  JOIN person p1 ON p1.person_id = cc.close_id
-  JOIN person p2 ON p2.household_id = p1.household_id
+  JOIN {_PERSON} p1 ON p1.person_id = cc.close_id
+  JOIN {_PERSON} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id""",
         )
     union = "\n  UNION ALL\n  ".join(parts)

@@ -17,9 +17,11 @@ from enum import StrEnum
 
 __all__ = [
     "ALL_TABLES",
+    "PERSON_V5_COLUMNS",
     "TABLES",
     "TABLES_V3",
     "TABLES_V4",
+    "TABLES_V5",
     "Column",
     "SqlType",
     "Table",
@@ -352,7 +354,82 @@ TABLES_V4: tuple[Table, ...] = (
         personal=True,
     ),
 )
-ALL_TABLES = TABLES + TABLES_V3 + TABLES_V4
+
+# Added by migration 5: corrections of the person registry, as events. A person's registration
+# (`person`, `person_identity`) is never edited; a corrected identity or a move is a new event
+# with its own id, effective time and reason, and the person as the engine sees them is the
+# latest correction in effect (`fangkong.store.person_view`). The identity's personal part is
+# kept apart like person_identity. Migration 5 also adds the residence's compound (小区) and
+# building (楼栋) to `person` (PERSON_V5_COLUMNS).
+PERSON_V5_COLUMNS: tuple[Column, ...] = (_c("compound_id", V, True), _c("building_id", V, True))
+
+TABLES_V5: tuple[Table, ...] = (
+    Table(
+        "person_correction",
+        (
+            _c("correction_id", V),
+            _c("person_id", B),
+            _c("effective_at", TS),
+            _c("reason", V),
+            _c("id_type", V, True),
+            _c("sex", V, True),
+            _c("birth_year", S, True),
+            BATCH,
+        ),
+        key=("correction_id",),
+        doc="Corrections of a person's identity: when in effect and why; with a corrected ID"
+        " number, its type and the sex and birth year it gives (GB 11643). The corrected"
+        " values themselves are in person_identity_correction.",
+    ),
+    Table(
+        "person_identity_correction",
+        (
+            _c("correction_id", V),
+            _c("person_id", B),
+            _c("id_number", V, True),
+            _c("name", V, True),
+            _c("phone", V, True),
+            BATCH,
+        ),
+        key=("correction_id",),
+        doc="The corrected identity values (null: not corrected by this event).",
+        personal=True,
+    ),
+    Table(
+        "person_move",
+        (
+            _c("move_id", V),
+            _c("person_id", B),
+            _c("effective_at", TS),
+            _c("reason", V),
+            _c("region_code", V),
+            _c("compound_id", V, True),
+            _c("building_id", V, True),
+            _c("household_id", B, True),
+            BATCH,
+        ),
+        key=("move_id",),
+        doc="Changes of residence: the whole new residence (region, compound, building,"
+        " household) from the effective time.",
+    ),
+)
+
+
+def _with_v5_columns(table: Table) -> Table:
+    if table.name != "person":
+        return table
+    return Table(
+        table.name,
+        table.columns + PERSON_V5_COLUMNS,
+        key=table.key,
+        doc=table.doc,
+        personal=table.personal,
+        batched=table.batched,
+    )
+
+
+# the tables as they are after the last migration
+ALL_TABLES = tuple(_with_v5_columns(t) for t in TABLES) + TABLES_V3 + TABLES_V4 + TABLES_V5
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
 
