@@ -70,7 +70,11 @@ def test_identity_correction_is_an_event_not_an_edit(registry: Store) -> None:
     assert before[1] == ("310104198503121235", "王芳", "13912345678")
     # the name (effective 1 February) and the phone (5 March) from two corrections
     assert after[1] == ("310104198503121235", "王芬", "13800000001")
-    assert identity(registry, "2022-02-10 00:00")[1] == ("310104198503121235", "王芬", "13912345678")
+    assert identity(registry, "2022-02-10 00:00")[1] == (
+        "310104198503121235",
+        "王芬",
+        "13912345678",
+    )
     # a corrected ID number brings the sex it encodes (GB 11643 digit 17: odd is male)
     assert after[2][0] == "310104198706054511"
     assert person(registry, "2022-01-01 00:00")[2]["sex"] == "F"

@@ -11,13 +11,14 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from fangkong.cli.common import StoreOption, console, fail, opened_store
+from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
 from fangkong.engine.assistance import write_assistance_file
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.explain import explain_person
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.errors import FangkongError, InputError
 from fangkong.policy import load_policy, policy_in_force
+from fangkong.private_files import private_directory
 from fangkong.store import Store
 
 __all__ = ["day_command", "explain_command", "print_day"]
@@ -106,7 +107,7 @@ def day_command(
                 from fangkong.engine.documents import order_documents
 
                 written = order_documents(st, result.orders.select(list(ORDER_SCHEMA)), documents)
-                console.print(f"{written} order documents in {documents}")
+                console.print(f"{written} order documents in {shown(documents)}")
             if assistance is not None:
                 _write_assistance(st, result, assistance, jurisdiction)
         except FangkongError as exc:
@@ -118,12 +119,12 @@ def _write_assistance(st: Store, result: DayResult, out: Path, jurisdiction: str
     if not jurisdiction:
         raise InputError("--assistance needs --jurisdiction (the region-code prefix governed here)")
     requests = result.orders.filter(pl.col("order_type") == "assist").select(list(ORDER_SCHEMA))
-    out.mkdir(parents=True, exist_ok=True)
+    private_directory(out)
     home = jurisdiction.ljust(6, "0")
     for province in sorted(requests.get_column("place").drop_nulls().unique().to_list()):
         path = out / f"assistance-{result.day}-{home}-to-{province}.csv"
         n = write_assistance_file(st, requests, path, from_region=home, to_region=province)
-        console.print(f"{n} assistance requests to {province}: {path}", soft_wrap=True)
+        console.print(f"{n} assistance requests to {province}: {shown(path)}", soft_wrap=True)
 
 
 def explain_command(

@@ -29,6 +29,7 @@ from fangkong.engine.frames import LOCAL_ZONE, ZONE, day_bounds, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
 from fangkong.errors import InputError
 from fangkong.model.glossary import ContactTier, OrderType
+from fangkong.private_files import private_directory, private_file
 from fangkong.store.base import Store
 from fangkong.store.person_view import current_identity, current_person
 
@@ -199,8 +200,9 @@ def write_assistance_file(
         .select(ASSISTANCE_COLUMNS)
         .sort("request_id")
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.write_csv(path)
+    private_directory(path.parent)
+    with private_file(path) as fh:  # identities: readable by the owner only
+        out.write_csv(fh)
     log.info("wrote %d assistance requests to %s", out.height, path)
     return out.height
 

@@ -71,9 +71,12 @@ _IDENTIFIER = re.compile(r'"([^"]+)"')
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 24):
-            h.update(chunk)
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                h.update(chunk)
+    except OSError as exc:  # e.g. no permission to read it
+        raise ImportFileError(str(path), f"cannot read the file: {exc.strerror}") from exc
     return h.hexdigest()
 
 
