@@ -67,6 +67,7 @@ _TIER_RANK = {ContactTier.CLOSE.value: 0, ContactTier.SECONDARY.value: 1}
 _PREFIX = re.compile(r"[0-9]{2}([0-9]{2}([0-9]{2})?)?")
 _REGION = re.compile(r"[0-9]{6}")
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"
+_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"  # the person ids of an `ids` parameter
 
 
 def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str) -> pl.DataFrame:
@@ -76,9 +77,8 @@ def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: st
     is the one in effect at the contacts' latest exposure."""
     return read(
         store,
-        f"SELECT person_id, region_code FROM {current_person(':as_of')} p "
-        "WHERE person_id = ANY(:ids) "
-        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
+        f"SELECT person_id, region_code FROM {current_person(':as_of', person_ids=_IDS)} p "
+        "WHERE region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
         {
             "ids": contacts.get_column("contact_person_id").unique().sort().to_list(),
             "as_of": contacts.get_column("exposed_at").max(),
@@ -285,9 +285,8 @@ def _identities(store: Store, person_ids: list[int], as_of: datetime) -> pl.Data
     return read(
         store,
         "SELECT p.person_id, p.region_code, p.id_type, i.id_number, i.name, i.phone "
-        f"FROM {current_person(':as_of')} p "
-        f"LEFT JOIN {current_identity(':as_of')} i ON i.person_id = p.person_id "
-        "WHERE p.person_id = ANY(:ids)",
+        f"FROM {current_person(':as_of', person_ids=_IDS)} p "
+        f"LEFT JOIN {current_identity(':as_of', person_ids=_IDS)} i ON i.person_id = p.person_id",
         {"ids": person_ids, "as_of": as_of},
         schema,
     )

@@ -116,7 +116,7 @@ def order_documents(store: Store, orders: pl.DataFrame, out_dir: Path) -> int:
     names = read(
         store,
         # the name as it stands when the document is written (the latest correction)
-        f"SELECT person_id, name FROM {current_identity('now()')} i WHERE person_id IN ({IDS})",
+        f"SELECT person_id, name FROM {current_identity('now()', person_ids=IDS)} i",
         {"ids": ids},
         {"person_id": pl.Int64(), "name": pl.String()},
     )

@@ -231,8 +231,7 @@ def _waiting(store: Store, day: date) -> pl.DataFrame:
 
 
 _REGIONS_SQL = f"""
-SELECT person_id, 'home' AS src, region_code FROM {current_person(":end")} p
-WHERE person_id IN ({IDS})
+SELECT person_id, 'home' AS src, region_code FROM {current_person(":end", person_ids=IDS)} p
 UNION ALL
 SELECT person_id, 'port', port_region_code FROM (
     SELECT person_id, port_region_code, row_number() OVER (

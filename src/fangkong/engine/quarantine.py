@@ -99,7 +99,7 @@ def issue_quarantine(store: Store, day: date, policy: Policy, people: pl.DataFra
         log.info("%d people to quarantine are cases already: treatment's", cases.height)
     home = read(
         store,
-        f"SELECT person_id, region_code FROM {current_person(':end')} p WHERE person_id IN ({IDS})",
+        f"SELECT person_id, region_code FROM {current_person(':end', person_ids=IDS)} p",
         {"ids": ids, "end": day_bounds(day)[1]},
         {"person_id": pl.Int64(), "region_code": pl.String()},
     )

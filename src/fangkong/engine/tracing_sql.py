@@ -92,16 +92,25 @@ excluded AS (
     )
 )"""
 
-# households as they stand at :now (the latest moves in effect)
-_PERSON = current_person(":now")
+
+def _households(people: str) -> tuple[str, str]:
+    """`people` (a subquery of person ids) and the members of their households, as they stand
+    at :now (the latest moves in effect)."""
+    theirs = current_person(":now", person_ids=people)
+    members = current_person(":now", households=f"SELECT household_id FROM {theirs} h")
+    return theirs, members
+
+
+_CASES_HOUSEHOLD, _CASES_HOUSEMATES = _households("SELECT case_person_id FROM c")
+_CLOSE_HOUSEHOLD, _CLOSE_HOUSEMATES = _households("SELECT close_id FROM cc")
 
 _HOUSEHOLD = f"""
 household AS (
   SELECT c.case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, c.we AS exposed_at, c.ws AS first_at
   FROM c
-  JOIN {_PERSON} p1 ON p1.person_id = c.case_person_id
-  JOIN {_PERSON} p2 ON p2.household_id = p1.household_id
+  JOIN {_CASES_HOUSEHOLD} p1 ON p1.person_id = c.case_person_id
+  JOIN {_CASES_HOUSEMATES} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id
 )"""
 
@@ -233,8 +242,8 @@ def _secondary(household: bool) -> str:
             f"""SELECT cc.close_id AS case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, CAST(:now AS TIMESTAMPTZ) AS exposed_at
   FROM cc
-  JOIN {_PERSON} p1 ON p1.person_id = cc.close_id
-  JOIN {_PERSON} p2 ON p2.household_id = p1.household_id
+  JOIN {_CLOSE_HOUSEHOLD} p1 ON p1.person_id = cc.close_id
+  JOIN {_CLOSE_HOUSEMATES} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id""",
         )
     union = "\n  UNION ALL\n  ".join(parts)

@@ -22,9 +22,9 @@ day run again later sees the residence it saw then.
 
 Both are parenthesized subqueries, portable between DuckDB and PostgreSQL, to use as
 `FROM {current_person(':as_of')} p`. People who never had a correction in effect come straight
-from `person` (a branch of their own), so a lookup by household or region still uses the
-registration's indexes on PostgreSQL; corrections are few, and only their people take the
-longer path.
+from `person` (a branch of their own); corrections are few, and only their people take the
+longer path. A lookup of some people or households passes them in (`person_ids`,
+`households`), so that PostgreSQL still reads the registration through its indexes.
 """
 
 from __future__ import annotations
@@ -66,14 +66,32 @@ def _latest_fields(rows: str, fields: tuple[str, ...], as_of: str) -> str:
 )"""
 
 
-def current_person(as_of: str = ":as_of") -> str:
+def _restricted(alias: str, person_ids: str | None, households: str | None) -> str:
+    """` AND ...` conditions restricting rows of `alias` to the given person ids and
+    households (each a subquery or list of values, for `IN (...)`)."""
+    where = ""
+    if person_ids is not None:
+        where += f" AND {alias}.person_id IN ({person_ids})"
+    if households is not None:
+        where += f" AND {alias}.household_id IN ({households})"
+    return where
+
+
+def current_person(
+    as_of: str = ":as_of", *, person_ids: str | None = None, households: str | None = None
+) -> str:
     """The person table as it stands at `as_of` (a SQL expression): person_id, household_id,
-    region_code, compound_id, building_id, sex, birth_year, id_type."""
+    region_code, compound_id, building_id, sex, birth_year, id_type.
+
+    `person_ids` and `households` (subqueries, e.g. `SELECT case_person_id FROM c`) restrict it
+    to those people or the members of those households, inside each branch: PostgreSQL cannot
+    carry a join condition into a union of joins, so a lookup written as a join on this view
+    would read every person; restricted here, it reads the registration through its indexes."""
     corrected = _latest_fields("person_correction", ("id_type", "sex", "birth_year"), as_of)
     moved = _MOVED.format(as_of=as_of)
     changed = _CORRECTED.format(as_of=as_of)
     # A move replaces the residence as a whole: its region, compound, building and household.
-    residence = ",\n         ".join(
+    residence = ",\n           ".join(
         f"CASE WHEN m.person_id IS NULL THEN p.{c} ELSE m.{c} END AS {c}"
         for c in ("household_id", "region_code", "compound_id", "building_id")
     )
@@ -81,23 +99,26 @@ def current_person(as_of: str = ":as_of") -> str:
   SELECT p.person_id, p.household_id, p.region_code, p.compound_id, p.building_id,
          p.sex, p.birth_year, p.id_type
   FROM person p
-  WHERE NOT EXISTS (SELECT 1 FROM ({moved}) x WHERE x.person_id = p.person_id)
-    AND NOT EXISTS (SELECT 1 FROM ({changed}) x WHERE x.person_id = p.person_id)
+  WHERE p.person_id NOT IN ({moved} UNION ALL {changed}){_restricted("p", person_ids, households)}
   UNION ALL
-  SELECT p.person_id,
-         {residence},
-         coalesce(c.sex, p.sex) AS sex, coalesce(c.birth_year, p.birth_year) AS birth_year,
-         coalesce(c.id_type, p.id_type) AS id_type
-  FROM person p
-  JOIN ({moved} UNION {changed}) x ON x.person_id = p.person_id
-  LEFT JOIN {_latest_move(as_of)} m ON m.person_id = p.person_id
-  LEFT JOIN {corrected} c ON c.person_id = p.person_id
+  SELECT * FROM (
+    SELECT p.person_id,
+           {residence},
+           coalesce(c.sex, p.sex) AS sex, coalesce(c.birth_year, p.birth_year) AS birth_year,
+           coalesce(c.id_type, p.id_type) AS id_type
+    FROM person p
+    JOIN ({moved} UNION {changed}) x ON x.person_id = p.person_id
+    LEFT JOIN {_latest_move(as_of)} m ON m.person_id = p.person_id
+    LEFT JOIN {corrected} c ON c.person_id = p.person_id
+  ) q
+  WHERE TRUE{_restricted("q", person_ids, households)}
 )"""
 
 
-def current_identity(as_of: str = ":as_of") -> str:
+def current_identity(as_of: str = ":as_of", *, person_ids: str | None = None) -> str:
     """The identity table as it stands at `as_of` (a SQL expression): person_id, id_number,
-    name, phone. Personal data: never log or show what this returns."""
+    name, phone; with `person_ids` (a subquery), of those people only. Personal data: never log
+    or show what this returns."""
     rows = """(
     SELECT c.person_id, c.effective_at, c.batch_id, c.correction_id,
            i.id_number, i.name, i.phone
@@ -110,4 +131,5 @@ def current_identity(as_of: str = ":as_of") -> str:
          coalesce(c.name, i.name) AS name, coalesce(c.phone, i.phone) AS phone
   FROM person_identity i
   LEFT JOIN {corrected} c ON c.person_id = i.person_id
+  WHERE TRUE{_restricted("i", person_ids, None)}
 )"""
