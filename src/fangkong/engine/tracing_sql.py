@@ -93,24 +93,27 @@ excluded AS (
 )"""
 
 
-def _households(people: str) -> tuple[str, str]:
-    """`people` (a subquery of person ids) and the members of their households, as they stand
-    at :now (the latest moves in effect)."""
-    theirs = current_person(":now", person_ids=people)
-    members = current_person(":now", households=f"SELECT household_id FROM {theirs} h")
-    return theirs, members
+def _home(name: str, people: str) -> str:
+    """A CTE `name`: the household of each of `people` (a subquery of person ids) as it stands
+    at :now (the latest moves in effect); its members are then `_housemates(name)`."""
+    home = current_person(":now", person_ids=people)
+    return f"""
+{name} AS (
+  SELECT person_id, household_id FROM {home} h
+)"""
 
 
-_CASES_HOUSEHOLD, _CASES_HOUSEMATES = _households("SELECT case_person_id FROM c")
-_CLOSE_HOUSEHOLD, _CLOSE_HOUSEMATES = _households("SELECT close_id FROM cc")
+def _housemates(home: str) -> str:
+    return current_person(":now", households=f"SELECT household_id FROM {home}")
 
-_HOUSEHOLD = f"""
+
+_HOUSEHOLD = f"""{_home("case_home", "SELECT case_person_id FROM c")},
 household AS (
   SELECT c.case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, c.we AS exposed_at, c.ws AS first_at
   FROM c
-  JOIN {_CASES_HOUSEHOLD} p1 ON p1.person_id = c.case_person_id
-  JOIN {_CASES_HOUSEMATES} p2 ON p2.household_id = p1.household_id
+  JOIN case_home p1 ON p1.person_id = c.case_person_id
+  JOIN {_housemates("case_home")} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id
 )"""
 
@@ -242,16 +245,17 @@ def _secondary(household: bool) -> str:
             f"""SELECT cc.close_id AS case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, CAST(:now AS TIMESTAMPTZ) AS exposed_at
   FROM cc
-  JOIN {_CLOSE_HOUSEHOLD} p1 ON p1.person_id = cc.close_id
-  JOIN {_CLOSE_HOUSEMATES} p2 ON p2.household_id = p1.household_id
+  JOIN close_home p1 ON p1.person_id = cc.close_id
+  JOIN {_housemates("close_home")} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id""",
         )
     union = "\n  UNION ALL\n  ".join(parts)
+    home = f"{_home('close_home', 'SELECT close_id FROM cc')}," if household else ""
     return f"""
 cc AS (
   SELECT contact_person_id AS close_id, min(first_at) AS first_at
   FROM close_contact GROUP BY contact_person_id
-),
+),{home}
 secondary_all AS (
   {union}
 ),
