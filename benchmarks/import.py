@@ -51,7 +51,8 @@ def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
         start = time.perf_counter()
         con.execute("BEGIN")
         con.execute(
-            "INSERT INTO person SELECT person_id, household_id, region_code,"
+            "INSERT INTO person (person_id, household_id, region_code, sex, birth_year, id_type,"
+            " batch_id) SELECT person_id, household_id, region_code,"
             " CASE WHEN CAST(substr(id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END,"
             " CAST(substr(id_number, 7, 4) AS SMALLINT), 'ric', 1"
             f" FROM read_parquet('{path}')"

@@ -1,7 +1,7 @@
 """Real clusters: the Tianjin and Singapore line lists of Tindale et al. (eLife 2020), replayed as
 events and traced day by day (both backends).
 
-The replay (files in ../shared/data/clusters-tindale2020):
+The replay (files in tests/data/real/clusters-tindale2020, see its PROVENANCE.md):
 
 - Tianjin: cases from Tianjin135cases_revised.csv (dates dd/mm/yyyy, 'NA' when unknown); links
   from tianjin_edges_clean.csv (edge1..edge4: the source cases of case_id, padded with spaces)
@@ -29,11 +29,19 @@ under the released policy and with 'other' added to its close-contact settings (
 epidemiologist who confirms every linked contact), for 2 days (cn-2020-04-08) and 4 days
 (cn-2022-06-28) before onset.
 
-Tracing runs for each case on its confirmation day. A link counts for recall when one of its
-cases was confirmed strictly earlier (E) than the other (L): L was then a contact of an earlier
-case, and not yet a case. Expected: every such L whose link date lies in E's window [onset (or
+Tracing runs for each case on its confirmation day. A link counts when one of its cases was
+confirmed strictly earlier (E) than the other (L): L was then a contact of an earlier case, and
+not yet a case. Expected: every such L whose link date lies in E's window [onset (or
 confirmation) - N days, confirmation] and whose setting the policy accepts is found, and no other
-pair; recall = found / all such links.
+pair.
+
+What the figure measures - **window coverage**, not discovery: the share of the known
+transmission links (between cases confirmed on different days) for which tracing the earlier
+case named the later one as a close contact. Every link is given to the engine as a declared
+contact, so nothing here has to be discovered; what the figure tells is how much of the known
+transmission falls inside the policy's exposure window (and its accepted settings), given the
+links recorded as declared contacts on the dates chosen above. A contact nobody declared, or one
+found only through venue codes or travel, is outside what it measures.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ from fangkong.ingest import import_file
 from fangkong.model.glossary import Setting
 from fangkong.policy import Policy, load_policy
 from fangkong.store import Store
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "real" / "clusters-tindale2020"
 
 _HOUSEHOLD = re.compile(
     r"famil|wife|whife|husband|hunsband|\bson\b|daughter|duaghtor|mother|father|sister|brother"
@@ -124,8 +134,8 @@ def _links(cases: dict[str, Case], pairs: Iterable[tuple[str, str, str]]) -> lis
     return links
 
 
-def tianjin(shared: Path) -> Cluster:
-    folder = shared / "data" / "clusters-tindale2020"
+def tianjin() -> Cluster:
+    folder = DATA
     frame = pl.read_csv(folder / "Tianjin135cases_revised.csv", infer_schema=False)
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     cases, texts = {}, {}
@@ -151,8 +161,8 @@ def tianjin(shared: Path) -> Cluster:
     return Cluster("Tianjin", "120000", cases, _links(cases, pairs))
 
 
-def singapore(shared: Path) -> Cluster:
-    path = shared / "data" / "clusters-tindale2020" / "COVID-19_Singapore_data_revised.csv"
+def singapore() -> Cluster:
+    path = DATA / "COVID-19_Singapore_data_revised.csv"
     frame = pl.read_csv(path, infer_schema=False)
     cases, related, notes = {}, {}, {}
     for r in frame.iter_rows(named=True):
@@ -280,8 +290,9 @@ def with_other(policy: Policy) -> Policy:
     return policy.model_copy(update={"contacts": contacts})
 
 
-# Recall measured on this data (the same on both backends); each floor is the measured value.
-FLOORS = {
+# Window coverage measured on this data (the same on both backends); each floor is the measured
+# value.
+COVERAGE_FLOORS = {
     ("Tianjin", "cn-2020-04-08", "released"): 45 / 81,
     ("Tianjin", "cn-2022-06-28", "released"): 49 / 81,
     ("Tianjin", "cn-2020-04-08", "with other"): 63 / 81,
@@ -294,8 +305,11 @@ FLOORS = {
 
 
 @pytest.mark.parametrize("city", ["Tianjin", "Singapore"])
-def test_known_links_are_found(store: Store, shared: Path, tmp_path: Path, city: str) -> None:
-    cluster = tianjin(shared) if city == "Tianjin" else singapore(shared)
+def test_window_coverage_of_known_links(store: Store, tmp_path: Path, city: str) -> None:
+    """Window coverage (the module's docstring): of the known links, given to the engine as
+    declared contacts, the share whose later case tracing the earlier case names as a close
+    contact, because the link falls in the exposure window with an accepted setting."""
+    cluster = tianjin() if city == "Tianjin" else singapore()
     replay(store, cluster, tmp_path)
     pairs = {
         (cluster.cases[x].person_id, cluster.cases[y].person_id)
@@ -312,12 +326,15 @@ def test_known_links_are_found(store: Store, shared: Path, tmp_path: Path, city:
             assert found <= pairs  # only linked persons are contacts here
             assert found == hits  # every contact of an earlier case in the window, no other
             total = fate.total() - fate["same day"]
-            recall = len(found) / total
-            misses = ", ".join(f"{k} {n}" for k, n in sorted(fate.items()) if k != "found")
+            coverage = len(found) / total
+            misses = ", ".join(
+                f"{k} {n}" for k, n in sorted(fate.items()) if k not in ("found", "same day")
+            )
             assert policy.contacts is not None
             lines.append(
                 f"{city:9} {policy.contacts.exposure_window_days} days ({policy_id}, {mode}):"
-                f" {len(found)}/{total} = {recall:.3f} (not found: {misses})"
+                f" window coverage {len(found)}/{total} = {coverage:.3f} (not covered:"
+                f" {misses or 'none'}; links confirmed the same day, left out: {fate['same day']})"
             )
-            assert recall >= FLOORS[(city, policy_id, mode)] - 1e-9
+            assert coverage >= COVERAGE_FLOORS[(city, policy_id, mode)] - 1e-9
     print("\n".join(["", *lines]))

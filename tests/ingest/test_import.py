@@ -119,9 +119,11 @@ def test_conflicting_event_is_refused(store: Store, tmp_path: Path) -> None:
     changed = tmp_path / "persons-moved.csv"
     text = (DATA / "persons.csv").read_text(encoding="utf-8")
     changed.write_text(text.replace(",101,310115", ",101,310104"), encoding="utf-8")
-    with pytest.raises(ImportFileError, match="already stored with other values") as info:
+    with pytest.raises(ImportFileError, match="already stored with another region_code") as info:
         import_file(store, "persons", changed)
     assert info.value.row == 3
+    assert info.value.field == "region_code"
+    assert "import the change as 'moves'" in str(info.value)
     assert store.fetch("SELECT region_code FROM person WHERE person_id = 3").item() == "310115"
 
 

@@ -28,6 +28,12 @@ VALID = [
         "../tracing/assistance.csv",
         {"assistance_request": 2, "assistance_identity": 2},
     ),
+    (
+        "person_corrections",
+        "person_corrections.csv",
+        {"person_correction": 3, "person_identity_correction": 3},
+    ),
+    ("moves", "moves.csv", {"person_move": 2}),
 ]
 
 MALFORMED = [
@@ -37,6 +43,8 @@ MALFORMED = [
     ("contacts", "contacts_self.csv", 2, None, "not their own contact"),
     ("arrivals", "arrivals_bad_country.csv", 2, "origin_country", "ISO 3166"),
     ("trips", "trips_bad_service.csv", 2, "service", "flight or train number"),
+    ("person_corrections", "person_corrections_bad_check_digit.csv", 2, "id_number", "GB 11643"),
+    ("moves", "moves_building_without_compound.csv", 1, None, "a building is given with its"),
 ]
 
 

@@ -11,11 +11,22 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fangkong.errors import FangkongError
 from fangkong.store import Store, open_store
+from fangkong.store.base import redact_url
 
-__all__ = ["DEFAULT_STORE", "StoreOption", "console", "err_console", "fail", "opened_store"]
+__all__ = [
+    "DEFAULT_STORE",
+    "StoreOption",
+    "console",
+    "err_console",
+    "fail",
+    "opened_store",
+    "shown",
+    "shown_store",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -33,8 +44,22 @@ StoreOption = Annotated[
 ]
 
 
-def fail(exc: FangkongError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+def shown(text: object) -> str:
+    """`text` (a path, a message) as Rich prints it literally: a `[` in a file name is not
+    markup."""
+    return escape(str(text))
+
+
+def shown_store(url: str) -> str:
+    """A store URL as it may be printed: without its password, not markup."""
+    return shown(redact_url(url))
+
+
+def fail(exc: FangkongError | str) -> typer.Exit:
+    """Print the error and return the exit (code 2) to raise."""
+    err_console.print(
+        f"[bold red]error:[/] {shown(exc)}", highlight=False, markup=True, soft_wrap=True
+    )
     return typer.Exit(code=2)
 
 

@@ -11,7 +11,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from fangkong.cli.common import StoreOption, console, fail, opened_store
+from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
 from fangkong.engine.assistance import write_assistance_file
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.explain import explain_person
@@ -19,6 +19,7 @@ from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario, scenario_of
 from fangkong.errors import FangkongError, InputError
 from fangkong.policy import Policy, PolicyStatus, load_policy, policy_in_force
+from fangkong.private_files import private_directory
 from fangkong.store import Store
 
 __all__ = ["day_command", "explain_command", "print_day"]
@@ -146,7 +147,7 @@ def day_command(
                 from fangkong.engine.documents import order_documents
 
                 written = order_documents(st, result.orders.select(list(ORDER_SCHEMA)), documents)
-                console.print(f"{written} order documents in {documents}")
+                console.print(f"{written} order documents in {shown(documents)}")
             if assistance is not None:
                 _write_assistance(st, result, assistance, jurisdiction)
         except FangkongError as exc:
@@ -158,12 +159,12 @@ def _write_assistance(st: Store, result: DayResult, out: Path, jurisdiction: str
     if not jurisdiction:
         raise InputError("--assistance needs --jurisdiction (the region-code prefix governed here)")
     requests = result.orders.filter(pl.col("order_type") == "assist").select(list(ORDER_SCHEMA))
-    out.mkdir(parents=True, exist_ok=True)
+    private_directory(out)
     home = jurisdiction.ljust(6, "0")
     for province in sorted(requests.get_column("place").drop_nulls().unique().to_list()):
         path = out / f"assistance-{result.day}-{home}-to-{province}.csv"
         n = write_assistance_file(st, requests, path, from_region=home, to_region=province)
-        console.print(f"{n} assistance requests to {province}: {path}", soft_wrap=True)
+        console.print(f"{n} assistance requests to {province}: {shown(path)}", soft_wrap=True)
 
 
 def explain_command(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from fangkong.cli.common import StoreOption, console, opened_store
+from fangkong.cli.common import StoreOption, console, opened_store, shown
 from fangkong.ingest import KINDS, import_file
 
 __all__ = ["import_command"]
@@ -34,19 +34,20 @@ def import_command(
                 console=console,
                 transient=True,
             ) as bar:
-                task = bar.add_task(f"{path.name}: reading")
+                task = bar.add_task(f"{shown(path.name)}: reading")
 
-                def show(step: str, task: TaskID = task, name: str = path.name) -> None:
+                def show(step: str, task: TaskID = task, name: str = shown(path.name)) -> None:
                     bar.update(task, description=f"{name}: {step}")
 
                 result = import_file(st, kind, path, timezone=timezone, progress=show)
             if result.already_imported_as is not None:
                 console.print(
-                    f"{path}: already imported (batch {result.already_imported_as}); nothing new"
+                    f"{shown(path)}: already imported (batch {result.already_imported_as});"
+                    " nothing new"
                 )
             else:
                 stored = ", ".join(f"{n} {t}" for t, n in result.rows_stored.items())
                 console.print(
-                    f"{path}: {result.rows_read} rows read, stored {stored} "
+                    f"{shown(path)}: {result.rows_read} rows read, stored {stored} "
                     f"(batch {result.batch_id})"
                 )

@@ -29,7 +29,9 @@ from fangkong.engine.frames import LOCAL_ZONE, ZONE, day_bounds, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
 from fangkong.errors import InputError
 from fangkong.model.glossary import ContactTier, OrderType
+from fangkong.private_files import private_directory, private_file
 from fangkong.store.base import Store
+from fangkong.store.person_view import current_identity, current_person
 
 __all__ = [
     "ASSISTANCE_COLUMNS",
@@ -65,18 +67,21 @@ _TIER_RANK = {t.value: k for k, t in enumerate(ContactTier)}  # strongest first
 _PREFIX = re.compile(r"[0-9]{2}([0-9]{2}([0-9]{2})?)?")
 _REGION = re.compile(r"[0-9]{6}")
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"
+_IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"  # the person ids of an `ids` parameter
 
 
 def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str) -> pl.DataFrame:
     """The contacts (CONTACT_SCHEMA) whose residence is outside the jurisdiction whose region
     codes start with `jurisdiction_prefix`: person_id, region_code. They get assistance
-    requests, not local quarantine orders; a contact with no region stays local."""
+    requests, not local quarantine orders; a contact with no region stays local. The residence
+    is the one in effect at the contacts' latest exposure."""
     return read(
         store,
-        "SELECT person_id, region_code FROM person WHERE person_id = ANY(:ids) "
-        "AND region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
+        f"SELECT person_id, region_code FROM {current_person(':as_of', person_ids=_IDS)} p "
+        "WHERE region_code IS NOT NULL AND substr(region_code, 1, :n) <> :prefix",
         {
             "ids": contacts.get_column("contact_person_id").unique().sort().to_list(),
+            "as_of": contacts.get_column("exposed_at").max(),
             "n": len(jurisdiction_prefix),
             "prefix": jurisdiction_prefix,
         },
@@ -156,7 +161,7 @@ def write_assistance_file(
     when = (requested_at or datetime.now(LOCAL_ZONE)).replace(microsecond=0)
     if when.tzinfo is None:
         raise InputError("requested_at needs a time zone")
-    people = _identities(store, orders.get_column("person_id").unique().sort().to_list())
+    people = _identities(store, orders.get_column("person_id").unique().sort().to_list(), when)
     rows = (
         orders.with_columns(
             pl.col("detail").str.split_exact(":", 1).struct.rename_fields(["tier", "via"])
@@ -195,8 +200,9 @@ def write_assistance_file(
         .select(ASSISTANCE_COLUMNS)
         .sort("request_id")
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.write_csv(path)
+    private_directory(path.parent)
+    with private_file(path) as fh:  # identities: readable by the owner only
+        out.write_csv(fh)
     log.info("wrote %d assistance requests to %s", out.height, path)
     return out.height
 
@@ -206,10 +212,10 @@ def received_requests(
 ) -> pl.DataFrame:
     """The assistance requests received with `requested_at` on `day` (0-24h Asia/Shanghai) -
     with `jurisdiction_prefix`, only those about people living in the jurisdiction - each with
-    the local person it is about (`person_id`: matched by ID number and type in
-    person_identity; null when no one here has it): request_id, person_id, tier, via,
-    exposed_at, from_region, policy_id. A repeat of a request received before (the same region,
-    person, tier, route and exposure) is left out."""
+    the local person it is about (`person_id`: matched by ID number and type in the identities
+    as they stand at the end of the day; null when no one here has it): request_id, person_id,
+    tier, via, exposed_at, from_region, policy_id. A repeat of a request received before (the
+    same region, person, tier, route and exposure) is left out."""
     if jurisdiction_prefix is not None and not _PREFIX.fullmatch(jurisdiction_prefix):
         raise InputError(
             f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
@@ -217,7 +223,7 @@ def received_requests(
     prefix = jurisdiction_prefix or ""
     start, end = day_bounds(day)
     frame = store.fetch(
-        """
+        f"""
         WITH req AS (
           SELECT r.request_id, r.requested_at, r.from_region, r.region_code, r.tier, r.via,
                  r.exposed_at, r.policy_id, i.id_type, i.id_number
@@ -228,7 +234,8 @@ def received_requests(
         FROM req r
         LEFT JOIN (
           SELECT pi.person_id, pi.id_number, pe.id_type
-          FROM person_identity pi JOIN person pe ON pe.person_id = pi.person_id
+          FROM {current_identity(":end")} pi
+          JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
         ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
         WHERE r.requested_at >= :start AND r.requested_at < :end
           AND substr(r.region_code, 1, :n) = :prefix
@@ -263,7 +270,8 @@ def received_requests(
     )
 
 
-def _identities(store: Store, person_ids: list[int]) -> pl.DataFrame:
+def _identities(store: Store, person_ids: list[int], as_of: datetime) -> pl.DataFrame:
+    """The residence and identity of `person_ids` as they stand at `as_of`."""
     schema: dict[str, pl.DataType] = {
         "person_id": pl.Int64(),
         "region_code": pl.String(),
@@ -277,9 +285,9 @@ def _identities(store: Store, person_ids: list[int]) -> pl.DataFrame:
     return read(
         store,
         "SELECT p.person_id, p.region_code, p.id_type, i.id_number, i.name, i.phone "
-        "FROM person p LEFT JOIN person_identity i ON i.person_id = p.person_id "
-        "WHERE p.person_id = ANY(:ids)",
-        {"ids": person_ids},
+        f"FROM {current_person(':as_of', person_ids=_IDS)} p "
+        f"LEFT JOIN {current_identity(':as_of', person_ids=_IDS)} i ON i.person_id = p.person_id",
+        {"ids": person_ids, "as_of": as_of},
         schema,
     )
 

@@ -19,7 +19,9 @@ from fangkong.engine.orders import check_orders
 from fangkong.errors import FangkongError
 from fangkong.model.glossary import OrderType
 from fangkong.policy import load_policy
+from fangkong.private_files import private_directory, write_private
 from fangkong.store import Store
+from fangkong.store.person_view import current_identity
 
 __all__ = ["LAW", "order_documents"]
 
@@ -113,7 +115,8 @@ def order_documents(store: Store, orders: pl.DataFrame, out_dir: Path) -> int:
         return 0
     names = read(
         store,
-        f"SELECT person_id, name FROM person_identity WHERE person_id IN ({IDS})",
+        # the name as it stands when the document is written (the latest correction)
+        f"SELECT person_id, name FROM {current_identity('now()', person_ids=IDS)} i",
         {"ids": ids},
         {"person_id": pl.Int64(), "name": pl.String()},
     )
@@ -165,8 +168,8 @@ def order_documents(store: Store, orders: pl.DataFrame, out_dir: Path) -> int:
             ).alias("html"),
         )
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(out_dir)
     for person_id, html in pages.iter_rows():  # one file per person: the I/O itself
-        (out_dir / f"{person_id}.html").write_text(html, encoding="utf-8")
+        write_private(out_dir / f"{person_id}.html", html)  # personal data: owner only
     log.info("%d order documents written to %s", pages.height, out_dir)
     return pages.height

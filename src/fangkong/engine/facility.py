@@ -39,6 +39,7 @@ from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "NO_BED",
@@ -242,7 +243,7 @@ def _waiting(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
 
 
 _REGIONS_SQL = f"""
-SELECT person_id, 'home' AS src, region_code FROM person WHERE person_id IN ({IDS})
+SELECT person_id, 'home' AS src, region_code FROM {current_person(":end", person_ids=IDS)} p
 UNION ALL
 SELECT person_id, 'port', port_region_code FROM (
     SELECT person_id, port_region_code, row_number() OVER (

@@ -51,6 +51,7 @@ from fangkong.model.glossary import ContactTier, OrderType
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import Population, RiskLevel
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "DEPARTURE_SCHEMA",
@@ -106,8 +107,8 @@ def issue_quarantine(
         log.info("%d people to quarantine are cases already: treatment's", cases.height)
     home = read(
         store,
-        f"SELECT person_id, region_code FROM person WHERE person_id IN ({IDS})",
-        {"ids": ids},
+        f"SELECT person_id, region_code FROM {current_person(':end', person_ids=IDS)} p",
+        {"ids": ids, "end": day_bounds(day)[1]},
         {"person_id": pl.Int64(), "region_code": pl.String()},
     )
     people = (

@@ -5,7 +5,8 @@ move with the engine's decisions without a second implementation of them:
 - a `report_case` order (a lab-positive single test, `testing.single_positive` or
   `testing.retest_positive`) becomes a `report`: an asymptomatic infection (无症状感染者) until a
   clinician's report says otherwise, imported when the person arrived from abroad within the
-  policy's inbound regime before the report, else local; the person's residence as its region;
+  policy's inbound regime before the report, else local; the person's residence (as the
+  current view of the person has it at the report) as its region;
 - a `discharge` order becomes an `outcome`: `cured` (治愈出院) for a confirmed case, `released`
   (解除医学观察) for an asymptomatic infection.
 
@@ -27,6 +28,7 @@ from fangkong.model.glossary import CaseEventType, Diagnosis, OrderType, Origin,
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 __all__ = ["EVENT_SCHEMA", "derived_outcomes", "derived_reports", "store_events"]
 
@@ -48,9 +50,9 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _HOME_SQL = f"""
-SELECT p.person_id, p.region_code, a.arrived_at
+SELECT i.person_id, p.region_code, a.arrived_at
 FROM (SELECT unnest(CAST(:ids AS BIGINT[])) AS person_id) i
-LEFT JOIN person p ON p.person_id = i.person_id
+LEFT JOIN {current_person(":until", person_ids=IDS)} p ON p.person_id = i.person_id
 LEFT JOIN (
     SELECT person_id, max(arrived_at) AS arrived_at FROM arrival
     WHERE person_id IN ({IDS}) AND arrived_at < :until GROUP BY person_id

@@ -31,6 +31,7 @@ from typing import Literal
 
 from fangkong.engine.episode import active_at, episode_ctes
 from fangkong.engine.scenario import Scenario
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "LATEST_NEGATIVE_SQL",
@@ -328,7 +329,10 @@ def round_progress_sql(*, by_region: bool) -> str:
     """The progress of round `:round_id` as of `:until`; with `by_region`, the residents of the
     regions whose code starts with `:region_prefix` only. Extra parameter: :overdue_before."""
     if by_region:
-        pop = "SELECT person_id FROM person WHERE region_code LIKE :region_prefix"
+        pop = (
+            f"SELECT person_id FROM {current_person(':until')} p "
+            "WHERE region_code LIKE :region_prefix"
+        )
         scope = "JOIN pop p ON p.person_id = s.person_id"
     else:
         pop = "SELECT person_id FROM person"

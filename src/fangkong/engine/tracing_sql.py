@@ -13,6 +13,7 @@ from __future__ import annotations
 from fangkong.engine.episode import active_at, episode_ctes
 from fangkong.engine.scenario import Scenario
 from fangkong.model.glossary import ContactTier, ContactVia
+from fangkong.store.person_view import current_person
 
 __all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "cases_sql", "trace_sql"]
 
@@ -84,13 +85,27 @@ excluded AS (
 )"""
 
 
-_HOUSEHOLD = f"""
+def _home(name: str, people: str) -> str:
+    """A CTE `name`: the household of each of `people` (a subquery of person ids) as it stands
+    at :now (the latest moves in effect); its members are then `_housemates(name)`."""
+    home = current_person(":now", person_ids=people)
+    return f"""
+{name} AS (
+  SELECT person_id, household_id FROM {home} h
+)"""
+
+
+def _housemates(home: str) -> str:
+    return current_person(":now", households=f"SELECT household_id FROM {home}")
+
+
+_HOUSEHOLD = f"""{_home("case_home", "SELECT case_person_id FROM c")},
 household AS (
   SELECT c.case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, c.we AS exposed_at, c.ws AS first_at
   FROM c
-  JOIN person p1 ON p1.person_id = c.case_person_id
-  JOIN person p2 ON p2.household_id = p1.household_id
+  JOIN case_home p1 ON p1.person_id = c.case_person_id
+  JOIN {_housemates("case_home")} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id
 )"""
 
@@ -242,16 +257,17 @@ def _secondary(household: bool) -> str:
             f"""SELECT cc.close_id AS case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, CAST(:now AS TIMESTAMPTZ) AS exposed_at
   FROM cc
-  JOIN person p1 ON p1.person_id = cc.close_id
-  JOIN person p2 ON p2.household_id = p1.household_id
+  JOIN close_home p1 ON p1.person_id = cc.close_id
+  JOIN {_housemates("close_home")} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id""",
         )
     union = "\n  UNION ALL\n  ".join(parts)
+    home = f"{_home('close_home', 'SELECT close_id FROM cc')}," if household else ""
     return f"""
 cc AS (
   SELECT contact_person_id AS close_id, min(first_at) AS first_at
   FROM close_contact GROUP BY contact_person_id
-),
+),{home}
 secondary_all AS (
   {union}
 ),

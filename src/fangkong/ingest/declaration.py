@@ -150,6 +150,9 @@ class Kind:
     # helper columns computed once per row over the fields (`{_name}` in checks and targets)
     derived: dict[str, str] = field(default_factory=dict)
     row_checks: tuple[Check, ...] = field(default_factory=tuple)  # checks across fields
+    # stored column -> the kind whose events correct it (named when a file repeats a stored
+    # event with another value there)
+    corrected_by: dict[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> Field:
         for f in self.fields:

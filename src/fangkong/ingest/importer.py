@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 
 from fangkong.errors import ImportFileError, InputError
-from fangkong.ingest.kinds import INLINE_REFS, Kind
+from fangkong.ingest.kinds import INLINE_REFS, Kind, Target
 from fangkong.ingest.kinds import kind as kind_named
 from fangkong.ingest.ric import valid_birthplaces
 from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
@@ -71,9 +71,12 @@ _IDENTIFIER = re.compile(r'"([^"]+)"')
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 24):
-            h.update(chunk)
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                h.update(chunk)
+    except OSError as exc:  # e.g. no permission to read it
+        raise ImportFileError(str(path), f"cannot read the file: {exc.strerror}") from exc
     return h.hexdigest()
 
 
@@ -279,19 +282,50 @@ class _Run:
 
     def check_stored_conflicts(self) -> None:
         """A row whose key is stored already is a repeat if equal (skipped at load) and a
-        conflict if different: a stored event is never edited."""
-        target = self.kind.targets[0]
-        table = table_named(target.table)
-        if not self.store.has_rows(table):
+        conflict if different: a stored event is never edited. Every table the kind writes is
+        compared (a person's identity as well as their residence), so no changed value is
+        dropped silently; the error names the fields that differ (never their values) and,
+        where the kind declares one, the kind whose events correct them."""
+        found: list[tuple[int, list[str], int]] = []
+        counts: list[str] = []
+        for target in self.kind.targets:
+            table = table_named(target.table)
+            if all(k in target.columns for k in table.key) and self.store.has_rows(table):
+                conflict = self.stored_conflict(target, table)
+                if conflict is not None:
+                    found.append(conflict)
+                    counts.append(f"{conflict[2]} in {table.name}")
+        if not found:
             return
+        row, columns, _ = min(found)
+        key = "+".join(self.kind.key)
+        fixes = sorted({self.kind.corrected_by[c] for c in columns if c in self.kind.corrected_by})
+        if fixes:
+            how = " or ".join(f"'{k}'" for k in fixes)
+            remedy = (
+                f"what is stored is never edited: import the change as {how}"
+                " (an event with its own id, effective time and reason)"
+            )
+        else:
+            remedy = "a stored event is never edited (a correction is a new event with its own id)"
+        total = sum(n for _, _, n in found)
+        more = f"; rows that differ from what is stored: {', '.join(counts)}" if total > 1 else ""
+        raise self.error(
+            f"{key} is already stored with another {', '.join(columns)}; {remedy}{more}",
+            row=row,
+            field=columns[0],
+        )
+
+    def stored_conflict(self, target: Target, table: Table) -> tuple[int, list[str], int] | None:
+        """The first row of the file whose key `table` holds with other values in `target`'s
+        columns: (row, the columns that differ, how many rows differ), or None."""
         key_cols = list(table.key)
         exprs = ", ".join(f"{fill(e, self.kind)} AS {quote(c)}" for c, e in target.columns.items())
         proj = f"SELECT _row, {exprs} FROM ({self.numbered})"
-        differs = " OR ".join(
-            f"s.{quote(c)} IS DISTINCT FROM t.{quote(c)}"
-            for c in target.columns
-            if c not in key_cols
-        )
+        others = [c for c in target.columns if c not in key_cols]
+        if not others:
+            return None
+        flags = [f"s.{quote(c)} IS DISTINCT FROM t.{quote(c)}" for c in others]
         on = " AND ".join(f"s.{quote(c)} = t.{quote(c)}" for c in key_cols)
         stored_rel = quote(table.name)
         if isinstance(self.store, PostgresStore):
@@ -311,24 +345,22 @@ class _Run:
                 {"keys": keys.to_list()},
             )
             if stored.height == 0:
-                return
+                return None
             self.con.register("_stored", stored)
             stored_rel = "_stored"
         try:
-            found = self.sql(
-                f"SELECT s._row FROM ({proj}) s JOIN {stored_rel} t ON {on} "
-                f"WHERE {differs or 'FALSE'} ORDER BY s._row LIMIT 1"
+            hit = self.sql(
+                f"SELECT s._row, count(*) OVER (), {', '.join(flags)} "
+                f"FROM ({proj}) s JOIN {stored_rel} t ON {on} "
+                f"WHERE {' OR '.join(flags)} ORDER BY s._row LIMIT 1"
             )
         finally:
             if stored_rel == "_stored":
                 self.con.unregister("_stored")
-        if found:
-            raise self.error(
-                f"{'+'.join(key_cols)} is already stored with other values; a stored event is"
-                " never edited (a correction is a new event with its own id)",
-                row=int(found[0][0]),
-                field=key_cols[0],
-            )
+        if not hit:
+            return None
+        row, rows, *differs = hit[0]
+        return int(row), [c for c, d in zip(others, differs, strict=True) if d], int(rows)
 
     def may_be_stored(self, table: Table) -> bool:
         """Whether some row of the file may already be stored (then the load leaves out stored

@@ -2,7 +2,8 @@
 
 The kinds are declared by domain — the registry (regions, persons, venues, facilities) in
 `kinds_registry`, events (check-ins, trips, arrivals, vaccinations, contacts) in `kinds_events`,
-samples, results and cases in `kinds_lab`, assistance requests in `kinds_assistance` — with the
+samples, results and cases in `kinds_lab`, assistance requests in `kinds_assistance`,
+corrections of the person registry (identity corrections, moves) in `kinds_corrections` — with the
 vocabulary of `fangkong.ingest.declaration` (`Kind`, `Field`, `Check`, `Target`), which this
 module re-exports for the importer.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from fangkong.ingest.declaration import INLINE_REFS, Check, Field, Kind, Target
 from fangkong.ingest.kinds_assistance import ASSISTANCE
+from fangkong.ingest.kinds_corrections import MOVES, PERSON_CORRECTIONS
 from fangkong.ingest.kinds_events import ARRIVALS, CHECKINS, CONTACTS, TRIPS, VACCINATIONS
 from fangkong.ingest.kinds_lab import CASES, RESULTS, SAMPLES
 from fangkong.ingest.kinds_registry import FACILITIES, PERSONS, REGIONS, VENUES
@@ -33,6 +35,8 @@ KINDS: dict[str, Kind] = {
         FACILITIES,
         TRIPS,
         ASSISTANCE,
+        PERSON_CORRECTIONS,
+        MOVES,
     )
 }
 

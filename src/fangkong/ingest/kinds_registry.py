@@ -72,6 +72,9 @@ PERSONS = Kind(
         ),
         Field.id("household_id", required=False, optional_column=True),
         Field.region("region_code", required=False),
+        # the residence's compound (小区) and building (楼栋), as the community gives them
+        Field.id("compound_id", V, required=False, optional_column=True),
+        Field.id("building_id", V, required=False, optional_column=True),
         Field("sex", V, required=False, optional_column=True, values=Sex),
         Field(
             "birth_year",
@@ -88,6 +91,8 @@ PERSONS = Kind(
                 "person_id": "{person_id}",
                 "household_id": "{household_id}",
                 "region_code": "{region_code}",
+                "compound_id": "{compound_id}",
+                "building_id": "{building_id}",
                 # from the ID number when there is one (GB 11643), else as given
                 "sex": f"CASE WHEN {{_ric}} THEN {RIC_SEX} ELSE {{sex}} END",
                 "birth_year": (
@@ -100,6 +105,13 @@ PERSONS = Kind(
     ),
     key=("person_id",),
     derived=dict(RIC_DERIVED),
+    # a stored person is never edited: changed values come as these kinds' events
+    corrected_by={
+        **dict.fromkeys(("household_id", "region_code", "compound_id", "building_id"), "moves"),
+        **dict.fromkeys(
+            ("id_type", "id_number", "sex", "birth_year", "name", "phone"), "person_corrections"
+        ),
+    },
 )
 
 _PARENT = (

@@ -90,6 +90,8 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> Sourc
         fmt = "csv"
     else:
         raise ImportFileError(str(path), "unknown file type: use .csv, .csv.gz, .tsv or .parquet")
+    if path.is_dir():
+        raise ImportFileError(str(path), "a directory, not a file")
     if not path.is_file():
         raise ImportFileError(str(path), "no such file")
     try:

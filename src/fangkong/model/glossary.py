@@ -17,6 +17,8 @@ __all__ = [
     "Diagnosis",
     "FacilityKind",
     "IdType",
+    "IdentityCorrectionReason",
+    "MoveReason",
     "OrderType",
     "Origin",
     "Outcome",
@@ -131,6 +133,26 @@ class IdType(StrEnum):
     RIC = "ric"  # 居民身份证 (GB 11643)
     PASSPORT = "passport"  # 护照
     OTHER = "other"  # 港澳台居民居住证, 外国人永久居留身份证, ...
+
+
+class IdentityCorrectionReason(StrEnum):
+    """Why a person's identity (ID number, name, phone) is corrected (信息更正). A correction is a
+    new event; the registration and earlier corrections stay as they were."""
+
+    ENTRY_ERROR = "entry_error"  # 录入错误: the value was wrong when registered
+    VERIFIED = "verified"  # 核实: checked against the household register (户籍) or the document
+    DOCUMENT_CHANGED = "document_changed"  # 换证: a new identity document (e.g. a passport)
+    NAME_CHANGED = "name_changed"  # 更名: a legal change of name
+    PHONE_CHANGED = "phone_changed"  # 更换手机号: a new phone number
+
+
+class MoveReason(StrEnum):
+    """Why a person's residence (region, compound, building, household) changes."""
+
+    MOVED = "moved"  # 迁居: the person lives somewhere else from the effective time
+    ENTRY_ERROR = "entry_error"  # 录入错误: the registered address was wrong
+    HOUSEHOLD_CHANGED = "household_changed"  # 分户 / 合户: same place, another household
+    TEMPORARY_STAY = "temporary_stay"  # 暂住: staying elsewhere for a while (a new move ends it)
 
 
 class TestResult(StrEnum):

@@ -17,10 +17,12 @@ from enum import StrEnum
 
 __all__ = [
     "ALL_TABLES",
+    "PERSON_V6_COLUMNS",
     "TABLES",
     "TABLES_V3",
     "TABLES_V4",
     "TABLES_V5",
+    "TABLES_V6",
     "Column",
     "SqlType",
     "Table",
@@ -416,13 +418,72 @@ TABLES_V5: tuple[Table, ...] = (
     ),
 )
 
+# Added by migration 6: corrections of the person registry, as events. A person's registration
+# (`person`, `person_identity`) is never edited; a corrected identity or a move is a new event
+# with its own id, effective time and reason, and the person as the engine sees them is the
+# latest correction in effect (`fangkong.store.person_view`). The identity's personal part is
+# kept apart like person_identity. Migration 6 also adds the residence's compound (小区) and
+# building (楼栋) to `person` (PERSON_V6_COLUMNS).
+PERSON_V6_COLUMNS: tuple[Column, ...] = (_c("compound_id", V, True), _c("building_id", V, True))
+
+TABLES_V6: tuple[Table, ...] = (
+    Table(
+        "person_correction",
+        (
+            _c("correction_id", V),
+            _c("person_id", B),
+            _c("effective_at", TS),
+            _c("reason", V),
+            _c("id_type", V, True),
+            _c("sex", V, True),
+            _c("birth_year", S, True),
+            BATCH,
+        ),
+        key=("correction_id",),
+        doc="Corrections of a person's identity: when in effect and why; with a corrected ID"
+        " number, its type and the sex and birth year it gives (GB 11643). The corrected"
+        " values themselves are in person_identity_correction.",
+    ),
+    Table(
+        "person_identity_correction",
+        (
+            _c("correction_id", V),
+            _c("person_id", B),
+            _c("id_number", V, True),
+            _c("name", V, True),
+            _c("phone", V, True),
+            BATCH,
+        ),
+        key=("correction_id",),
+        doc="The corrected identity values (null: not corrected by this event).",
+        personal=True,
+    ),
+    Table(
+        "person_move",
+        (
+            _c("move_id", V),
+            _c("person_id", B),
+            _c("effective_at", TS),
+            _c("reason", V),
+            _c("region_code", V),
+            _c("compound_id", V, True),
+            _c("building_id", V, True),
+            _c("household_id", B, True),
+            BATCH,
+        ),
+        key=("move_id",),
+        doc="Changes of residence: the whole new residence (region, compound, building,"
+        " household) from the effective time.",
+    ),
+)
+
 
 def _with_scenario(t: Table) -> Table:
     return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
 
 
 # The tables as they stand after every migration (migration 3 created the two derived tables
-# without a scenario; migration 5 adds it).
+# without a scenario; migration 5 adds it; migration 6 adds the person's compound and building).
 _SCENARIO_TABLES = frozenset({"engine_order", "traced_contact"})
 CARRIAGE = _c("carriage", S, True)
 
@@ -432,7 +493,9 @@ ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
 
 
 def _current(t: Table) -> Table:
-    """A table of migration 3 as migration 5 leaves it (columns in the order it adds them)."""
+    """A table as the migrations after its own leave it (columns in the order they add them)."""
+    if t.name == "person":
+        return Table(t.name, t.columns + PERSON_V6_COLUMNS, t.key, t.doc, t.personal, t.batched)
     if t.name in _SCENARIO_TABLES:
         t = _with_scenario(t)
     if t.name == "engine_order":
@@ -442,7 +505,7 @@ def _current(t: Table) -> Table:
     return t
 
 
-ALL_TABLES = TABLES + tuple(_current(t) for t in TABLES_V3) + TABLES_V4 + TABLES_V5
+ALL_TABLES = tuple(_current(t) for t in TABLES + TABLES_V3) + TABLES_V4 + TABLES_V5 + TABLES_V6
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
 

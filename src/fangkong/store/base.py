@@ -7,10 +7,12 @@ load a validated import (see `fangkong.ingest`). Services own transactions: help
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 
@@ -18,16 +20,45 @@ from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.sql import Dialect, column_list
 
-__all__ = ["Params", "Store", "column_list", "open_store"]
+__all__ = ["Params", "Store", "column_list", "open_store", "redact_url", "scrubbed"]
 
 Params = Mapping[str, Any]
+
+_HIDDEN = "***"
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None
+
+
+# `scheme://user:PASSWORD@`, also in a URL too malformed to parse; and `password=...`
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/:@\s]*:)[^@/\s]*@")
+_PARAM_PASSWORD = re.compile(r"(?i)(password\s*=\s*)[^&\s]*")
+
+
+def redact_url(url: str) -> str:
+    """`url` (or any text holding URLs) with every password replaced by ***: the form a URL
+    takes in any message, log line or output."""
+    text = _URL_PASSWORD.sub(rf"\g<1>{_HIDDEN}@", str(url))
+    return _PARAM_PASSWORD.sub(rf"\g<1>{_HIDDEN}", text)
+
+
+def scrubbed(text: str, url: str) -> str:
+    """`text` (e.g. a driver's message) with the password of `url` taken out wherever it is."""
+    secret = _password(url)
+    if secret:
+        text = text.replace(secret, _HIDDEN)
+    return redact_url(text)
 
 
 class Store(abc.ABC):
     """A connection to one fangkong store."""
 
     dialect: Dialect
-    url: str
+    url: str  # as it may be shown: a password is replaced by *** (`redact_url`)
 
     # -- queries -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -88,7 +119,9 @@ def open_store(url: str | Path, *, migrate: bool = True) -> Store:
 
         store = PostgresStore(text)
     elif "://" in text:
-        raise StoreError(f"unknown store URL scheme: {text!r} (use a file path or postgresql://)")
+        raise StoreError(
+            f"unknown store URL scheme: {redact_url(text)!r} (use a file path or postgresql://)"
+        )
     else:
         from fangkong.store.embedded import EmbeddedStore
 

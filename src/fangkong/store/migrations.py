@@ -13,9 +13,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fangkong.model.tables import TABLES, TABLES_V3, TABLES_V4, TABLES_V5, Table
+from fangkong.model.tables import (
+    PERSON_V6_COLUMNS,
+    TABLES,
+    TABLES_V3,
+    TABLES_V4,
+    TABLES_V5,
+    TABLES_V6,
+    Table,
+)
 from fangkong.store.base import Store
-from fangkong.store.sql import column_list, create_table_sql
+from fangkong.store.sql import TYPE_NAMES, column_list, create_table_sql, quote
 
 __all__ = ["MIGRATIONS", "current_version", "migrate"]
 
@@ -111,6 +119,21 @@ def _scenarios(store: Store) -> None:
     )
 
 
+def _create_v6_tables(store: Store) -> None:
+    types = TYPE_NAMES[store.dialect]
+    for c in PERSON_V6_COLUMNS:
+        store.execute(f"ALTER TABLE person ADD COLUMN {quote(c.name)} {types[c.type]}")
+    _create_tables(store, TABLES_V6)
+    if store.dialect != "postgres":
+        return
+    # the current view of a person looks up corrections in effect by person
+    for name, table, cols in (
+        ("person_move_person_time", "person_move", ("person_id", "effective_at")),
+        ("person_correction_person_time", "person_correction", ("person_id", "effective_at")),
+    ):
+        store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -123,6 +146,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_v4_tables,
     ),
     Migration(5, "scenarios, runs and derived case events", _scenarios),
+    Migration(
+        6,
+        "registry corrections as events: identity corrections and moves; compound and building",
+        _create_v6_tables,
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from psycopg import sql as psql
 
 from fangkong.errors import StoreError
 from fangkong.model.tables import Table
-from fangkong.store.base import Params, Store, column_list
+from fangkong.store.base import Params, Store, column_list, redact_url, scrubbed
 from fangkong.store.embedded import LOCAL_TIMEZONE
 from fangkong.store.sql import named_params
 
@@ -25,7 +25,11 @@ __all__ = ["PostgresStore", "split_schema"]
 
 def split_schema(url: str) -> tuple[str, str | None]:
     """Take fangkong's own `schema=` parameter out of a PostgreSQL URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsing the port is what finds a malformed one
+    except ValueError as exc:
+        raise StoreError(f"malformed PostgreSQL URL {redact_url(url)!r}: {exc}") from exc
     query = parse_qsl(parts.query)
     schema = next((v for k, v in query if k == "schema"), None)
     rest = urlencode([(k, v) for k, v in query if k != "schema"])
@@ -36,12 +40,15 @@ class PostgresStore(Store):
     dialect = "postgres"
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = redact_url(url)
         dsn, self.schema = split_schema(url)
         try:
             self.connection = psycopg.connect(dsn, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {dsn}: {exc}") from exc
+            # neither the URL nor the driver's message may carry the password further
+            raise StoreError(
+                scrubbed(f"cannot connect to PostgreSQL at {dsn}: {exc}", url)
+            ) from None
         self.connection.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'")
         if self.schema:
             ident = psql.Identifier(self.schema)

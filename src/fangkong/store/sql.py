@@ -9,11 +9,11 @@ from typing import Literal
 
 from fangkong.model.tables import SqlType, Table
 
-__all__ = ["Dialect", "column_list", "create_table_sql", "named_params", "quote"]
+__all__ = ["TYPE_NAMES", "Dialect", "column_list", "create_table_sql", "named_params", "quote"]
 
 Dialect = Literal["duckdb", "postgres"]
 
-_TYPE_NAMES: dict[Dialect, dict[SqlType, str]] = {
+TYPE_NAMES: dict[Dialect, dict[SqlType, str]] = {
     "duckdb": {t: t.value for t in SqlType},
     "postgres": {t: ("DOUBLE PRECISION" if t is SqlType.DOUBLE else t.value) for t in SqlType},
 }
@@ -33,7 +33,7 @@ def column_list(names: Sequence[str]) -> str:
 
 
 def create_table_sql(table: Table, dialect: Dialect) -> str:
-    types = _TYPE_NAMES[dialect]
+    types = TYPE_NAMES[dialect]
     cols = [
         f"{quote(c.name)} {types[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
     ]

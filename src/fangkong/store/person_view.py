@@ -1,0 +1,135 @@
+"""The person as the engine sees them: the registration (`person`, `person_identity`) with the
+latest correction in effect. This is the one definition: every query that reads a person's
+residence (region, compound, building, household), sex, birth year or identity reads it through
+`current_person` or `current_identity`, never the registration tables themselves.
+
+A correction is an event (`person_correction` + `person_identity_correction`, `person_move`,
+imported as `person_corrections` and `moves`), never an edit of the registration:
+
+- **A move** states the whole new residence from its effective time: region, compound, building
+  and household (a null compound, building or household means none). The latest move in effect
+  replaces the registered residence.
+- **An identity correction** states the fields it corrects (a null field is left as it was):
+  the ID number (with its type, and the sex and birth year a resident ID number gives), the
+  name, the phone. Each field is the value of the latest correction in effect that names it,
+  so correcting the phone does not undo an earlier correction of the name.
+
+"Latest" is by effective time, whatever the order of import (a correction effective earlier
+that arrives after a later one does not override it); between two effective at the same
+instant, the later import wins, then the greater id. "In effect" means effective at or before
+`as_of`: a SQL expression, usually a query parameter (the end of the day the engine runs), so a
+day run again later sees the residence it saw then.
+
+Both are parenthesized subqueries, portable between DuckDB and PostgreSQL, to use as
+`FROM {current_person(':as_of')} p`. People who never had a correction in effect come straight
+from `person` (a branch of their own); corrections are few, and only their people take the
+longer path. A lookup of some people or households passes them in (`person_ids`,
+`households`), so that PostgreSQL still reads the registration through its indexes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["current_identity", "current_person"]
+
+_MOVED = "SELECT person_id FROM person_move WHERE effective_at <= {as_of}"
+_CORRECTED = "SELECT person_id FROM person_correction WHERE effective_at <= {as_of}"
+
+# the order in which corrections in effect take precedence (first wins)
+_LATEST = "effective_at DESC, batch_id DESC, {id} DESC"
+
+
+def _latest_move(as_of: str) -> str:
+    return f"""(
+  SELECT person_id, region_code, compound_id, building_id, household_id FROM (
+    SELECT person_id, region_code, compound_id, building_id, household_id,
+           row_number() OVER (PARTITION BY person_id
+                              ORDER BY {_LATEST.format(id="move_id")}) AS k
+    FROM person_move WHERE effective_at <= {as_of}
+  ) ranked WHERE k = 1
+)"""
+
+
+def _latest_fields(rows: str, fields: tuple[str, ...], as_of: str) -> str:
+    """One row per person of the correction rows `rows` (columns person_id, effective_at,
+    batch_id, correction_id and `fields`) in effect at `as_of`: each field the value of the
+    latest correction that names it (null when none does)."""
+    order = _LATEST.format(id="correction_id")
+    picks = ",\n         ".join(
+        f"first_value({f}) OVER (PARTITION BY person_id ORDER BY {f} IS NULL, {order}) AS {f}"
+        for f in fields
+    )
+    return f"""(
+  SELECT DISTINCT person_id,
+         {picks}
+  FROM {rows} r
+  WHERE effective_at <= {as_of}
+)"""
+
+
+def _restricted(alias: str, person_ids: str | None, households: str | None) -> str:
+    """` AND ...` conditions restricting rows of `alias` to the given person ids and
+    households (each a subquery or list of values, for `IN (...)`)."""
+    where = ""
+    if person_ids is not None:
+        where += f" AND {alias}.person_id IN ({person_ids})"
+    if households is not None:
+        where += f" AND {alias}.household_id IN ({households})"
+    return where
+
+
+def current_person(
+    as_of: str = ":as_of", *, person_ids: str | None = None, households: str | None = None
+) -> str:
+    """The person table as it stands at `as_of` (a SQL expression): person_id, household_id,
+    region_code, compound_id, building_id, sex, birth_year, id_type.
+
+    `person_ids` and `households` (subqueries, e.g. `SELECT case_person_id FROM c`) restrict it
+    to those people or the members of those households, inside each branch: PostgreSQL cannot
+    carry a join condition into a union of joins, so a lookup written as a join on this view
+    would read every person; restricted here, it reads the registration through its indexes."""
+    corrected = _latest_fields("person_correction", ("id_type", "sex", "birth_year"), as_of)
+    moved = _MOVED.format(as_of=as_of)
+    changed = _CORRECTED.format(as_of=as_of)
+    # A move replaces the residence as a whole: its region, compound, building and household.
+    residence = ",\n           ".join(
+        f"CASE WHEN m.person_id IS NULL THEN p.{c} ELSE m.{c} END AS {c}"
+        for c in ("household_id", "region_code", "compound_id", "building_id")
+    )
+    return f"""(
+  SELECT p.person_id, p.household_id, p.region_code, p.compound_id, p.building_id,
+         p.sex, p.birth_year, p.id_type
+  FROM person p
+  WHERE p.person_id NOT IN ({moved} UNION ALL {changed}){_restricted("p", person_ids, households)}
+  UNION ALL
+  SELECT * FROM (
+    SELECT p.person_id,
+           {residence},
+           coalesce(c.sex, p.sex) AS sex, coalesce(c.birth_year, p.birth_year) AS birth_year,
+           coalesce(c.id_type, p.id_type) AS id_type
+    FROM person p
+    JOIN ({moved} UNION {changed}) x ON x.person_id = p.person_id
+    LEFT JOIN {_latest_move(as_of)} m ON m.person_id = p.person_id
+    LEFT JOIN {corrected} c ON c.person_id = p.person_id
+  ) q
+  WHERE TRUE{_restricted("q", person_ids, households)}
+)"""
+
+
+def current_identity(as_of: str = ":as_of", *, person_ids: str | None = None) -> str:
+    """The identity table as it stands at `as_of` (a SQL expression): person_id, id_number,
+    name, phone; with `person_ids` (a subquery), of those people only. Personal data: never log
+    or show what this returns."""
+    rows = """(
+    SELECT c.person_id, c.effective_at, c.batch_id, c.correction_id,
+           i.id_number, i.name, i.phone
+    FROM person_correction c
+    JOIN person_identity_correction i ON i.correction_id = c.correction_id
+  )"""
+    corrected = _latest_fields(rows, ("id_number", "name", "phone"), as_of)
+    return f"""(
+  SELECT i.person_id, coalesce(c.id_number, i.id_number) AS id_number,
+         coalesce(c.name, i.name) AS name, coalesce(c.phone, i.phone) AS phone
+  FROM person_identity i
+  LEFT JOIN {corrected} c ON c.person_id = i.person_id
+  WHERE TRUE{_restricted("i", person_ids, None)}
+)"""

@@ -1,0 +1,34 @@
+"""The current view of a person is the one definition the engine reads: no engine query reads
+the registration tables (`person`, `person_identity`) for a residence or an identity."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "fangkong"
+REGISTRATION = re.compile(r"\b(?:FROM|JOIN)\s+(person|person_identity)\b(?!_)", re.IGNORECASE)
+# whether a person is registered at all (not what their residence or identity is)
+ALLOWED = {
+    ("engine/explain.py", "SELECT count(*) FROM person WHERE person_id = :p"),
+    ("engine/testing_sql.py", 'pop = "SELECT person_id FROM person"'),  # everyone registered
+}
+
+
+def test_engine_reads_people_through_the_current_view() -> None:
+    found = []
+    for path in sorted((SRC / "engine").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for m in REGISTRATION.finditer(text):
+            line = text[text.rfind("\n", 0, m.start()) + 1 : text.find("\n", m.end())]
+            name = str(path.relative_to(SRC))
+            if not any(name == f and snippet in line for f, snippet in ALLOWED):
+                found.append(f"{name}: {line.strip()}")
+    assert found == []
+
+
+def test_the_guard_sees_a_direct_read() -> None:
+    assert REGISTRATION.search("JOIN person p2 ON p2.household_id = p1.household_id")
+    assert REGISTRATION.search("SELECT name FROM person_identity WHERE person_id = 1")
+    assert not REGISTRATION.search("FROM person_move m")
+    assert not REGISTRATION.search("FROM person_identity_correction i")
