@@ -203,3 +203,28 @@ def test_exchange_file_missing_a_column(store: Store, tmp_path: Path) -> None:
         import_file(store, "assistance", path)
     assert info.value.field == "via"
     assert store.count("assistance_request") == 0
+
+
+def test_a_late_exchange_file_is_acted_on(sender: Store, store: Store, tmp_path: Path) -> None:
+    """A file requested on 10 July but imported after the receiver ran 10 July is taken by the
+    receiver's next run: its residents are quarantined, not forgotten."""
+    from fangkong.engine.day import run_day
+    from fangkong.engine.scenario import LIVE, Watermarks, watermarks
+    from fangkong.policy import load_policy
+
+    orders = assistance_requests(sender, trace(sender), "31")
+    path = tmp_path / "late.csv"
+    write_assistance_file(
+        sender, orders, path, from_region="310000", to_region="440000", requested_at=SENT_AT
+    )
+    import_file(store, "persons", DATA / "guangdong_persons.csv")
+    ninth = load_policy("cn-2022-06-28")
+    run_day(store, date(2022, 7, 10), ninth, jurisdiction="44")
+    import_file(store, "assistance", path)  # late
+    got = run_day(store, date(2022, 7, 11), ninth, jurisdiction="44")
+    quarantined = got.orders.filter(pl.col("order_type") == "quarantine")
+    assert set(quarantined.get_column("person_id")) == {501, 502}
+    # and only once: to the run after, the file is not new any more
+    later = date(2022, 7, 12)
+    assert received_requests(store, later, "44", marks=watermarks(store, LIVE, later)).height == 0
+    assert received_requests(store, later, "44", marks=Watermarks(0, 99)).height == 2

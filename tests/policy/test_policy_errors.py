@@ -381,7 +381,7 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     (
         "a citation of another directory's file",
         "cn-2020-04-08",
-        _set("sources.seed-002-pbsc.read_at", "../shared/reference/policy-notes.md § 2020 regime"),
+        _set("sources.seed-002-pbsc.read_at", "../reference/policy-notes.md § 2020 regime"),
         "sources.seed-002-pbsc.read_at",
         "is not a file of sources/",
     ),

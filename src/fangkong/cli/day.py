@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
 from fangkong.engine.assistance import write_assistance_file
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.explain import explain_person
+from fangkong.engine.frames import day_bounds
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario, scenario_of
 from fangkong.errors import FangkongError, InputError
@@ -161,9 +162,14 @@ def _write_assistance(st: Store, result: DayResult, out: Path, jurisdiction: str
     requests = result.orders.filter(pl.col("order_type") == "assist").select(list(ORDER_SCHEMA))
     private_directory(out)
     home = jurisdiction.ljust(6, "0")
+    # stamped with the run day (its last second), not the moment of writing: a day run again
+    # writes the same request ids, and the receiving region takes the file as of that day
+    stamp = day_bounds(result.day)[1] - timedelta(seconds=1)
     for province in sorted(requests.get_column("place").drop_nulls().unique().to_list()):
         path = out / f"assistance-{result.day}-{home}-to-{province}.csv"
-        n = write_assistance_file(st, requests, path, from_region=home, to_region=province)
+        n = write_assistance_file(
+            st, requests, path, from_region=home, to_region=province, requested_at=stamp
+        )
         console.print(f"{n} assistance requests to {province}: {shown(path)}", soft_wrap=True)
 
 

@@ -27,6 +27,7 @@ import polars as pl
 
 from fangkong.engine.frames import LOCAL_ZONE, ZONE, day_bounds, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
+from fangkong.engine.scenario import Watermarks
 from fangkong.errors import InputError
 from fangkong.model.glossary import ContactTier, OrderType
 from fangkong.private_files import private_directory, private_file
@@ -208,9 +209,14 @@ def write_assistance_file(
 
 
 def received_requests(
-    store: Store, day: date, jurisdiction_prefix: str | None = None
+    store: Store,
+    day: date,
+    jurisdiction_prefix: str | None = None,
+    *,
+    marks: Watermarks | None = None,
 ) -> pl.DataFrame:
-    """The assistance requests received with `requested_at` on `day` (0-24h Asia/Shanghai) -
+    """The assistance requests received with `requested_at` on `day` (0-24h Asia/Shanghai), and
+    those requested earlier but imported after the last run (`marks`: late files are not lost) -
     with `jurisdiction_prefix`, only those about people living in the jurisdiction - each with
     the local person it is about (`person_id`: matched by ID number and type in the identities
     as they stand at the end of the day; null when no one here has it): request_id, person_id,
@@ -226,7 +232,7 @@ def received_requests(
         f"""
         WITH req AS (
           SELECT r.request_id, r.requested_at, r.from_region, r.region_code, r.tier, r.via,
-                 r.exposed_at, r.policy_id, i.id_type, i.id_number
+                 r.exposed_at, r.policy_id, r.batch_id, i.id_type, i.id_number
           FROM assistance_request r JOIN assistance_identity i ON i.request_id = r.request_id
         )
         SELECT r.request_id, p.person_id, r.tier, r.via, r.exposed_at, r.from_region,
@@ -237,7 +243,8 @@ def received_requests(
           FROM {current_identity(":end")} pi
           JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
         ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
-        WHERE r.requested_at >= :start AND r.requested_at < :end
+        WHERE ((r.requested_at >= :start AND r.requested_at < :end)
+               OR (r.requested_at < :start AND r.batch_id > :w_prev AND r.batch_id <= :w_cur))
           AND substr(r.region_code, 1, :n) = :prefix
           AND NOT EXISTS (
             SELECT 1 FROM req e
@@ -249,7 +256,13 @@ def received_requests(
           )
         ORDER BY r.request_id
         """,
-        {"start": start, "end": end, "n": len(prefix), "prefix": prefix},
+        {
+            "start": start,
+            "end": end,
+            "n": len(prefix),
+            "prefix": prefix,
+            **(marks or Watermarks(0, 0)).params(),
+        },
     )
     schema: dict[str, pl.DataType] = {
         "request_id": pl.String(),

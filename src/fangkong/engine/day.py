@@ -43,7 +43,7 @@ from fangkong.engine.orders import (
 )
 from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
-from fangkong.engine.scenario import LIVE, Scenario, record_run, watermarks
+from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders
@@ -106,7 +106,7 @@ def run_day(
         assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
         away = _persons_away(store, contacts, prefix)
         local = contacts.filter(~pl.col("contact_person_id").is_in(away))
-        received, unmatched = _received(store, day, policy, prefix)
+        received, unmatched = _received(store, day, policy, prefix, marks)
         treatment = treatment_orders(store, day, policy, scenario=scenario)
         outcomes = derived_outcomes(store, treatment, scenario, day)
         orders = concat_orders(
@@ -145,11 +145,11 @@ def run_day(
 
 
 def _received(
-    store: Store, day: date, policy: Policy, prefix: str | None
+    store: Store, day: date, policy: Policy, prefix: str | None, marks: Watermarks
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Assistance requests received from other regions on `day`, as contacts to quarantine here
     (those matched to a resident), and the unmatched ones, for the epidemiologists to find."""
-    requests = received_requests(store, day, prefix)
+    requests = received_requests(store, day, prefix, marks=marks)
     matched = requests.filter(pl.col("person_id").is_not_null())
     contacts = matched.select(
         pl.lit(None, dtype=pl.Int64).alias("case_person_id"),
