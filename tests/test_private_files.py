@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from fangkong.engine.assistance import write_assistance_file
-from fangkong.engine.documents import order_documents
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.errors import InputError
 from fangkong.ingest import import_file
+from fangkong.output.documents import order_documents
+from fangkong.output.exchange import write_assistance_file
 from fangkong.private_files import private_directory, write_private
 from fangkong.store import Store
 

@@ -12,14 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fangkong.engine.assistance import (
-    ASSISTANCE_COLUMNS,
-    assistance_requests,
-    received_requests,
-    write_assistance_file,
-)
+from fangkong.engine.assistance import assistance_requests, received_requests
 from fangkong.errors import ImportFileError, InputError
 from fangkong.ingest import import_file
+from fangkong.output.exchange import ASSISTANCE_COLUMNS, write_assistance_file
 from fangkong.store import Store, open_store
 
 from .test_tracing import Events, at, trace

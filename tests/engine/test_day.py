@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from fangkong.engine.day import run_day
-from fangkong.engine.explain import explain_person
 from fangkong.errors import NotFoundError
 from fangkong.ingest import import_file
+from fangkong.output.explain import explain_person
 from fangkong.policy import load_policy
 from fangkong.sample.outbreak import Outbreak, write_outbreak
 from fangkong.store import Store

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import polars as pl
 
-from fangkong.engine.documents import LAW, order_documents
 from fangkong.engine.orders import empty_orders
 from fangkong.engine.quarantine import quarantine_orders
 from fangkong.engine.treatment import treatment_orders
 from fangkong.ingest import import_file
+from fangkong.output.documents import LAW, order_documents
 from fangkong.policy import load_policy
 from fangkong.store import Store
 

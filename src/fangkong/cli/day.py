@@ -12,13 +12,13 @@ import typer
 from rich.table import Table
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
-from fangkong.engine.assistance import write_assistance_file
 from fangkong.engine.day import DayResult, run_day
-from fangkong.engine.explain import explain_person
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario, scenario_of
 from fangkong.errors import FangkongError, InputError
+from fangkong.output.exchange import write_assistance_file
+from fangkong.output.explain import explain_person
 from fangkong.policy import Policy, PolicyStatus, load_policy, policy_in_force
 from fangkong.private_files import private_directory
 from fangkong.store import Store
@@ -145,7 +145,7 @@ def day_command(
                 line = LIVE if scenario is None else open_scenario(st, scenario, chosen.id, the_day)
                 result = run_day(st, the_day, chosen, jurisdiction=jurisdiction, scenario=line)
             if documents is not None:
-                from fangkong.engine.documents import order_documents
+                from fangkong.output.documents import order_documents
 
                 written = order_documents(st, result.orders.select(list(ORDER_SCHEMA)), documents)
                 console.print(f"{written} order documents in {shown(documents)}")
