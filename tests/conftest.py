@@ -15,8 +15,6 @@ import pytest
 from fangkong.store import Store, open_store
 
 PG_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 def _pg_available() -> str | None:
@@ -64,11 +62,3 @@ def duck(tmp_path: Path) -> Iterator[Store]:
     """A fresh embedded store only."""
     with open_store(tmp_path / "store.duckdb") as st:
         yield st
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    """../shared: the project's real data and references (present in CI beside the clone)."""
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: the tests read the real data there")
-    return SHARED
