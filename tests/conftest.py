@@ -15,7 +15,6 @@ import pytest
 from fangkong.store import Store, open_store
 
 PG_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _pg_available() -> str | None:

@@ -20,7 +20,15 @@ from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
 from fangkong.bulletin.reports import bulletin_from_reports
-from fangkong.cli.common import DEFAULT_STORE, StoreOption, console, fail, opened_store
+from fangkong.cli.common import (
+    DEFAULT_STORE,
+    StoreOption,
+    console,
+    fail,
+    opened_store,
+    shown,
+    shown_store,
+)
 from fangkong.engine.day import JURISDICTION_ENV
 from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
@@ -143,7 +151,7 @@ def convert_nhc_2020_command(
         text = convert_nhc_2020(report_dir, out, other_sources=other_sources)
     except FangkongError as exc:
         raise fail(exc) from exc
-    console.print(f"{out}: {text.count(chr(10)) - 1} rows", highlight=False)
+    console.print(f"{shown(out)}: {text.count(chr(10)) - 1} rows", highlight=False)
 
 
 @app.command("sample-2020-04-07")
@@ -181,7 +189,7 @@ def sample_command(
         with opened_store(store) as st:
             import_file(st, "persons", fixture.persons)
             import_file(st, "cases", fixture.cases)
-        console.print(f"imported into {store}", highlight=False)
+        console.print(f"imported into {shown_store(str(store))}", highlight=False)
 
 
 @app.command("replay-hk")

@@ -24,7 +24,7 @@ from fangkong.bulletin.regions import scope_of_jurisdiction
 from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
-from fangkong.cli.common import console, opened_store
+from fangkong.cli.common import console, opened_store, shown_store
 from fangkong.engine.day import run_day
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy
@@ -57,7 +57,7 @@ def _report(results: list[ImportResult], store: str) -> None:
     for result in results:
         if result.already_imported_as is not None:
             batch = result.already_imported_as
-            console.print(f"  {result.kind}: already in {store} (batch {batch})")
+            console.print(f"  {result.kind}: already in {shown_store(str(store))} (batch {batch})")
         else:
             stored = ", ".join(f"{n:,} {t}" for t, n in result.rows_stored.items())
             console.print(f"  {result.kind}: {result.rows_read:,} rows checked, stored {stored}")
@@ -132,7 +132,8 @@ def _city(st: Store, store: str, tmp: Path) -> None:
     bulletin = bulletin_from_registry(st, last, region=CITY_SCOPE)  # the city's own bulletin
     console.print(Panel(render_zh(bulletin), title=f"{last} 通报"))
     console.print(
-        f"Try: fangkong day --date {last} --store {store}; fangkong explain PERSON --store {store}"
+        f"Try: fangkong day --date {last} --store {shown_store(str(store))};"
+        f" fangkong explain PERSON --store {shown_store(str(store))}"
     )
 
 
