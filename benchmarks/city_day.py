@@ -270,6 +270,7 @@ def main() -> None:
         f"  tracing step / floor = {tracing['seconds'] / floor['seconds']:.1f}x",
         flush=True,
     )
+    print(f"run_day / floor = {day['seconds'] / floor['seconds']:.1f}x (target <= 3x)", flush=True)
     share = _share_store(store, args.pg_share)
     share_floor = _measure("floor", str(share), args.repeat)
     pg_url = _pg_store(args.pg, store, args.pg_share)
