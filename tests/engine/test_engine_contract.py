@@ -291,3 +291,23 @@ def test_live_reads_only_live(store: Store) -> None:
     assert store.scalar("SELECT count(*) FROM engine_order WHERE scenario = 'first'") == (
         mine.orders.height
     )
+
+
+def test_a_discharge_writes_the_outcome_and_closes_the_episode(store: Store) -> None:
+    e = _household(Events(), (1, 10))
+    e.add("facility", facility_id="H1", kind="shelter_hospital", region_code="310101", capacity=10)
+    e.case(1, "2022-07-10 09:00", diagnosis="asymptomatic")
+    e.sample(1, "2022-07-12 08:00", "negative").sample(1, "2022-07-13 09:00", "negative")
+    e.load(store, batch=1)
+    ninth = load_policy(NINTH)
+    days = [date(2022, 7, 10 + k) for k in range(5)]
+    results = [run_day(store, day, ninth) for day in days]
+    assert _has(results[0].orders, 1, "admit")
+    discharged = [r for r in results if _has(r.orders, 1, "discharge")]
+    assert len(discharged) == 1
+    outcome = discharged[0].events.filter(pl.col("event_type") == "outcome")
+    assert outcome.get_column("outcome").to_list() == ["released"]  # an asymptomatic infection
+    # the episode is closed: no admission again, and a new positive is a new episode
+    assert not any(_has(r.orders, 1, "admit") for r in results[1:])
+    stored = store.fetch("SELECT outcome, rule FROM engine_case_event WHERE event_type = 'outcome'")
+    assert stored.rows() == [("released", "treatment.discharge")]
