@@ -98,7 +98,8 @@ def _city(st: Store, store: str, tmp: Path) -> None:
     days = [outbreak.first_day + timedelta(days=i) for i in range(outbreak.days)]
     summary = Table(title=f"orders by day under {policy.id} ({policy.title})")
     columns = {
-        "new cases": None,
+        "new cases": None,  # the bulletin's: reported to the registry
+        "traced": None,  # case episodes traced by the run (lab positives the engine reported too)
         "contacts": None,
         "quarantine": "quarantine",
         "tests": "test",
@@ -122,7 +123,7 @@ def _city(st: Store, store: str, tmp: Path) -> None:
             counts = dict(result.orders.group_by("order_type").len().iter_rows())
             figures = bulletin_from_registry(st, day, region=CITY_SCOPE).figures
             new = (figures.new_confirmed or 0) + (figures.asymptomatic_new or 0)
-            cells = [f"{day:%m-%d}", str(new), str(result.contacts.height)]
+            cells = [f"{day:%m-%d}", str(new), str(result.cases), str(result.contacts.height)]
             cells += [str(counts.get(kind, 0)) for kind in columns.values() if kind]
             cells.append(str(figures.current_confirmed or 0))
             summary.add_row(*cells)
