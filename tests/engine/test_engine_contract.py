@@ -87,6 +87,16 @@ def test_a_late_lab_result_is_acted_on(store: Store) -> None:
     assert _has(second.orders, 5, "admit")
 
 
+def test_a_day_not_run_is_not_skipped(store: Store) -> None:
+    e = _household(Events(), (1, 10), (2, 10))
+    e.case(1, "2022-07-11 10:00")  # on D2, which is not run
+    e.load(store, batch=1)
+    run_day(store, D1, load_policy(NINTH))
+    got = run_day(store, D3, load_policy(NINTH))
+    assert got.cases == 1
+    assert _has(got.orders, 2, "quarantine")
+
+
 def test_running_the_same_history_again_gives_the_same_orders(store: Store) -> None:
     e = _household(Events(), (1, 10), (2, 10), (3, 30))
     e.case(1, "2022-07-10 10:00").declared(1, 3, "meal", "2022-07-09 12:00")

@@ -149,7 +149,8 @@ def received_requests(
           JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
         ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
         WHERE ((r.requested_at >= :start AND r.requested_at < :end)
-               OR (r.requested_at < :start AND r.batch_id > :w_prev AND r.batch_id <= :w_cur))
+               OR (r.requested_at < :start AND ((r.batch_id > :w_prev AND r.batch_id <= :w_cur)
+                                                OR r.requested_at >= :fresh_since)))
           AND substr(r.region_code, 1, :n) = :prefix
           AND NOT EXISTS (
             SELECT 1 FROM req e

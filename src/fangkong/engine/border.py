@@ -60,7 +60,8 @@ _ARRIVALS_SQL = (
 )
 # the arrivals of a run: those of the day, and earlier ones new to the run (imported late)
 _RUN_ARRIVALS_SQL = (
-    _ARRIVALS_SQL + " OR (arrived_at < :since AND batch_id > :w_prev AND batch_id <= :w_cur)"
+    _ARRIVALS_SQL + " OR (arrived_at < :since AND ((batch_id > :w_prev AND batch_id <= :w_cur)"
+    " OR arrived_at >= :fresh_since))"
 )
 
 

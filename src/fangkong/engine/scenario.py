@@ -13,8 +13,9 @@ The one predicate every query over derived rows uses is `Scenario.visible`; its 
 **Runs and what is new.** Each run of a day records the newest import batch it saw (its
 watermark). An event is *new* to the run of day D when its batch came after the watermark of the
 latest earlier run of the scenario (for a what-if with no run of its own yet: live's latest run
-before the fork day), whatever the event's own time: a case reported on D-1 but imported after
-D-1 was run is traced by the run of D, with the exposure window of its own dates. The first run
+before the fork day), whatever the event's own time — a case reported on D-1 but imported after
+D-1 was run is traced by the run of D, with the exposure window of its own dates — or when it is
+dated after the latest earlier run's day (days that were not run are not skipped). The first run
 of a store has no earlier run: events before its day are history the engine did not run on, and
 are not treated as new.
 """
@@ -22,8 +23,9 @@ are not treated as new.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 LIVE_NAME = "live"
+_ZONE = ZoneInfo("Asia/Shanghai")  # the run day's zone (fangkong.engine.frames.ZONE)
 _NO_FORK = date(1, 1, 1)  # live has no fork: `run_day < :fork_day` is never true
 
 
@@ -123,28 +126,39 @@ def open_scenario(store: Store, name: str, policy_id: str, fork_day: date) -> Sc
     return Scenario(name, fork_day)
 
 
+# no earlier run: no event is new for being dated after it
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Watermarks:
-    """Import batches as a run of a day sees them: those after `previous` (the watermark of the
-    latest earlier run) up to `current` (the newest batch now) are new to this run."""
+    """What is new to a run of a day: events of the import batches after `previous` (the
+    watermark of the latest earlier run) up to `current` (the newest batch now), and events
+    dated at or after `since` (the end of the latest earlier run's day: a day that was not run
+    is not skipped), whatever their batch."""
 
     previous: int
     current: int
+    since: datetime | None = None
 
-    def params(self) -> dict[str, int]:
-        return {"w_prev": self.previous, "w_cur": self.current}
+    def params(self) -> dict[str, object]:
+        return {"w_prev": self.previous, "w_cur": self.current, "fresh_since": self.since or _NEVER}
 
 
 def watermarks(store: Store, scenario: Scenario, day: date) -> Watermarks:
     """The watermarks of a run of `day` in `scenario` (see the module docstring)."""
     current = int(store.scalar("SELECT coalesce(max(batch_id), 0) FROM import_batch"))
-    prev = store.scalar(
-        "SELECT batch_watermark FROM engine_run r"
+    prev = store.fetch(
+        "SELECT batch_watermark, run_day FROM engine_run r"
         f" WHERE {scenario.visible('r')} AND r.run_day < :day"
         " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
         {**scenario.params(), "day": day},
     )
-    return Watermarks(current if prev is None else int(prev), current)
+    if prev.height == 0:
+        return Watermarks(current, current)
+    mark, prev_day = prev.row(0)
+    since = datetime.combine(prev_day + timedelta(days=1), time(0), tzinfo=_ZONE)
+    return Watermarks(int(mark), current, since)
 
 
 def record_run(

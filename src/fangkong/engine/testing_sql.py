@@ -137,9 +137,10 @@ _POSITIVE_TUBES = "SELECT tube_id FROM eff WHERE result = 'positive'"
 
 def fresh(alias: str) -> str:
     """SQL: result `alias` is new to the run of the day: reported on the day, or reported
-    earlier and imported after the previous run (:w_prev < batch_id <= :w_cur)."""
+    earlier and imported after the previous run (:w_prev < batch_id <= :w_cur), or reported
+    after the previous run's day (:fresh_since)."""
     return (
-        f"({alias}.reported_at >= :day_start"
+        f"({alias}.reported_at >= :day_start OR {alias}.reported_at >= :fresh_since"
         f" OR ({alias}.batch_id > :w_prev AND {alias}.batch_id <= :w_cur))"
     )
 
@@ -249,7 +250,7 @@ orders AS (
     -- retests are all negative names the contradiction)
     SELECT res.person_id, 'release_control', res.reported_at, res.pool_id,
            CASE WHEN v.resolved = v.members AND v.positives = 0
-                     AND (v.last_at >= :day_start
+                     AND (v.last_at >= :day_start OR v.last_at >= :fresh_since
                           OR (v.last_batch > :w_prev AND v.last_batch <= :w_cur))
                 THEN 'testing.pool_not_confirmed' ELSE 'testing.retest_negative' END,
            CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), v.members,

@@ -21,7 +21,8 @@ __all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "cases_sql", "trace_sql"]
 def cases_sql(scenario: Scenario) -> str:
     """The case episodes to trace on a day, with their exposure windows' anchors: those opened
     on the day (:start to :until), and those opened before it that are new to this run (their
-    opening event came in a batch after :w_prev, or was derived by this run, :day). A withdrawn
+    opening event came in a batch after :w_prev, or was derived by this run, :day, or is dated
+    after the previous run's day, :fresh_since). A withdrawn
     episode (reclassified `excluded` by the day's end) is not traced. The anchor is the onset
     date (00:00), else the episode's first positive sample (taken after the person's previous
     episode closed, at most :lookback before the report), else the report."""
@@ -33,7 +34,7 @@ new_case AS (
   WHERE (ended_by IS NULL OR ended_by <> 'excluded')
     AND ((opened_at >= :start AND opened_at < :until)
          OR (opened_at < :start AND ((opened_batch > :w_prev AND opened_batch <= :w_cur)
-                                     OR opened_run_day = :day)))
+                                     OR opened_run_day = :day OR opened_at >= :fresh_since)))
 ),
 first_positive AS (
   SELECT n.person_id, n.episode_no, min(s.sampled_at) AS sampled_at
