@@ -15,6 +15,7 @@ layer again with more room.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,18 @@ class Proposals:
     @property
     def overflowed(self) -> bool:
         return bool(self.count.max(initial=0) > self.cap)
+
+    @classmethod
+    def filled(cls, kernel: Callable[[Proposals], None], cap: int) -> Proposals:
+        """Run `kernel` into fresh room of `cap` per chunk, and again with room for the largest
+        chunk's count while any chunk overflowed (a kernel counts past its room but writes no
+        further)."""
+        while True:
+            out = cls.room(cap)
+            kernel(out)
+            if not out.overflowed:
+                return out
+            cap = int(out.count.max()) + 1024
 
     def flat(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         keep = np.concatenate(
@@ -145,8 +158,8 @@ def group_contacts(
     """Infections proposed in one group layer (`groups` = of_agent, start, members); agents with
     `blocked` non-zero neither give nor take an infection in it."""
     of_agent, start, members = groups
-    while True:
-        out = Proposals.room(cap)
+
+    def kernel(out: Proposals) -> None:
         _groups(
             sources,
             w,
@@ -163,15 +176,14 @@ def group_contacts(
             blocked,
             susceptibility,
             doses,
-            cap,
+            out.cap,
             out.target,
             out.source,
             out.place,
             out.count,
         )
-        if not out.overflowed:
-            return out
-        cap = int(out.count.max()) + 1024
+
+    return Proposals.filled(kernel, cap)
 
 
 @njit(parallel=True, cache=True)
@@ -255,8 +267,8 @@ def venue_contacts(
     `hot` (by an infectious agent), whose infectiousness today is `w_agent`. A visit to venue v
     lasts at most longest_hours[v] hours (so earlier hour buckets cannot overlap)."""
     person, venue, vstart, vend, bucket_start = visits
-    while True:
-        out = Proposals.room(cap)
+
+    def kernel(out: Proposals) -> None:
         _venues(
             hot,
             w_agent,
@@ -273,15 +285,14 @@ def venue_contacts(
             infected,
             susceptibility,
             doses,
-            cap,
+            out.cap,
             out.target,
             out.source,
             out.place,
             out.count,
         )
-        if not out.overflowed:
-            return out
-        cap = int(out.count.max()) + 1024
+
+    return Proposals.filled(kernel, cap)
 
 
 @njit(parallel=True, cache=True)
