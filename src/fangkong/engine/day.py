@@ -33,7 +33,9 @@ import polars as pl
 
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
+from fangkong.engine.episode import keep_episodes, kept_state, refresh_episodes
 from fangkong.engine.facility import assign_facilities
+from fangkong.engine.frames import ids_of
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
     check_contacts,
@@ -60,7 +62,7 @@ JURISDICTION_ENV = "FANGKONG_JURISDICTION"
 
 
 # the derived tables a run of a day replaces, in its scenario
-DERIVED_TABLES = ("engine_order", "traced_contact", "engine_case_event")
+DERIVED_TABLES = ("engine_order", "traced_contact", "engine_case_event", "engine_episode")
 
 
 @dataclass(frozen=True)
@@ -98,40 +100,56 @@ def run_day(
                 {"s": scenario.name, "d": day},
             )
         marks = watermarks(store, scenario, day)
-        testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
-        reports = derived_reports(store, testing, policy, scenario, day)
-        store_events(store, reports)
-        cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
-        contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
-        assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
-        away = _persons_away(store, contacts, prefix)
-        local = contacts.filter(~pl.col("contact_person_id").is_in(away))
-        received, unmatched = _received(store, day, policy, prefix, marks)
-        treatment = treatment_orders(store, day, policy, scenario=scenario)
-        outcomes = derived_outcomes(store, treatment, scenario, day)
-        orders = concat_orders(
-            [
-                testing,
-                assist,
-                quarantine_orders(
-                    store, day, policy, pl.concat([local, received]), scenario=scenario
-                ),
-                release_and_conversion_orders(store, day, policy, scenario=scenario),
-                treatment,
-                border_orders(store, day, policy, scenario=scenario, marks=marks),
-            ]
-        )
-        orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
-        stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
-        traced = contacts.select(
-            pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
-        )
-        store_events(store, outcomes)
-        if stored.height:
-            store.insert_frame("engine_order", stored)
-        if traced.height:
-            store.insert_frame("traced_contact", traced)
+        keep_episodes(store, scenario, day, marks)
+        with kept_state(store, scenario, day):
+            result = _steps(store, day, policy, prefix, scenario, marks)
         record_run(store, scenario, day, policy.id, marks)
+    return result
+
+
+def _steps(
+    store: Store,
+    day: date,
+    policy: Policy,
+    prefix: str | None,
+    scenario: Scenario,
+    marks: Watermarks,
+) -> DayResult:
+    """The steps of the day in order (the module docstring), the kept state read and brought to
+    the day's end as they go; the run's orders, contacts and derived events stored."""
+    testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
+    reports = derived_reports(store, testing, policy, scenario, day)
+    store_events(store, reports)
+    refresh_episodes(store, scenario, day, ids_of(reports.get_column("person_id")))
+    cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
+    contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
+    assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
+    away = _persons_away(store, contacts, prefix)
+    local = contacts.filter(~pl.col("contact_person_id").is_in(away))
+    received, unmatched = _received(store, day, policy, prefix, marks)
+    treatment = treatment_orders(store, day, policy, scenario=scenario)
+    outcomes = derived_outcomes(store, treatment, scenario, day)
+    orders = concat_orders(
+        [
+            testing,
+            assist,
+            quarantine_orders(store, day, policy, pl.concat([local, received]), scenario=scenario),
+            release_and_conversion_orders(store, day, policy, scenario=scenario),
+            treatment,
+            border_orders(store, day, policy, scenario=scenario, marks=marks),
+        ]
+    )
+    orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
+    stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
+    traced = contacts.select(
+        pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
+    )
+    store_events(store, outcomes)
+    refresh_episodes(store, scenario, day, ids_of(outcomes.get_column("person_id")))
+    if stored.height:
+        store.insert_frame("engine_order", stored)
+    if traced.height:
+        store.insert_frame("traced_contact", traced)
     log.info(
         "%s under %s in %s: %d cases, %d orders",
         day,

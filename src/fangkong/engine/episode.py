@@ -27,13 +27,47 @@ latest known in the episode), closed_at and ended_by (the first closing event: a
 An episode is *active* at an instant t when opened_at <= t and it has not closed by t;
 `active_at(alias, instant)` says so in SQL. A withdrawn episode is never active: it is read as
 if it had never been, at every instant after the withdrawal.
+
+**Kept between days.** Deriving the relation from every case event of the store in each query
+costs each step the whole history; so the run of a day keeps it in `engine_episode` (migration
+7), the same relation materialised: at the start of the run (`keep_episodes`) it writes, as of
+the end of its day, the episodes of the people whose case events are new to the run (events of
+the import batches after the previous run's watermark, or dated after the previous run's day:
+`fangkong.engine.scenario`), and again for the people of the events the run derives itself.
+A person's episodes as of day D are then their rows of the latest run day <= D the scenario
+sees (`Scenario.visible`: a what-if starts from live's rows before its fork day). The first run
+of a scenario with no earlier run (or whose earlier run kept no state) writes everyone's. A rerun of a day deletes that day's rows
+with its orders, so the state as of the day before is what it reads again.
+
+While a run keeps the state (`kept_state`), `episode_ctes` reads `episode` from that table
+instead of from the events (`kept`), as of any instant up to the end of the run's day: the
+episodes opened by `until`, with their end when it came by `until` (the latest diagnosis,
+severity, region and onset are those of the end of the day). Outside a run (a report, a health
+code, a test calling a step alone) it derives the relation from the events. Both read the one
+definition below.
 """
 
 from __future__ import annotations
 
-from fangkong.engine.scenario import Scenario
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+from typing import Any
 
-__all__ = ["EPISODE_COLUMNS", "active_at", "episode_ctes"]
+from fangkong.engine.frames import IDS, day_bounds, ids_of
+from fangkong.engine.scenario import Scenario, Watermarks
+from fangkong.store.base import Store
+
+__all__ = [
+    "EPISODE_COLUMNS",
+    "active_at",
+    "episode_ctes",
+    "keep_episodes",
+    "kept_day",
+    "kept_state",
+    "refresh_episodes",
+]
 
 EPISODE_COLUMNS = (
     "person_id",
@@ -66,11 +100,20 @@ def _latest(column: str) -> str:
     ) x WHERE k = 1"""
 
 
-def episode_ctes(scenario: Scenario, *, persons: str | None = None, until: str = "< :until") -> str:
-    """The CTEs (without the leading WITH) that define `case_event` and `episode` as of
-    `until` (the events whose time is `until`: by default before :until), for `scenario`
-    (binds its :scenario and :fork_day). With `persons` (a SQL subquery of person ids), only
-    those people's events are read."""
+def episode_ctes(
+    scenario: Scenario,
+    *,
+    persons: str | None = None,
+    until: str = "< :until",
+    kept: date | None = None,
+) -> str:
+    """The CTEs (without the leading WITH) that define `episode` as of `until` (the events
+    whose time is `until`: by default before :until), for `scenario` (binds its :scenario and
+    :fork_day). With `persons` (a SQL subquery of person ids), only those people's episodes are
+    read. With `kept` (`kept_day`: a run keeps the state of that day), `episode` is read from
+    `engine_episode`; `until` must then be no later than the end of that day."""
+    if kept is not None:
+        return _kept_ctes(scenario, persons, until, kept)
     only = f" AND person_id IN ({persons})" if persons else ""
     return f"""
 case_event AS (
@@ -151,3 +194,96 @@ def active_at(alias: str, instant: str) -> str:
         f"({alias}.opened_at <= {instant}"
         f" AND ({alias}.closed_at IS NULL OR {alias}.closed_at > {instant}))"
     )
+
+
+def _kept_ctes(scenario: Scenario, persons: str | None, until: str, day: date) -> str:
+    """`episode` as of `until` from the rows kept by runs up to `day` (a date: a literal)."""
+    only = f" AND x.person_id IN ({persons})" if persons else ""
+    by = f"DATE '{day.isoformat()}'"
+    cols = ", ".join(f"e.{c}" for c in EPISODE_COLUMNS if c not in ("closed_at", "ended_by"))
+    return f"""
+kept_snapshot AS (
+    SELECT person_id, max(run_day) AS run_day FROM engine_episode x
+    WHERE {scenario.visible("x")} AND x.run_day <= {by}{only}
+    GROUP BY person_id
+),
+episode AS MATERIALIZED (
+    SELECT {cols},
+           CASE WHEN e.closed_at {until} THEN e.closed_at END AS closed_at,
+           CASE WHEN e.closed_at {until} THEN e.ended_by END AS ended_by
+    FROM engine_episode e
+    JOIN kept_snapshot k ON k.person_id = e.person_id AND k.run_day = e.run_day
+    WHERE {scenario.visible("e")} AND e.opened_at {until}
+)"""
+
+
+# (id of the store, scenario name, day) of the runs keeping their state now
+_KEEPING: ContextVar[tuple[tuple[int, str, date], ...]] = ContextVar("_KEEPING", default=())
+
+
+@contextmanager
+def kept_state(store: Store, scenario: Scenario, day: date) -> Iterator[None]:
+    """While inside: the run of `day` in `scenario` keeps the engine's state in `store`
+    (`episode_ctes` reads the kept episodes)."""
+    token = _KEEPING.set((*_KEEPING.get(), (id(store), scenario.name, day)))
+    try:
+        yield
+    finally:
+        _KEEPING.reset(token)
+
+
+def kept_day(store: Store, scenario: Scenario) -> date | None:
+    """The day whose run keeps the state of `scenario` in `store` now, if one does."""
+    for store_id, name, day in reversed(_KEEPING.get()):
+        if store_id == id(store) and name == scenario.name:
+            return day
+    return None
+
+
+_COLS = ", ".join(EPISODE_COLUMNS)
+
+
+def refresh_episodes(
+    store: Store, scenario: Scenario, day: date, persons: list[int] | None
+) -> None:
+    """Write the episodes of `persons` (None: everyone with a case event) as of the end of
+    `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them)."""
+    if persons is not None and not persons:
+        return
+    only = f" AND person_id IN ({IDS})" if persons is not None else ""
+    ids: dict[str, Any] = {} if persons is None else {"ids": persons}
+    store.execute(
+        f"DELETE FROM engine_episode WHERE scenario = :s AND run_day = :d{only}",
+        {"s": scenario.name, "d": day, **ids},
+    )
+    ctes = episode_ctes(scenario, persons=IDS if persons is not None else None)
+    store.execute(
+        f"INSERT INTO engine_episode (scenario, run_day, {_COLS})"
+        f" WITH {ctes} SELECT :scenario, :d, {_COLS} FROM episode",
+        {"d": day, "until": day_bounds(day)[1], **scenario.params(), **ids},
+    )
+
+
+_CHANGED_SQL = """
+SELECT person_id FROM case_report
+WHERE reported_at < :until
+  AND (reported_at >= :fresh_since OR (batch_id > :w_prev AND batch_id <= :w_cur))
+UNION
+SELECT person_id FROM engine_case_event e
+WHERE reported_at < :until AND reported_at >= :fresh_since AND {visible}
+"""
+
+
+def keep_episodes(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
+    """At the start of the run of `day`: the kept episodes brought to the end of `day` for the
+    people whose case events are new to the run (everyone's when no earlier run is seen, or
+    the earlier run kept no state: a store of runs from before migration 7)."""
+    if marks.since is None or not marks.state_kept:
+        refresh_episodes(store, scenario, day, None)
+        return
+    changed = store.fetch(
+        _CHANGED_SQL.format(visible=scenario.visible("e")),
+        {"until": day_bounds(day)[1], **marks.params(), **scenario.params()},
+    )
+    if changed.height:
+        refresh_episodes(store, scenario, day, ids_of(changed.get_column("person_id")))

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import episode_ctes
+from fangkong.engine.episode import episode_ctes, kept_day
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
@@ -87,9 +87,9 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _placements_sql(scenario: Scenario) -> str:
+def _placements_sql(scenario: Scenario, kept: date | None) -> str:
     return f"""
-WITH {episode_ctes(scenario, until="< :day")},
+WITH {episode_ctes(scenario, until="< :day", kept=kept)},
 p AS (
     SELECT o.person_id, o.place, o.order_type, o.detail, o.run_day, o.start_at, o.end_at,
            row_number() OVER (
@@ -124,7 +124,9 @@ def placements(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.Data
     """Who occupies a facility at the start of `day`: person, place and the placing order."""
     start, end = day_bounds(day)
     params = {"day": start, "day_end": end, **scenario.params()}
-    return read(store, _placements_sql(scenario), params, _PLACEMENT_SCHEMA)
+    return read(
+        store, _placements_sql(scenario, kept_day(store, scenario)), params, _PLACEMENT_SCHEMA
+    )
 
 
 def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:

@@ -104,6 +104,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from fangkong.engine.episode import kept_day
 from fangkong.engine.frames import LOCAL_ZONE, day_bounds, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
@@ -208,7 +209,7 @@ def pooled_testing_orders(
         "lost_from": start - result_deadline,
         "lost_to": end - result_deadline,
     }
-    facts = read(store, orders_sql(scenario), params, _FACTS_SCHEMA)
+    facts = read(store, orders_sql(scenario, kept_day(store, scenario)), params, _FACTS_SCHEMA)
     if facts.height == 0:
         return empty_orders()
     unknown = facts.filter(pl.col("rule") == "testing.unknown_tube").height

@@ -27,6 +27,7 @@ The CTEs of `core_ctes`, in order:
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from fangkong.engine.episode import active_at, episode_ctes
@@ -179,12 +180,12 @@ _NO_FACTS = (
 _TUBE_FACTS = "st.ct_value AS ct, st.cut, st.n, st.inbound, CAST(NULL AS VARCHAR) AS note"
 
 
-def orders_sql(scenario: Scenario) -> str:
+def orders_sql(scenario: Scenario, kept: date | None = None) -> str:
     """The facts of the day's testing orders (see `fangkong.engine.testing`), for `scenario`
-    (whose case episodes say who is a case already)."""
+    (whose case episodes say who is a case already; `kept`: see `episode_ctes`)."""
     return f"""
 WITH {core_ctes("<", _ORDERS_CAND, _PREV)},
-{episode_ctes(scenario, persons="SELECT person_id FROM mem")},
+{episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept)},
 sp AS (
     SELECT m.person_id, st.tube_id, st.reported_at, st.batch_id
     FROM st

@@ -70,6 +70,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from fangkong.engine.episode import kept_day
 from fangkong.engine.frames import ZONE, day_bounds
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
@@ -131,7 +132,7 @@ def cases_to_trace(
         **marks.params(),
         **scenario.params(),
     }
-    frame = store.fetch(cases_sql(scenario), params)
+    frame = store.fetch(cases_sql(scenario, kept_day(store, scenario)), params)
     return _conform(frame, CASE_SCHEMA).sort("case_person_id", "case_id")
 
 
@@ -172,6 +173,7 @@ def trace_contacts(
         household=rules.household_always_close,
         secondary=secondary,
         secondary_household=Setting.HOUSEHOLD.value in secondary_settings,
+        kept=kept_day(store, scenario),
     )
     params = {
         "case_ids": per_person.get_column("case_person_id").to_list(),

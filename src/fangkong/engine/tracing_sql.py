@@ -10,6 +10,8 @@ close contact's first exposure).
 
 from __future__ import annotations
 
+from datetime import date
+
 from fangkong.engine.episode import active_at, episode_ctes
 from fangkong.engine.scenario import Scenario
 from fangkong.model.glossary import ContactTier, ContactVia
@@ -18,16 +20,17 @@ from fangkong.store.person_view import current_person
 __all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "cases_sql", "trace_sql"]
 
 
-def cases_sql(scenario: Scenario) -> str:
+def cases_sql(scenario: Scenario, kept: date | None = None) -> str:
     """The case episodes to trace on a day, with their exposure windows' anchors: those opened
     on the day (:start to :until), and those opened before it that are new to this run (their
     opening event came in a batch after :w_prev, or was derived by this run, :day, or is dated
     after the previous run's day, :fresh_since). A withdrawn
     episode (reclassified `excluded` by the day's end) is not traced. The anchor is the onset
     date (00:00), else the episode's first positive sample (taken after the person's previous
-    episode closed, at most :lookback before the report), else the report."""
+    episode closed, at most :lookback before the report), else the report. `kept`: see
+    `episode_ctes`."""
     return f"""
-WITH {episode_ctes(scenario)},
+WITH {episode_ctes(scenario, kept=kept)},
 new_case AS (
   SELECT person_id, episode_no, case_id, opened_at, onset_date, prev_closed_at
   FROM episode
@@ -73,12 +76,12 @@ c AS (
 )"""
 
 
-def _excluded(scenario: Scenario) -> str:
+def _excluded(scenario: Scenario, kept: date | None) -> str:
     """The people who cannot be contacts: the cases traced, and everyone with an episode active
     at :now (a person whose episode closed may be a contact again; a withdrawn one never was a
     case)."""
     return f"""
-{episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)")},
+{episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)", kept=kept)},
 excluded AS (
   SELECT case_person_id AS person_id FROM c
   UNION
@@ -184,15 +187,21 @@ def _via(route: str) -> str:
 
 
 def trace_sql(
-    scenario: Scenario, *, household: bool, secondary: bool, secondary_household: bool
+    scenario: Scenario,
+    *,
+    household: bool,
+    secondary: bool,
+    secondary_household: bool,
+    kept: date | None = None,
 ) -> str:
     """The tracing query for a policy's switches. Parameters: case_ids, starts, ends,
     latest_end, now, tolerance (an interval), seat_rows, close_settings, secondary_settings,
-    venue_close (venue categories whose co-presence is a close contact), and the scenario's."""
+    venue_close (venue categories whose co-presence is a close contact), and the scenario's.
+    `kept`: see `episode_ctes`."""
     declared = _declared(
         "c", "case_person_id", "c.ws", "c.we", ":close_settings", ROUTE_RANK[ContactVia.DECLARED]
     )
-    ctes = [_CASES, _excluded(scenario), f"\ndeclared AS ({declared}\n)", _CO_TRAVEL, _VENUE]
+    ctes = [_CASES, _excluded(scenario, kept), f"\ndeclared AS ({declared}\n)", _CO_TRAVEL, _VENUE]
     routes = ["declared", "co_travel", "venue"]
     if household:
         ctes.append(_HOUSEHOLD)

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import episode_ctes
+from fangkong.engine.episode import episode_ctes, kept_day
 from fangkong.engine.facility import NO_BED, allocate, occupancy
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
@@ -79,7 +79,7 @@ def case_state(
     with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`)."""
     persons = IDS if ids is not None else None
     sql = f"""
-WITH {episode_ctes(scenario, persons=persons)}
+WITH {episode_ctes(scenario, persons=persons, kept=kept_day(store, scenario))}
 SELECT person_id, case_id, opened_at AS case_since, diagnosis, severity, region_code,
        closed_at AS outcome_at, ended_by
 FROM (

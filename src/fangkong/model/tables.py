@@ -23,6 +23,7 @@ __all__ = [
     "TABLES_V4",
     "TABLES_V5",
     "TABLES_V6",
+    "TABLES_V7",
     "Column",
     "SqlType",
     "Table",
@@ -477,6 +478,40 @@ TABLES_V6: tuple[Table, ...] = (
     ),
 )
 
+# Added by migration 7: the state the engine carries from one day to the next, kept by the run
+# of each day instead of being derived again from all of history. `engine_episode` holds the case
+# episodes (`fangkong.engine.episode`) as of the end of the run's day, for the people whose case
+# events changed in that run: a person's episodes as of day D are their rows of the latest run
+# day <= D the scenario sees. A run of a day replaces its own rows, like its orders.
+TABLES_V7: tuple[Table, ...] = (
+    Table(
+        "engine_episode",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("person_id", B),
+            _c("episode_no", INT),
+            _c("case_id", V),
+            _c("opened_at", TS),
+            _c("opened_batch", INT, True),
+            _c("opened_run_day", DATE, True),
+            _c("diagnosis", V),
+            _c("severity", V, True),
+            _c("origin", V, True),
+            _c("region_code", V, True),
+            _c("onset_date", DATE, True),
+            _c("closed_at", TS, True),
+            _c("ended_by", V, True),
+            _c("prev_closed_at", TS, True),
+        ),
+        key=("scenario", "run_day", "person_id", "episode_no"),
+        doc="Case episodes as of the end of a run's day, for the people whose case events the"
+        " run saw change (the engine's state between days; rows of a run are replaced by a"
+        " rerun of its day).",
+        batched=False,
+    ),
+)
+
 
 def _with_scenario(t: Table) -> Table:
     return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
@@ -490,6 +525,8 @@ CARRIAGE = _c("carriage", S, True)
 
 # migration 5 adds the typed facts the engine decides on to its orders
 ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
+# migration 7: whether the run kept the engine's state (runs stored before it did not)
+RUN_STATE_KEPT = _c("state_kept", SqlType.BOOLEAN)
 
 
 def _current(t: Table) -> Table:
@@ -500,12 +537,20 @@ def _current(t: Table) -> Table:
         t = _with_scenario(t)
     if t.name == "engine_order":
         return Table(t.name, (*t.columns, *ORDER_FACTS), t.key, t.doc, t.personal, t.batched)
+    if t.name == "engine_run":
+        return Table(t.name, (*t.columns, RUN_STATE_KEPT), t.key, t.doc, t.personal, t.batched)
     if t.name == "trip":  # migration 5 adds the train carriage
         return Table(t.name, (*t.columns, CARRIAGE), t.key, t.doc, t.personal, t.batched)
     return t
 
 
-ALL_TABLES = tuple(_current(t) for t in TABLES + TABLES_V3) + TABLES_V4 + TABLES_V5 + TABLES_V6
+ALL_TABLES = (
+    tuple(_current(t) for t in TABLES + TABLES_V3)
+    + TABLES_V4
+    + tuple(_current(t) for t in TABLES_V5)
+    + TABLES_V6
+    + TABLES_V7
+)
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}
 

@@ -20,6 +20,7 @@ from fangkong.model.tables import (
     TABLES_V4,
     TABLES_V5,
     TABLES_V6,
+    TABLES_V7,
     Table,
 )
 from fangkong.store.base import Store
@@ -134,6 +135,17 @@ def _create_v6_tables(store: Store) -> None:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
 
 
+def _create_v7_tables(store: Store) -> None:
+    # runs stored before this migration kept no state: the next run derives it whole
+    store.execute('ALTER TABLE "engine_run" ADD COLUMN state_kept BOOLEAN NOT NULL DEFAULT false')
+    _create_tables(store, TABLES_V7)
+    if store.dialect == "postgres":  # a person's latest snapshot, by person
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "engine_episode_person" ON "engine_episode"'
+            " (person_id, run_day)"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -151,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "registry corrections as events: identity corrections and moves; compound and building",
         _create_v6_tables,
     ),
+    Migration(7, "the engine's state between days: case episodes", _create_v7_tables),
 )
 
 

@@ -1,0 +1,151 @@
+"""The state the engine keeps between days (`engine_episode`, `fangkong.engine.episode`): after
+any sequence of runs it is what the case events give when derived whole, a rerun restores the
+day before, a what-if keeps to its own rows, and a store whose earlier runs kept no state gets
+it derived whole. Every test runs `run_day` on both backends."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from fangkong.engine.day import run_day
+from fangkong.engine.episode import EPISODE_COLUMNS, episode_ctes
+from fangkong.engine.frames import day_bounds
+from fangkong.engine.scenario import LIVE, Scenario, open_scenario
+from fangkong.policy import load_policy
+from fangkong.store import Store
+
+from .test_tracing import Events
+
+NINTH = "cn-2022-06-28"
+WHATIF = "whatif-2022-06-28-close-contacts-5-3"
+DAYS = [date(2022, 7, 10) + timedelta(days=k) for k in range(6)]
+_COLS = ", ".join(EPISODE_COLUMNS)
+
+
+def _derived(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The episodes as of the end of `day`, derived from every case event."""
+    sql = f"WITH {episode_ctes(scenario)} SELECT {_COLS} FROM episode"
+    params = {"until": day_bounds(day)[1], **scenario.params()}
+    return store.fetch(sql, params).sort("person_id", "episode_no")
+
+
+def _kept(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The episodes as of the end of `day` as the runs kept them."""
+    sql = f"WITH {episode_ctes(scenario, kept=day)} SELECT {_COLS} FROM episode"
+    params = {"until": day_bounds(day)[1], **scenario.params()}
+    return store.fetch(sql, params).sort("person_id", "episode_no")
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    assert a.height == b.height
+    assert a.select(pl.all().cast(pl.String)).equals(b.select(pl.all().cast(pl.String)))
+
+
+def _world() -> Events:
+    """A week of case events: reports, a reclassification, an exclusion, cures (one of them a
+    discharge the engine derives), a reinfection, and a lab positive the engine reports."""
+    e = Events()
+    for pid in range(1, 9):
+        e.person(pid, pid * 10)
+    e.case(1, "2020-05-01 10:00", case_id="C2020")
+    e.case(1, "2020-05-20 10:00", case_id="C2020", event="outcome", outcome="cured")
+    e.case(2, "2022-07-10 09:00", diagnosis="asymptomatic")
+    e.case(2, "2022-07-12 11:00", event="reclassify", diagnosis="confirmed")  # 无症状转确诊
+    e.case(3, "2022-07-10 10:00")
+    e.case(3, "2022-07-11 15:00", event="reclassify", diagnosis="excluded")  # a false positive
+    e.case(4, "2022-07-11 10:00")
+    e.case(4, "2022-07-14 10:00", event="outcome", outcome="cured")
+    e.case(1, "2022-07-13 10:00", case_id="C2022")  # reinfected two years later
+    e.sample(5, "2022-07-12 08:00", "positive")  # reported by the engine
+    return e
+
+
+def test_the_kept_state_is_the_state_derived_from_history(store: Store) -> None:
+    _world().load(store, batch=1)
+    late = Events().case(6, "2022-07-11 18:00")  # reported on the 11th, imported on the 13th
+    for day in DAYS:
+        if day == date(2022, 7, 13):
+            late.load(store, batch=2)
+        run_day(store, day, load_policy(NINTH))
+        _same(_kept(store, day), _derived(store, day))
+    # as of an earlier day, the state is what its run knew: the late report is not in it
+    # until that day is run again
+    eleventh = date(2022, 7, 11)
+    assert 6 not in _kept(store, eleventh).get_column("person_id").to_list()
+    assert 6 in _derived(store, eleventh).get_column("person_id").to_list()
+    run_day(store, eleventh, load_policy(NINTH))
+    _same(_kept(store, eleventh), _derived(store, eleventh))
+    for day in DAYS[3:]:
+        _same(_kept(store, day), _derived(store, day))
+    assert _kept(store, DAYS[-1]).filter(pl.col("person_id") == 1).height == 2  # reinfection
+    assert _kept(store, DAYS[-1]).filter(pl.col("person_id") == 5).height == 1  # lab report
+
+
+def test_a_rerun_restores_the_day_before(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS:
+        run_day(store, day, load_policy(NINTH))
+    rows = "SELECT * FROM engine_episode ORDER BY scenario, run_day, person_id, episode_no"
+    orders = "SELECT order_id, person_id, order_type FROM engine_order ORDER BY order_id"
+    before, before_orders = store.fetch(rows), store.fetch(orders)
+    for day in DAYS[2:4]:  # days in the middle, later days already run
+        run_day(store, day, load_policy(NINTH))
+        _same(_kept(store, day), _derived(store, day))
+    assert store.fetch(rows).equals(before)
+    assert store.fetch(orders).equals(before_orders)
+
+
+def test_a_day_run_again_after_late_events_keeps_them(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:3]:
+        run_day(store, day, load_policy(NINTH))
+    # a cure of case 2, reported on the 11th, imported after the 12th was run
+    Events().case(2, "2022-07-11 20:00", event="outcome", outcome="cured").load(store, batch=2)
+    run_day(store, DAYS[1], load_policy(NINTH))
+    _same(_kept(store, DAYS[1]), _derived(store, DAYS[1]))
+    run_day(store, DAYS[3], load_policy(NINTH))
+    _same(_kept(store, DAYS[3]), _derived(store, DAYS[3]))
+    # cured on the 11th; the reclassification of the 12th then opens a new episode
+    ended = _kept(store, DAYS[3]).filter(pl.col("person_id") == 2).sort("episode_no")
+    assert ended.get_column("ended_by").to_list() == ["cured", None]
+
+
+def test_a_what_if_starts_from_live_state_and_keeps_its_own(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:4]:
+        run_day(store, day, load_policy(NINTH))
+    live_rows = store.fetch(
+        "SELECT * FROM engine_episode WHERE scenario = 'live'"
+        " ORDER BY run_day, person_id, episode_no"
+    )
+    fork = DAYS[2]
+    whatif = open_scenario(store, "w", WHATIF, fork)
+    for day in DAYS[2:]:
+        run_day(store, day, load_policy(WHATIF), scenario=whatif)
+        _same(_kept(store, day, whatif), _derived(store, day, whatif))
+    # nothing of live changed, and live's state is still its own
+    assert store.fetch(
+        "SELECT * FROM engine_episode WHERE scenario = 'live'"
+        " ORDER BY run_day, person_id, episode_no"
+    ).equals(live_rows)
+    for day in DAYS[:4]:
+        _same(_kept(store, day), _derived(store, day))
+    # the what-if wrote no row before its fork day
+    early = store.scalar(
+        "SELECT count(*) FROM engine_episode WHERE scenario = 'w' AND run_day < :f", {"f": fork}
+    )
+    assert early == 0
+
+
+def test_runs_that_kept_no_state_are_followed_by_a_whole_derivation(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:3]:
+        run_day(store, day, load_policy(NINTH))
+    # as a store of runs from before the state was kept
+    store.execute("DELETE FROM engine_episode")
+    store.execute("UPDATE engine_run SET state_kept = false")
+    run_day(store, DAYS[3], load_policy(NINTH))
+    _same(_kept(store, DAYS[3]), _derived(store, DAYS[3]))
+    assert _kept(store, DAYS[3]).height >= 5
