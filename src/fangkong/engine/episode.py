@@ -36,8 +36,10 @@ the import batches after the previous run's watermark, or dated after the previo
 `fangkong.engine.scenario`), and again for the people of the events the run derives itself.
 A person's episodes as of day D are then their rows of the latest run day <= D the scenario
 sees (`Scenario.visible`: a what-if starts from live's rows before its fork day). The first run
-of a scenario with no earlier run (or whose earlier run kept no state) writes everyone's. A rerun of a day deletes that day's rows
-with its orders, so the state as of the day before is what it reads again.
+of a scenario with no earlier run (or whose earlier run kept no state) writes everyone's. A
+rerun of a day deletes that day's rows with its orders, so the state as of the day before is
+what it reads again. The state as of a day is what its run knew: a late event is in it once a
+run has seen it (the next run, or a rerun of the day).
 
 While a run keeps the state (`kept_state`), `episode_ctes` reads `episode` from that table
 instead of from the events (`kept`), as of any instant up to the end of the run's day: the
