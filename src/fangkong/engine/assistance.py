@@ -113,6 +113,23 @@ def assistance_requests(
     return check_orders(orders)
 
 
+# a request received on the day, or earlier and new to the run, about a person of the prefix
+_NEW_REQUEST = """((r.requested_at >= :start AND r.requested_at < :end)
+               OR (r.requested_at < :start AND ((r.batch_id > :w_prev AND r.batch_id <= :w_cur)
+                                                OR r.requested_at >= :fresh_since)))
+          AND substr(r.region_code, 1, :n) = :prefix"""
+
+_RECEIVED_SCHEMA: dict[str, pl.DataType] = {
+    "request_id": pl.String(),
+    "person_id": pl.Int64(),
+    "tier": pl.String(),
+    "via": pl.String(),
+    "exposed_at": TIME,
+    "from_region": pl.String(),
+    "policy_id": pl.String(),
+}
+
+
 def received_requests(
     store: Store,
     day: date,
@@ -133,6 +150,18 @@ def received_requests(
         )
     prefix = jurisdiction_prefix or ""
     start, end = day_bounds(day)
+    params = {
+        "start": start,
+        "end": end,
+        "n": len(prefix),
+        "prefix": prefix,
+        **(marks or Watermarks(0, 0)).params(),
+    }
+    # most days receive none: the identities are matched only when some came
+    if not store.scalar(
+        f"SELECT EXISTS (SELECT 1 FROM assistance_request r WHERE {_NEW_REQUEST})", params
+    ):
+        return pl.DataFrame(schema=_RECEIVED_SCHEMA)
     frame = store.fetch(
         f"""
         WITH req AS (
@@ -148,10 +177,7 @@ def received_requests(
           FROM {current_identity(":end")} pi
           JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
         ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
-        WHERE ((r.requested_at >= :start AND r.requested_at < :end)
-               OR (r.requested_at < :start AND ((r.batch_id > :w_prev AND r.batch_id <= :w_cur)
-                                                OR r.requested_at >= :fresh_since)))
-          AND substr(r.region_code, 1, :n) = :prefix
+        WHERE {_NEW_REQUEST}
           AND NOT EXISTS (
             SELECT 1 FROM req e
             WHERE e.from_region = r.from_region AND e.id_type = r.id_type
@@ -162,28 +188,13 @@ def received_requests(
           )
         ORDER BY r.request_id
         """,
-        {
-            "start": start,
-            "end": end,
-            "n": len(prefix),
-            "prefix": prefix,
-            **(marks or Watermarks(0, 0)).params(),
-        },
+        params,
     )
-    schema: dict[str, pl.DataType] = {
-        "request_id": pl.String(),
-        "person_id": pl.Int64(),
-        "tier": pl.String(),
-        "via": pl.String(),
-        "exposed_at": TIME,
-        "from_region": pl.String(),
-        "policy_id": pl.String(),
-    }
     if frame.height == 0:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=_RECEIVED_SCHEMA)
     return frame.select(
         pl.col("exposed_at").dt.convert_time_zone(ZONE).cast(TIME)
         if c == "exposed_at"
         else pl.col(c).cast(t)
-        for c, t in schema.items()
+        for c, t in _RECEIVED_SCHEMA.items()
     )

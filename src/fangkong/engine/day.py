@@ -33,7 +33,7 @@ import polars as pl
 
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
-from fangkong.engine.episode import keep_episodes, kept_state, refresh_episodes
+from fangkong.engine.episode import keep_episodes, refresh_episodes
 from fangkong.engine.facility import assign_facilities
 from fangkong.engine.frames import ids_of
 from fangkong.engine.orders import (
@@ -46,6 +46,7 @@ from fangkong.engine.orders import (
 from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
+from fangkong.engine.state import kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders

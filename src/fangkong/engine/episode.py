@@ -41,8 +41,9 @@ rerun of a day deletes that day's rows with its orders, so the state as of the d
 what it reads again. The state as of a day is what its run knew: a late event is in it once a
 run has seen it (the next run, or a rerun of the day).
 
-While a run keeps the state (`kept_state`), `episode_ctes` reads `episode` from that table
-instead of from the events (`kept`), as of any instant up to the end of the run's day: the
+While a run keeps the state (`fangkong.engine.state.kept_state`), `episode_ctes` reads
+`episode` from that table instead of from the events (`kept`), as of any instant up to the end
+of the run's day: the
 episodes opened by `until`, with their end when it came by `until` (the latest diagnosis,
 severity, region and onset are those of the end of the day). Outside a run (a report, a health
 code, a test calling a step alone) it derives the relation from the events. Both read the one
@@ -51,9 +52,6 @@ definition below.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -66,8 +64,6 @@ __all__ = [
     "active_at",
     "episode_ctes",
     "keep_episodes",
-    "kept_day",
-    "kept_state",
     "refresh_episodes",
 ]
 
@@ -217,29 +213,6 @@ episode AS MATERIALIZED (
     JOIN kept_snapshot k ON k.person_id = e.person_id AND k.run_day = e.run_day
     WHERE {scenario.visible("e")} AND e.opened_at {until}
 )"""
-
-
-# (id of the store, scenario name, day) of the runs keeping their state now
-_KEEPING: ContextVar[tuple[tuple[int, str, date], ...]] = ContextVar("_KEEPING", default=())
-
-
-@contextmanager
-def kept_state(store: Store, scenario: Scenario, day: date) -> Iterator[None]:
-    """While inside: the run of `day` in `scenario` keeps the engine's state in `store`
-    (`episode_ctes` reads the kept episodes)."""
-    token = _KEEPING.set((*_KEEPING.get(), (id(store), scenario.name, day)))
-    try:
-        yield
-    finally:
-        _KEEPING.reset(token)
-
-
-def kept_day(store: Store, scenario: Scenario) -> date | None:
-    """The day whose run keeps the state of `scenario` in `store` now, if one does."""
-    for store_id, name, day in reversed(_KEEPING.get()):
-        if store_id == id(store) and name == scenario.name:
-            return day
-    return None
 
 
 _COLS = ", ".join(EPISODE_COLUMNS)

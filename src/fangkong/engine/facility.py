@@ -31,11 +31,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import episode_ctes, kept_day
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.state import kept_day, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
@@ -121,7 +122,12 @@ WHERE NOT (c.order_type = 'monitor' AND c.end_at <= :day)
 
 
 def placements(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
-    """Who occupies a facility at the start of `day`: person, place and the placing order."""
+    """Who occupies a facility at the start of `day`: person, place and the placing order
+    (read once per run of `day`: `fangkong.engine.state`)."""
+    return read_once(store, scenario, day, "placements", lambda: _placements(store, day, scenario))
+
+
+def _placements(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     start, end = day_bounds(day)
     params = {"day": start, "day_end": end, **scenario.params()}
     return read(

@@ -35,6 +35,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.state import kept_day, read_once
 from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
@@ -242,7 +243,17 @@ def open_schedules(
     store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
-    row per phase of the person's latest schedule, with `released` per phase."""
+    row per phase of the person's latest schedule, with `released` per phase. In a run of
+    `day`, everyone's are read once (`fangkong.engine.state`) and `ids` picked from them."""
+    if kept_day(store, scenario) == day:
+        every = read_once(
+            store, scenario, day, "open_schedules", lambda: _open(store, day, None, scenario)
+        )
+        return every if ids is None else every.filter(pl.col("person_id").is_in(ids))
+    return _open(store, day, ids, scenario)
+
+
+def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) -> pl.DataFrame:
     only = f"AND person_id IN ({IDS})" if ids is not None else ""
     params: dict[str, Any] = {"day": day, **scenario.params()}
     if ids is not None:

@@ -36,6 +36,7 @@ from fangkong.store.person_view import current_person
 
 __all__ = [
     "LATEST_NEGATIVE_SQL",
+    "MAY_ORDER_SQL",
     "UNDER_CONTROL_SQL",
     "core_ctes",
     "fresh",
@@ -290,6 +291,39 @@ orders AS (
 SELECT DISTINCT person_id, order_type, start_at, detail, rule, ct, cut, n, inbound, note
 FROM orders
 ORDER BY rule, detail, person_id, order_type
+"""
+
+
+# Whether the day can have a testing order at all: a necessary condition of each rule above, in
+# cheap lookups (most days of a quiet city have none of them, and `orders_sql` reads whole
+# tables). A result new to the run that is not negative (pool_positive, single_positive,
+# weak_positive, invalid, unknown_tube); a result new to the run of a person who was a member of
+# a positive tube before it (retest_negative, pool_not_confirmed); a report on the day for a
+# tube reported positive before (pool_corrected); a sample whose tube has no result by the
+# deadline falling on the day (tube_not_returned). Same parameters as `orders_sql`.
+MAY_ORDER_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM tube_result r
+    WHERE r.reported_at < :until AND r.result <> 'negative' AND {fresh("r")}
+) OR EXISTS (
+    SELECT 1 FROM tube_result p
+    JOIN sample m ON m.tube_id = p.tube_id
+    JOIN sample s ON s.person_id = m.person_id AND s.sampled_at >= p.reported_at
+    JOIN tube_result r ON r.tube_id = s.tube_id
+    WHERE p.result = 'positive' AND p.reported_at < :until
+      AND r.reported_at < :until AND {fresh("r")}
+) OR EXISTS (
+    SELECT 1 FROM tube_result r
+    JOIN tube_result p ON p.tube_id = r.tube_id AND p.result = 'positive'
+     AND p.reported_at < :day_start
+    WHERE r.reported_at >= :day_start AND r.reported_at < :until
+) OR EXISTS (
+    SELECT 1 FROM sample s
+    WHERE s.sampled_at >= :lost_from AND s.sampled_at < :lost_to
+      AND NOT EXISTS (
+          SELECT 1 FROM tube_result r WHERE r.tube_id = s.tube_id AND r.reported_at < :until
+      )
+) AS may_order
 """
 
 

@@ -70,10 +70,10 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import kept_day
 from fangkong.engine.frames import ZONE, day_bounds
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
+from fangkong.engine.state import kept_day
 from fangkong.engine.tracing_sql import ROUTE_PRECEDENCE, cases_sql, trace_sql
 from fangkong.model.glossary import ContactTier, Setting
 from fangkong.policy import Policy, policy_in_force

@@ -34,11 +34,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import episode_ctes, kept_day
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.facility import NO_BED, allocate, occupancy
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.state import kept_day
 from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity, Waiting
 from fangkong.policy.schema import Discharge, Policy, Treatment
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
