@@ -84,16 +84,19 @@ def test_the_kept_state_is_the_state_derived_from_history(store: Store) -> None:
 
 
 def test_a_rerun_restores_the_day_before(store: Store) -> None:
-    _world().load(store, batch=1)
+    _city().load(store, batch=1)
     for day in DAYS:
         run_day(store, day, load_policy(NINTH))
-    rows = "SELECT * FROM engine_episode ORDER BY scenario, run_day, person_id, episode_no"
+    rows = (
+        "SELECT * FROM engine_episode ORDER BY scenario, run_day, person_id, episode_no",
+        "SELECT * FROM engine_state ORDER BY scenario, run_day, state, person_id",
+    )
     orders = "SELECT order_id, person_id, order_type FROM engine_order ORDER BY order_id"
-    before, before_orders = store.fetch(rows), store.fetch(orders)
+    before, before_orders = [store.fetch(q) for q in rows], store.fetch(orders)
     for day in DAYS[2:4]:  # days in the middle, later days already run
         run_day(store, day, load_policy(NINTH))
         _same(_kept(store, day), _derived(store, day))
-    assert store.fetch(rows).equals(before)
+    assert all(store.fetch(q).equals(b) for q, b in zip(rows, before, strict=True))
     assert store.fetch(orders).equals(before_orders)
 
 
@@ -149,3 +152,52 @@ def test_runs_that_kept_no_state_are_followed_by_a_whole_derivation(store: Store
     run_day(store, DAYS[3], load_policy(NINTH))
     _same(_kept(store, DAYS[3]), _derived(store, DAYS[3]))
     assert _kept(store, DAYS[3]).height >= 5
+
+
+def _city() -> Events:
+    """Cases, their household contacts in centralized quarantine (one tests negative on every
+    day, one never does; a new case at home restarts the count), a contact who becomes a case,
+    and rooms and beds."""
+    e = Events()
+    for pid, household in ((1, 10), (2, 10), (3, 10), (4, 40), (5, 40), (6, 60)):
+        e.person(pid, household)
+    for facility, kind, capacity in (
+        ("QS-1", "quarantine_site", 50),
+        ("H-1", "shelter_hospital", 50),
+    ):
+        e.add("facility", facility_id=facility, kind=kind, region_code="310101", capacity=capacity)
+    e.case(1, "2022-07-10 10:00")
+    e.case(4, "2022-07-12 10:00")
+    e.case(3, "2022-07-14 10:00")  # under quarantine: converted, admitted
+    for k in range(14):
+        e.sample(2, f"2022-07-{11 + k} 08:00", "negative")
+    return e
+
+
+def _people(store: Store, day: date, state: str) -> list[int]:
+    rows = store.fetch(
+        "SELECT person_id FROM engine_state WHERE scenario = 'live' AND run_day = :d"
+        " AND state = :s ORDER BY person_id",
+        {"d": day, "s": state},
+    )
+    return rows.get_column("person_id").to_list()
+
+
+def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) -> None:
+    from fangkong.engine.facility import placements
+    from fangkong.engine.schedule import open_schedules
+
+    _city().load(store, batch=1)
+    days = [date(2022, 7, 10) + timedelta(days=k) for k in range(14)]
+    for day in days:
+        run_day(store, day, load_policy(NINTH))
+    kept = {d: (_people(store, d, "quarantined"), _people(store, d, "placed")) for d in days}
+    # derived whole: as if no run had kept any state
+    store.execute("UPDATE engine_run SET state_kept = false")
+    for day in days:
+        quarantined = sorted(set(open_schedules(store, day).get_column("person_id")))
+        placed = sorted(set(placements(store, day).get_column("person_id")))
+        assert kept[day] == (quarantined, placed), day
+    assert any(kept[d][0] for d in days) and any(kept[d][1] for d in days)
+    assert not kept[days[0]][0] and 2 in kept[days[1]][0]
+    assert all(6 not in q + p for q, p in kept.values())

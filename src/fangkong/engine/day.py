@@ -34,7 +34,7 @@ import polars as pl
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
 from fangkong.engine.episode import keep_episodes, refresh_episodes
-from fangkong.engine.facility import assign_facilities
+from fangkong.engine.facility import PLACED, assign_facilities, placements
 from fangkong.engine.frames import ids_of
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
@@ -46,7 +46,8 @@ from fangkong.engine.orders import (
 from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
-from fangkong.engine.state import kept_state
+from fangkong.engine.schedule import QUARANTINED, open_schedules
+from fangkong.engine.state import forget_later, keep_people, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import treatment_orders
@@ -63,7 +64,13 @@ JURISDICTION_ENV = "FANGKONG_JURISDICTION"
 
 
 # the derived tables a run of a day replaces, in its scenario
-DERIVED_TABLES = ("engine_order", "traced_contact", "engine_case_event", "engine_episode")
+DERIVED_TABLES = (
+    "engine_order",
+    "traced_contact",
+    "engine_case_event",
+    "engine_episode",
+    "engine_state",
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,20 @@ def run_day(
         keep_episodes(store, scenario, day, marks)
         with kept_state(store, scenario, day):
             result = _steps(store, day, policy, prefix, scenario, marks)
+            _keep_people(store, scenario, day)
         record_run(store, scenario, day, policy.id, marks)
+        forget_later(store, scenario, day)
     return result
+
+
+def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
+    """Record who is in quarantine and in a facility at the start of the day (as the run read
+    them: `fangkong.engine.state`)."""
+    for state, frame in (
+        (QUARANTINED, open_schedules(store, day, scenario=scenario)),
+        (PLACED, placements(store, day, scenario=scenario)),
+    ):
+        keep_people(store, scenario, day, state, ids_of(frame.get_column("person_id")))
 
 
 def _steps(

@@ -36,7 +36,7 @@ from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import kept_day, read_once
+from fangkong.engine.state import kept_day, people_to_read, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
@@ -46,6 +46,7 @@ __all__ = [
     "NO_BED",
     "NO_ROOM",
     "OCCUPANCY_SCHEMA",
+    "PLACED",
     "allocate",
     "assign_facilities",
     "occupancy",
@@ -55,6 +56,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NO_ROOM = "no room: facility full"
+PLACED = "placed"  # the state of being in a facility (`engine_state`)
 NO_BED = "no bed: facility full"
 
 OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
@@ -88,7 +90,8 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _placements_sql(scenario: Scenario, kept: date | None) -> str:
+def _placements_sql(scenario: Scenario, kept: date | None, persons: bool) -> str:
+    only = f" AND o.person_id IN ({IDS})" if persons else ""
     return f"""
 WITH {episode_ctes(scenario, until="< :day", kept=kept)},
 p AS (
@@ -98,7 +101,7 @@ p AS (
                ORDER BY o.start_at DESC, o.run_day DESC, o.order_type DESC) AS rn
     FROM engine_order o LEFT JOIN facility f ON f.facility_id = o.place
     WHERE o.run_day < :day AND o.person_id IS NOT NULL AND o.place IS NOT NULL
-      AND {scenario.visible("o")}
+      AND {scenario.visible("o")}{only}
       AND o.start_at < :day_end
       AND (o.order_type = 'admit'
            OR (f.facility_id IS NOT NULL AND (o.order_type = 'transfer'
@@ -127,12 +130,27 @@ def placements(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.Data
     return read_once(store, scenario, day, "placements", lambda: _placements(store, day, scenario))
 
 
+# the people whose placement may have begun since the run of :p_day (see
+# `fangkong.engine.state.people_to_read`): named by an order of a run since, or by an order of an
+# earlier run that starts since
+_PLACED_SINCE = """
+SELECT DISTINCT person_id FROM engine_order o
+WHERE {visible} AND o.person_id IS NOT NULL AND o.place IS NOT NULL AND o.run_day < :x_day
+  AND (o.run_day >= :p_day OR (o.start_at >= :p_end AND o.start_at < :x_end))
+"""
+
+
 def _placements(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     start, end = day_bounds(day)
-    params = {"day": start, "day_end": end, **scenario.params()}
-    return read(
-        store, _placements_sql(scenario, kept_day(store, scenario)), params, _PLACEMENT_SCHEMA
-    )
+    params: dict[str, object] = {"day": start, "day_end": end, **scenario.params()}
+    since = _PLACED_SINCE.format(visible=scenario.visible("o"))
+    persons = people_to_read(store, scenario, day, PLACED, since)
+    if persons is not None:
+        if not persons:
+            return pl.DataFrame(schema=_PLACEMENT_SCHEMA)
+        params["ids"] = persons
+    sql = _placements_sql(scenario, kept_day(store, scenario), persons is not None)
+    return read(store, sql, params, _PLACEMENT_SCHEMA)
 
 
 def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:

@@ -35,7 +35,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import kept_day, read_once
+from fangkong.engine.state import kept_day, people_to_read, read_once
 from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
@@ -44,6 +44,7 @@ from fangkong.store import Store
 __all__ = [
     "CENTRALIZED",
     "NO_ADDRESS",
+    "QUARANTINED",
     "open_schedules",
     "phase_table",
     "schedule_orders",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 NO_ADDRESS = "no address: locate"
+QUARANTINED = "quarantined"  # the state of an open quarantine (`engine_state`)
 CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
 
 _PHASE_SCHEMA: dict[str, pl.DataType] = {
@@ -253,7 +255,21 @@ def open_schedules(
     return _open(store, day, ids, scenario)
 
 
+# the people whose quarantine may have begun since the run of :p_day (see
+# `fangkong.engine.state.people_to_read`): a schedule is issued by a run's order
+_QUARANTINED_SINCE = """
+SELECT DISTINCT person_id FROM engine_order o
+WHERE {visible} AND o.order_type IN ('quarantine', 'extend') AND o.person_id IS NOT NULL
+  AND o.run_day >= :p_day AND o.run_day < :x_day
+"""
+
+
 def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) -> pl.DataFrame:
+    if ids is None:
+        since = _QUARANTINED_SINCE.format(visible=scenario.visible("o"))
+        ids = people_to_read(store, scenario, day, QUARANTINED, since)
+    if ids is not None and not ids:
+        return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
     only = f"AND person_id IN ({IDS})" if ids is not None else ""
     params: dict[str, Any] = {"day": day, **scenario.params()}
     if ids is not None:

@@ -1,5 +1,5 @@
-"""The run of a day and the state it keeps: which run keeps the engine's state now, and the
-frames of the state at the start of its day, read once per run.
+"""The run of a day and the state it keeps: which run keeps the engine's state now, the frames
+of the state at the start of its day, read once per run, and who is in each state.
 
 While `run_day` runs day D in a scenario (`kept_state`), the steps read the case episodes from
 `engine_episode`, which the run keeps (`fangkong.engine.episode`), and the state that only the
@@ -8,6 +8,19 @@ which facility (`fangkong.engine.facility`) — is read from the store once (`re
 shared by the steps that need it, instead of each step reading it again: nothing the run writes
 before its end changes it. Outside a run (a report, a test calling a step alone) every read goes
 to the store.
+
+**Who is in a state** (`engine_state`): each run records the people in an open quarantine
+(`quarantined`) and in a facility (`placed`) at the start of its day (`keep_people`). A later
+read of that state as of day X need only look at the people of the latest run P <= X that kept
+it, and at those the orders of the runs from P to X name (`people_to_read`): whoever is in the
+state at the start of X and was not at the start of P owes it to an order of such a run (or,
+for a facility, to an order of an earlier run that starts between P and X). So the cost of the
+read follows the open state, not the length of history; the definition of each state stays in
+its module, read for fewer people.
+
+A run of a day that has runs after it (a rerun after late events) changes what those runs
+started from: their kept state no longer holds, and they are marked so (`forget_later`); the
+next run starts from the latest state still kept, or derives it whole.
 """
 
 from __future__ import annotations
@@ -17,13 +30,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
+from fangkong.engine.frames import day_bounds, ids_of
 from fangkong.engine.scenario import Scenario
 from fangkong.store.base import Store
 
-__all__ = ["kept_day", "kept_state", "read_once"]
+__all__ = ["forget_later", "keep_people", "kept_day", "kept_state", "people_to_read", "read_once"]
 
 
 @dataclass
@@ -73,3 +88,71 @@ def read_once(
     if name not in run.frames:
         run.frames[name] = load()
     return run.frames[name]
+
+
+def _kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
+    """The day of the latest run <= `day` (< `day` for the day being run) that kept its state."""
+    op = "<" if kept_day(store, scenario) == day else "<="
+    found = store.scalar(
+        f"SELECT max(run_day) FROM engine_run r WHERE {scenario.visible('r')}"
+        f" AND r.run_day {op} :day AND r.state_kept",
+        {"day": day, **scenario.params()},
+    )
+    return found if isinstance(found, date) else None
+
+
+def people_to_read(
+    store: Store, scenario: Scenario, day: date, state: str, named_since: str
+) -> list[int] | None:
+    """The people whose `state` as of the start of `day` must be read: those of the latest
+    run P that kept it, and those `named_since` finds (a query of person_id binding :p_day and
+    :x_day, the days P and `day`, :p_end and :x_end, their ends, and the scenario's). None
+    when no run kept it: everyone's must be read."""
+    p = _kept_run(store, scenario, day)
+    if p is None:
+        return None
+    params: dict[str, Any] = {**scenario.params(), "p": p, "state": state}
+    kept = store.fetch(
+        "SELECT person_id FROM engine_state s"
+        f" WHERE {scenario.visible('s')} AND s.run_day = :p AND s.state = :state",
+        params,
+    )
+    bounds: dict[str, Any] = {
+        **scenario.params(),
+        "p_day": p,
+        "x_day": day,
+        "p_end": day_bounds(p)[1],
+        "x_end": day_bounds(day)[1],
+    }
+    # DuckDB refuses parameters the query does not name
+    named = store.fetch(named_since, {k: v for k, v in bounds.items() if f":{k}" in named_since})
+    # PostgreSQL returns untyped empties
+    both = [f.get_column("person_id").cast(pl.Int64) for f in (kept, named) if f.height]
+    return ids_of(pl.concat(both)) if both else []
+
+
+def keep_people(store: Store, scenario: Scenario, day: date, state: str, ids: list[int]) -> None:
+    """Record the people in `state` at the start of `day`, as the run of `day` read them."""
+    if ids:
+        store.insert_frame(
+            "engine_state",
+            pl.DataFrame(
+                {"scenario": scenario.name, "run_day": day, "state": state, "person_id": ids},
+                schema={
+                    "scenario": pl.String(),
+                    "run_day": pl.Date(),
+                    "state": pl.String(),
+                    "person_id": pl.Int64(),
+                },
+            ),
+        )
+
+
+def forget_later(store: Store, scenario: Scenario, day: date) -> None:
+    """The runs of `scenario` after `day` no longer hold a kept state (a run of `day` changed
+    what they started from)."""
+    store.execute(
+        "UPDATE engine_run SET state_kept = false WHERE scenario = :s AND run_day > :d"
+        " AND state_kept",
+        {"s": scenario.name, "d": day},
+    )

@@ -510,6 +510,15 @@ TABLES_V7: tuple[Table, ...] = (
         " rerun of its day).",
         batched=False,
     ),
+    Table(
+        "engine_state",
+        (SCENARIO, _c("run_day", DATE), _c("state", V), _c("person_id", B)),
+        key=("scenario", "run_day", "state", "person_id"),
+        doc="Who is in a state at the start of a run's day, as the run read it: `quarantined`"
+        " (an open quarantine schedule), `placed` (in a facility). The next run reads the"
+        " state again only for these people and those its days' orders name.",
+        batched=False,
+    ),
 )
 
 

@@ -144,6 +144,10 @@ def _create_v7_tables(store: Store) -> None:
             'CREATE INDEX IF NOT EXISTS "engine_episode_person" ON "engine_episode"'
             " (person_id, run_day)"
         )
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "engine_order_person_day" ON "engine_order"'
+            " (scenario, person_id, run_day)"
+        )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -163,7 +167,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "registry corrections as events: identity corrections and moves; compound and building",
         _create_v6_tables,
     ),
-    Migration(7, "the engine's state between days: case episodes", _create_v7_tables),
+    Migration(
+        7,
+        "the engine's state between days: case episodes, people in quarantine or a facility",
+        _create_v7_tables,
+    ),
 )
 
 
