@@ -57,9 +57,11 @@ from typing import Any
 
 from fangkong.engine.frames import IDS, day_bounds, ids_of
 from fangkong.engine.scenario import Scenario, Watermarks
+from fangkong.engine.state import forget
 from fangkong.store.base import Store
 
 __all__ = [
+    "CASES",
     "EPISODE_COLUMNS",
     "active_at",
     "episode_ctes",
@@ -217,6 +219,10 @@ episode AS MATERIALIZED (
 
 _COLS = ", ".join(EPISODE_COLUMNS)
 
+# the frame of everyone's latest episode a run reads once (`fangkong.engine.treatment.case_state`)
+# until it writes episodes again
+CASES = "cases"
+
 
 def refresh_episodes(
     store: Store, scenario: Scenario, day: date, persons: list[int] | None
@@ -225,6 +231,7 @@ def refresh_episodes(
     `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them)."""
     if persons is not None and not persons:
         return
+    forget(store, scenario, CASES)
     only = f" AND person_id IN ({IDS})" if persons is not None else ""
     ids: dict[str, Any] = {} if persons is None else {"ids": persons}
     store.execute(

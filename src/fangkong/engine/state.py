@@ -6,8 +6,9 @@ While `run_day` runs day D in a scenario (`kept_state`), the steps read the case
 runs of earlier days make — open quarantine schedules (`fangkong.engine.schedule`), who is in
 which facility (`fangkong.engine.facility`) — is read from the store once (`read_once`) and
 shared by the steps that need it, instead of each step reading it again: nothing the run writes
-before its end changes it. Outside a run (a report, a test calling a step alone) every read goes
-to the store.
+before its end changes it. Each person's latest episode is read once too, and again after the
+run writes episodes (`forget`). Outside a run (a report, a test calling a step alone) every read
+goes to the store.
 
 **Who is in a state** (`engine_state`): each run records the people in an open quarantine
 (`quarantined`) and in a facility (`placed`) at the start of its day (`keep_people`). A later
@@ -38,7 +39,15 @@ from fangkong.engine.frames import day_bounds, ids_of
 from fangkong.engine.scenario import Scenario
 from fangkong.store.base import Store
 
-__all__ = ["forget_later", "keep_people", "kept_day", "kept_state", "people_to_read", "read_once"]
+__all__ = [
+    "forget",
+    "forget_later",
+    "keep_people",
+    "kept_day",
+    "kept_state",
+    "people_to_read",
+    "read_once",
+]
 
 
 @dataclass
@@ -88,6 +97,13 @@ def read_once(
     if name not in run.frames:
         run.frames[name] = load()
     return run.frames[name]
+
+
+def forget(store: Store, scenario: Scenario, name: str) -> None:
+    """The run of `scenario` in `store` changed what frame `name` holds: read it again."""
+    run = _run(store, scenario)
+    if run is not None:
+        run.frames.pop(name, None)
 
 
 def _kept_run(store: Store, scenario: Scenario, day: date) -> date | None:

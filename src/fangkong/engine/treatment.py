@@ -34,12 +34,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import episode_ctes
+from fangkong.engine.episode import CASES, episode_ctes
 from fangkong.engine.facility import NO_BED, allocate, occupancy
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import kept_day
+from fangkong.engine.state import kept_day, read_once
 from fangkong.model.glossary import Diagnosis, FacilityKind, OrderType, Severity, Waiting
 from fangkong.policy.schema import Discharge, Policy, Treatment
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
@@ -77,7 +77,18 @@ def case_state(
     store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """Each person's latest case episode opened by the end of `day` (of `ids`, or everyone),
-    with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`)."""
+    with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`). In
+    a run of `day`, everyone's are read once from the kept episodes until the run changes them
+    (`fangkong.engine.state`), and `ids` picked from them."""
+    if kept_day(store, scenario) == day:
+        every = read_once(
+            store, scenario, day, CASES, lambda: _case_state(store, day, None, scenario)
+        )
+        return every if ids is None else every.filter(pl.col("person_id").is_in(ids))
+    return _case_state(store, day, ids, scenario)
+
+
+def _case_state(store: Store, day: date, ids: list[int] | None, scenario: Scenario) -> pl.DataFrame:
     persons = IDS if ids is not None else None
     sql = f"""
 WITH {episode_ctes(scenario, persons=persons, kept=kept_day(store, scenario))}
