@@ -201,3 +201,32 @@ def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) 
     assert any(kept[d][0] for d in days) and any(kept[d][1] for d in days)
     assert not kept[days[0]][0] and 2 in kept[days[1]][0]
     assert all(6 not in q + p for q, p in kept.values())
+
+
+def test_class_b_management_ends_the_quarantines_and_isolations_ordered_before_it(
+    store: Store,
+) -> None:
+    e = Events()
+    for pid in (1, 2, 3):
+        e.person(pid, 10)
+    e.add("facility", facility_id="H-1", kind="shelter_hospital", region_code="310101", capacity=9)
+    e.add(
+        "facility", facility_id="D-1", kind="designated_hospital", region_code="310101", capacity=9
+    )
+    e.case(1, "2023-01-06 10:00", diagnosis="confirmed")
+    e.load(store, batch=1)
+    before = run_day(store, date(2023, 1, 6))
+    assert before.orders.filter(pl.col("order_type") == "admit").height == 1
+    quarantined = set(before.orders.filter(pl.col("order_type") == "quarantine")["person_id"])
+    assert quarantined == {2, 3}
+    run_day(store, date(2023, 1, 7))
+    lifted = run_day(store, date(2023, 1, 8))  # class-B management from this day
+    assert lifted.policy_id == "cn-2023-01-08"
+    released = lifted.orders.filter(pl.col("rule") == "quarantine.regime_lifted")
+    assert set(released["person_id"]) == {2, 3}
+    discharged = lifted.orders.filter(pl.col("rule") == "treatment.isolation_lifted")
+    assert discharged["person_id"].to_list() == [1]
+    assert lifted.events.height == 0  # leaving isolation is not a recovery
+    after = run_day(store, date(2023, 1, 9))
+    assert after.orders.height == 0
+    assert int(after.occupancy.filter(pl.col("facility_id").is_not_null())["occupied"].sum()) == 0

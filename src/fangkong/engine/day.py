@@ -11,7 +11,8 @@ and what the steps before it wrote in this run):
 3. quarantine   orders for the traced contacts (phases and test days of the policy); releases
                 and conversions of people already in quarantine
 4. treatment    new case episodes admitted by severity; escalations; discharges (each a derived
-                outcome event) and monitoring
+                outcome event) and monitoring; under a policy without isolation (class B), the
+                cases still admitted discharged (no outcome derived)
 5. border       arrivals (of the day, and earlier ones new to this run): closed-loop transfer and
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
@@ -50,7 +51,7 @@ from fangkong.engine.schedule import QUARANTINED, open_schedules
 from fangkong.engine.state import forget_later, keep_people, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
-from fangkong.engine.treatment import treatment_orders
+from fangkong.engine.treatment import isolation_lifted, treatment_orders
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
@@ -156,6 +157,7 @@ def _steps(
             quarantine_orders(store, day, policy, pl.concat([local, received]), scenario=scenario),
             release_and_conversion_orders(store, day, policy, scenario=scenario),
             treatment,
+            isolation_lifted(store, day, policy, scenario=scenario),
             border_orders(store, day, policy, scenario=scenario, marks=marks),
         ]
     )

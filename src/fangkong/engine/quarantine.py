@@ -31,7 +31,9 @@ first day the results are in. **Conversion**: a person under quarantine with a c
 (confirmed or asymptomatic) or a positive single-tube result (a tube holding only their sample;
 Ct below the cut-off, the inbound one for inbound travellers) reported since the quarantine began
 gets `convert`, which ends the quarantine; positive pooled tubes are the testing step's
-(temporary control and single-tube retests).
+(temporary control and single-tube retests). **A regime lifted**: an open quarantine of a
+population the policy in force no longer quarantines (class-B management from 2023-01-08
+quarantines nobody) ends on the run day, each phase not yet released getting a `release`.
 """
 
 from __future__ import annotations
@@ -390,6 +392,10 @@ def release_and_conversion_orders(
     if sched.height == 0:
         return empty_orders()
     start, end = day_bounds(day)
+    lifted = _lifted(day, policy, sched)
+    sched = sched.join(lifted.select("person_id").unique(), on="person_id", how="anti")
+    if sched.height == 0:
+        return check_orders(lifted)
     ids = ids_of(sched.get_column("person_id"))
     inbound = (pl.col("population") == Population.INBOUND_TRAVELLER.value).any()
     began = sched.group_by("person_id").agg(
@@ -462,4 +468,30 @@ def release_and_conversion_orders(
     )
     if held.height:
         log.info("%d releases held for missing test results", held.height)
-    return check_orders(pl.concat([converts, release, makeup]))
+    return check_orders(pl.concat([lifted, converts, release, makeup]))
+
+
+def _lifted(day: date, policy: Policy, sched: pl.DataFrame) -> pl.DataFrame:
+    """`release` today of every phase not yet released of the open quarantines whose population
+    `policy` no longer quarantines (class-B management ends them all; the twenty measures end
+    the quarantine of secondary contacts): the quarantine ends with the regime."""
+    lifted = [p.value for p in Population if policy.regime(p) is None]
+    phases = sched.filter(pl.col("population").is_in(lifted) & ~pl.col("released"))
+    if phases.height:
+        log.info(
+            "%d quarantines end: policy %s no longer quarantines them", phases.height, policy.id
+        )
+    return orders_from(
+        phases,
+        OrderType.RELEASE,
+        start_at=day_start(day),
+        place="place",
+        detail="detail",
+        rule="quarantine.regime_lifted",
+        policy_id=policy.id,
+        reason=pl.format(
+            "policy {} quarantines no {}: the quarantine ends",
+            pl.lit(policy.id),
+            pl.col("population").str.replace_all("_", " "),
+        ),
+    )

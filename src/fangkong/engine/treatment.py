@@ -23,6 +23,10 @@ escalation; discharge by the policy's Ct criteria; monitoring after discharge.
   `monitoring_return_ct_below` (or the positive cut-off when the policy has none) sends the
   person back: `transfer` + `admit`.
 
+- **Isolation lifted**: under a policy that orders no isolation of cases (class-B management),
+  the cases admitted before it are discharged on the run day (`isolation_lifted`; no outcome
+  is derived from it: leaving isolation is not a recovery).
+
 The bulletin counts cured cases and deaths from the case registry's outcome events; these
 orders are the engine's decisions and free a bed on discharge (an outcome event does too).
 """
@@ -45,7 +49,14 @@ from fangkong.policy.schema import Discharge, Policy, Treatment
 from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
 from fangkong.store import Store
 
-__all__ = ["CASE_SCHEMA", "RESULT_SCHEMA", "case_state", "person_results", "treatment_orders"]
+__all__ = [
+    "CASE_SCHEMA",
+    "RESULT_SCHEMA",
+    "case_state",
+    "isolation_lifted",
+    "person_results",
+    "treatment_orders",
+]
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +346,54 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy, rule: Discharge) -
     return pl.concat([discharge, monitor, tests])
 
 
+def _care(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
+    """Each person's latest admission or discharge, and latest monitoring, before `day`."""
+    return read(
+        store,
+        _CARE_SQL.format(visible=scenario.visible("o")),
+        {"day": day, **scenario.params()},
+        _CARE_SCHEMA,
+    )
+
+
+def _admitted(active: pl.DataFrame) -> pl.DataFrame:
+    """The active cases (joined to their latest care order) admitted in this episode."""
+    return active.filter(
+        (pl.col("order_type") == OrderType.ADMIT.value)
+        & pl.col("place").is_not_null()
+        & (pl.col("run_day") >= pl.col("case_since").dt.date())
+    )
+
+
+def isolation_lifted(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """Under a policy that orders no isolation of cases (class-B management), the cases still
+    admitted by earlier orders are discharged today: `discharge` (the isolation by order ends;
+    the bed is freed). Not a recovery: no outcome event is derived from these."""
+    if policy.treatment is not None and policy.discharge is not None:
+        return empty_orders()
+    care = _care(store, day, scenario).filter(pl.col("order_type") != OrderType.MONITOR.value)
+    if care.height == 0:
+        return empty_orders()
+    cases = case_state(store, day, ids_of(care.get_column("person_id")), scenario=scenario)
+    admitted = _admitted(active_cases(cases).join(care, on="person_id"))
+    if admitted.height:
+        log.info("%d cases leave isolation: policy %s orders none", admitted.height, policy.id)
+    return orders_from(
+        admitted,
+        OrderType.DISCHARGE,
+        start_at=day_start(day),
+        place="place",
+        detail=pl.lit("isolation by order lifted"),
+        rule="treatment.isolation_lifted",
+        policy_id=policy.id,
+        reason=pl.format(
+            "policy {} orders no isolation of cases: leaves {}", pl.lit(policy.id), "detail"
+        ),
+    )
+
+
 def treatment_orders(
     store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
@@ -350,12 +409,7 @@ def treatment_orders(
         .sort("case_since", "person_id")
         .with_columns(_setting(routing).alias("setting"))
     )
-    care = read(
-        store,
-        _CARE_SQL.format(visible=scenario.visible("o")),
-        {"day": day, **scenario.params()},
-        _CARE_SCHEMA,
-    )
+    care = _care(store, day, scenario)
     last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
     active = active_cases(cases).join(last, on="person_id", how="left")
     new = active.filter(
@@ -363,11 +417,7 @@ def treatment_orders(
         | (pl.col("run_day") < pl.col("case_since").dt.date())
         | ((pl.col("order_type") == OrderType.ADMIT.value) & pl.col("place").is_null())
     )
-    admitted = active.filter(
-        (pl.col("order_type") == OrderType.ADMIT.value)
-        & pl.col("place").is_not_null()
-        & (pl.col("run_day") >= pl.col("case_since").dt.date())
-    )
+    admitted = _admitted(active)
     stricter = pl.col("setting").replace_strict(_RANK, default=-1) > pl.col(
         "detail"
     ).replace_strict(_RANK, default=-1)
