@@ -174,13 +174,13 @@ def _city() -> Events:
     return e
 
 
-def _people(store: Store, day: date, state: str) -> list[int]:
+def _people(store: Store, day: date, state: str) -> list[tuple[int, str | None]]:
     rows = store.fetch(
-        "SELECT person_id FROM engine_state WHERE scenario = 'live' AND run_day = :d"
+        "SELECT person_id, place FROM engine_state WHERE scenario = 'live' AND run_day = :d"
         " AND state = :s ORDER BY person_id",
         {"d": day, "s": state},
     )
-    return rows.get_column("person_id").to_list()
+    return [(int(p), place) for p, place in rows.rows()]
 
 
 def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) -> None:
@@ -195,12 +195,12 @@ def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) 
     # derived whole: as if no run had kept any state
     store.execute("UPDATE engine_run SET state_kept = false")
     for day in days:
-        quarantined = sorted(set(open_schedules(store, day).get_column("person_id")))
-        placed = sorted(set(placements(store, day).get_column("person_id")))
+        quarantined = sorted((int(p), None) for p in set(open_schedules(store, day)["person_id"]))
+        placed = sorted(placements(store, day).select("person_id", "place").rows())
         assert kept[day] == (quarantined, placed), day
     assert any(kept[d][0] for d in days) and any(kept[d][1] for d in days)
-    assert not kept[days[0]][0] and 2 in kept[days[1]][0]
-    assert all(6 not in q + p for q, p in kept.values())
+    assert not kept[days[0]][0] and (2, None) in kept[days[1]][0]
+    assert all(p != 6 for q, placed in kept.values() for p, _ in q + placed)
 
 
 def test_class_b_management_ends_the_quarantines_and_isolations_ordered_before_it(

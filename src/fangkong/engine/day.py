@@ -121,11 +121,9 @@ def run_day(
 def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
     """Record who is in quarantine and in a facility at the start of the day (as the run read
     them: `fangkong.engine.state`)."""
-    for state, frame in (
-        (QUARANTINED, open_schedules(store, day, scenario=scenario)),
-        (PLACED, placements(store, day, scenario=scenario)),
-    ):
-        keep_people(store, scenario, day, state, ids_of(frame.get_column("person_id")))
+    quarantined = open_schedules(store, day, scenario=scenario).select("person_id")
+    keep_people(store, scenario, day, QUARANTINED, quarantined)
+    keep_people(store, scenario, day, PLACED, placements(store, day, scenario=scenario))
 
 
 def _steps(

@@ -36,7 +36,7 @@ from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import kept_day, people_to_read, read_once
+from fangkong.engine.state import kept_day, kept_places, people_to_read, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
@@ -161,11 +161,11 @@ def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataF
         {},
         _FACILITY_SCHEMA,
     )
-    counts = (
-        placements(store, day, scenario=scenario)
-        .group_by("place")
-        .agg(pl.len().cast(pl.Int64).alias("n"))
-    )
+    # an earlier day's, as its run kept it (the rate over the last days reads it)
+    placed = kept_places(store, scenario, day, PLACED)
+    if placed is None:
+        placed = placements(store, day, scenario=scenario)
+    counts = placed.group_by("place").agg(pl.len().cast(pl.Int64).alias("n"))
     return facilities.join(counts, left_on="facility_id", right_on="place", how="left").select(
         *_FACILITY_SCHEMA, pl.col("n").fill_null(0).alias("occupied")
     )

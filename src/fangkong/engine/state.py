@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import day_bounds, ids_of
+from fangkong.engine.frames import day_bounds, ids_of, read
 from fangkong.engine.scenario import Scenario
 from fangkong.store.base import Store
 
@@ -44,6 +44,7 @@ __all__ = [
     "forget_later",
     "keep_people",
     "kept_day",
+    "kept_places",
     "kept_state",
     "people_to_read",
     "read_once",
@@ -147,21 +148,38 @@ def people_to_read(
     return ids_of(pl.concat(both)) if both else []
 
 
-def keep_people(store: Store, scenario: Scenario, day: date, state: str, ids: list[int]) -> None:
-    """Record the people in `state` at the start of `day`, as the run of `day` read them."""
-    if ids:
-        store.insert_frame(
-            "engine_state",
-            pl.DataFrame(
-                {"scenario": scenario.name, "run_day": day, "state": state, "person_id": ids},
-                schema={
-                    "scenario": pl.String(),
-                    "run_day": pl.Date(),
-                    "state": pl.String(),
-                    "person_id": pl.Int64(),
-                },
-            ),
-        )
+def keep_people(
+    store: Store, scenario: Scenario, day: date, state: str, people: pl.DataFrame
+) -> None:
+    """Record the people in `state` at the start of `day` (`person_id`, and `place` if the
+    state has one), as the run of `day` read them."""
+    if people.height == 0:
+        return
+    place = pl.col("place") if "place" in people.columns else pl.lit(None, pl.String)
+    store.insert_frame(
+        "engine_state",
+        people.select(
+            pl.lit(scenario.name).alias("scenario"),
+            pl.lit(day).alias("run_day"),
+            pl.lit(state).alias("state"),
+            pl.col("person_id").cast(pl.Int64),
+            place.cast(pl.String).alias("place"),
+        ).unique(["person_id"]),
+    )
+
+
+def kept_places(store: Store, scenario: Scenario, day: date, state: str) -> pl.DataFrame | None:
+    """`person_id` and `place` of the people in `state` at the start of `day` as the run of
+    that day kept them, when it did (and it is not the run going on); else None."""
+    if kept_day(store, scenario) == day or _kept_run(store, scenario, day) != day:
+        return None
+    return read(
+        store,
+        "SELECT person_id, place FROM engine_state s"
+        f" WHERE {scenario.visible('s')} AND s.run_day = :day AND s.state = :state",
+        {**scenario.params(), "day": day, "state": state},
+        {"person_id": pl.Int64(), "place": pl.String()},
+    )
 
 
 def forget_later(store: Store, scenario: Scenario, day: date) -> None:

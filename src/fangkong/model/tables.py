@@ -512,11 +512,11 @@ TABLES_V7: tuple[Table, ...] = (
     ),
     Table(
         "engine_state",
-        (SCENARIO, _c("run_day", DATE), _c("state", V), _c("person_id", B)),
+        (SCENARIO, _c("run_day", DATE), _c("state", V), _c("person_id", B), _c("place", V, True)),
         key=("scenario", "run_day", "state", "person_id"),
         doc="Who is in a state at the start of a run's day, as the run read it: `quarantined`"
-        " (an open quarantine schedule), `placed` (in a facility). The next run reads the"
-        " state again only for these people and those its days' orders name.",
+        " (an open quarantine schedule), `placed` (in a facility: `place`). The next run reads"
+        " the state again only for these people and those its days' orders name.",
         batched=False,
     ),
 )
