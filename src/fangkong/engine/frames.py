@@ -7,13 +7,15 @@ column into 00:00 of that day (the orders' `TIME` type).
 
 **Reads.** `read` runs a query and returns its rows with the declared column types: an empty
 result comes back with those columns too (PostgreSQL returns untyped empties). `ids_of` makes
-the distinct person ids a `CAST(:ids AS BIGINT[])` parameter takes; `IDS` is that subquery.
+the distinct person ids a `CAST(:ids AS BIGINT[])` parameter takes; `IDS` is that subquery;
+`named` keeps the parameters a query names.
 
 Kept apart from the steps so that one implementation of each serves them all.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +33,7 @@ __all__ = [
     "day_start",
     "ids_of",
     "midnight",
+    "named",
     "read",
 ]
 
@@ -64,6 +67,11 @@ def read(
     if frame.height == 0:
         return pl.DataFrame(schema=dict(schema))
     return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def named(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of `params` that `sql` names (DuckDB refuses others)."""
+    return {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
 
 
 def ids_of(values: pl.Series | Iterable[int]) -> list[int]:

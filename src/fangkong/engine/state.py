@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import day_bounds, ids_of, read
+from fangkong.engine.frames import day_bounds, ids_of, named, read
 from fangkong.engine.scenario import Scenario
 from fangkong.store.base import Store
 
@@ -141,10 +141,9 @@ def people_to_read(
         "p_end": day_bounds(p)[1],
         "x_end": day_bounds(day)[1],
     }
-    # DuckDB refuses parameters the query does not name
-    named = store.fetch(named_since, {k: v for k, v in bounds.items() if f":{k}" in named_since})
+    since = store.fetch(named_since, named(named_since, bounds))
     # PostgreSQL returns untyped empties
-    both = [f.get_column("person_id").cast(pl.Int64) for f in (kept, named) if f.height]
+    both = [f.get_column("person_id").cast(pl.Int64) for f in (kept, since) if f.height]
     return ids_of(pl.concat(both)) if both else []
 
 

@@ -98,14 +98,13 @@ State as of an instant
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
 
-from fangkong.engine.frames import LOCAL_ZONE, day_bounds, read
+from fangkong.engine.frames import LOCAL_ZONE, day_bounds, named, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.state import kept_day
@@ -168,11 +167,6 @@ _FACTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _named(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters `sql` names (DuckDB refuses others)."""
-    return {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
-
-
 def _aware(at: datetime, name: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError(f"{name} must be timezone-aware (got {at.isoformat()})")
@@ -216,7 +210,7 @@ def pooled_testing_orders(
         "lost_from": start - result_deadline,
         "lost_to": end - result_deadline,
     }
-    if not store.scalar(MAY_ORDER_SQL, _named(MAY_ORDER_SQL, params)):
+    if not store.scalar(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)):
         return empty_orders()
     facts = read(store, orders_sql(scenario, kept_day(store, scenario)), params, _FACTS_SCHEMA)
     if facts.height == 0:

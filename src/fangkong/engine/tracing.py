@@ -65,12 +65,11 @@ all check-ins on the venues the cases visited, then an interval overlap within e
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from fangkong.engine.frames import ZONE, day_bounds
+from fangkong.engine.frames import ZONE, day_bounds, named
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.state import kept_day
@@ -188,8 +187,7 @@ def trace_contacts(
         "venue_close": [c.value for c in rules.venue_close_contact_categories] or [""],
         **scenario.params(),
     }
-    # DuckDB refuses parameters the query does not name
-    found = store.fetch(sql, {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)})
+    found = store.fetch(sql, named(sql, params))
     if found.height == 0:
         return empty_contacts()
     out = found.with_columns(
