@@ -139,7 +139,7 @@ def _create_v7_tables(store: Store) -> None:
     # runs stored before this migration kept no state: the next run derives it whole
     store.execute('ALTER TABLE "engine_run" ADD COLUMN state_kept BOOLEAN NOT NULL DEFAULT false')
     _create_tables(store, TABLES_V7)
-    if store.dialect == "postgres":  # a person's latest snapshot, by person
+    if store.dialect == "postgres":  # a person's latest episodes, their orders, by person
         store.execute(
             'CREATE INDEX IF NOT EXISTS "engine_episode_person" ON "engine_episode"'
             " (person_id, run_day)"
@@ -147,6 +147,10 @@ def _create_v7_tables(store: Store) -> None:
         store.execute(
             'CREATE INDEX IF NOT EXISTS "engine_order_person_day" ON "engine_order"'
             " (scenario, person_id, run_day)"
+        )
+        store.execute(  # the people a run kept in a state
+            'CREATE INDEX IF NOT EXISTS "engine_state_day" ON "engine_state"'
+            " (scenario, run_day, state)"
         )
 
 
