@@ -102,7 +102,7 @@ def run_day(
     `scenario` (default: live)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
-    with store.transaction():
+    with store.transaction(), kept_state(store, scenario, day):
         for name in DERIVED_TABLES:
             store.execute(
                 f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
@@ -110,66 +110,45 @@ def run_day(
             )
         marks = watermarks(store, scenario, day)
         keep_episodes(store, scenario, day, marks)
-        with kept_state(store, scenario, day):
-            result = _steps(store, day, policy, prefix, scenario, marks)
-            _keep_people(store, scenario, day)
+        testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
+        reports = derived_reports(store, testing, policy, scenario, day)
+        store_events(store, reports)
+        refresh_episodes(store, scenario, day, ids_of(reports.get_column("person_id")))
+        cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
+        contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
+        assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
+        away = _persons_away(store, contacts, prefix)
+        local = contacts.filter(~pl.col("contact_person_id").is_in(away))
+        received, unmatched = _received(store, day, policy, prefix, marks)
+        treatment = treatment_orders(store, day, policy, scenario=scenario)
+        outcomes = derived_outcomes(store, treatment, scenario, day)
+        orders = concat_orders(
+            [
+                testing,
+                assist,
+                quarantine_orders(
+                    store, day, policy, pl.concat([local, received]), scenario=scenario
+                ),
+                release_and_conversion_orders(store, day, policy, scenario=scenario),
+                treatment,
+                isolation_lifted(store, day, policy, scenario=scenario),
+                border_orders(store, day, policy, scenario=scenario, marks=marks),
+            ]
+        )
+        orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
+        stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
+        traced = contacts.select(
+            pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
+        )
+        store_events(store, outcomes)
+        refresh_episodes(store, scenario, day, ids_of(outcomes.get_column("person_id")))
+        _keep_people(store, scenario, day)
+        if stored.height:
+            store.insert_frame("engine_order", stored)
+        if traced.height:
+            store.insert_frame("traced_contact", traced)
         record_run(store, scenario, day, policy.id, marks)
         forget_later(store, scenario, day)
-    return result
-
-
-def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
-    """Record who is in quarantine and in a facility at the start of the day (as the run read
-    them: `fangkong.engine.state`)."""
-    quarantined = open_schedules(store, day, scenario=scenario).select("person_id")
-    keep_people(store, scenario, day, QUARANTINED, quarantined)
-    keep_people(store, scenario, day, PLACED, placements(store, day, scenario=scenario))
-
-
-def _steps(
-    store: Store,
-    day: date,
-    policy: Policy,
-    prefix: str | None,
-    scenario: Scenario,
-    marks: Watermarks,
-) -> DayResult:
-    """The steps of the day in order (the module docstring), the kept state read and brought to
-    the day's end as they go; the run's orders, contacts and derived events stored."""
-    testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
-    reports = derived_reports(store, testing, policy, scenario, day)
-    store_events(store, reports)
-    refresh_episodes(store, scenario, day, ids_of(reports.get_column("person_id")))
-    cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
-    contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
-    assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
-    away = _persons_away(store, contacts, prefix)
-    local = contacts.filter(~pl.col("contact_person_id").is_in(away))
-    received, unmatched = _received(store, day, policy, prefix, marks)
-    treatment = treatment_orders(store, day, policy, scenario=scenario)
-    outcomes = derived_outcomes(store, treatment, scenario, day)
-    orders = concat_orders(
-        [
-            testing,
-            assist,
-            quarantine_orders(store, day, policy, pl.concat([local, received]), scenario=scenario),
-            release_and_conversion_orders(store, day, policy, scenario=scenario),
-            treatment,
-            isolation_lifted(store, day, policy, scenario=scenario),
-            border_orders(store, day, policy, scenario=scenario, marks=marks),
-        ]
-    )
-    orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
-    stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
-    traced = contacts.select(
-        pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
-    )
-    store_events(store, outcomes)
-    refresh_episodes(store, scenario, day, ids_of(outcomes.get_column("person_id")))
-    if stored.height:
-        store.insert_frame("engine_order", stored)
-    if traced.height:
-        store.insert_frame("traced_contact", traced)
     log.info(
         "%s under %s in %s: %d cases, %d orders",
         day,
@@ -180,6 +159,14 @@ def _steps(
     )
     events = pl.concat([reports, outcomes])
     return DayResult(day, policy.id, stored, traced, events, occupancy, cases.height, unmatched)
+
+
+def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
+    """Record who is in quarantine and in a facility at the start of the day (as the run read
+    them: `fangkong.engine.state`)."""
+    quarantined = open_schedules(store, day, scenario=scenario).select("person_id")
+    keep_people(store, scenario, day, QUARANTINED, quarantined)
+    keep_people(store, scenario, day, PLACED, placements(store, day, scenario=scenario))
 
 
 def _received(
