@@ -123,6 +123,7 @@ def _live_rows(store: Store) -> bytes:
         ("traced_contact", "case_person_id, contact_person_id, run_day, tier"),
         ("engine_case_event", "report_id"),
         ("engine_episode", "run_day, person_id, episode_no"),
+        ("engine_state", "run_day, state, person_id"),
         ("engine_run", "run_day"),
     ):
         cols = "*" if table != "engine_run" else "scenario, run_day, policy_id, batch_watermark"
