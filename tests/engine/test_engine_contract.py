@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.cli.app import app
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import LIVE, open_scenario, scenario_diff
@@ -323,3 +324,34 @@ def test_a_discharge_writes_the_outcome_and_closes_the_episode(store: Store) -> 
     assert not any(_has(r.orders, 1, "admit") for r in results[1:])
     stored = store.fetch("SELECT outcome, rule FROM engine_case_event WHERE event_type = 'outcome'")
     assert stored.rows() == [("released", "treatment.discharge")]
+
+
+# -- the bulletin counts infections, whoever reported them ----------------------------------------
+
+
+def test_the_bulletin_counts_a_lab_found_case_once(store: Store) -> None:
+    e = _household(Events(), (1, 10), (2, 20))
+    e.sample(1, "2022-07-10 09:00", "positive")  # found by the lab: the engine reports it
+    e.load(store, batch=1)
+    ninth = load_policy(NINTH)
+    first = run_day(store, D1, ninth)
+    assert first.events.filter(pl.col("event_type") == "report").height == 1
+    day1 = bulletin_from_registry(store, D1).figures
+    assert (day1.asymptomatic_new, day1.new_confirmed) == (1, 0)
+    # the hospital reports the same person as a confirmed case (its own case id) the next day
+    Events().case(1, "2022-07-11 10:00", case_id="HOSP-1").load(store, batch=2)
+    run_day(store, D2, ninth)
+    day2 = bulletin_from_registry(store, D2).figures
+    # one infection: an asymptomatic infection that became confirmed (无症状转确诊), not two cases
+    assert (day2.new_confirmed, day2.new_converted, day2.asymptomatic_new) == (1, 1, 0)
+    assert (day2.cumulative_confirmed, day2.asymptomatic_under_observation) == (1, 0)
+
+
+def test_the_bulletin_reads_the_engine_events_of_its_scenario_only(store: Store) -> None:
+    e = _household(Events(), (1, 10))
+    e.sample(1, "2022-07-10 09:00", "positive")
+    e.load(store, batch=1)
+    what_if = open_scenario(store, "lab-only", WHATIF, D1)
+    run_day(store, D1, load_policy(WHATIF), scenario=what_if)
+    assert bulletin_from_registry(store, D1).figures.asymptomatic_new == 0  # live has not run
+    assert bulletin_from_registry(store, D1, scenario="lab-only").figures.asymptomatic_new == 1

@@ -95,6 +95,18 @@ def test_null_removes_a_base_entry(write_policy: Writer) -> None:
     assert policy.inbound.pre_boarding_tests == 2  # the rest of the section is kept
 
 
+def test_a_circuit_breaker_needs_an_inbound_regime(write_policy: Writer) -> None:
+    # the breaker counts positives within the inbound regime's days: no regime, no window
+    overlay = _whatif(
+        "whatif-no-inbound-regime", "cn-2022-06-28", quarantine={"inbound_traveller": None}
+    )
+    path = write_policy(overlay)
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy_file(path)
+    assert caught.value.path == str(path)
+    assert "inbound.circuit_breaker needs quarantine.inbound_traveller" in str(caught.value)
+
+
 def test_an_overlay_can_add_a_section(write_policy: Writer) -> None:
     breaker = load_policy("cn-2022-06-28").inbound.circuit_breaker
     assert breaker is not None

@@ -1,5 +1,13 @@
-"""The daily bulletin computed from the case registry (`case_report`), by one set-based query
-that runs unchanged on DuckDB and PostgreSQL.
+"""The daily bulletin computed from the case registry, by one set-based query that runs
+unchanged on DuckDB and PostgreSQL.
+
+The events are the registry's (`case_report`) and those the engine derived in the scenario (a
+lab-positive single test reported, a discharge: `engine_case_event`), read through the
+case-episode relation (`fangkong.engine.episode`). A *case* here is one infection: a person's
+events between two closing events (an outcome, or an exclusion), whichever case ids they carry.
+So a lab positive the engine reported as an asymptomatic infection and the hospital's later
+report of the same person as confirmed are one case, counted once (as 无症状转确诊), and an
+engine-derived discharge followed by the hospital's own outcome is one cure.
 
 How events make figures (a case's events are ordered by `reported_at`, then `report_id`):
 
@@ -45,13 +53,16 @@ from fangkong.bulletin.regions import (
     city_expr,
     province_expr,
 )
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import day_bounds, read
+from fangkong.engine.scenario import Scenario, scenario_of
 from fangkong.store.base import Store
 
 __all__ = [
     "REGISTRY_FIGURES",
     "bulletin_from_registry",
     "county_figures",
+    "county_figures_sql",
 ]
 
 # The figures that the case registry gives (the others come from the engine's facts).
@@ -59,7 +70,11 @@ _NOT_IN_REGISTRY = frozenset(CONTACT_FIGURES)
 REGISTRY_FIGURES: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n not in _NOT_IN_REGISTRY)
 
 _ORDER = "ORDER BY reported_at, report_id"
-_RUNNING = f"PARTITION BY case_id {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+# One infection: a person's events within one segment of the case-episode relation
+# (`fangkong.engine.episode`: segments are cut after each outcome or exclusion), whatever case
+# ids the registry and the engine gave them.
+_CASE = "person_id, seg"
+_RUNNING = f"PARTITION BY {_CASE} {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 
 # Conditions over the per-event state (`seq` below).
 _NEW = "in_day"
@@ -129,15 +144,18 @@ def _select_list() -> str:
     return ",\n       ".join(parts)
 
 
-COUNTY_FIGURES_SQL = f"""
-WITH ev AS (
-    SELECT case_id, report_id, reported_at, substr(region_code, 1, 6) AS county,
+def county_figures_sql(scenario: Scenario) -> str:
+    """The query behind `county_figures`, over the case events of `scenario` (binds its
+    parameters, :day_start and :day_end)."""
+    return f"""
+WITH {episode_ctes(scenario, until="< :day_end")},
+ev AS (
+    SELECT person_id, seg, report_id, reported_at, substr(region_code, 1, 6) AS county,
            CASE WHEN event_type IN ('report', 'reclassify') THEN diagnosis END AS d,
            CASE WHEN event_type IN ('report', 'reclassify') THEN origin END AS o,
            severity AS s,
            CASE WHEN event_type = 'outcome' THEN outcome END AS x
-    FROM case_report
-    WHERE reported_at < :day_end
+    FROM seg
 ),
 runs AS (
     SELECT ev.*,
@@ -148,22 +166,22 @@ runs AS (
     FROM ev
 ),
 state AS (
-    SELECT case_id, report_id, reported_at, county, x AS event_outcome,
-           max(d) OVER (PARTITION BY case_id, dn) AS diag,
-           max(o) OVER (PARTITION BY case_id, orn) AS origin,
-           max(s) OVER (PARTITION BY case_id, sn) AS severity,
-           max(x) OVER (PARTITION BY case_id, xn) AS outcome
+    SELECT person_id, seg, report_id, reported_at, county, x AS event_outcome,
+           max(d) OVER (PARTITION BY {_CASE}, dn) AS diag,
+           max(o) OVER (PARTITION BY {_CASE}, orn) AS origin,
+           max(s) OVER (PARTITION BY {_CASE}, sn) AS severity,
+           max(x) OVER (PARTITION BY {_CASE}, xn) AS outcome
     FROM runs
 ),
 seq AS (
     SELECT state.*,
-           lag(diag) OVER (PARTITION BY case_id {_ORDER}) AS prev_diag,
-           lag(outcome) OVER (PARTITION BY case_id {_ORDER}) AS prev_outcome,
+           lag(diag) OVER (PARTITION BY {_CASE} {_ORDER}) AS prev_diag,
+           lag(outcome) OVER (PARTITION BY {_CASE} {_ORDER}) AS prev_outcome,
            reported_at >= :day_start AS in_day,
-           row_number() OVER (PARTITION BY case_id ORDER BY reported_at DESC, report_id DESC)
+           row_number() OVER (PARTITION BY {_CASE} ORDER BY reported_at DESC, report_id DESC)
                = 1 AS at_end,
            reported_at < :day_start AND row_number() OVER (
-               PARTITION BY case_id, reported_at < :day_start
+               PARTITION BY {_CASE}, reported_at < :day_start
                ORDER BY reported_at DESC, report_id DESC) = 1 AS at_start
     FROM state
 )
@@ -175,15 +193,18 @@ ORDER BY county
 """
 
 
-def county_figures(store: Store, day: date) -> pl.DataFrame:
+def county_figures(store: Store, day: date, *, scenario: str = LIVE) -> pl.DataFrame:
     """The registry's figures for `day`, one row per county (6-digit code of the events):
-    `region_code` and the figures of REGISTRY_FIGURES (Int64)."""
+    `region_code` and the figures of REGISTRY_FIGURES (Int64), over the registry's events and
+    those the engine derived in `scenario`."""
+    case_scenario = scenario_of(store, scenario)
     start, end = day_bounds(day)
     schema: dict[str, pl.DataType] = {
         "region_code": pl.String(),
         **dict.fromkeys(REGISTRY_FIGURES, pl.Int64()),
     }
-    return read(store, COUNTY_FIGURES_SQL, {"day_start": start, "day_end": end}, schema)
+    params = {"day_start": start, "day_end": end, **case_scenario.params()}
+    return read(store, county_figures_sql(case_scenario), params, schema)
 
 
 def _with_contacts(
@@ -234,7 +255,9 @@ def bulletin_from_registry(
     """The bulletin of `day` computed from the case registry, for the nation or, with `region`,
     for one province or city (a 6-digit code); the close-contact figures from the engine's
     facts of `scenario` (`fangkong.bulletin.contacts`)."""
-    counties, names = _with_contacts(county_figures(store, day), store, day, scenario)
+    counties, names = _with_contacts(
+        county_figures(store, day, scenario=scenario), store, day, scenario
+    )
     frame = _regions(counties, names)
     scope = check_scope(region or NATION_CODE)
     if scope != NATION_CODE and scope not in frame.get_column("region_code").to_list():

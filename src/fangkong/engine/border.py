@@ -12,7 +12,7 @@ tracing not possible`. A person who arrives twice on one day counts once (the la
 **Circuit breaker**, only while `policy.inbound.circuit_breaker` is set. The unit is one flight
 arrival: a flight number (airline code and number, as recorded) on an arrival date. Its positive
 passengers are the passengers of that arrival who, within the inbound regime's length after
-arriving (its `total_days`; 14 when the policy has no inbound regime), had a positive
+arriving (its `total_days`: a policy with a circuit breaker must have one), had a positive
 single-tube result (Ct below the inbound cut-off) or became a confirmed or asymptomatic case;
 a positive counts from when it was reported. A flight arrival whose count reaches the long
 threshold on the day (it was below it at the day's start) suspends the route for the long
@@ -35,6 +35,7 @@ from fangkong.engine.quarantine import issue_quarantine
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.schedule import CENTRALIZED
 from fangkong.engine.treatment import case_state, person_results, positive
+from fangkong.errors import PolicyError
 from fangkong.model.glossary import OrderType
 from fangkong.policy.schema import CircuitBreaker, Policy
 from fangkong.policy.terms import Population
@@ -142,7 +143,9 @@ def circuit_breaker_orders(
     """`suspend_route` for the flight arrivals whose positive passengers reach a threshold on
     `day` (see the module docstring for the counting)."""
     regime = policy.regime(Population.INBOUND_TRAVELLER)
-    window = timedelta(days=regime.total_days if regime else 14)
+    if regime is None:  # refused when the policy is loaded (`Policy` validation)
+        raise PolicyError(f"{policy.id}: a circuit breaker without an inbound regime")
+    window = timedelta(days=regime.total_days)
     start, end = day_bounds(day)
     flown = _arrivals(store, start - window, end).filter(pl.col("flight").is_not_null())
     if flown.height == 0:

@@ -22,12 +22,13 @@ Close contacts (tier `close`), by four routes
                 policy's list: the policy leaves it to the epidemiologist, who records the
                 contact again with the setting they judge it to be.
     co_travel   the same train or flight: trips with the same service and service date, and
-                inbound arrivals with the same flight within 12 hours of each other (a flight
-                number is flown at most once a day; the 12 hours keep a flight that lands
-                around midnight whole). On a flight, both seat rows known and at most
-                `co_travel_seat_rows` apart; on a train (a trip with a `carriage`), the same
-                carriage, which counts whole. The case's departure or arrival in the window;
-                exposed_at = the case's departure (arrival).
+                inbound arrivals with the same flight number landing at most
+                `same_flight_within_hours` apart (12: a flight number is flown at most once a
+                day, and 12 hours keep a flight that lands around midnight whole). On a
+                flight, both seat rows known and at most `co_travel_seat_rows` apart; on a
+                train (a trip with a `carriage`), the same carriage, which counts whole. The
+                case's departure or arrival in the window; exposed_at = the case's departure
+                (arrival).
     venue       check-ins (场所码) at the same venue whose presence overlaps the case's within
                 the window. A presence is [checkin_at, checkout_at or checkin_at]; the case's is
                 widened by `venue_copresence_minutes` on both sides, so two scans without
@@ -182,6 +183,7 @@ def trace_contacts(
         "now": until,
         "tolerance": timedelta(minutes=rules.venue_copresence_minutes),
         "seat_rows": rules.co_travel_seat_rows,
+        "same_flight": timedelta(hours=rules.same_flight_within_hours),
         "close_settings": [s.value for s in rules.close_contact_settings] or [""],
         "secondary_settings": secondary_settings or [""],
         "venue_close": [c.value for c in rules.venue_close_contact_categories] or [""],

@@ -149,8 +149,8 @@ co_travel AS (
   FROM c
   JOIN arrival a1 ON a1.person_id = c.case_person_id
   JOIN arrival a2 ON a2.flight = a1.flight
-    AND a2.arrived_at >= a1.arrived_at - INTERVAL '12 hours'
-    AND a2.arrived_at <= a1.arrived_at + INTERVAL '12 hours'
+    AND a2.arrived_at >= a1.arrived_at - CAST(:same_flight AS INTERVAL)
+    AND a2.arrived_at <= a1.arrived_at + CAST(:same_flight AS INTERVAL)
   WHERE a1.arrived_at >= c.ws AND a1.arrived_at <= c.we
     AND abs(a2.seat_row - a1.seat_row) <= :seat_rows
 )"""
@@ -195,9 +195,9 @@ def trace_sql(
     kept: date | None = None,
 ) -> str:
     """The tracing query for a policy's switches. Parameters: case_ids, starts, ends,
-    latest_end, now, tolerance (an interval), seat_rows, close_settings, secondary_settings,
-    venue_close (venue categories whose co-presence is a close contact), and the scenario's.
-    `kept`: see `episode_ctes`."""
+    latest_end, now, tolerance and same_flight (intervals), seat_rows, close_settings,
+    secondary_settings, venue_close (venue categories whose co-presence is a close contact),
+    and the scenario's. `kept`: see `episode_ctes`."""
     declared = _declared(
         "c", "case_person_id", "c.ws", "c.we", ":close_settings", ROUTE_RANK[ContactVia.DECLARED]
     )

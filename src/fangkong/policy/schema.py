@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     StrictBool,
+    model_validator,
 )
 
 from fangkong.errors import NotFoundError
@@ -121,6 +122,8 @@ class Contacts(_Section):
         tuple[VenueCategory, ...], AfterValidator(distinct), categories()
     ]
     co_travel_seat_rows: Rows  # flights: same row and this many rows in front and behind
+    # two arrivals with one flight number are the same flight when they land this close
+    same_flight_within_hours: Hours
 
 
 class Phase(NamedTuple):
@@ -381,6 +384,20 @@ class Policy(BaseModel):
     _lineage: tuple[str, ...] = PrivateAttr(default=())
     _path: str = PrivateAttr(default="")
     _params: dict[str, Parameter] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _breaker_counts_within_the_inbound_regime(self) -> Policy:
+        # the circuit breaker counts a passenger's positive within the inbound regime's days
+        # after arrival: without that regime it has no window, and no default is invented
+        if (
+            self.inbound.circuit_breaker is not None
+            and self.quarantine.get(Population.INBOUND_TRAVELLER) is None
+        ):
+            raise ValueError(
+                "inbound.circuit_breaker needs quarantine.inbound_traveller: positives are"
+                " counted within the inbound regime's days after arrival"
+            )
+        return self
 
     def _attach(self, meta: Mapping[str, ParamMeta], lineage: tuple[str, ...], path: str) -> None:
         """Called once, by the loader: the parameters' metadata, the ids from this policy down to
