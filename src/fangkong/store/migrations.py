@@ -20,6 +20,7 @@ from fangkong.model.tables import (
     TABLES_V4,
     TABLES_V5,
     TABLES_V6,
+    TABLES_V8,
     Table,
 )
 from fangkong.store.base import Store
@@ -134,6 +135,12 @@ def _create_v6_tables(store: Store) -> None:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
 
 
+def _create_v8_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V8)
+    if store.dialect == "postgres":
+        store.execute('CREATE INDEX "risk_area_day" ON "risk_area" (scenario, run_day)')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -151,6 +158,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "registry corrections as events: identity corrections and moves; compound and building",
         _create_v6_tables,
     ),
+    Migration(8, "risk areas drawn by the engine, per scenario and run day", _create_v8_tables),
 )
 
 
