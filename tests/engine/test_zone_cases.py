@@ -27,6 +27,7 @@ from fangkong.engine.zones import areas_on
 from fangkong.policy import load_policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
+
 from .test_policy_cases import _when, put
 
 CASES = Path(__file__).resolve().parent / "zone_cases"
@@ -70,8 +71,7 @@ def departure_orders(orders: pl.DataFrame) -> list[tuple[object, ...]]:
 
 def _expected_orders(rows: list[dict[str, Any]]) -> list[tuple[object, ...]]:
     out = [
-        (r["person"], r["population"], r["detail"], str(r["from"]), str(r["until"]))
-        for r in rows
+        (r["person"], r["population"], r["detail"], str(r["from"]), str(r["until"])) for r in rows
     ]
     return sorted(out, key=repr)
 

@@ -53,14 +53,18 @@ def test_2020_high_county_needs_more_than_50_cases_and_a_cluster(store: Store) -
     assert sorted(rows) == ["county:420106", "county:420111"]
     high = rows["county:420106"]
     assert (high["level"], high["drawn_on"], high["level_since"]) == (
-        "high", date(2020, 4, 5), date(2020, 4, 5)
+        "high",
+        date(2020, 4, 5),
+        date(2020, 4, 5),
     )
     # the cluster leaves the 14 days on 04-19, and with it every new case: lifted
     assert (high["next_level"], high["next_change_on"]) == (None, date(2020, 4, 19))
     assert high["infections"] == 2  # since the area was drawn (the March cases are older)
     medium = rows["county:420111"]
     assert (medium["level"], medium["drawn_on"], medium["next_change_on"]) == (
-        "medium", date(2020, 4, 3), date(2020, 4, 19)
+        "medium",
+        date(2020, 4, 3),
+        date(2020, 4, 19),
     )
     assert set(areas.get_column("area_rule")) == {
         "contain_spread_strict_control",

@@ -1,7 +1,7 @@
-"""The 层层加码 audit of a sample city's local rules (tests/data/policies/cn-sample-2022-11-20.yaml):
-`fangkong policy audit` finds each planted over-restriction of its parameters, `fangkong zones
-audit` each planted over-restriction of its areas, and neither finds anything in a national
-regime itself."""
+"""The 层层加码 audit of a sample city's local rules
+(tests/data/policies/cn-sample-2022-11-20.yaml): `fangkong policy audit` finds each planted
+over-restriction of its parameters, `fangkong zones audit` each planted over-restriction of its
+areas, and neither finds anything in a national regime itself."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fangkong.engine.zones_audit import audit_areas
 from fangkong.policy import Policy, PolicyStatus, list_policies, load_policy_file
 from fangkong.policy.audit import national_of, national_reference, stricter_than
 from fangkong.store import Store, open_store
+
 from .test_policy_cases import put
 
 REPO = Path(__file__).resolve().parents[2]

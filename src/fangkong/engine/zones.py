@@ -1,7 +1,7 @@
 """Risk areas (分区分级): the areas of each level on a run day, drawn by the policy in force.
 
     areas = draw_areas(store, day, policy)              # AREA_SCHEMA, not stored
-    areas_on(store, day, scenario)                      # what the runs stored (AREA_SCHEMA + run_day)
+    areas_on(store, day, scenario)      # as the runs stored them (AREA_SCHEMA + run_day)
 
 `run_day` draws the areas after tracing and stores them in `risk_area`, in its scenario and run
 day (a rerun replaces them; a what-if never touches live's). The areas are a function of the
@@ -69,6 +69,7 @@ __all__ = [
     "areas_on",
     "draw_areas",
     "lowering_schedule",
+    "stay_unit",
     "store_areas",
 ]
 
@@ -134,6 +135,12 @@ def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
 
 def _rank(unit: AreaUnit) -> int:
     return list(AreaUnit).index(unit)
+
+
+def stay_unit(unit: AreaUnit) -> AreaUnit:
+    """The unit a place where a case stayed is drawn by when the rule draws by `unit`: the venue
+    itself where that is a compound or finer, else the venue's street or county."""
+    return AreaUnit.VENUE if _rank(unit) <= _rank(AreaUnit.COMPOUND) else unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +254,7 @@ WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
             "household_id": pl.Int64(),
         },
     )
-    return frame.with_columns(
-        pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on")
-    )
+    return frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
 
 
 def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
@@ -336,7 +341,9 @@ LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until"""
     for unit_value in keys.get_column("unit").unique().to_list():
         unit = AreaUnit(unit_value)
         mine = keys.filter(pl.col("unit") == unit_value).get_column("key")
-        members = rows.with_columns(_key(unit).alias("key")).filter(pl.col("key").is_in(mine.implode()))
+        members = rows.with_columns(_key(unit).alias("key")).filter(
+            pl.col("key").is_in(mine.implode())
+        )
         residents = members.group_by("key").agg(pl.col("person_id").n_unique().alias("n"))
         sampled = (
             members.filter(pl.col("sampled_at").is_not_null())
@@ -382,9 +389,7 @@ def _areas_from(
                 "reason": reason.value,
                 "region_code": last.get("region_code"),
                 "compound_id": last.get("compound_id") if unit != AreaUnit.VENUE.value else None,
-                "building_id": last.get("building_id")
-                if unit == AreaUnit.BUILDING.value
-                else None,
+                "building_id": last.get("building_id") if unit == AreaUnit.BUILDING.value else None,
                 "venue_id": last.get("venue_id") if unit == AreaUnit.VENUE.value else None,
                 **found,
             }
@@ -413,8 +418,8 @@ def _case_location_areas(
     if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
         window = policy.contacts.exposure_window_days if policy.contacts else 0
         stays = _stays(store, infections, window)
-        unit = rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND)
-        if _rank(unit) <= _rank(AreaUnit.COMPOUND):
+        unit = stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
+        if unit is AreaUnit.VENUE:
             stays = stays.with_columns(
                 pl.lit(AreaUnit.VENUE.value).alias("unit"),
                 pl.col("venue_id").cast(pl.String).alias("key"),

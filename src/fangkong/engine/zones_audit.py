@@ -25,7 +25,7 @@ from enum import StrEnum
 import polars as pl
 
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.zones import draw_areas, lowering_schedule
+from fangkong.engine.zones import draw_areas, lowering_schedule, stay_unit
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -65,9 +65,7 @@ def _unit(rules: RiskAreas, reason: AreaReason, level: RiskLevel) -> tuple[AreaU
     itself where the rule draws compounds or finer), and the level whose rule that is."""
     drawn = level if level in rules.drawn_by else _top(rules)
     unit = rules.drawn_by[drawn]
-    if reason is AreaReason.CASE_STAYED and _ORDER.index(unit) <= _ORDER.index(AreaUnit.COMPOUND):
-        unit = AreaUnit.VENUE
-    return unit, drawn
+    return (stay_unit(unit) if reason is AreaReason.CASE_STAYED else unit), drawn
 
 
 def _first_level(rules: RiskAreas, reason: AreaReason) -> RiskLevel:
@@ -77,51 +75,58 @@ def _first_level(rules: RiskAreas, reason: AreaReason) -> RiskLevel:
     return _top(rules)
 
 
+def _findings(
+    area: dict[str, object], local: RiskAreas, rules: RiskAreas | None, day: date
+) -> list[tuple[AreaFinding, str, str, str]]:
+    """(finding, local value, national value, national key) of one area drawn by `local`."""
+    level, reason = RiskLevel(str(area["level"])), AreaReason(str(area["reason"]))
+    if rules is None:
+        return [(AreaFinding.LEVEL_NOT_IN_REGIME, level.value, "none", "risk_areas")]
+    out = []
+    if level not in rules.levels:
+        levels = ", ".join(v.value for v in rules.levels)
+        out.append((AreaFinding.LEVEL_NOT_IN_REGIME, level.value, levels, "risk_areas.levels"))
+    if reason is AreaReason.COUNTY_CASE_COUNTS:
+        return out  # the 2020 counts have no units or lifting days to compare
+    unit = AreaUnit(str(area["unit"]))
+    theirs, drawn = _unit(rules, reason, level)
+    ruled, _ = _unit(local, reason, level)
+    if _ORDER.index(unit) > _ORDER.index(theirs) and _ORDER.index(ruled) > _ORDER.index(theirs):
+        key = f"risk_areas.drawn_by.{drawn}"
+        out.append((AreaFinding.WIDER_UNIT, unit.value, theirs.value, key))
+    first = _first_level(rules, reason)
+    last = area["last_infection_on"]
+    assert isinstance(last, date)
+    steps = lowering_schedule(rules, first, last, None)
+    lifted = steps[-1].on if steps[-1].to is RiskLevel.LOW else None
+    if lifted is not None and lifted <= day:
+        key = f"risk_areas.lifting.{first}.days_without_new_infection"
+        when = area["next_change_on"]
+        mine = f"{when}" if area["next_level"] is None else f"{area['next_level']} on {when}"
+        out.append((AreaFinding.NOT_LIFTED, mine, lifted.isoformat(), key))
+    return out
+
+
 def audit_areas(
     store: Store, day: date, local: Policy, national: Policy, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """The findings of the areas `local` draws on `day` (AUDIT_SCHEMA), by area."""
+    if local.risk_areas is None:
+        return pl.DataFrame(schema=AUDIT_SCHEMA)
     areas = draw_areas(store, day, local, scenario=scenario)
-    rules = national.risk_areas
-    found: list[dict[str, object]] = []
-    for area in areas.iter_rows(named=True):
-        level, reason = RiskLevel(area["level"]), AreaReason(area["reason"])
-
-        def add(finding: AreaFinding, mine: object, theirs: object, key: str) -> None:
-            found.append(
-                {
-                    "area_id": area["area_id"],
-                    "level": level.value,
-                    "finding": finding.value,
-                    "local": str(mine),
-                    "national": str(theirs),
-                    "national_key": key,
-                    "national_source": national.source_of(key),
-                }
-            )
-
-        if rules is None:
-            add(AreaFinding.LEVEL_NOT_IN_REGIME, level.value, "none", "risk_areas")
-            continue
-        if level not in rules.levels:
-            levels = ", ".join(v.value for v in rules.levels)
-            add(AreaFinding.LEVEL_NOT_IN_REGIME, level.value, levels, "risk_areas.levels")
-        if reason is AreaReason.COUNTY_CASE_COUNTS:
-            continue  # the 2020 counts have no units or lifting days to compare
-        unit = AreaUnit(area["unit"])
-        theirs, drawn = _unit(rules, reason, level)
-        assert local.risk_areas is not None
-        ruled, _ = _unit(local.risk_areas, reason, level)
-        if _ORDER.index(unit) > _ORDER.index(theirs) and _ORDER.index(ruled) > _ORDER.index(
-            theirs
-        ):
-            add(AreaFinding.WIDER_UNIT, unit.value, theirs.value, f"risk_areas.drawn_by.{drawn}")
-        first = _first_level(rules, reason)
-        steps = lowering_schedule(rules, first, area["last_infection_on"], None)
-        lifted = steps[-1].on if steps[-1].to is RiskLevel.LOW else None
-        if lifted is not None and lifted <= day:
-            key = f"risk_areas.lifting.{first}.days_without_new_infection"
-            mine = area["next_change_on"] if area["next_level"] is None else "later"
-            add(AreaFinding.NOT_LIFTED, mine, lifted.isoformat(), key)
+    found = [
+        {
+            "area_id": area["area_id"],
+            "level": area["level"],
+            "finding": finding.value,
+            "local": mine,
+            "national": theirs,
+            "national_key": key,
+            "national_source": national.source_of(key),
+        }
+        for area in areas.iter_rows(named=True)
+        for finding, mine, theirs, key in _findings(
+            area, local.risk_areas, national.risk_areas, day
+        )
+    ]
     return pl.DataFrame(found, schema=AUDIT_SCHEMA)
-

@@ -86,7 +86,8 @@ def _stays(
 SELECT k.person_id, coalesce(k.checkout_at, k.checkin_at) AS at, k.checkin_at, v.venue_id,
        v.region_code
 FROM checkin k JOIN venue v ON v.venue_id = k.venue_id
-WHERE k.checkin_at >= :since AND k.checkin_at < :until AND {_NEW.format(t="k.checkin_at", b="k.batch_id")}
+WHERE k.checkin_at >= :since AND k.checkin_at < :until
+  AND {_NEW.format(t="k.checkin_at", b="k.batch_id")}
   AND (v.venue_id IN (SELECT unnest(CAST(:venues AS BIGINT[])))
        OR substr(v.region_code, 1, 9) IN (SELECT unnest(CAST(:prefixes AS VARCHAR[])))
        OR substr(v.region_code, 1, 6) IN (SELECT unnest(CAST(:prefixes AS VARCHAR[]))))"""
@@ -141,14 +142,11 @@ WHERE {_NEW.format(t="m.effective_at", b="m.batch_id")}"""
     units = listed.get_column("unit").unique().to_list()
     left = _keyed(rows, units, keys)
     stayed = _keyed(rows, units, now).select("person_id", "effective_at", "area_id")
-    return (
-        left.join(stayed, on=["person_id", "effective_at", "area_id"], how="anti")
-        .select(
-            "person_id",
-            pl.col("effective_at").alias("at"),
-            pl.col("effective_at").alias("when"),
-            "area_id",
-        )
+    return left.join(stayed, on=["person_id", "effective_at", "area_id"], how="anti").select(
+        "person_id",
+        pl.col("effective_at").alias("at"),
+        pl.col("effective_at").alias("when"),
+        "area_id",
     )
 
 

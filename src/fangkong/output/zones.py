@@ -54,9 +54,9 @@ def published_list(store: Store, day: date, scenario: Scenario = LIVE) -> pl.Dat
     areas = areas_on(store, day, scenario)
     if areas.height == 0:
         return pl.DataFrame(schema=dict.fromkeys(LIST_COLUMNS, pl.String()))
-    codes = areas.with_columns(
-        **{k: v for k, v in _codes(pl.col("region_code")).items()}
-    ).select("area_id", "province", "city", "county", "street")
+    codes = areas.with_columns(**{k: v for k, v in _codes(pl.col("region_code")).items()}).select(
+        "area_id", "province", "city", "county", "street"
+    )
     wanted = pl.concat([codes[c] for c in ("province", "city", "county", "street")])
     names = read(
         store,

@@ -142,7 +142,9 @@ def stricter_than(local: Policy, national: Policy) -> list[Change]:
 def national_of(local: Policy, *, directory: Any = None) -> Policy:
     """The national regime in force on a local rule set's date: the released policy of the
     country its jurisdiction belongs to (`cn` for `cn-31`)."""
-    return policy_in_force(local.in_force_from, local.jurisdiction.split("-")[0], directory=directory)
+    return policy_in_force(
+        local.in_force_from, local.jurisdiction.split("-")[0], directory=directory
+    )
 
 
 def national_reference(national: Policy, key: str) -> tuple[str, str]:
