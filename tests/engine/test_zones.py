@@ -151,3 +151,16 @@ def test_the_published_list(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["zones", "--store", url])
     assert bad.exit_code == 2
     assert pl.read_csv(csv.output.encode()).height == 1
+
+
+def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> None:
+    """Under the twenty measures a case with no building recorded is drawn by its compound; a
+    case with no compound either draws no area (never its whole street or county)."""
+    put(store, "person", [
+        {"person_id": 1, "household_id": 10, "region_code": "310104001", "compound_id": "C1"},
+        {"person_id": 2, "household_id": 20, "region_code": "310104001"},
+    ])  # fmt: skip
+    at = datetime(2022, 11, 15, 10, tzinfo=ZONE)
+    put(store, "case_report", _reports([(1, 10, "310104", at), (2, 20, "310104", at)]))
+    areas = draw_areas(store, date(2022, 11, 15), load_policy("cn-2022-11-11"))
+    assert areas.select("area_id", "unit").rows() == [("compound:C1", "compound")]

@@ -17,8 +17,9 @@ nothing is carried from one day to the next, so a late report redraws the areas 
   report) are medium areas where the policy has a medium level whose delineation is
   `places_where_a_case_stayed`. A venue is drawn as itself where the rule draws compounds or
   finer, else by its street or county. An infection counts on the day of its report. A case
-  whose building (compound, street) is not recorded is drawn by the next wider unit that is,
-  and the area's unit says which; a case with no residence draws no residence area.
+  whose building is not recorded is drawn by its compound (the area's unit says so); one whose
+  unit is not recorded at all draws no residence area (logged: the area cannot be delineated,
+  and no wider one is drawn in its place).
 - `county_case_counts` (2020): `fangkong.engine.zones_county`.
 
 **Lowering and lifting** (`risk_areas.lifting`): an area of a level is lowered to the rule's
@@ -101,8 +102,10 @@ STORED_AREA_SCHEMA: dict[str, pl.DataType] = {
     **AREA_SCHEMA,
 }
 
-# the residence units, finest first: a case with no key for the unit drawn falls to the next
-_RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND, AreaUnit.STREET, AreaUnit.COUNTY)
+# the residence units a rule drawing by building or compound draws by, finest first: a case
+# whose building is not recorded is drawn by its compound (still the rule's unit, "smaller where
+# possible"), never by a street or county the rule does not draw
+_RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND)
 # how long a region code's prefix is for the units drawn by division code
 _PREFIX = {AreaUnit.STREET: 9, AreaUnit.COUNTY: 6}
 
@@ -121,8 +124,11 @@ def _key(unit: AreaUnit) -> pl.Expr:
 
 
 def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
-    """`frame` (region_code, compound_id, building_id) with `unit` and `key`: the finest unit
-    from `unit` on whose key is recorded (null when none is)."""
+    """`frame` (region_code, compound_id, building_id) with `unit` and `key`: for a rule
+    drawing by building, the building, else the compound; for one drawing by compound, the
+    compound; by street or county, that (null when it is not recorded)."""
+    if unit not in _RESIDENCE_UNITS:
+        return frame.with_columns(pl.lit(unit.value).alias("unit"), _key(unit).alias("key"))
     units = _RESIDENCE_UNITS[_RESIDENCE_UNITS.index(max(unit, AreaUnit.BUILDING, key=_rank)) :]
     unit_expr = pl.lit(None, pl.String)
     key_expr = pl.lit(None, pl.String)
@@ -406,7 +412,11 @@ def _case_location_areas(
     top = max(rules.levels, key=list(RiskLevel).index)
     residences = _residence_key(infections, rules.drawn_by.get(top, AreaUnit.COMPOUND))
     if (unknown := residences.filter(pl.col("key").is_null()).height) > 0:
-        log.info("%d case episodes with no residence recorded: no residence area", unknown)
+        log.warning(
+            "%d case episodes whose %s is not recorded: no residence area drawn for them",
+            unknown,
+            rules.drawn_by.get(top, AreaUnit.COMPOUND).value,
+        )
     residences = residences.filter(pl.col("key").is_not_null())
     pending = [
         r.negative_round_on_day for r in (rules.lifting or {}).values() if r.negative_round_on_day
