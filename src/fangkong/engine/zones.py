@@ -57,6 +57,7 @@ from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import ZONE, day_bounds, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.zones_county import county_areas
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -170,7 +171,7 @@ def lowering_schedule(
     steps: list[Step] = []
     level, start = first, last
     while level is not RiskLevel.LOW:
-        rule = (rules.lifting or {}).get(level)
+        rule = rules.lifting.get(level) if rules.lifting else None
         if rule is None:
             steps.append(Step(level, RiskLevel.LOW, None, False))
             break
@@ -313,22 +314,18 @@ def _rounds(
     buildings = keys.filter(pl.col("unit") == AreaUnit.BUILDING.value)["key"].to_list()
     regions = keys.filter(pl.col("unit").is_in([AreaUnit.STREET.value, AreaUnit.COUNTY.value]))
     prefixes = regions["key"].to_list()
-    # the registration narrows the people to read; moves in effect are read whole (they are few)
-    people = (
-        "SELECT person_id FROM person WHERE compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))"
-        " OR building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))"
-        " OR substr(region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"
-        " OR substr(region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"
-        " UNION SELECT person_id FROM person_move WHERE effective_at < :until"
-    )
     start, _ = day_bounds(since)
     _, end = day_bounds(day)
     sql = f"""
 SELECT p.person_id, p.region_code, p.compound_id, p.building_id, s.sampled_at, r."result"
-FROM {current_person(":until", person_ids=people)} p
+FROM {current_person(":until")} p
 LEFT JOIN sample s ON s.person_id = p.person_id AND s.sampled_at >= :start
  AND s.sampled_at < :until
-LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until"""
+LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
+WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
+   OR p.building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))
+   OR substr(p.region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))
+   OR substr(p.region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
     rows = read(
         store,
         sql,
@@ -418,13 +415,12 @@ def _case_location_areas(
             rules.drawn_by.get(top, AreaUnit.COMPOUND).value,
         )
     residences = residences.filter(pl.col("key").is_not_null())
-    pending = [
-        r.negative_round_on_day for r in (rules.lifting or {}).values() if r.negative_round_on_day
-    ]
+    lifting = rules.lifting.values() if rules.lifting else ()
+    pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
     since = day - timedelta(days=max([*pending, 0]) + 2 * _longest(rules))
     rounds = _rounds(store, day, residences.filter(pl.col("on") >= since), since) if pending else {}
     areas = _areas_from(rules, residences, top, AreaReason.CASE_RESIDENCE, day, rounds)
-    stayed = (rules.delineation or {}).get(RiskLevel.MEDIUM)
+    stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
     if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
         window = policy.contacts.exposure_window_days if policy.contacts else 0
         stays = _stays(store, infections, window)
@@ -443,7 +439,7 @@ def _case_location_areas(
 
 def _longest(rules: RiskAreas) -> int:
     """The most days a lifting rule can keep an area at a level."""
-    days = [r.days_without_new_infection for r in (rules.lifting or {}).values()]
+    days = [r.days_without_new_infection for r in rules.lifting.values()] if rules.lifting else []
     return max([*days, rules.downgraded_high_to_low_after_days or 0, 1])
 
 
@@ -457,8 +453,6 @@ def draw_areas(
     if rules is None:
         return pl.DataFrame(schema=AREA_SCHEMA)
     if rules.classification is Classification.COUNTY_CASE_COUNTS:
-        from fangkong.engine.zones_county import county_areas
-
         rows = county_areas(rules, _infections(store, day, scenario), day)
     else:
         rows = _case_location_areas(store, day, policy, scenario)

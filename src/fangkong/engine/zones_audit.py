@@ -28,6 +28,7 @@ from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones import draw_areas, lowering_schedule, stay_unit
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
+from fangkong.policy.audit import national_of, national_reference
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaUnit, RiskLevel
 from fangkong.store import Store
@@ -108,9 +109,16 @@ def _findings(
 
 
 def audit_areas(
-    store: Store, day: date, local: Policy, national: Policy, *, scenario: Scenario = LIVE
+    store: Store,
+    day: date,
+    local: Policy,
+    national: Policy | None = None,
+    *,
+    scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
-    """The findings of the areas `local` draws on `day` (AUDIT_SCHEMA), by area."""
+    """The findings of the areas `local` draws on `day` (AUDIT_SCHEMA), by area, against
+    `national` (default: the national regime in force on the local rule set's date)."""
+    national = national or national_of(local)
     if local.risk_areas is None:
         return pl.DataFrame(schema=AUDIT_SCHEMA)
     areas = draw_areas(store, day, local, scenario=scenario)
@@ -122,7 +130,7 @@ def audit_areas(
             "local": mine,
             "national": theirs,
             "national_key": key,
-            "national_source": national.source_of(key),
+            "national_source": national_reference(national, key)[1],
         }
         for area in areas.iter_rows(named=True)
         for finding, mine, theirs, key in _findings(
