@@ -24,11 +24,10 @@ import yaml
 
 from fangkong.engine.day import run_day
 from fangkong.engine.zones import areas_on
-from fangkong.policy import load_policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
 
-from .test_policy_cases import _when, put
+from .test_policy_cases import _when, open_case, put
 
 CASES = Path(__file__).resolve().parent / "zone_cases"
 DEPARTED = [Population.LEFT_HIGH_RISK_AREA.value, Population.LEFT_MEDIUM_RISK_AREA.value]
@@ -82,11 +81,7 @@ def _cases() -> list[Path]:
 
 @pytest.mark.parametrize("path", _cases(), ids=lambda p: p.stem)
 def test_zone_case(store: Store, path: Path) -> None:
-    case = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert {"title", "reviewed_against", "policy", "days"} <= case.keys(), path
-    policy = load_policy(case["policy"])
-    for name, rows in (case.get("given") or {}).items():
-        put(store, name, rows)
+    case, policy = open_case(store, path)
     checked = 0
     for step in case["days"]:
         day = date.fromisoformat(str(step["day"]))
