@@ -198,13 +198,18 @@ def _cases() -> list[Path]:
     return sorted(CASES.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", _cases(), ids=lambda p: p.stem)
-def test_policy_case(store: Store, path: Path) -> None:
+def open_case(store: Store, path: Path) -> tuple[dict[str, Any], Policy]:
+    """A case file read and checked for its keys, its `given` rows stored; and its policy."""
     case = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert {"title", "reviewed_against", "policy", "days"} <= case.keys(), path
-    policy = load_policy(case["policy"])
     for name, rows in (case.get("given") or {}).items():
         put(store, name, rows)
+    return case, load_policy(case["policy"])
+
+
+@pytest.mark.parametrize("path", _cases(), ids=lambda p: p.stem)
+def test_policy_case(store: Store, path: Path) -> None:
+    case, policy = open_case(store, path)
     checked = 0
     for step in case["days"]:
         day = date.fromisoformat(str(step["day"]))

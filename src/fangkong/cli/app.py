@@ -23,6 +23,7 @@ from fangkong.cli.policy import app as policy_app
 from fangkong.cli.scenario import app as scenario_app
 from fangkong.cli.simulate import simulate_command
 from fangkong.cli.testing import app as round_app
+from fangkong.cli.zones import app as zones_app
 from fangkong.errors import FangkongError
 from fangkong.store.base import redact_url
 from fangkong.store.migrations import current_version
@@ -48,6 +49,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(keys_app, name="keys")
 app.add_typer(trust_app, name="trust")
+app.add_typer(zones_app, name="zones")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`fangkong policy list | show ID | diff A B | in-force DATE`.
+"""`fangkong policy list | show ID | diff A B | in-force DATE | audit LOCAL`.
 
 A policy is named by its id (looked up in the policies directory, see `fangkong.policy.loader`)
 or by the path of a .yaml file, so that a draft can be checked before it is released. Errors are
@@ -31,6 +31,7 @@ from fangkong.policy import (
     load_policy_file,
     policy_in_force,
 )
+from fangkong.policy.audit import national_of, national_reference, stricter_than
 from fangkong.policy.usage import unread
 
 __all__ = ["app"]
@@ -253,3 +254,50 @@ def in_force_command(
         raise InputError(f"not a date: {on!r} (write YYYY-MM-DD)") from None
     policy = policy_in_force(day, jurisdiction, directory=directory)
     typer.echo(policy.id)
+
+
+@app.command("audit")
+def audit_command(
+    local: Annotated[str, typer.Argument(help="The local rule set (id or .yaml file)")],
+    directory: DirOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Every measure of a local rule set stricter than the national regime in force on its date
+    (层层加码), with both values and the national source."""
+    policy = _load(local, directory)
+    national = national_of(policy, directory=directory)
+    rows = []
+    for c in stricter_than(policy, national):
+        key, source = national_reference(national, c.key)
+        rows.append(
+            {
+                "key": c.key,
+                "kind": c.kind.value,
+                "national": _plain(c.old),
+                "local": _plain(c.new),
+                "unit": c.unit.value,
+                "national_key": key,
+                "national_source": source,
+            }
+        )
+    if fmt is Format.JSON:
+        document = {"local": policy.id, "national": national.id, "stricter": rows}
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    if not rows:
+        console.print(f"{policy.id}: nothing stricter than {national.id}")
+        return
+    table = Table(title=f"{policy.id}: stricter than {national.id} (层层加码)")
+    for column in ("measure", national.id, policy.id, "unit", "national source"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            escape(r["key"]),
+            Text(_text(r["national"])),
+            Text(_text(r["local"])),
+            r["unit"],
+            Text(r["national_source"]),
+        )
+    console.print(table)
+    console.print(f"{len(rows)} measures stricter than the national regime")

@@ -17,6 +17,11 @@ and what the steps before it wrote in this run):
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
 
+Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`,
+stored in `risk_area`), and the people who stayed in or left a high- or medium-risk area
+(`fangkong.engine.zones_departures`) get the policy's orders for them; a contact of the day is
+quarantined as a contact instead.
+
 Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
 (after late events) and gives the same ids for the same orders, and then records the run and
@@ -44,7 +49,11 @@ from fangkong.engine.orders import (
     empty_orders,
     with_order_ids,
 )
-from fangkong.engine.quarantine import quarantine_orders, release_and_conversion_orders
+from fangkong.engine.quarantine import (
+    departure_quarantine_orders,
+    quarantine_orders,
+    release_and_conversion_orders,
+)
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.schedule import QUARANTINED, open_schedules
@@ -52,6 +61,8 @@ from fangkong.engine.state import forget_later, keep_people, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
+from fangkong.engine.zones import draw_areas, store_areas
+from fangkong.engine.zones_departures import area_departures
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
@@ -71,6 +82,7 @@ DERIVED_TABLES = (
     "engine_case_event",
     "engine_episode",
     "engine_state",
+    "risk_area",
 )
 
 
@@ -120,6 +132,10 @@ def run_day(
         away = _persons_away(store, contacts, prefix)
         local = contacts.filter(~pl.col("contact_person_id").is_in(away))
         received, unmatched = _received(store, day, policy, prefix, marks)
+        areas = draw_areas(store, day, policy, scenario=scenario)
+        departures = area_departures(store, day, policy, areas, marks=marks).filter(
+            ~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode())
+        )
         treatment = treatment_orders(store, day, policy, scenario=scenario)
         outcomes = derived_outcomes(store, treatment, scenario, day)
         orders = concat_orders(
@@ -129,6 +145,7 @@ def run_day(
                 quarantine_orders(
                     store, day, policy, pl.concat([local, received]), scenario=scenario
                 ),
+                departure_quarantine_orders(store, day, policy, departures, scenario=scenario),
                 release_and_conversion_orders(store, day, policy, scenario=scenario),
                 treatment,
                 isolation_lifted(store, day, policy, scenario=scenario),
@@ -147,6 +164,7 @@ def run_day(
             store.insert_frame("engine_order", stored)
         if traced.height:
             store.insert_frame("traced_contact", traced)
+        store_areas(store, areas, day, scenario)
         record_run(store, scenario, day, policy.id, marks)
         forget_later(store, scenario, day)
     log.info(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "AreaReason",
     "CaseEventType",
     "CodeColour",
     "ContactTier",
@@ -120,6 +121,14 @@ class RegionLevel(StrEnum):
     COUNTY = "county"  # 县级
     STREET = "street"  # 乡级 (街道, 乡, 镇)
     COMMUNITY = "community"  # 村级 (社区, 村)
+
+
+class AreaReason(StrEnum):
+    """Why a risk area was drawn (分区分级), as the engine decides it (`fangkong.engine.zones`)."""
+
+    CASE_RESIDENCE = "case_residence"  # 病例居住地: a case lives in the unit
+    CASE_STAYED = "case_stayed"  # 病例停留过的场所: a case stayed at the place while infectious
+    COUNTY_CASE_COUNTS = "county_case_counts"  # 2020: the county's new and cumulative cases
 
 
 class Sex(StrEnum):

@@ -24,6 +24,7 @@ __all__ = [
     "TABLES_V5",
     "TABLES_V6",
     "TABLES_V7",
+    "TABLES_V8",
     "Column",
     "SqlType",
     "Table",
@@ -521,6 +522,43 @@ TABLES_V7: tuple[Table, ...] = (
     ),
 )
 
+# Added by migration 8: the risk areas (分区分级) the engine draws each run day, in the run's
+# scenario (`fangkong.engine.zones`); a run of a day replaces its own, like engine_order.
+BOOL = SqlType.BOOLEAN
+
+TABLES_V8: tuple[Table, ...] = (
+    Table(
+        "risk_area",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("area_id", V),
+            _c("level", V),
+            _c("unit", V),
+            _c("reason", V),
+            _c("region_code", V, True),
+            _c("compound_id", V, True),
+            _c("building_id", V, True),
+            _c("venue_id", B, True),
+            _c("drawn_on", DATE),
+            _c("level_since", DATE),
+            _c("last_infection_on", DATE),
+            _c("infections", INT),
+            _c("next_level", V, True),
+            _c("next_change_on", DATE, True),
+            _c("awaiting_round", BOOL),
+            _c("area_rule", V, True),
+            _c("policy_id", V),
+            _c("rule", V),
+        ),
+        key=("scenario", "run_day", "area_id"),
+        doc="Risk areas in force on the run day: level, unit, why drawn (typed), since when,"
+        " and the day the rule lowers or lifts it if no new infection comes (next_level null:"
+        " lifted). A run of a day replaces its own rows in its scenario.",
+        batched=False,
+    ),
+)
+
 
 def _with_scenario(t: Table) -> Table:
     return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
@@ -559,6 +597,7 @@ ALL_TABLES = (
     + tuple(_current(t) for t in TABLES_V5)
     + TABLES_V6
     + TABLES_V7
+    + TABLES_V8
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

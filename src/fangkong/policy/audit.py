@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from fangkong.policy.loader import policy_in_force
 from fangkong.policy.parameter import Spec, Stricter, Unit, walk
 from fangkong.policy.schema import HEADER_FIELDS, Policy
 from fangkong.policy.terms import STRICTNESS
 
-__all__ = ["Change", "ChangeKind", "diff", "stricter_than"]
+__all__ = ["Change", "ChangeKind", "diff", "national_of", "national_reference", "stricter_than"]
 
 
 class ChangeKind(StrEnum):
@@ -136,3 +137,27 @@ def stricter_than(local: Policy, national: Policy) -> list[Change]:
         if stricter:
             found.append(change)
     return found
+
+
+def national_of(local: Policy, *, directory: Any = None) -> Policy:
+    """The national regime in force on a local rule set's date: the released policy of the
+    country its jurisdiction belongs to (`cn` for `cn-31`)."""
+    return policy_in_force(
+        local.in_force_from, local.jurisdiction.split("-")[0], directory=directory
+    )
+
+
+def national_reference(national: Policy, key: str) -> tuple[str, str]:
+    """The national parameter a finding on `key` is measured against, and its source written
+    out: `key` itself where the national regime has it, else the nearest parameter of the same
+    section (a local rule the regime does not have: its section's rule is what it adds to)."""
+    params = national.parameters()
+    if key in params:
+        return key, params[key].citation
+    parts = key.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:n]) + "."
+        near = next((k for k in params if k.startswith(prefix)), None)
+        if near is not None:
+            return near, params[near].citation
+    return key, f"{national.id} has no such rule"

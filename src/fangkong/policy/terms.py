@@ -84,10 +84,14 @@ class RiskLevel(StrEnum):
 
 
 class AreaUnit(StrEnum):
-    """The unit a risk area is drawn by (划定单元)."""
+    """The unit a risk area is drawn by (划定单元), finest first."""
 
+    # 场所: a place where a case stayed, named by its venue code (a venue is drawn as itself
+    # where the rule draws compounds or finer: "smaller where possible")
+    VENUE = "venue"
     BUILDING = "building"  # 楼栋 / 单元 (building or building unit)
     COMPOUND = "compound"  # 居住小区 (村): residential compound or village
+    STREET = "street"  # 街道 / 乡镇 (a 9-digit division code)
     COUNTY = "county"  # 县 (市、区、旗)
 
 
@@ -177,7 +181,7 @@ STRICTNESS: dict[type[StrEnum], tuple[StrEnum, ...]] = {
         CareSetting.DESIGNATED_HOSPITAL,
     ),
     RiskLevel: (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH),
-    AreaUnit: (AreaUnit.BUILDING, AreaUnit.COMPOUND, AreaUnit.COUNTY),
+    AreaUnit: tuple(AreaUnit),  # declared finest (laxest) first
     AreaRule: tuple(AreaRule),  # declared laxest first
     VenueMeasure: tuple(VenueMeasure),  # declared laxest first
     ValidityStart: (ValidityStart.REPORT, ValidityStart.SAMPLING),

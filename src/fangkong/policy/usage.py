@@ -3,8 +3,10 @@ policies, so that `fangkong policy show` can mark a parameter that no rule reads
 
 **Scanned**: every module of the `fangkong` package except `fangkong.policy` and
 `fangkong.cli.policy`, which define, validate, list, show and compare policies and so touch every
-parameter generically. The bodies of the schema models' methods and properties
-(`fangkong.policy.schema`) are read too, to follow a call such as `policy.regime(...)`.
+parameter generically, and `fangkong.engine.zones_audit`, which compares a local rule set's
+areas with the national rules and cites each national parameter it finds broken. The bodies
+of the schema models' methods and properties (`fangkong.policy.schema`) are read too, to follow
+a call such as `policy.regime(...)`.
 
 **What "read" means.** A parameter (a dotted key, e.g. `quarantine.close_contact.home_days`) is
 read when a function of the scanned modules fetches it from a policy, as the scan resolves it:
@@ -63,7 +65,9 @@ from fangkong.policy.schema import HEADER_FIELDS, Policy
 
 __all__ = ["is_read", "parameter_keys", "reads_in", "rule_reads", "scanned_modules", "unread"]
 
-_SKIPPED = ("fangkong.policy", "fangkong.cli.policy")  # these packages and modules
+# these packages and modules; the areas' audit compares a local rule set with the national one
+# key by key (each finding cites its national parameter), as `policy audit` does
+_SKIPPED = ("fangkong.policy", "fangkong.cli.policy", "fangkong.engine.zones_audit")
 
 
 def _match(pattern: Path_, key: Path_) -> bool:

@@ -21,6 +21,7 @@ from fangkong.model.tables import (
     TABLES_V5,
     TABLES_V6,
     TABLES_V7,
+    TABLES_V8,
     Table,
 )
 from fangkong.store.base import Store
@@ -154,6 +155,12 @@ def _create_v7_tables(store: Store) -> None:
         )
 
 
+def _create_v8_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V8)
+    if store.dialect == "postgres":
+        store.execute('CREATE INDEX "risk_area_day" ON "risk_area" (scenario, run_day)')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -176,6 +183,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the engine's state between days: case episodes, people in quarantine or a facility",
         _create_v7_tables,
     ),
+
+
+    Migration(8, "risk areas drawn by the engine, per scenario and run day", _create_v8_tables),
 )
 
 

@@ -29,7 +29,7 @@ longer path. A lookup of some people or households passes them in (`person_ids`,
 
 from __future__ import annotations
 
-__all__ = ["current_identity", "current_person"]
+__all__ = ["current_identity", "current_person", "residences_left"]
 
 _MOVED = "SELECT person_id FROM person_move WHERE effective_at <= {as_of}"
 _CORRECTED = "SELECT person_id FROM person_correction WHERE effective_at <= {as_of}"
@@ -132,4 +132,33 @@ def current_identity(as_of: str = ":as_of", *, person_ids: str | None = None) ->
   FROM person_identity i
   LEFT JOIN {corrected} c ON c.person_id = i.person_id
   WHERE TRUE{_restricted("i", person_ids, None)}
+)"""
+
+
+def residences_left(since: str, until: str) -> str:
+    """The moves effective in [`since`, `until`) (SQL expressions), each with the residence it
+    left: the person's residence just before it, which is the latest earlier move (by the
+    precedence of `current_person`) or, for a first move, the registration. Columns: person_id,
+    move_id, effective_at, batch_id, region_code, compound_id, building_id (the new residence)
+    and left_region_code, left_compound_id, left_building_id."""
+    residence = ("region_code", "compound_id", "building_id")
+    previous = ",\n         ".join(
+        f"CASE WHEN m.prev_move IS NULL THEN p.{c} ELSE m.prev_{c} END AS left_{c}"
+        for c in residence
+    )
+    lags = ", ".join(f"lag({c}) OVER w AS prev_{c}" for c in residence)
+    return f"""(
+  SELECT m.person_id, m.move_id, m.effective_at, m.batch_id, m.region_code, m.compound_id,
+         m.building_id,
+         {previous}
+  FROM (
+    SELECT person_id, move_id, effective_at, batch_id, region_code, compound_id, building_id,
+           lag(move_id) OVER w AS prev_move, {lags}
+    FROM person_move
+    WHERE person_id IN (
+      SELECT person_id FROM person_move WHERE effective_at >= {since} AND effective_at < {until})
+    WINDOW w AS (PARTITION BY person_id ORDER BY effective_at, batch_id, move_id)
+  ) m
+  JOIN person p ON p.person_id = m.person_id
+  WHERE m.effective_at >= {since} AND m.effective_at < {until}
 )"""

@@ -1,0 +1,507 @@
+"""Risk areas (分区分级): the areas of each level on a run day, drawn by the policy in force.
+
+    areas = draw_areas(store, day, policy)              # AREA_SCHEMA, not stored
+    areas_on(store, day, scenario)      # as the runs stored them (AREA_SCHEMA + run_day)
+
+`run_day` draws the areas after tracing and stores them in `risk_area`, in its scenario and run
+day (a rerun replaces them; a what-if never touches live's). The areas are a function of the
+case episodes (`fangkong.engine.episode`, the one definition of an infection), the cases'
+residences (`fangkong.store.person_view`), their check-ins, and the residents' test results:
+nothing is carried from one day to the next, so a late report redraws the areas it touches.
+
+**Drawing, by the policy's `risk_areas.classification`.**
+
+- `case_locations` (2022): a case's residence is an area of the highest level (high), drawn by
+  `drawn_by.high` (a compound under the 9th edition, a building under the twenty measures); the
+  places where a case stayed (its venue check-ins in the policy's exposure window before its
+  report) are medium areas where the policy has a medium level whose delineation is
+  `places_where_a_case_stayed`. A venue is drawn as itself where the rule draws compounds or
+  finer, else by its street or county. An infection counts on the day of its report. A case
+  whose building is not recorded is drawn by its compound (the area's unit says so); one whose
+  unit is not recorded at all draws no residence area (logged: the area cannot be delineated,
+  and no wider one is drawn in its place).
+- `county_case_counts` (2020): `fangkong.engine.zones_county`.
+
+**Lowering and lifting** (`risk_areas.lifting`): an area of a level is lowered to the rule's
+`lowered_to` after `days_without_new_infection` days without a new infection in it: lowered on
+day L + days, L being the day of its last infection. Where the rule names a
+`negative_round_on_day`, the lowering also waits for a negative round of the whole area on that
+day of the count (every resident sampled that day, every tube negative); an area without
+residents (a venue) has no round to wait for. A high area lowered to medium becomes low after
+`downgraded_high_to_low_after_days` more days where the policy says so, else after the medium
+rule's days. A new infection before the area is lifted raises it back to its first level and the
+count starts again; one after it is lifted draws a new area. Low is not published: a lowered-to-
+low area is lifted.
+
+Columns of an area (AREA_SCHEMA): `area_id` (unit:key, e.g. `compound:C12`, `venue:42`,
+`county:420106`), `level` (RiskLevel), `unit` (AreaUnit), `reason` (AreaReason), `region_code`
+(the finest division code known for it), `compound_id`, `building_id`, `venue_id`, `drawn_on`
+(the first day of the area), `level_since` (the first day at its current level),
+`last_infection_on`, `infections` (since it was drawn), `next_level` (null: lifted) and
+`next_change_on` (the day the rule lowers or lifts it if no new infection comes; null when the
+rule never does), `awaiting_round` (that day also needs a negative round not yet taken),
+`area_rule` (the policy's rule for residents of the level), `policy_id`, `rule`.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from fangkong.engine.episode import episode_ctes
+from fangkong.engine.frames import ZONE, day_bounds, read
+from fangkong.engine.orders import TIME
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.zones_county import county_areas
+from fangkong.model.glossary import AreaReason
+from fangkong.policy import Policy
+from fangkong.policy.schema import RiskAreas
+from fangkong.policy.terms import AreaUnit, Classification, Delineation, RiskLevel
+from fangkong.store import Store
+from fangkong.store.person_view import current_person
+
+__all__ = [
+    "AREA_SCHEMA",
+    "STORED_AREA_SCHEMA",
+    "areas_on",
+    "draw_areas",
+    "lowering_schedule",
+    "stay_unit",
+    "store_areas",
+]
+
+log = logging.getLogger(__name__)
+
+AREA_SCHEMA: dict[str, pl.DataType] = {
+    "area_id": pl.String(),
+    "level": pl.String(),
+    "unit": pl.String(),
+    "reason": pl.String(),
+    "region_code": pl.String(),
+    "compound_id": pl.String(),
+    "building_id": pl.String(),
+    "venue_id": pl.Int64(),
+    "drawn_on": pl.Date(),
+    "level_since": pl.Date(),
+    "last_infection_on": pl.Date(),
+    "infections": pl.Int32(),
+    "next_level": pl.String(),
+    "next_change_on": pl.Date(),
+    "awaiting_round": pl.Boolean(),
+    "area_rule": pl.String(),
+    "policy_id": pl.String(),
+    "rule": pl.String(),
+}
+STORED_AREA_SCHEMA: dict[str, pl.DataType] = {
+    "scenario": pl.String(),
+    "run_day": pl.Date(),
+    **AREA_SCHEMA,
+}
+
+# the residence units a rule drawing by building or compound draws by, finest first: a case
+# whose building is not recorded is drawn by its compound (still the rule's unit, "smaller where
+# possible"), never by a street or county the rule does not draw
+_RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND)
+# how long a region code's prefix is for the units drawn by division code
+_PREFIX = {AreaUnit.STREET: 9, AreaUnit.COUNTY: 6}
+
+
+def _key(unit: AreaUnit) -> pl.Expr:
+    """The key of a resident's (or venue's) area of `unit`; null where it is not recorded."""
+    match unit:
+        case AreaUnit.BUILDING:
+            return pl.col("building_id")
+        case AreaUnit.COMPOUND:
+            return pl.col("compound_id")
+        case _:
+            n = _PREFIX[unit]
+            code = pl.col("region_code")
+            return pl.when(code.str.len_chars() >= n).then(code.str.slice(0, n))
+
+
+def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
+    """`frame` (region_code, compound_id, building_id) with `unit` and `key`: for a rule
+    drawing by building, the building, else the compound; for one drawing by compound, the
+    compound; by street or county, that (null when it is not recorded)."""
+    if unit not in _RESIDENCE_UNITS:
+        return frame.with_columns(pl.lit(unit.value).alias("unit"), _key(unit).alias("key"))
+    units = _RESIDENCE_UNITS[_RESIDENCE_UNITS.index(max(unit, AreaUnit.BUILDING, key=_rank)) :]
+    unit_expr = pl.lit(None, pl.String)
+    key_expr = pl.lit(None, pl.String)
+    for u in reversed(units):  # the finest recorded wins: built from the widest up
+        k = _key(u)
+        unit_expr = pl.when(k.is_not_null()).then(pl.lit(u.value)).otherwise(unit_expr)
+        key_expr = pl.when(k.is_not_null()).then(k).otherwise(key_expr)
+    return frame.with_columns(unit_expr.alias("unit"), key_expr.alias("key"))
+
+
+def _rank(unit: AreaUnit) -> int:
+    return list(AreaUnit).index(unit)
+
+
+def stay_unit(unit: AreaUnit) -> AreaUnit:
+    """The unit a place where a case stayed is drawn by when the rule draws by `unit`: the venue
+    itself where that is a compound or finer, else the venue's street or county."""
+    return AreaUnit.VENUE if _rank(unit) <= _rank(AreaUnit.COMPOUND) else unit
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One lowering: from `level` to `to` on `on` (None: never, the rule has no lifting)."""
+
+    level: RiskLevel
+    to: RiskLevel
+    on: date | None
+    awaiting_round: bool
+
+
+def lowering_schedule(
+    rules: RiskAreas, first: RiskLevel, last: date, rounds: Sequence[date] | None
+) -> list[Step]:
+    """The lowerings of an area of level `first` whose last infection was on `last`, under
+    `rules`, until it is low (or a level the rule never lowers). `rounds` are the days the
+    area had a complete negative round, sorted (None: the area has no residents, so no round is
+    waited for). A step whose round has not been taken yet is `awaiting_round`, dated the
+    earliest day the rule allows."""
+    steps: list[Step] = []
+    level, start = first, last
+    while level is not RiskLevel.LOW:
+        rule = rules.lifting.get(level) if rules.lifting else None
+        if rule is None:
+            steps.append(Step(level, RiskLevel.LOW, None, False))
+            break
+        days = rule.days_without_new_infection
+        if steps and level is RiskLevel.MEDIUM and rules.downgraded_high_to_low_after_days:
+            days = rules.downgraded_high_to_low_after_days  # a lowered high area: 3 more days
+        on = start + timedelta(days=days)
+        waiting = False
+        if rule.negative_round_on_day is not None and rounds is not None and not steps:
+            due = start + timedelta(days=rule.negative_round_on_day)
+            taken = rounds[bisect_left(rounds, due) :]
+            if taken:
+                on = max(on, taken[0])
+            else:
+                waiting = True
+        steps.append(Step(level, rule.lowered_to, on, waiting))
+        if waiting:
+            break
+        level, start = rule.lowered_to, on
+    return steps
+
+
+def _chain(
+    rules: RiskAreas, first: RiskLevel, days: list[date], day: date, rounds: list[date] | None
+) -> dict[str, object] | None:
+    """The area on `day` from its infection days (sorted, all <= day), or None if lifted."""
+    start = days[0]
+    count = 0
+    top_since = days[0]
+    prev: date | None = None
+    for t in days:
+        if prev is not None:
+            steps = lowering_schedule(rules, first, prev, rounds)
+            lifted = steps[-1].on if steps[-1].to is RiskLevel.LOW else None
+            if lifted is not None and not steps[-1].awaiting_round and t >= lifted:
+                start, count, top_since = t, 0, t  # lifted before: a new area
+            elif steps[0].on is not None and not steps[0].awaiting_round and t >= steps[0].on:
+                top_since = t  # lowered, then raised again by this infection
+        count += 1
+        prev = t
+    level, since = first, top_since
+    next_level: RiskLevel | None = None
+    next_on: date | None = None
+    awaiting = False
+    for step in lowering_schedule(rules, first, days[-1], rounds):
+        if step.on is not None and not step.awaiting_round and step.on <= day:
+            level, since = step.to, step.on
+            continue
+        next_level, next_on, awaiting = step.to, step.on, step.awaiting_round
+        break
+    if level is RiskLevel.LOW:
+        return None
+    return {
+        "level": level.value,
+        "drawn_on": start,
+        "level_since": since,
+        "last_infection_on": days[-1],
+        "infections": count,
+        "next_level": None if next_level in (None, RiskLevel.LOW) else next_level.value,
+        "next_change_on": next_on,
+        "awaiting_round": awaiting,
+    }
+
+
+def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
+    """Every case episode opened by the end of `day` and not withdrawn: the person, the day of
+    the report (Beijing time), the region it was reported in, and the person's residence."""
+    sql = f"""
+WITH {episode_ctes(scenario)}
+SELECT e.person_id, e.opened_at, e.region_code AS case_region, p.region_code, p.compound_id,
+       p.building_id, p.household_id
+FROM episode e
+LEFT JOIN {current_person(":until", person_ids="SELECT person_id FROM episode")} p
+  ON p.person_id = e.person_id
+WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
+    frame = read(
+        store,
+        sql,
+        {"until": day_bounds(day)[1], **scenario.params()},
+        {
+            "person_id": pl.Int64(),
+            "opened_at": TIME,
+            "case_region": pl.String(),
+            "region_code": pl.String(),
+            "compound_id": pl.String(),
+            "building_id": pl.String(),
+            "household_id": pl.Int64(),
+        },
+    )
+    return frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
+
+
+def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
+    """The venues where each case checked in during the `window_days` before its report (and
+    up to it): one row per (case report, venue), with the venue's region."""
+    if infections.height == 0:
+        return pl.DataFrame(
+            schema={"venue_id": pl.Int64(), "region_code": pl.String(), "on": pl.Date()}
+        )
+    cases = infections.select("person_id", "opened_at")
+    sql = """
+SELECT c.person_id, c.opened_at, k.venue_id, v.region_code
+FROM (SELECT unnest(CAST(:ids AS BIGINT[])) AS person_id,
+             unnest(CAST(:opened AS TIMESTAMPTZ[])) AS opened_at) c
+JOIN checkin k ON k.person_id = c.person_id
+ AND k.checkin_at <= c.opened_at AND k.checkin_at >= c.opened_at - :window
+JOIN venue v ON v.venue_id = k.venue_id"""
+    frame = read(
+        store,
+        sql,
+        {
+            "ids": cases.get_column("person_id").to_list(),
+            "opened": cases.get_column("opened_at").to_list(),
+            "window": timedelta(days=window_days),
+        },
+        {
+            "person_id": pl.Int64(),
+            "opened_at": TIME,
+            "venue_id": pl.Int64(),
+            "region_code": pl.String(),
+        },
+    )
+    return (
+        frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
+        .unique(["person_id", "opened_at", "venue_id"])
+        .select("venue_id", "region_code", "on")
+    )
+
+
+def _rounds(
+    store: Store, day: date, residences: pl.DataFrame, since: date
+) -> dict[str, list[date]]:
+    """Per area key (`unit:key` of residence areas), the days from `since` to `day` on which
+    every resident of the area was sampled and every tube of those samples was negative. The
+    area's cases (the people of `residences`) are in care, not in the round."""
+    if residences.height == 0:
+        return {}
+    keys = residences.select("unit", "key").unique()
+    compounds = keys.filter(pl.col("unit") == AreaUnit.COMPOUND.value)["key"].to_list()
+    buildings = keys.filter(pl.col("unit") == AreaUnit.BUILDING.value)["key"].to_list()
+    regions = keys.filter(pl.col("unit").is_in([AreaUnit.STREET.value, AreaUnit.COUNTY.value]))
+    prefixes = regions["key"].to_list()
+    start, _ = day_bounds(since)
+    _, end = day_bounds(day)
+    sql = f"""
+SELECT p.person_id, p.region_code, p.compound_id, p.building_id, s.sampled_at, r."result"
+FROM {current_person(":until")} p
+LEFT JOIN sample s ON s.person_id = p.person_id AND s.sampled_at >= :start
+ AND s.sampled_at < :until
+LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
+WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
+   OR p.building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))
+   OR substr(p.region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))
+   OR substr(p.region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
+    rows = read(
+        store,
+        sql,
+        {"c": compounds, "b": buildings, "r": prefixes, "start": start, "until": end},
+        {
+            "person_id": pl.Int64(),
+            "region_code": pl.String(),
+            "compound_id": pl.String(),
+            "building_id": pl.String(),
+            "sampled_at": TIME,
+            "result": pl.String(),
+        },
+    )
+    rows = rows.filter(~pl.col("person_id").is_in(residences.get_column("person_id").implode()))
+    out: dict[str, list[date]] = {}
+    for unit_value in keys.get_column("unit").unique().to_list():
+        unit = AreaUnit(unit_value)
+        mine = keys.filter(pl.col("unit") == unit_value).get_column("key")
+        members = rows.with_columns(_key(unit).alias("key")).filter(
+            pl.col("key").is_in(mine.implode())
+        )
+        residents = members.group_by("key").agg(pl.col("person_id").n_unique().alias("n"))
+        sampled = (
+            members.filter(pl.col("sampled_at").is_not_null())
+            .with_columns(pl.col("sampled_at").dt.convert_time_zone(ZONE).dt.date().alias("d"))
+            .group_by("key", "d")
+            .agg(
+                pl.col("person_id")
+                .filter(pl.col("result") == "negative")
+                .n_unique()
+                .alias("negative"),
+                (pl.col("result") != "negative").fill_null(True).any().alias("open"),
+            )
+            .join(residents, on="key")
+            .filter((pl.col("negative") == pl.col("n")) & ~pl.col("open"))
+        )
+        for key, d in sampled.select("key", "d").sort("d").iter_rows():
+            out.setdefault(f"{unit_value}:{key}", []).append(d)
+    return out
+
+
+def _areas_from(
+    rules: RiskAreas,
+    events: pl.DataFrame,
+    level: RiskLevel,
+    reason: AreaReason,
+    day: date,
+    rounds: dict[str, list[date]] | None,
+) -> list[dict[str, object]]:
+    """The areas of `events` (unit, key, on, and the area's columns), each area's infection days
+    run through the lifting rules; `rounds` None: the areas have no residents."""
+    out = []
+    for (unit, key), group in events.sort("on").group_by(["unit", "key"], maintain_order=True):
+        area_id = f"{unit}:{key}"
+        days = group.get_column("on").to_list()
+        found = _chain(rules, level, days, day, None if rounds is None else rounds.get(area_id, []))
+        if found is None:
+            continue
+        last = group.row(-1, named=True)
+        out.append(
+            {
+                "area_id": area_id,
+                "unit": unit,
+                "reason": reason.value,
+                "region_code": last.get("region_code"),
+                "compound_id": last.get("compound_id") if unit != AreaUnit.VENUE.value else None,
+                "building_id": last.get("building_id") if unit == AreaUnit.BUILDING.value else None,
+                "venue_id": last.get("venue_id") if unit == AreaUnit.VENUE.value else None,
+                **found,
+            }
+        )
+    return out
+
+
+def _case_location_areas(
+    store: Store, day: date, policy: Policy, scenario: Scenario
+) -> list[dict[str, object]]:
+    rules = policy.risk_areas
+    assert rules is not None
+    infections = _infections(store, day, scenario).filter(pl.col("on") <= day)
+    top = max(rules.levels, key=list(RiskLevel).index)
+    residences = _residence_key(infections, rules.drawn_by.get(top, AreaUnit.COMPOUND))
+    if (unknown := residences.filter(pl.col("key").is_null()).height) > 0:
+        log.warning(
+            "%d case episodes whose %s is not recorded: no residence area drawn for them",
+            unknown,
+            rules.drawn_by.get(top, AreaUnit.COMPOUND).value,
+        )
+    residences = residences.filter(pl.col("key").is_not_null())
+    lifting = rules.lifting.values() if rules.lifting else ()
+    pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
+    since = day - timedelta(days=max([*pending, 0]) + 2 * _longest(rules))
+    rounds = _rounds(store, day, residences.filter(pl.col("on") >= since), since) if pending else {}
+    areas = _areas_from(rules, residences, top, AreaReason.CASE_RESIDENCE, day, rounds)
+    stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
+    if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
+        window = policy.contacts.exposure_window_days if policy.contacts else 0
+        stays = _stays(store, infections, window)
+        unit = stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
+        if unit is AreaUnit.VENUE:
+            stays = stays.with_columns(
+                pl.lit(AreaUnit.VENUE.value).alias("unit"),
+                pl.col("venue_id").cast(pl.String).alias("key"),
+            )
+        else:
+            stays = stays.with_columns(pl.lit(unit.value).alias("unit"), _key(unit).alias("key"))
+        stays = stays.filter(pl.col("key").is_not_null())
+        areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
+    return areas
+
+
+def _longest(rules: RiskAreas) -> int:
+    """The most days a lifting rule can keep an area at a level."""
+    days = [r.days_without_new_infection for r in rules.lifting.values()] if rules.lifting else []
+    return max([*days, rules.downgraded_high_to_low_after_days or 0, 1])
+
+
+def draw_areas(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """The risk areas in force on `day` under `policy` (AREA_SCHEMA; none where the policy
+    draws no risk areas). One row per area: where a residence area and a stay area have the
+    same id (a local rule drawing both by county), the higher level is kept."""
+    rules = policy.risk_areas
+    if rules is None:
+        return pl.DataFrame(schema=AREA_SCHEMA)
+    if rules.classification is Classification.COUNTY_CASE_COUNTS:
+        rows = county_areas(rules, _infections(store, day, scenario), day)
+    else:
+        rows = _case_location_areas(store, day, policy, scenario)
+    if not rows:
+        return pl.DataFrame(schema=AREA_SCHEMA)
+    order = list(RiskLevel)
+    frame = pl.DataFrame(
+        [
+            {
+                **row,
+                "area_rule": rules.area_rules.get(RiskLevel(str(row["level"]))),
+                "policy_id": policy.id,
+                "rule": f"risk_areas.{row['reason']}",
+            }
+            for row in rows
+        ],
+        schema=AREA_SCHEMA,
+    )
+    return (
+        frame.with_columns(
+            pl.col("level").replace_strict([v.value for v in order], range(3)).alias("_rank")
+        )
+        .sort("_rank", "drawn_on", descending=[True, False])
+        .unique("area_id", keep="first", maintain_order=True)
+        .drop("_rank")
+        .sort("level", "area_id")
+    )
+
+
+def store_areas(store: Store, areas: pl.DataFrame, day: date, scenario: Scenario) -> None:
+    """Store the areas of a run of `day` in `scenario` (the run has removed its earlier rows)."""
+    if areas.height:
+        store.insert_frame(
+            "risk_area",
+            areas.select(
+                pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *AREA_SCHEMA
+            ),
+        )
+
+
+def areas_on(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The risk areas in force on `day` in `scenario`, as the latest run on or before `day`
+    drew them (STORED_AREA_SCHEMA: `run_day` says which run; no row where no run drew any).
+    A what-if sees live's runs before its fork day. The columns are AREA_SCHEMA's (see the
+    module docstring): a reader decides on `level`, `unit` and `reason`, typed values."""
+    cols = ", ".join(f'a."{c}"' for c in STORED_AREA_SCHEMA)
+    sql = f"""
+SELECT {cols} FROM risk_area a
+WHERE {scenario.visible("a")} AND a.run_day = (
+  SELECT max(r.run_day) FROM engine_run r WHERE {scenario.visible("r")} AND r.run_day <= :day)
+ORDER BY a.level, a.area_id"""
+    return read(store, sql, {"day": day, **scenario.params()}, STORED_AREA_SCHEMA)

@@ -1,0 +1,140 @@
+"""The areas of a local rule set that the national regime does not allow (纠正层层加码).
+
+`audit_areas(store, day, local, national)` draws the areas of `day` under the local rule set
+(`fangkong.engine.zones.draw_areas`, nothing stored) and lists, for each area, every way it goes
+beyond the national regime in force:
+
+- `level_not_in_regime`: a level the national regime does not have (a medium area under the
+  twenty measures, which have only high and low; any area where the regime draws none);
+- `wider_unit`: an area drawn by a wider unit than the national rule draws that level by (a
+  street or a county where the regime draws compounds or buildings), when the width comes from
+  the local rule and not from a residence recorded only coarsely;
+- `not_lifted`: an area still listed on a day on or after the one the national lifting rule
+  would lift it, counted from the same last infection (the national rule's round, if any, is
+  taken as negative: the audit asks when the rule allows the lifting, not when the data shows
+  a round).
+
+Each finding carries both values and the national source of the rule it breaks.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+import polars as pl
+
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.zones import draw_areas, lowering_schedule, stay_unit
+from fangkong.model.glossary import AreaReason
+from fangkong.policy import Policy
+from fangkong.policy.audit import national_of, national_reference
+from fangkong.policy.schema import RiskAreas
+from fangkong.policy.terms import AreaUnit, RiskLevel
+from fangkong.store import Store
+
+__all__ = ["AUDIT_SCHEMA", "AreaFinding", "audit_areas"]
+
+
+class AreaFinding(StrEnum):
+    """What is wrong with an area under the national regime."""
+
+    LEVEL_NOT_IN_REGIME = "level_not_in_regime"
+    WIDER_UNIT = "wider_unit"
+    NOT_LIFTED = "not_lifted"
+
+
+AUDIT_SCHEMA: dict[str, pl.DataType] = {
+    "area_id": pl.String(),
+    "level": pl.String(),
+    "finding": pl.String(),  # AreaFinding
+    "local": pl.String(),  # the local value (a level, a unit, the day it may be lifted)
+    "national": pl.String(),  # the national one
+    "national_key": pl.String(),  # the national parameter
+    "national_source": pl.String(),
+}
+
+_ORDER = list(AreaUnit)
+
+
+def _top(rules: RiskAreas) -> RiskLevel:
+    return max(rules.levels, key=list(RiskLevel).index)
+
+
+def _unit(rules: RiskAreas, reason: AreaReason, level: RiskLevel) -> tuple[AreaUnit, RiskLevel]:
+    """The unit `rules` draw an area of `reason` by (a place where a case stayed: the venue
+    itself where the rule draws compounds or finer), and the level whose rule that is."""
+    drawn = level if level in rules.drawn_by else _top(rules)
+    unit = rules.drawn_by[drawn]
+    return (stay_unit(unit) if reason is AreaReason.CASE_STAYED else unit), drawn
+
+
+def _first_level(rules: RiskAreas, reason: AreaReason) -> RiskLevel:
+    """The level an area of `reason` starts at under `rules`."""
+    if reason is AreaReason.CASE_STAYED and RiskLevel.MEDIUM in rules.levels:
+        return RiskLevel.MEDIUM
+    return _top(rules)
+
+
+def _findings(
+    area: dict[str, object], local: RiskAreas, rules: RiskAreas | None, day: date
+) -> list[tuple[AreaFinding, str, str, str]]:
+    """(finding, local value, national value, national key) of one area drawn by `local`."""
+    level, reason = RiskLevel(str(area["level"])), AreaReason(str(area["reason"]))
+    if rules is None:
+        return [(AreaFinding.LEVEL_NOT_IN_REGIME, level.value, "none", "risk_areas")]
+    out = []
+    if level not in rules.levels:
+        levels = ", ".join(v.value for v in rules.levels)
+        out.append((AreaFinding.LEVEL_NOT_IN_REGIME, level.value, levels, "risk_areas.levels"))
+    if reason is AreaReason.COUNTY_CASE_COUNTS:
+        return out  # the 2020 counts have no units or lifting days to compare
+    unit = AreaUnit(str(area["unit"]))
+    theirs, drawn = _unit(rules, reason, level)
+    ruled, _ = _unit(local, reason, level)
+    if _ORDER.index(unit) > _ORDER.index(theirs) and _ORDER.index(ruled) > _ORDER.index(theirs):
+        key = f"risk_areas.drawn_by.{drawn}"
+        out.append((AreaFinding.WIDER_UNIT, unit.value, theirs.value, key))
+    first = _first_level(rules, reason)
+    last = area["last_infection_on"]
+    assert isinstance(last, date)
+    steps = lowering_schedule(rules, first, last, None)
+    lifted = steps[-1].on if steps[-1].to is RiskLevel.LOW else None
+    if lifted is not None and lifted <= day:
+        key = f"risk_areas.lifting.{first}.days_without_new_infection"
+        when = area["next_change_on"]
+        mine = f"{when}" if area["next_level"] is None else f"{area['next_level']} on {when}"
+        out.append((AreaFinding.NOT_LIFTED, mine, lifted.isoformat(), key))
+    return out
+
+
+def audit_areas(
+    store: Store,
+    day: date,
+    local: Policy,
+    national: Policy | None = None,
+    *,
+    scenario: Scenario = LIVE,
+) -> pl.DataFrame:
+    """The findings of the areas `local` draws on `day` (AUDIT_SCHEMA), by area, against
+    `national` (default: the national regime in force on the local rule set's date)."""
+    national = national or national_of(local)
+    if local.risk_areas is None:
+        return pl.DataFrame(schema=AUDIT_SCHEMA)
+    areas = draw_areas(store, day, local, scenario=scenario)
+    found = [
+        {
+            "area_id": area["area_id"],
+            "level": area["level"],
+            "finding": finding.value,
+            "local": mine,
+            "national": theirs,
+            "national_key": key,
+            "national_source": national_reference(national, key)[1],
+        }
+        for area in areas.iter_rows(named=True)
+        for finding, mine, theirs, key in _findings(
+            area, local.risk_areas, national.risk_areas, day
+        )
+    ]
+    return pl.DataFrame(found, schema=AUDIT_SCHEMA)
