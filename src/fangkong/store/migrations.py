@@ -183,8 +183,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the engine's state between days: case episodes, people in quarantine or a facility",
         _create_v7_tables,
     ),
-
-
     Migration(8, "risk areas drawn by the engine, per scenario and run day", _create_v8_tables),
 )
 
