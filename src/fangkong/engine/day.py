@@ -15,6 +15,7 @@ and what the steps before it wrote in this run):
 5. border       arrivals (of the day, and earlier ones new to this run): closed-loop transfer and
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
+7. colours      health-code colours of the people whose facts changed (`engine.colours`)
 
 Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
@@ -33,6 +34,7 @@ import polars as pl
 
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
+from fangkong.engine.colours import store_colours
 from fangkong.engine.facility import assign_facilities
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
@@ -131,6 +133,7 @@ def run_day(
             store.insert_frame("engine_order", stored)
         if traced.height:
             store.insert_frame("traced_contact", traced)
+        store_colours(store, day, policy, scenario=scenario, marks=marks)
         record_run(store, scenario, day, policy.id, marks)
     log.info(
         "%s under %s in %s: %d cases, %d orders",

@@ -91,6 +91,19 @@ ARRIVALS = Kind.one_table(
         Field("flight", V, required=False, optional_column=True),
         _SEAT_ROW,
         Field.region("destination_region_code", required=False, optional_column=True),
+        # the QR text of a foreign certificate (EU DCC), checked at the border step
+        Field(
+            "certificate",
+            V,
+            required=False,
+            optional_column=True,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({certificate}, 'HC1:[0-9A-Z $%*+./:-]+')",
+                    "a certificate is the QR text of an EU DCC: HC1: and Base45 characters",
+                ),
+            ),
+        ),
     ),
     key=("arrival_id",),
 )

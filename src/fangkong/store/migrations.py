@@ -20,6 +20,7 @@ from fangkong.model.tables import (
     TABLES_V4,
     TABLES_V5,
     TABLES_V6,
+    TABLES_V9,
     Table,
 )
 from fangkong.store.base import Store
@@ -134,6 +135,15 @@ def _create_v6_tables(store: Store) -> None:
         store.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({column_list(cols)})')
 
 
+def _create_v9_tables(store: Store) -> None:
+    store.execute('ALTER TABLE "arrival" ADD COLUMN certificate VARCHAR')
+    _create_tables(store, TABLES_V9)
+    if store.dialect == "postgres":  # a person's colour: their latest row
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "health_code_person" ON "health_code" (person_id, run_day)'
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -150,6 +160,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "registry corrections as events: identity corrections and moves; compound and building",
         _create_v6_tables,
+    ),
+    Migration(
+        9,
+        "health-code colours and their reasons; foreign certificates of arrivals and their check",
+        _create_v9_tables,
     ),
 )
 
