@@ -420,11 +420,12 @@ LIMIT 1
 def code_of(store: Store, person_id: int, day: date, *, scenario: Scenario = LIVE) -> CodeOfPerson:
     """Person `person_id`'s colour on `day` in `scenario`. NotFoundError when no run of the
     scenario (or of live before its fork) covers the day."""
-    params = {**scenario.params(), "p": person_id, "day": day}
+    params = {**scenario.params(), "day": day}
     ran = store.scalar(
         f"SELECT count(*) FROM engine_run r WHERE run_day <= :day AND {scenario.visible('r')}",
         params,
     )
+    params["p"] = person_id
     if not ran:
         raise NotFoundError(f"no run on or before {day} in scenario {scenario.name!r}")
     row = store.fetch(_LATEST_ROW_SQL.format(visible=scenario.visible("h")), params)
