@@ -6,17 +6,20 @@ sequence of days with late events, reruns, a reinfection and an excluded case. B
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from fangkong.cli.app import app
 from fangkong.engine.colours import code_of, derive_colours
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour
 from fangkong.policy import Policy, ValidityCount, load_policy
-from fangkong.store import Store
+from fangkong.store import Store, open_store
 
 from .test_tracing import Events, at
 
@@ -265,3 +268,39 @@ def test_a_what_if_recomputes_in_its_own_scenario_and_leaves_live_alone(store: S
     )
     assert after.equals(live_rows)
     assert code_of(store, 2, _day(3), scenario=scenario).colour is CodeColour.RED
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def test_fangkong_code_prints_reasons_and_signs_the_colour(tmp_path: Path) -> None:
+    path = tmp_path / "city.duckdb"
+    with open_store(path) as st:
+        _world().load(st, batch=1)
+        run_day(st, D1, load_policy(NINTH))
+    runner = CliRunner()
+    shown = runner.invoke(app, ["code", "2", "--date", "2022-07-10", "--store", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "red" in shown.output and "close_contact_centralized" in shown.output
+    assert "quarantine" in shown.output  # the fact's kind
+    five = runner.invoke(app, ["code", "5", "--store", str(path)])  # the latest run
+    assert "until 2022-07-11 09:00" in five.output
+    keys = tmp_path / "keys"
+    made = runner.invoke(app, ["keys", "generate", "--region", "310000", "--keys", str(keys)])
+    assert made.exit_code == 0, made.output
+    qr = tmp_path / "code.png"
+    signed = runner.invoke(
+        app, ["code", "2", "--store", str(path), "--keys", str(keys), "--qr", str(qr)]
+    )
+    assert signed.exit_code == 0, signed.output
+    text = next(line for line in signed.output.splitlines() if line.startswith("FK1:"))
+    assert qr.exists()
+    trust = ["trust", "publish", "--keys", str(keys), "--out", str(tmp_path / "trust.cose")]
+    assert runner.invoke(app, trust).exit_code == 0
+    verified = runner.invoke(app, ["verify", text, "--keys", str(keys), "--format", "json"])
+    assert verified.exit_code == 0, verified.output
+    assert '"red"' in verified.output and "close_contact_centralized" in verified.output
+    no_keys = runner.invoke(app, ["code", "2", "--store", str(path), "--qr", str(qr)])
+    assert no_keys.exit_code == 2
+    no_run = runner.invoke(app, ["code", "2", "--date", "2022-07-01", "--store", str(path)])
+    assert no_run.exit_code == 2 and "no run" in no_run.output
