@@ -32,7 +32,9 @@ def _pool(
 ) -> Events:
     """A tube of `pids` (one person: a single-tube test), its result 6 hours after sampling."""
     for pid in pids:
-        e.add("sample", sample_id=f"{tube}-{pid}", person_id=pid, tube_id=tube, sampled_at=at(sampled))
+        e.add(
+            "sample", sample_id=f"{tube}-{pid}", person_id=pid, tube_id=tube, sampled_at=at(sampled)
+        )
     return e.add(
         "tube_result",
         tube_id=tube,
@@ -181,9 +183,10 @@ SELECT * FROM (
 
 def _stored(store: Store, day: date, scenario: Scenario) -> tuple[pl.DataFrame, pl.DataFrame]:
     params = {**scenario.params(), "day": day}
-    latest = store.fetch(_LATEST.format(visible=scenario.visible("h")), params)
+    latest_sql = _LATEST.format(visible=scenario.visible("h"))
+    latest = store.fetch(latest_sql, params)
     reasons = store.fetch(
-        f"SELECT r.* FROM health_code_reason r JOIN ({_LATEST.format(visible=scenario.visible('h'))})"
+        f"SELECT r.* FROM health_code_reason r JOIN ({latest_sql})"
         " l ON l.person_id = r.person_id AND l.run_day = r.run_day AND l.scenario = r.scenario",
         params,
     )

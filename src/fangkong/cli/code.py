@@ -37,7 +37,9 @@ def _print(code: CodeOfPerson) -> None:
     )
     for reason, source, ref, since in code.reasons.iter_rows():
         console.print(
-            f"  {reason}: {source} {shown(ref or '')} since {_when(since)}".replace("  since", " since"),
+            f"  {reason}: {source} {shown(ref or '')} since {_when(since)}".replace(
+                "  since", " since"
+            ),
             markup=False,
         )
     if code.tested_at is None:

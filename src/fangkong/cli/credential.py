@@ -33,7 +33,6 @@ from fangkong.credential.qr import read_qr, write_qr
 from fangkong.credential.revocation import (
     HashType,
     import_revocation_list,
-    load_revocations,
     publish_revocation_list,
     revocation_hash,
 )
@@ -102,7 +101,7 @@ def _now() -> datetime:
 
 
 def _verifier(keys: Path) -> Verifier:
-    return Verifier(load_trust_store(keys), load_revocations(keys))
+    return Verifier.from_folder(keys)
 
 
 def _describe(code: VerifiedCode) -> dict[str, Any]:

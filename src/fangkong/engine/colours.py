@@ -250,7 +250,8 @@ def derive_colours(
         residents = _residents(store, ids)
         people.append(residents)
         lapsed = residents.join(tests, on="person_id", how="left").filter(
-            pl.col("tested_at").is_null() | (_lapse(pl.col("tested_at"), after) <= _last_instant(day))
+            pl.col("tested_at").is_null()
+            | (_lapse(pl.col("tested_at"), after) <= _last_instant(day))
         )
         parts.append(
             _reasons(
@@ -262,9 +263,7 @@ def derive_colours(
             )
         )
     reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).unique()
-    worst = reasons.group_by("person_id").agg(
-        pl.col("reason").is_in(list(red)).any().alias("red")
-    )
+    worst = reasons.group_by("person_id").agg(pl.col("reason").is_in(list(red)).any().alias("red"))
     who = pl.concat([*people, reasons.select("person_id")])
     if ids is not None:
         who = pl.concat([who, ids.to_frame("person_id")])
@@ -375,7 +374,9 @@ def store_colours(
             ),
         )
     if colours.reasons.height:
-        store.insert_frame("health_code_reason", colours.reasons.select(*stamp, *list(REASON_SCHEMA)))
+        store.insert_frame(
+            "health_code_reason", colours.reasons.select(*stamp, *list(REASON_SCHEMA))
+        )
     log.info(
         "%s: colours of %d people (%s)",
         day,

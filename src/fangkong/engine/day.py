@@ -16,6 +16,7 @@ and what the steps before it wrote in this run):
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
 7. colours      health-code colours of the people whose facts changed (`engine.colours`)
+8. certificates arrivals' foreign certificates (EU DCC) checked (`engine.certificates`)
 
 Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
@@ -32,8 +33,10 @@ from datetime import date
 
 import polars as pl
 
+from fangkong.credential.verify import Verifier
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
+from fangkong.engine.certificates import store_certificate_checks
 from fangkong.engine.colours import store_colours
 from fangkong.engine.facility import assign_facilities
 from fangkong.engine.orders import (
@@ -88,9 +91,11 @@ def run_day(
     *,
     jurisdiction: str | None = None,
     scenario: Scenario = LIVE,
+    verifier: Verifier | None = None,
 ) -> DayResult:
     """Derive and store every order of `day` under `policy` (default: the policy in force), in
-    `scenario` (default: live)."""
+    `scenario` (default: live). `verifier` checks arrivals' foreign certificates (without it
+    they are recorded unchecked)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.transaction():
@@ -134,6 +139,7 @@ def run_day(
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_colours(store, day, policy, scenario=scenario, marks=marks)
+        store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks)
     log.info(
         "%s under %s in %s: %d cases, %d orders",
