@@ -92,6 +92,7 @@ REASON_SCHEMA: dict[str, pl.DataType] = {
     "source_ref": pl.String(),
     "since": TIME,
 }
+_WINDOW = ["tested_at", "venue_valid_until", "leave_city_valid_until"]
 _CONTACTS = (Population.CLOSE_CONTACT.value,)
 _CASE_REASONS = {"confirmed": CodeReason.CONFIRMED, "asymptomatic": CodeReason.ASYMPTOMATIC}
 _QUARANTINE_REASONS = {
@@ -243,34 +244,37 @@ def derive_colours(
                 since=pl.col("since"),
             )
         )
-    tests = _tests(store, day, policy, ids)
-    people = [tests.select("person_id")]
+    # `known`: everyone with a negative test, and every resident when the policy asks a test
+    # of everyone (one join); the people of the reasons above are few, added after
+    few = pl.concat([p.select("person_id") for p in parts])
+    known = _tests(store, day, policy, ids)
     after = code.missing_test_after_days
     if CodeReason.NO_RECENT_TEST.value in listed and after is not None:
-        residents = _residents(store, ids)
-        people.append(residents)
-        lapsed = residents.join(tests, on="person_id", how="left").filter(
-            pl.col("tested_at").is_null()
-            | (_lapse(pl.col("tested_at"), after) <= _last_instant(day))
-        )
+        residents = _residents(store, ids).with_columns(pl.lit(True).alias("resident"))
+        known = residents.join(known, on="person_id", how="full", coalesce=True)
+        tested = pl.col("tested_at")
         parts.append(
             _reasons(
-                lapsed,
+                known.filter(
+                    pl.col("resident")
+                    & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
+                ),
                 reason=CodeReason.NO_RECENT_TEST.value,
                 source=CodeSource.LATEST_NEGATIVE.value,
                 source_ref=pl.lit(None, pl.String),
-                since=_lapse(pl.col("tested_at"), after),
+                since=_lapse(tested, after),
             )
         )
-    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).unique()
-    worst = reasons.group_by("person_id").agg(pl.col("reason").is_in(list(red)).any().alias("red"))
-    who = pl.concat([*people, reasons.select("person_id")])
     if ids is not None:
-        who = pl.concat([who, ids.to_frame("person_id")])
+        few = pl.concat([few, ids.to_frame("person_id")])
+    others = few.unique().join(known, on="person_id", how="anti")
+    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).unique()
+    flagged = reasons.group_by("person_id").agg(
+        pl.col("reason").is_in(list(red)).any().alias("red")
+    )
     codes = (
-        who.unique()
-        .join(worst, on="person_id", how="left")
-        .join(tests, on="person_id", how="left")
+        pl.concat([known.select(list(CODE_SCHEMA)[0:1] + _WINDOW), others], how="diagonal")
+        .join(flagged, on="person_id", how="left")
         .select(
             "person_id",
             pl.when(pl.col("red"))
@@ -279,9 +283,7 @@ def derive_colours(
             .then(pl.lit(CodeColour.YELLOW.value))
             .otherwise(pl.lit(CodeColour.GREEN.value))
             .alias("colour"),
-            "tested_at",
-            "venue_valid_until",
-            "leave_city_valid_until",
+            *_WINDOW,
         )
     )
     return Colours(codes.select(list(CODE_SCHEMA)), reasons)
