@@ -3,7 +3,6 @@ comes from, the test validity window, and with `--keys` the signed code (and its
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,11 +10,8 @@ from typing import Annotated
 import typer
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
+from fangkong.cli.credential import sign_person_code
 from fangkong.cli.day import _parse_day
-from fangkong.credential.healthcode import CodeFacts, pseudonym
-from fangkong.credential.issue import issue_code
-from fangkong.credential.keys import KeyStore
-from fangkong.credential.qr import write_qr
 from fangkong.engine.colours import CodeOfPerson, code_of
 from fangkong.engine.scenario import Scenario, scenario_of
 from fangkong.errors import FangkongError, InputError
@@ -59,22 +55,10 @@ def _print(code: CodeOfPerson) -> None:
 def _signed(code: CodeOfPerson, keys: Path, qr: Path | None) -> str:
     if code.policy_id is None:
         raise InputError(f"person {code.person_id} has no colour row to sign on {code.day}")
-    store = KeyStore.open(keys)
-    rules = load_policy(code.policy_id)
     reasons = tuple(dict.fromkeys(CodeReason(r) for r in code.reasons.get_column("reason")))
-    facts = CodeFacts(
-        pseudonym(store.pseudonym_secret(), code.person_id), code.colour, reasons, rules.id
+    return sign_person_code(
+        keys, code.person_id, code.colour, reasons, load_policy(code.policy_id), qr
     )
-    text = issue_code(
-        facts,
-        signer=store.active(),
-        region=store.region,
-        issued_at=int(time.time()),
-        validity_hours=rules.health_code.signed_code_validity_hours,
-    )
-    if qr is not None:
-        write_qr(text, qr)
-    return text
 
 
 def code_command(
