@@ -122,12 +122,16 @@ def test_class_b_keeps_only_cases_red(store: Store) -> None:
     e = Events().person(1, 10).person(2, 10).person(3, 30).person(4, 40)
     e.case(1, "2023-01-10 08:00")
     _pool(e, "P1", [3, 4], "2023-01-10 07:00", "positive", 30.0)
+    e.add("fever_clinic_visit", visit_id="V4", person_id=4, visited_at=at("2023-01-07 20:00"))
     e.load(store, batch=1)
     day = date(2023, 1, 10)
     _run(store, day, CLASS_B)
     assert code_of(store, 1, day).colour is CodeColour.RED
     assert code_of(store, 2, day).colour is CodeColour.GREEN  # no contacts, no quarantine
     assert code_of(store, 3, day).colour is CodeColour.GREEN  # the pool reason is not listed
+    visit = code_of(store, 4, day)
+    assert visit.colour is CodeColour.YELLOW  # a fever-clinic visit, 3 days ago
+    assert visit.reasons.row(0, named=True)["source_ref"] == "V4"
 
 
 def test_calendar_day_counting(store: Store) -> None:
@@ -227,8 +231,11 @@ def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None
     _pool(e, "R3", [3], "2022-07-11 09:00", "negative")
     e.case(8, "2022-07-11 10:00", case_id="C8")
     e.case(9, "2022-07-11 11:00", case_id="C9")
+    # a fever-clinic visit reported late: it leaves the 14-day lookback on 07-12 (day 2)
+    e.add("fever_clinic_visit", visit_id="V7", person_id=7, visited_at=at("2022-06-28 10:00"))
     e.load(store, batch=2)
     run(1)
+    assert "fever_clinic_visit" in _reasons(store, 7, _day(1))
     assert code_of(store, 3, _day(1)).colour is CodeColour.GREEN  # released by the retest
     # day 2: 9 was a false positive (excluded, imported late, dated day 1); 8 cured
     late = Events()
@@ -236,6 +243,7 @@ def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None
     late.case(8, "2022-07-12 10:00", event="outcome", outcome="cured", case_id="C8")
     late.load(store, batch=3)
     run(2)
+    assert "fever_clinic_visit" not in _reasons(store, 7, _day(2))
     assert code_of(store, 9, _day(2)).colour is not CodeColour.RED
     assert "confirmed" not in _reasons(store, 8, _day(2))
     # day 2 again after more events: a rerun replaces the day's rows

@@ -16,12 +16,14 @@ yellow, else green.
   `centralized_quarantine` for everyone else (secondary contacts, inbound travellers); a phase at
   home gives `home_quarantine`.
 - `pool_positive_awaiting_retest`: an open temporary control (`testing.under_temporary_control`).
+- `fever_clinic_visit`: a visit to a fever clinic (`fever_clinic_visit`) within the policy's
+  `health_code.yellow_lookback_days` (14 days: Jiangsu), since the visit.
 - `no_recent_test` (应检未检), when the policy sets `health_code.missing_test_after_days`: a
   registered person whose latest negative test (`testing.latest_negative`, counted from sampling
   or the report as the policy says) is older than that many days, or who has none.
 - `from_risk_area` needs the risk areas of the day, which are not derived yet: no rule finds it.
-  `suspected`, `fever_clinic_visit`, `fever_or_respiratory_symptoms`, `abnormal_record` have no
-  event kind in the registry: no rule finds them either.
+  `suspected`, `fever_or_respiratory_symptoms`, `abnormal_record` have no event kind in the
+  registry: no rule finds them either.
 
 **The test validity window.** `tested_at` is the person's latest negative test counted from the
 column `testing.validity_column(policy)` names; `venue_valid_until` and `leave_city_valid_until`
@@ -35,10 +37,11 @@ everybody else keeps their row, and a person's colour on a day is their latest r
 day (`code_of`). A person with no row is green with no reason and no test on record. The people
 recomputed are those with
 - an event new to the run (`fangkong.engine.scenario` watermarks): a case report, a sample, a
-  tube result (for every member of the tube), a registration;
+  tube result (for every member of the tube), a registration, a fever-clinic visit;
 - an engine row of this run: a derived case event, an order (quarantine issued, extended,
   released, converted; temporary control; ...);
 - a quarantine phase starting or ending since the previous run's day;
+- a fever-clinic visit leaving the lookback window since the previous run's day;
 - a latest negative test that lapsed past `missing_test_after_days` since the previous run's day;
 - a row written by an earlier run of the same day (a rerun replaces it).
 Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
@@ -175,6 +178,30 @@ def _quarantine_reasons(
     )
 
 
+_VISITS_SQL = """
+SELECT person_id, visit_id, visited_at FROM fever_clinic_visit
+WHERE visited_at > :since AND visited_at <= :until
+"""
+
+
+def _visit_reasons(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
+    at = _last_instant(day)
+    since = at - timedelta(days=policy.health_code.yellow_lookback_days)
+    visits = read(
+        store,
+        _VISITS_SQL,
+        {"since": since, "until": at},
+        {"person_id": pl.Int64(), "visit_id": pl.String(), "visited_at": TIME},
+    )
+    return _reasons(
+        _only(visits, ids),
+        reason=CodeReason.FEVER_CLINIC_VISIT.value,
+        source=CodeSource.FEVER_CLINIC.value,
+        source_ref=pl.col("visit_id"),
+        since=pl.col("visited_at"),
+    )
+
+
 def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) -> pl.Expr:
     """The end of a test's validity of `hours`, counted the policy's way."""
     if hours is None:
@@ -244,6 +271,8 @@ def derive_colours(
                 since=pl.col("since"),
             )
         )
+    if CodeReason.FEVER_CLINIC_VISIT.value in listed:
+        parts.append(_visit_reasons(store, day, policy, ids))
     # `known`: everyone with a negative test, and every resident when the policy asks a test
     # of everyone (one join); the people of the reasons above are few, added after
     few = pl.concat([p.select("person_id") for p in parts])
@@ -298,6 +327,9 @@ UNION SELECT person_id FROM sample WHERE {_NEW.format(time="sampled_at")}
 UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
       WHERE {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
 UNION SELECT person_id FROM person WHERE batch_id > :w_prev AND batch_id <= :w_cur
+UNION SELECT person_id FROM fever_clinic_visit
+      WHERE {_NEW.format(time="visited_at")}
+         OR (visited_at >= :visit_lapse_from AND visited_at < :visit_lapse_to)
 UNION SELECT person_id FROM engine_case_event WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order o
@@ -319,6 +351,10 @@ def _changed(
         "day": day,
         "until": until,
     }
+    lookback = timedelta(days=policy.health_code.yellow_lookback_days)
+    assert marks.since is not None
+    params["visit_lapse_from"] = marks.since - lookback
+    params["visit_lapse_to"] = until - lookback
     sql = _CHANGED_SQL.format(visible=scenario.visible("o"))
     changed = read(store, sql, params, {"person_id": pl.Int64()})
     after = policy.health_code.missing_test_after_days

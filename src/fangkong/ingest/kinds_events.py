@@ -1,6 +1,6 @@
-"""The import kinds of events that tracing and the border read: venue-code check-ins, domestic
-trips, arrivals from abroad, vaccinations, and contacts declared by a case or found in field
-investigation.
+"""The import kinds of events that tracing, the border and the health codes read: venue-code
+check-ins, domestic trips, arrivals from abroad, vaccinations, contacts declared by a case or
+found in field investigation, and fever-clinic visits.
 
 How a kind is declared: `fangkong.ingest.declaration`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fangkong.ingest.declaration import DATE, Check, Field, Kind, S, V
 from fangkong.model.glossary import Setting
 
-__all__ = ["ARRIVALS", "CHECKINS", "CONTACTS", "TRIPS", "VACCINATIONS"]
+__all__ = ["ARRIVALS", "CHECKINS", "CONTACTS", "FEVER_CLINIC_VISITS", "TRIPS", "VACCINATIONS"]
 
 _SEAT_ROW = Field(
     "seat_row",
@@ -146,4 +146,17 @@ TRIPS = Kind.one_table(
         ),
     ),
     key=("person_id", "service", "service_date"),
+)
+
+FEVER_CLINIC_VISITS = Kind.one_table(
+    "fever_clinic_visits",
+    "Visits to a fever clinic (发热门诊), as the clinics report them: a health-code reason.",
+    table="fever_clinic_visit",
+    fields=(
+        Field.id("visit_id", V),
+        Field.person("person_id"),
+        Field.time("visited_at"),
+        Field("hospital", V, required=False, optional_column=True),
+    ),
+    key=("visit_id",),
 )

@@ -80,6 +80,7 @@ class CodeSource(StrEnum):
     QUARANTINE = "quarantine"  # a phase of an open quarantine (ref: the order's rule)
     POOLED_TUBE = "pooled_tube"  # a positive pooled tube awaiting the retest (ref: tube id)
     LATEST_NEGATIVE = "latest_negative"  # the latest negative test, or none (ref: none)
+    FEVER_CLINIC = "fever_clinic"  # a visit to a fever clinic (ref: the visit id)
 
 
 class CertificateCheck(StrEnum):

@@ -479,11 +479,24 @@ TABLES_V6: tuple[Table, ...] = (
 )
 
 
-# Added by migration 9: health-code colours and the border's check of foreign certificates,
-# derived rows of a run in its scenario; and the certificate an arrival may carry.
+# Added by migration 9: fever-clinic visits (events); health-code colours and the border's check
+# of foreign certificates, derived rows of a run in its scenario; the certificate an arrival may
+# carry.
 CERTIFICATE = _c("certificate", V, True)
 
 TABLES_V9: tuple[Table, ...] = (
+    Table(
+        "fever_clinic_visit",
+        (
+            _c("visit_id", V),
+            _c("person_id", B),
+            _c("visited_at", TS),
+            _c("hospital", V, True),
+            BATCH,
+        ),
+        key=("visit_id",),
+        doc="Visits to a fever clinic (发热门诊就诊), as the clinics report them.",
+    ),
     Table(
         "health_code",
         (

@@ -142,6 +142,10 @@ def _create_v9_tables(store: Store) -> None:
         store.execute(
             'CREATE INDEX IF NOT EXISTS "health_code_person" ON "health_code" (person_id, run_day)'
         )
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "fever_clinic_visit_time" ON "fever_clinic_visit"'
+            " (visited_at)"
+        )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -163,7 +167,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         9,
-        "health-code colours and their reasons; foreign certificates of arrivals and their check",
+        "fever-clinic visits; health-code colours and their reasons; foreign certificates of"
+        " arrivals and their check",
         _create_v9_tables,
     ),
 )
