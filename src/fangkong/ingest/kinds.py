@@ -2,9 +2,10 @@
 
 The kinds are declared by domain — the registry (regions, persons, venues, facilities) in
 `kinds_registry`, events (check-ins, trips, arrivals, vaccinations, contacts, fever-clinic
-visits) in `kinds_events`, samples, results and cases in `kinds_lab`, assistance requests in `kinds_assistance`,
-corrections of the person registry (identity corrections, moves) in `kinds_corrections` — with the
-vocabulary of `fangkong.ingest.declaration` (`Kind`, `Field`, `Check`, `Target`), which this
+visits) in `kinds_events`, samples, results and cases in `kinds_lab`, assistance requests in
+`kinds_assistance`, corrections of the person registry (identity corrections, moves) in
+`kinds_corrections` — with the vocabulary of `fangkong.ingest.declaration` (`Kind`, `Field`,
+`Check`, `Target`), which this
 module re-exports for the importer.
 """
 
