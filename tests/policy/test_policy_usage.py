@@ -70,7 +70,6 @@ KNOWN_UNREAD = frozenset(
         "risk_areas.venue_measures.high.enclosed_entertainment",
         "risk_areas.venue_measures.high.special_institutions",
         "health_code.colour_rules_scope",
-        "health_code.yellow_lookback_days",
         "inbound.pre_boarding_tests",
         "inbound.pre_boarding_window_hours",
         "inbound.repeat_quarantine_at_destination",
