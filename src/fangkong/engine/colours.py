@@ -297,7 +297,9 @@ def derive_colours(
     if ids is not None:
         few = pl.concat([few, ids.to_frame("person_id")])
     others = few.unique().join(known, on="person_id", how="anti")
-    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).unique()
+    # each rule gives a person a reason once per fact (one episode, one current phase, one
+    # control per tube, one visit each, one lapse): no duplicates to remove
+    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
     flagged = reasons.group_by("person_id").agg(
         pl.col("reason").is_in(list(red)).any().alias("red")
     )
