@@ -34,6 +34,7 @@ VALID = [
         {"person_correction": 3, "person_identity_correction": 3},
     ),
     ("moves", "moves.csv", {"person_move": 2}),
+    ("fever_clinic_visits", "fever_clinic_visits.csv", {"fever_clinic_visit": 2}),
 ]
 
 MALFORMED = [
@@ -45,6 +46,7 @@ MALFORMED = [
     ("trips", "trips_bad_service.csv", 2, "service", "flight or train number"),
     ("person_corrections", "person_corrections_bad_check_digit.csv", 2, "id_number", "GB 11643"),
     ("moves", "moves_building_without_compound.csv", 1, None, "a building is given with its"),
+    ("fever_clinic_visits", "fever_clinic_visits_unknown_person.csv", 2, "person_id", "404"),
 ]
 
 

@@ -7,6 +7,7 @@ import psycopg
 import typer
 
 from fangkong.cli.bulletin import app as bulletin_app
+from fangkong.cli.code import code_command
 from fangkong.cli.common import (
     StoreOption,
     configure_logging,
@@ -39,6 +40,7 @@ app.command("import")(import_command)
 app.command("demo")(demo_command)
 app.command("day")(day_command)
 app.command("explain")(explain_command)
+app.command("code")(code_command)
 app.command("simulate")(simulate_command)
 app.command("verify")(verify_command)
 

@@ -33,7 +33,6 @@ from fangkong.credential.qr import read_qr, write_qr
 from fangkong.credential.revocation import (
     HashType,
     import_revocation_list,
-    load_revocations,
     publish_revocation_list,
     revocation_hash,
 )
@@ -46,10 +45,10 @@ from fangkong.credential.trust import (
 from fangkong.credential.verify import VerifiedCode, Verifier
 from fangkong.errors import CredentialError, FangkongError, InputError
 from fangkong.model.glossary import CodeColour
-from fangkong.policy import load_policy, policy_in_force
+from fangkong.policy import Policy, load_policy, policy_in_force
 from fangkong.policy.terms import CodeReason
 
-__all__ = ["keys_app", "trust_app", "verify_command"]
+__all__ = ["keys_app", "sign_person_code", "trust_app", "verify_command"]
 
 keys_app = typer.Typer(help="The signer key store: generate, rotate, list, retire, withdraw.")
 trust_app = typer.Typer(help="Mutual recognition: publish and import signed trust lists.")
@@ -102,7 +101,7 @@ def _now() -> datetime:
 
 
 def _verifier(keys: Path) -> Verifier:
-    return Verifier(load_trust_store(keys), load_revocations(keys))
+    return Verifier.from_folder(keys)
 
 
 def _describe(code: VerifiedCode) -> dict[str, Any]:
@@ -283,11 +282,23 @@ def keys_sign_code(
     qr: Annotated[Path | None, typer.Option("--qr", help="Write the QR image (.png/.svg).")] = None,
 ) -> None:
     """Sign one code with the active signer (the validity comes from the policy)."""
-    store = KeyStore.open(keys)
     rules = load_policy(policy) if policy else policy_in_force(date.today())
-    facts = CodeFacts(
-        pseudonym(store.pseudonym_secret(), person), colour, tuple(reason or ()), rules.id
-    )
+    text = sign_person_code(keys, person, colour, tuple(reason or ()), rules, qr)
+    _console().print(text, markup=False)
+
+
+def sign_person_code(
+    keys: Path,
+    person: str | int,
+    colour: CodeColour,
+    reasons: tuple[CodeReason, ...],
+    rules: Policy,
+    qr: Path | None = None,
+) -> str:
+    """A person's code signed now by the active signer of `keys`, valid for the policy's hours;
+    its QR image written to `qr` if given."""
+    store = KeyStore.open(keys)
+    facts = CodeFacts(pseudonym(store.pseudonym_secret(), person), colour, reasons, rules.id)
     text = issue_code(
         facts,
         signer=store.active(),
@@ -297,7 +308,7 @@ def keys_sign_code(
     )
     if qr is not None:
         write_qr(text, qr)
-    _console().print(text, markup=False)
+    return text
 
 
 @keys_app.command("revoke")

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
+from fangkong.credential.verify import Verifier
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.orders import ORDER_SCHEMA
@@ -125,10 +126,17 @@ def day_command(
             " day): never touches live orders, writes no documents or assistance files."
         ),
     ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="Trust folder (see `fangkong trust`): check arrivals' foreign certificates."
+        ),
+    ] = None,
 ) -> None:
     """Run the control chain for a day: every order it derives, with its rule and policy."""
     try:
         the_day = _parse_day(day)
+        verifier = Verifier.from_folder(keys) if keys is not None else None
         chosen = load_policy(policy) if policy else policy_in_force(the_day)
         if scenario is None:
             live_policy_check(chosen, the_day)
@@ -143,7 +151,9 @@ def day_command(
         try:
             with st.transaction():  # a new scenario is recorded with its first run, or not at all
                 line = LIVE if scenario is None else open_scenario(st, scenario, chosen.id, the_day)
-                result = run_day(st, the_day, chosen, jurisdiction=jurisdiction, scenario=line)
+                result = run_day(
+                    st, the_day, chosen, jurisdiction=jurisdiction, scenario=line, verifier=verifier
+                )
             if documents is not None:
                 from fangkong.output.documents import order_documents
 

@@ -31,8 +31,7 @@ from typing import Any
 from fangkong.credential.cose import ARRAY_TYPES, MAP_TYPES
 from fangkong.credential.refusal import Refusal
 from fangkong.errors import CredentialError
-from fangkong.model.glossary import CodeColour
-from fangkong.policy.terms import CodeReason
+from fangkong.model.glossary import CodeColour, CodeReason
 
 __all__ = [
     "COLOUR_CODES",
@@ -62,6 +61,10 @@ REASON_CODES: dict[CodeReason, int] = {
     CodeReason.FEVER_CLINIC_VISIT: 6,
     CodeReason.FEVER_OR_RESPIRATORY_SYMPTOMS: 7,
     CodeReason.ABNORMAL_RECORD: 8,
+    CodeReason.CENTRALIZED_QUARANTINE: 9,
+    CodeReason.HOME_QUARANTINE: 10,
+    CodeReason.POOL_POSITIVE: 11,
+    CodeReason.NO_RECENT_TEST: 12,
 }
 _REASONS = {code: reason for reason, code in REASON_CODES.items()}
 

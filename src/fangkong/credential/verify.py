@@ -11,6 +11,7 @@ Order of the checks (each refusal is a typed `Refusal`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fangkong.credential import dcc as dcc_payload
@@ -19,8 +20,8 @@ from fangkong.credential.cose import Sign1, parse_sign1, verify_signature
 from fangkong.credential.envelope import Prefix, unwrap
 from fangkong.credential.healthcode import CodePayload, read_payload
 from fangkong.credential.refusal import Refusal
-from fangkong.credential.revocation import RevocationSet
-from fangkong.credential.trust import TrustedKey, TrustStore
+from fangkong.credential.revocation import RevocationSet, load_revocations
+from fangkong.credential.trust import TrustedKey, TrustStore, load_trust_store
 from fangkong.errors import CredentialError
 
 __all__ = ["VerifiedCode", "Verifier"]
@@ -46,6 +47,11 @@ class Verifier:
     def __init__(self, trust: TrustStore, revocations: RevocationSet | None = None) -> None:
         self.trust = trust
         self.revocations = revocations or RevocationSet()
+
+    @classmethod
+    def from_folder(cls, directory: Path) -> Verifier:
+        """The verifier of a trust folder: its trust lists, EU DCC signers and revocations."""
+        return cls(load_trust_store(directory), load_revocations(directory))
 
     def verify(self, text: str, *, at: float) -> VerifiedCode:
         """Verify a QR text at `at` (epoch seconds); CredentialError naming the refusal."""

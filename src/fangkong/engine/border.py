@@ -41,7 +41,7 @@ from fangkong.policy.schema import CircuitBreaker, Policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
 
-__all__ = ["NO_FLIGHT", "border_orders", "circuit_breaker_orders"]
+__all__ = ["NO_FLIGHT", "border_orders", "circuit_breaker_orders", "run_arrivals"]
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,11 @@ _ARRIVAL_SCHEMA: dict[str, pl.DataType] = {
     "port_region_code": pl.String(),
     "flight": pl.String(),
     "destination_region_code": pl.String(),
+    "certificate": pl.String(),
 }
 _ARRIVALS_SQL = (
-    "SELECT arrival_id, person_id, arrived_at, port_region_code, flight, destination_region_code"
-    " FROM arrival WHERE arrived_at >= :since AND arrived_at < :until"
+    "SELECT arrival_id, person_id, arrived_at, port_region_code, flight, destination_region_code,"
+    " certificate FROM arrival WHERE arrived_at >= :since AND arrived_at < :until"
 )
 # the arrivals of a run: those of the day, and earlier ones new to the run (imported late)
 _RUN_ARRIVALS_SQL = (
@@ -70,6 +71,14 @@ def _arrivals(store: Store, since: object, until: object) -> pl.DataFrame:
     return read(store, _ARRIVALS_SQL, {"since": since, "until": until}, _ARRIVAL_SCHEMA)
 
 
+def run_arrivals(store: Store, day: date, marks: Watermarks) -> pl.DataFrame:
+    """The arrivals a run of `day` takes: those of the day, and earlier ones new to the run
+    (imported late), in arrival order (`_ARRIVAL_SCHEMA`)."""
+    start, end = day_bounds(day)
+    params = {"since": start, "until": end, **marks.params()}
+    return read(store, _RUN_ARRIVALS_SQL, params, _ARRIVAL_SCHEMA).sort("arrived_at", "arrival_id")
+
+
 def border_orders(
     store: Store,
     day: date,
@@ -80,14 +89,8 @@ def border_orders(
 ) -> pl.DataFrame:
     """Transfers and inbound quarantine for the day's arrivals (and earlier ones imported after
     the last run: their quarantine counts from the arrival), and route suspensions."""
-    start, end = day_bounds(day)
     marks = marks or watermarks(store, scenario, day)
-    params = {"since": start, "until": end, **marks.params()}
-    arrivals = (
-        read(store, _RUN_ARRIVALS_SQL, params, _ARRIVAL_SCHEMA)
-        .sort("arrived_at", "arrival_id")
-        .unique("person_id", keep="last", maintain_order=True)
-    )
+    arrivals = run_arrivals(store, day, marks).unique("person_id", keep="last", maintain_order=True)
     suspend = (
         circuit_breaker_orders(
             store, day, policy, policy.inbound.circuit_breaker, scenario=scenario

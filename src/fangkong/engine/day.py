@@ -16,6 +16,8 @@ and what the steps before it wrote in this run):
 5. border       arrivals (of the day, and earlier ones new to this run): closed-loop transfer and
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
+7. colours      health-code colours of the people whose facts changed (`engine.colours`)
+8. certificates arrivals' foreign certificates (EU DCC) checked (`engine.certificates`)
 
 Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`,
 stored in `risk_area`), and the people who stayed in or left a high- or medium-risk area
@@ -37,8 +39,11 @@ from datetime import date
 
 import polars as pl
 
+from fangkong.credential.verify import Verifier
 from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
 from fangkong.engine.border import border_orders
+from fangkong.engine.certificates import store_certificate_checks
+from fangkong.engine.colours import store_colours
 from fangkong.engine.episode import keep_episodes, refresh_episodes
 from fangkong.engine.facility import PLACED, assign_facilities, placements
 from fangkong.engine.frames import ids_of
@@ -109,9 +114,11 @@ def run_day(
     *,
     jurisdiction: str | None = None,
     scenario: Scenario = LIVE,
+    verifier: Verifier | None = None,
 ) -> DayResult:
     """Derive and store every order of `day` under `policy` (default: the policy in force), in
-    `scenario` (default: live)."""
+    `scenario` (default: live). `verifier` checks arrivals' foreign certificates (without it
+    they are recorded unchecked)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.transaction(), kept_state(store, scenario, day):
@@ -165,6 +172,8 @@ def run_day(
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)
+        store_colours(store, day, policy, scenario=scenario, marks=marks)
+        store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks)
         forget_later(store, scenario, day)
     log.info(

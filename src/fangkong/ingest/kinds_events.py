@@ -1,6 +1,6 @@
-"""The import kinds of events that tracing and the border read: venue-code check-ins, domestic
-trips, arrivals from abroad, vaccinations, and contacts declared by a case or found in field
-investigation.
+"""The import kinds of events that tracing, the border and the health codes read: venue-code
+check-ins, domestic trips, arrivals from abroad, vaccinations, contacts declared by a case or
+found in field investigation, and fever-clinic visits.
 
 How a kind is declared: `fangkong.ingest.declaration`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fangkong.ingest.declaration import DATE, Check, Field, Kind, S, V
 from fangkong.model.glossary import Setting
 
-__all__ = ["ARRIVALS", "CHECKINS", "CONTACTS", "TRIPS", "VACCINATIONS"]
+__all__ = ["ARRIVALS", "CHECKINS", "CONTACTS", "FEVER_CLINIC_VISITS", "TRIPS", "VACCINATIONS"]
 
 _SEAT_ROW = Field(
     "seat_row",
@@ -91,6 +91,19 @@ ARRIVALS = Kind.one_table(
         Field("flight", V, required=False, optional_column=True),
         _SEAT_ROW,
         Field.region("destination_region_code", required=False, optional_column=True),
+        # the QR text of a foreign certificate (EU DCC), checked at the border step
+        Field(
+            "certificate",
+            V,
+            required=False,
+            optional_column=True,
+            checks=(
+                Check(
+                    "NOT regexp_full_match({certificate}, 'HC1:[0-9A-Z $%*+./:-]+')",
+                    "a certificate is the QR text of an EU DCC: HC1: and Base45 characters",
+                ),
+            ),
+        ),
     ),
     key=("arrival_id",),
 )
@@ -133,4 +146,17 @@ TRIPS = Kind.one_table(
         ),
     ),
     key=("person_id", "service", "service_date"),
+)
+
+FEVER_CLINIC_VISITS = Kind.one_table(
+    "fever_clinic_visits",
+    "Visits to a fever clinic (发热门诊), as the clinics report them: a health-code reason.",
+    table="fever_clinic_visit",
+    fields=(
+        Field.id("visit_id", V),
+        Field.person("person_id"),
+        Field.time("visited_at"),
+        Field("hospital", V, required=False, optional_column=True),
+    ),
+    key=("visit_id",),
 )

@@ -12,7 +12,10 @@ from enum import StrEnum
 __all__ = [
     "AreaReason",
     "CaseEventType",
+    "CertificateCheck",
     "CodeColour",
+    "CodeReason",
+    "CodeSource",
     "ContactTier",
     "ContactVia",
     "Diagnosis",
@@ -48,6 +51,45 @@ class CodeColour(StrEnum):
     GREEN = "green"  # 绿码
     YELLOW = "yellow"  # 黄码
     RED = "red"  # 红码
+
+
+class CodeReason(StrEnum):
+    """Reasons for a health-code colour. Which colour each gives is the policy's
+    (`health_code.red_reasons`, `yellow_reasons`); the rules that find them are
+    `fangkong.engine.colours`. The first eight are Jiangsu's 苏康码 rules (no national rulebook
+    was found); the later ones Shanghai's 随申码 rules of 2022."""
+
+    CONFIRMED = "confirmed"  # 确诊病例
+    SUSPECTED = "suspected"  # 疑似病例
+    ASYMPTOMATIC = "asymptomatic"  # 无症状感染者
+    CLOSE_CONTACT_CENTRALIZED = "close_contact_centralized"  # 集中医学观察中的密切接触者
+    FROM_RISK_AREA = "from_risk_area"  # 来自重点地区或中高风险地区
+    FEVER_CLINIC_VISIT = "fever_clinic_visit"  # 14天内发热门诊就诊
+    FEVER_OR_RESPIRATORY_SYMPTOMS = "fever_or_respiratory_symptoms"  # 发热、干咳等症状
+    ABNORMAL_RECORD = "abnormal_record"  # 14天内省级数据库异常记录
+    # 集中隔离医学观察中 (not as a close contact: secondary contact, inbound traveller, ...)
+    CENTRALIZED_QUARANTINE = "centralized_quarantine"
+    HOME_QUARANTINE = "home_quarantine"  # 居家隔离医学观察或居家健康监测中
+    POOL_POSITIVE = "pool_positive_awaiting_retest"  # 混管阳性, 单管复核未出
+    NO_RECENT_TEST = "no_recent_test"  # 应检未检: no negative test within the policy's days
+
+
+class CodeSource(StrEnum):
+    """The kind of fact a colour reason comes from (`health_code_reason.source`)."""
+
+    CASE_EPISODE = "case_episode"  # an active case episode (ref: its case id)
+    QUARANTINE = "quarantine"  # a phase of an open quarantine (ref: the order's rule)
+    POOLED_TUBE = "pooled_tube"  # a positive pooled tube awaiting the retest (ref: tube id)
+    LATEST_NEGATIVE = "latest_negative"  # the latest negative test, or none (ref: none)
+    FEVER_CLINIC = "fever_clinic"  # a visit to a fever clinic (ref: the visit id)
+
+
+class CertificateCheck(StrEnum):
+    """The border's check of an arrival's foreign certificate (EU DCC)."""
+
+    VALID = "valid"  # signature, expiry, schema, key usage and revocation all pass
+    REFUSED = "refused"  # refused: the `refusal` column says why (fangkong.credential.Refusal)
+    UNCHECKED = "unchecked"  # the run was given no trust material to check it with
 
 
 class Origin(StrEnum):

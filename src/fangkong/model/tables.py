@@ -25,6 +25,7 @@ __all__ = [
     "TABLES_V6",
     "TABLES_V7",
     "TABLES_V8",
+    "TABLES_V9",
     "Column",
     "SqlType",
     "Table",
@@ -560,6 +561,81 @@ TABLES_V8: tuple[Table, ...] = (
 )
 
 
+# Added by migration 9: fever-clinic visits (events); health-code colours and the border's check
+# of foreign certificates, derived rows of a run in its scenario; the certificate an arrival may
+# carry.
+CERTIFICATE = _c("certificate", V, True)
+
+TABLES_V9: tuple[Table, ...] = (
+    Table(
+        "fever_clinic_visit",
+        (
+            _c("visit_id", V),
+            _c("person_id", B),
+            _c("visited_at", TS),
+            _c("hospital", V, True),
+            BATCH,
+        ),
+        key=("visit_id",),
+        doc="Visits to a fever clinic (发热门诊就诊), as the clinics report them.",
+    ),
+    Table(
+        "health_code",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("person_id", B),
+            _c("policy_id", V),
+            _c("colour", V),
+            _c("tested_at", TS, True),
+            _c("venue_valid_until", TS, True),
+            _c("leave_city_valid_until", TS, True),
+        ),
+        key=("scenario", "run_day", "person_id"),
+        doc="A person's health-code colour as a run of a day derived it (fangkong.engine.colours):"
+        " written for the people whose facts changed; a person's colour on a day is their row"
+        " of the latest run day on or before it. tested_at is the latest negative test, counted"
+        " from sampling or the report as the policy says; the windows end its validity.",
+        batched=False,
+    ),
+    Table(
+        "health_code_reason",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("person_id", B),
+            _c("reason", V),
+            _c("source", V),
+            _c("source_ref", V, True),
+            _c("since", TS, True),
+        ),
+        key=("scenario", "run_day", "person_id", "reason", "source_ref"),
+        doc="The reasons of a health_code row: each a CodeReason, the kind of fact it comes from"
+        " (CodeSource), that fact's id (a case id, a tube id, an order's rule) and since when.",
+        batched=False,
+    ),
+    Table(
+        "certificate_check",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("arrival_id", V),
+            _c("person_id", B),
+            _c("checked_at", TS),
+            _c("result", V),
+            _c("refusal", V, True),
+            _c("issuer", V, True),
+            _c("dcc_kind", V, True),
+            _c("detail", V, True),
+        ),
+        key=("scenario", "run_day", "arrival_id"),
+        doc="The border's check of an arrival's foreign certificate (EU DCC) at its arrival:"
+        " valid, refused (with the typed refusal) or unchecked (no trust material given).",
+        batched=False,
+    ),
+)
+
+
 def _with_scenario(t: Table) -> Table:
     return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
 
@@ -588,6 +664,8 @@ def _current(t: Table) -> Table:
         return Table(t.name, (*t.columns, RUN_STATE_KEPT), t.key, t.doc, t.personal, t.batched)
     if t.name == "trip":  # migration 5 adds the train carriage
         return Table(t.name, (*t.columns, CARRIAGE), t.key, t.doc, t.personal, t.batched)
+    if t.name == "arrival":  # migration 9 adds the foreign certificate
+        return Table(t.name, (*t.columns, CERTIFICATE), t.key, t.doc, t.personal, t.batched)
     return t
 
 
@@ -598,6 +676,7 @@ ALL_TABLES = (
     + TABLES_V6
     + TABLES_V7
     + TABLES_V8
+    + TABLES_V9
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

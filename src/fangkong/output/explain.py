@@ -15,7 +15,7 @@ __all__ = ["STEP_SCHEMA", "explain_person"]
 
 STEP_SCHEMA: dict[str, pl.DataType] = {
     "at": TIME,
-    "what": pl.String(),  # event | order | contact
+    "what": pl.String(),  # event | order | contact | check
     "summary": pl.String(),
     "rule": pl.String(),
     "policy_id": pl.String(),
@@ -54,6 +54,13 @@ _QUERIES = {
         " || CAST(run_day AS VARCHAR) || ')' AS summary, rule, policy_id"
         " FROM traced_contact t WHERE contact_person_id = :p AND {visible_t}"
     ),
+    "certificate": (
+        "SELECT checked_at AS at, 'check' AS what, 'foreign certificate ' || result"
+        " || coalesce(' (' || refusal || ')', '') || coalesce(': ' || detail, '')"
+        " || coalesce(': ' || dcc_kind || ' issued by ' || issuer, '') AS summary,"
+        " 'border.certificate' AS rule, NULL AS policy_id"
+        " FROM certificate_check c WHERE person_id = :p AND {visible_c}"
+    ),
     "order": (
         "SELECT start_at AS at, 'order' AS what, order_type || coalesce(' ' || detail, '')"
         " || coalesce(' at ' || place, '') || coalesce(' until ' || CAST(end_at AS VARCHAR), '')"
@@ -68,7 +75,7 @@ def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -
     traced them, and every order about them, in time order (STEP_SCHEMA), as `scenario` (by
     default live) sees them. NotFoundError when nothing at all is stored about the person."""
     frames = []
-    visible = {f"visible_{a}": scenario.visible(a) for a in "eto"}
+    visible = {f"visible_{a}": scenario.visible(a) for a in "etoc"}
     for query in _QUERIES.values():
         sql = query.format(**visible)
         params = {"p": person_id, **(scenario.params() if sql != query else {})}

@@ -58,6 +58,7 @@ from fangkong.policy.terms import (
     QuarantineKind,
     RiskLevel,
     RuleScope,
+    ValidityCount,
     ValidityStart,
     VenueMeasure,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "Testing",
     "Treatment",
     "Unit",
+    "ValidityCount",
     "ValidityStart",
     "VenueMeasure",
     "VenueMeasures",

@@ -258,15 +258,24 @@ def _health_code(policy: Policy) -> Iterator[Problem]:
     both = sorted(set(code.red_reasons) & set(code.yellow_reasons))
     if both:
         yield "health_code.yellow_reasons", f"also red reasons: {', '.join(both)}"
+    quarantined = policy.quarantine or None  # no regime: nobody is quarantined
     cannot_arise = {
         CodeReason.FROM_RISK_AREA: ("risk_areas", policy.risk_areas),
         CodeReason.CLOSE_CONTACT_CENTRALIZED: ("contacts", policy.contacts),
+        CodeReason.CENTRALIZED_QUARANTINE: ("quarantine", quarantined),
+        CodeReason.HOME_QUARANTINE: ("quarantine", quarantined),
+        CodeReason.NO_RECENT_TEST: ("missing_test_after_days", code.missing_test_after_days),
     }
     for name in ("red_reasons", "yellow_reasons"):
         for reason in getattr(code, name):
             section, value = cannot_arise.get(reason, ("", True))
             if value is None:
                 yield f"health_code.{name}", f"{reason.value!r} cannot arise: {section} is none"
+    windows = code.venue_entry_test_validity_hours, code.leave_city_test_validity_hours
+    if any(w is not None for w in windows):
+        for key in ("test_validity_counted_from", "test_validity_counted_in"):
+            if getattr(code, key) is None:
+                yield f"health_code.{key}", "missing: needed by a test validity window"
 
 
 def _care(policy: Policy) -> Iterator[Problem]:

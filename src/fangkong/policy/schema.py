@@ -77,6 +77,7 @@ from fangkong.policy.terms import (
     QuarantineKind,
     RiskLevel,
     RuleScope,
+    ValidityCount,
     ValidityStart,
     VenueMeasure,
 )
@@ -276,6 +277,11 @@ class HealthCode(_Section):
     venue_entry_test_validity_hours: ShorterHours | None = None
     leave_city_test_validity_hours: ShorterHours | None = None
     test_validity_counted_from: Annotated[ValidityStart, category()] | None = None
+    # hours after the start, or calendar days (Beijing: days 0, 1, 2 after the test = "48 h")
+    test_validity_counted_in: Annotated[ValidityCount, category()] | None = None
+    # 应检未检: a resident with no negative test within these days has the `no_recent_test`
+    # reason (Shanghai, 2022); absent: the policy asks no periodic test of everyone
+    missing_test_after_days: Annotated[Days, Spec(Unit.DAYS, Stricter.LOWER)] | None = None
     # How long a signed code (the QR credential) verifies offline after it is issued: short, so
     # that a change of colour reaches every scanner within this time.
     signed_code_validity_hours: Annotated[Hours, Field(ge=1), Spec(Unit.HOURS, Stricter.NEITHER)]

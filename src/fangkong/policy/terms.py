@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# the reasons of a code colour are stored by the engine: their enumeration is the glossary's
+from fangkong.model.glossary import CodeReason
+
 __all__ = [
     "STRICTNESS",
     "AreaRule",
@@ -26,6 +29,7 @@ __all__ = [
     "QuarantineKind",
     "RiskLevel",
     "RuleScope",
+    "ValidityCount",
     "ValidityStart",
     "VenueMeasure",
 ]
@@ -132,19 +136,6 @@ class VenueMeasure(StrEnum):
     TEMPORARILY_CLOSED = "temporarily_closed"  # 临时禁止开业
 
 
-class CodeReason(StrEnum):
-    """Reasons for a health-code colour (Jiangsu 苏康码 rules; no national rulebook found)."""
-
-    CONFIRMED = "confirmed"  # 确诊病例
-    SUSPECTED = "suspected"  # 疑似病例
-    ASYMPTOMATIC = "asymptomatic"  # 无症状感染者
-    CLOSE_CONTACT_CENTRALIZED = "close_contact_centralized"  # 集中医学观察中的密切接触者
-    FROM_RISK_AREA = "from_risk_area"  # 来自重点地区或中高风险地区
-    FEVER_CLINIC_VISIT = "fever_clinic_visit"  # 14天内发热门诊就诊
-    FEVER_OR_RESPIRATORY_SYMPTOMS = "fever_or_respiratory_symptoms"  # 发热、干咳等症状
-    ABNORMAL_RECORD = "abnormal_record"  # 14天内省级数据库异常记录
-
-
 class RuleScope(StrEnum):
     """Whether a rule is the national one or a local example standing in for it."""
 
@@ -157,6 +148,13 @@ class ValidityStart(StrEnum):
 
     REPORT = "report"  # 报告时间 (national notice, August 2022)
     SAMPLING = "sampling"  # 采样时间 (Shanghai, June 2022)
+
+
+class ValidityCount(StrEnum):
+    """How a test result's validity window is counted from its start."""
+
+    HOURS = "hours"  # 72 h = 72 hours after the start (Shanghai, June 2022)
+    CALENDAR_DAYS = "calendar_days"  # Beijing 健康宝: days 0, 1, 2 after the test = "48 h"
 
 
 class MassTestingScope(StrEnum):
@@ -185,5 +183,6 @@ STRICTNESS: dict[type[StrEnum], tuple[StrEnum, ...]] = {
     AreaRule: tuple(AreaRule),  # declared laxest first
     VenueMeasure: tuple(VenueMeasure),  # declared laxest first
     ValidityStart: (ValidityStart.REPORT, ValidityStart.SAMPLING),
+    ValidityCount: (ValidityCount.HOURS, ValidityCount.CALENDAR_DAYS),
     MassTestingScope: (MassTestingScope.ONLY_WHEN_SOURCE_UNCLEAR, MassTestingScope.UNRESTRICTED),
 }

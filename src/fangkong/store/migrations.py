@@ -22,6 +22,7 @@ from fangkong.model.tables import (
     TABLES_V6,
     TABLES_V7,
     TABLES_V8,
+    TABLES_V9,
     Table,
 )
 from fangkong.store.base import Store
@@ -161,6 +162,19 @@ def _create_v8_tables(store: Store) -> None:
         store.execute('CREATE INDEX "risk_area_day" ON "risk_area" (scenario, run_day)')
 
 
+def _create_v9_tables(store: Store) -> None:
+    store.execute('ALTER TABLE "arrival" ADD COLUMN certificate VARCHAR')
+    _create_tables(store, TABLES_V9)
+    if store.dialect == "postgres":  # a person's colour: their latest row
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "health_code_person" ON "health_code" (person_id, run_day)'
+        )
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "fever_clinic_visit_time" ON "fever_clinic_visit"'
+            " (visited_at)"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -184,6 +198,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_v7_tables,
     ),
     Migration(8, "risk areas drawn by the engine, per scenario and run day", _create_v8_tables),
+    Migration(
+        9,
+        "fever-clinic visits; health-code colours and their reasons; foreign certificates of"
+        " arrivals and their check",
+        _create_v9_tables,
+    ),
 )
 
 

@@ -1,0 +1,493 @@
+"""Health-code colours (健康码赋码): red, yellow or green per person, with every reason.
+
+A person's **reasons** are found by the rules below, each from one kind of fact (`CodeSource`),
+as of the last instant of the run day D (Beijing time); the policy says which reasons exist and
+which colour each gives (`health_code.red_reasons`, `yellow_reasons`: a reason the policy lists
+in neither is not looked for). The colour is red when any reason is red, else yellow when any is
+yellow, else green.
+
+- `confirmed`, `asymptomatic`: an active case episode (`fangkong.engine.episode`, through
+  `treatment.case_state`), since it opened. A cured, released or withdrawn (excluded) episode
+  gives none: a reinfection opens a new one.
+- `close_contact_centralized`, `centralized_quarantine`, `home_quarantine`: the phase of an open
+  quarantine (`schedule.open_schedules`) the person is in: the latest phase that has started and
+  is not released (a person whose phase ended while a test result is awaited is still held). A
+  centralized phase gives `close_contact_centralized` for a close contact and
+  `centralized_quarantine` for everyone else (secondary contacts, inbound travellers); a phase at
+  home gives `home_quarantine`.
+- `pool_positive_awaiting_retest`: an open temporary control (`testing.under_temporary_control`).
+- `fever_clinic_visit`: a visit to a fever clinic (`fever_clinic_visit`) within the policy's
+  `health_code.yellow_lookback_days` (14 days: Jiangsu), since the visit.
+- `no_recent_test` (应检未检), when the policy sets `health_code.missing_test_after_days`: a
+  registered person whose latest negative test (`testing.latest_negative`, counted from sampling
+  or the report as the policy says) is older than that many days, or who has none.
+- `from_risk_area` needs the risk areas of the day, which are not derived yet: no rule finds it.
+  `suspected`, `fever_or_respiratory_symptoms`, `abnormal_record` have no event kind in the
+  registry: no rule finds them either.
+
+**The test validity window.** `tested_at` is the person's latest negative test counted from the
+column `testing.validity_column(policy)` names; `venue_valid_until` and `leave_city_valid_until`
+add the policy's validity (`venue_entry_test_validity_hours`, `leave_city_test_validity_hours`),
+in hours, or in calendar days (`test_validity_counted_in`: a "48 h" result of day 0 holds
+through day 2, Beijing's way).
+
+**Stored rows, recomputed incrementally.** The run of D writes a `health_code` row (and its
+`health_code_reason` rows) for each person whose facts changed since the scenario's previous run;
+everybody else keeps their row, and a person's colour on a day is their latest row up to that
+day (`code_of`). A person with no row is green with no reason and no test on record. The people
+recomputed are those with
+- an event new to the run (`fangkong.engine.scenario` watermarks): a case report, a sample, a
+  tube result (for every member of the tube), a registration, a fever-clinic visit;
+- an engine row of this run: a derived case event, an order (quarantine issued, extended,
+  released, converted; temporary control; ...);
+- a quarantine phase starting or ending since the previous run's day;
+- a fever-clinic visit leaving the lookback window since the previous run's day;
+- a latest negative test that lapsed past `missing_test_after_days` since the previous run's day;
+- a row written by an earlier run of the same day (a rerun replaces it).
+Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
+another policy (a what-if's first run, a new regime in force): a colour depends on the policy.
+A run of a day replaces what an earlier run of that day wrote, in its scenario only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from fangkong.engine.frames import ZONE, day_bounds, midnight, read
+from fangkong.engine.orders import TIME
+from fangkong.engine.scenario import LIVE, Scenario, Watermarks
+from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
+from fangkong.engine.treatment import active_cases, case_state
+from fangkong.errors import NotFoundError
+from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
+from fangkong.policy import Policy, Population, ValidityCount
+from fangkong.store.base import Store
+
+__all__ = [
+    "CODE_SCHEMA",
+    "REASON_SCHEMA",
+    "CodeOfPerson",
+    "Colours",
+    "code_of",
+    "derive_colours",
+    "store_colours",
+]
+
+log = logging.getLogger(__name__)
+
+CODE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "colour": pl.String(),
+    "tested_at": TIME,
+    "venue_valid_until": TIME,
+    "leave_city_valid_until": TIME,
+}
+REASON_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "reason": pl.String(),
+    "source": pl.String(),
+    "source_ref": pl.String(),
+    "since": TIME,
+}
+_WINDOW = ["tested_at", "venue_valid_until", "leave_city_valid_until"]
+_CONTACTS = (Population.CLOSE_CONTACT.value,)
+_CASE_REASONS = {"confirmed": CodeReason.CONFIRMED, "asymptomatic": CodeReason.ASYMPTOMATIC}
+_QUARANTINE_REASONS = {
+    CodeReason.CLOSE_CONTACT_CENTRALIZED,
+    CodeReason.CENTRALIZED_QUARANTINE,
+    CodeReason.HOME_QUARANTINE,
+}
+
+
+@dataclass(frozen=True)
+class Colours:
+    """The colours derived for a set of people: one `codes` row per person (CODE_SCHEMA) and
+    their `reasons` (REASON_SCHEMA)."""
+
+    codes: pl.DataFrame
+    reasons: pl.DataFrame
+
+
+def _last_instant(day: date) -> datetime:
+    """The instant the colours of `day` are derived at: the last microsecond of the day (the
+    facts of the day, none of the next)."""
+    return day_bounds(day)[1] - timedelta(microseconds=1)
+
+
+def _only(frame: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+    return frame if ids is None else frame.filter(pl.col("person_id").is_in(ids.implode()))
+
+
+def _reasons(frame: pl.DataFrame, **columns: pl.Expr | str) -> pl.DataFrame:
+    return frame.select(
+        "person_id",
+        *(
+            (pl.lit(v) if isinstance(v, str) else v).cast(REASON_SCHEMA[k]).alias(k)
+            for k, v in columns.items()
+        ),
+    )
+
+
+def _case_reasons(
+    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
+) -> pl.DataFrame:
+    cases = active_cases(
+        case_state(store, day, None if ids is None else ids.to_list(), scenario=scenario)
+    )
+    return _reasons(
+        cases.filter(pl.col("diagnosis").is_in(list(_CASE_REASONS))),
+        reason=pl.col("diagnosis").replace_strict({k: v.value for k, v in _CASE_REASONS.items()}),
+        source=CodeSource.CASE_EPISODE.value,
+        source_ref=pl.col("case_id"),
+        since=pl.col("case_since"),
+    )
+
+
+def _quarantine_reasons(
+    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
+) -> pl.DataFrame:
+    at = _last_instant(day)
+    phases = open_schedules(
+        store, day + timedelta(days=1), None if ids is None else ids.to_list(), scenario=scenario
+    )
+    current = (
+        phases.filter(~pl.col("released") & (pl.col("start_at") <= at))
+        .sort("person_id", "start_at")
+        .unique("person_id", keep="last")
+    )
+    centralized = pl.col("detail") == CENTRALIZED
+    reason = (
+        pl.when(centralized & pl.col("population").is_in(_CONTACTS))
+        .then(pl.lit(CodeReason.CLOSE_CONTACT_CENTRALIZED.value))
+        .when(centralized)
+        .then(pl.lit(CodeReason.CENTRALIZED_QUARANTINE.value))
+        .otherwise(pl.lit(CodeReason.HOME_QUARANTINE.value))
+    )
+    return _reasons(
+        current,
+        reason=reason,
+        source=CodeSource.QUARANTINE.value,
+        source_ref=pl.col("rule"),
+        since=pl.col("start_at"),
+    )
+
+
+_VISITS_SQL = """
+SELECT person_id, visit_id, visited_at FROM fever_clinic_visit
+WHERE visited_at > :since AND visited_at <= :until
+"""
+
+
+def _visit_reasons(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
+    at = _last_instant(day)
+    since = at - timedelta(days=policy.health_code.yellow_lookback_days)
+    visits = read(
+        store,
+        _VISITS_SQL,
+        {"since": since, "until": at},
+        {"person_id": pl.Int64(), "visit_id": pl.String(), "visited_at": TIME},
+    )
+    return _reasons(
+        _only(visits, ids),
+        reason=CodeReason.FEVER_CLINIC_VISIT.value,
+        source=CodeSource.FEVER_CLINIC.value,
+        source_ref=pl.col("visit_id"),
+        since=pl.col("visited_at"),
+    )
+
+
+def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) -> pl.Expr:
+    """The end of a test's validity of `hours`, counted the policy's way."""
+    if hours is None:
+        return pl.lit(None, dtype=TIME)
+    if counting is ValidityCount.CALENDAR_DAYS:  # day 0 = the test's day; through day N
+        days = -(-hours // 24)
+        return midnight(tested.dt.convert_time_zone(ZONE).dt.date() + pl.duration(days=days + 1))
+    return tested + pl.duration(hours=hours)
+
+
+def _tests(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
+    """Per person with a negative test: `tested_at` (counted the policy's way) and the windows."""
+    code = policy.health_code
+    column = validity_column(policy) or "sampled_at"
+    latest = _only(latest_negative(store, _last_instant(day)), ids)
+    counting = code.test_validity_counted_in
+    return latest.select(
+        "person_id",
+        pl.col(column).alias("tested_at"),
+        _window(pl.col(column), code.venue_entry_test_validity_hours, counting).alias(
+            "venue_valid_until"
+        ),
+        _window(pl.col(column), code.leave_city_test_validity_hours, counting).alias(
+            "leave_city_valid_until"
+        ),
+    )
+
+
+def _residents(store: Store, ids: pl.Series | None) -> pl.DataFrame:
+    people = read(store, "SELECT person_id FROM person", {}, {"person_id": pl.Int64()})
+    return _only(people, ids)
+
+
+def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
+    # in hours: a duration in days is calendar-aware, converted element by element through the
+    # time zone (slow for millions); Beijing time has had no daylight saving since 1991
+    return tested + pl.duration(hours=24 * days)
+
+
+def derive_colours(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    ids: pl.Series | None = None,
+) -> Colours:
+    """The colours of the people `ids` (or of everyone with a fact: a reason, a negative test,
+    or a registration when the policy asks a test of everyone) at the end of `day`, under
+    `policy`, as `scenario` sees the store. Reads the store; writes nothing."""
+    code = policy.health_code
+    red = {r.value for r in code.red_reasons}
+    listed = red | {r.value for r in code.yellow_reasons}
+    parts = [pl.DataFrame(schema=REASON_SCHEMA)]
+    if listed & {r.value for r in _CASE_REASONS.values()}:
+        parts.append(_case_reasons(store, day, ids, scenario))
+    if listed & {r.value for r in _QUARANTINE_REASONS}:
+        parts.append(_quarantine_reasons(store, day, ids, scenario))
+    if CodeReason.POOL_POSITIVE.value in listed:
+        control = _only(under_temporary_control(store, _last_instant(day), policy), ids)
+        parts.append(
+            _reasons(
+                control,
+                reason=CodeReason.POOL_POSITIVE.value,
+                source=CodeSource.POOLED_TUBE.value,
+                source_ref=pl.col("tube_id"),
+                since=pl.col("since"),
+            )
+        )
+    if CodeReason.FEVER_CLINIC_VISIT.value in listed:
+        parts.append(_visit_reasons(store, day, policy, ids))
+    # `known`: everyone with a negative test, and every resident when the policy asks a test
+    # of everyone (one join); the people of the reasons above are few, added after
+    few = pl.concat([p.select("person_id") for p in parts])
+    known = _tests(store, day, policy, ids)
+    after = code.missing_test_after_days
+    if CodeReason.NO_RECENT_TEST.value in listed and after is not None:
+        residents = _residents(store, ids).with_columns(pl.lit(True).alias("resident"))
+        known = residents.join(known, on="person_id", how="full", coalesce=True)
+        tested = pl.col("tested_at")
+        parts.append(
+            _reasons(
+                known.filter(
+                    pl.col("resident")
+                    & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
+                ),
+                reason=CodeReason.NO_RECENT_TEST.value,
+                source=CodeSource.LATEST_NEGATIVE.value,
+                source_ref=pl.lit(None, pl.String),
+                since=_lapse(tested, after),
+            )
+        )
+    if ids is not None:
+        few = pl.concat([few, ids.to_frame("person_id")])
+    others = few.unique().join(known, on="person_id", how="anti")
+    # each rule gives a person a reason once per fact (one episode, one current phase, one
+    # control per tube, one visit each, one lapse): no duplicates to remove
+    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
+    flagged = reasons.group_by("person_id").agg(
+        pl.col("reason").is_in(list(red)).any().alias("red")
+    )
+    codes = (
+        pl.concat([known.select(list(CODE_SCHEMA)[0:1] + _WINDOW), others], how="diagonal")
+        .join(flagged, on="person_id", how="left")
+        .select(
+            "person_id",
+            pl.when(pl.col("red"))
+            .then(pl.lit(CodeColour.RED.value))
+            .when(pl.col("red").is_not_null())
+            .then(pl.lit(CodeColour.YELLOW.value))
+            .otherwise(pl.lit(CodeColour.GREEN.value))
+            .alias("colour"),
+            *_WINDOW,
+        )
+    )
+    return Colours(codes.select(list(CODE_SCHEMA)), reasons)
+
+
+# -- who changed --------------------------------------------------------------------------------
+
+_NEW = "((batch_id > :w_prev AND batch_id <= :w_cur) OR {time} >= :fresh_since)"
+_CHANGED_SQL = f"""
+SELECT person_id FROM case_report WHERE {_NEW.format(time="reported_at")}
+UNION SELECT person_id FROM sample WHERE {_NEW.format(time="sampled_at")}
+UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
+      WHERE {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
+UNION SELECT person_id FROM person WHERE batch_id > :w_prev AND batch_id <= :w_cur
+UNION SELECT person_id FROM fever_clinic_visit
+      WHERE {_NEW.format(time="visited_at")}
+         OR (visited_at >= :visit_lapse_from AND visited_at < :visit_lapse_to)
+UNION SELECT person_id FROM engine_case_event WHERE scenario = :scenario AND run_day = :day
+UNION SELECT person_id FROM engine_order WHERE scenario = :scenario AND run_day = :day
+UNION SELECT person_id FROM engine_order o
+      WHERE order_type IN ('quarantine', 'extend') AND {{visible}} AND run_day <= :day
+        AND ((start_at >= :fresh_since AND start_at < :until)
+             OR (end_at >= :fresh_since AND end_at < :until))
+"""
+
+
+def _changed(
+    store: Store, day: date, policy: Policy, scenario: Scenario, marks: Watermarks
+) -> pl.Series:
+    """The people whose colour facts changed since the scenario's previous run (module
+    docstring); `marks.since` is set (there is a previous run)."""
+    until = day_bounds(day)[1]
+    params: dict[str, Any] = {
+        **marks.params(),
+        **scenario.params(),
+        "day": day,
+        "until": until,
+    }
+    lookback = timedelta(days=policy.health_code.yellow_lookback_days)
+    assert marks.since is not None
+    params["visit_lapse_from"] = marks.since - lookback
+    params["visit_lapse_to"] = until - lookback
+    sql = _CHANGED_SQL.format(visible=scenario.visible("o"))
+    changed = read(store, sql, params, {"person_id": pl.Int64()})
+    after = policy.health_code.missing_test_after_days
+    if after is not None and CodeReason.NO_RECENT_TEST in policy.health_code.yellow_reasons + (
+        policy.health_code.red_reasons
+    ):
+        tests = _tests(store, day, policy, None)
+        lapse = _lapse(pl.col("tested_at"), after)
+        changed = pl.concat(
+            [changed, tests.filter((lapse >= marks.since) & (lapse < until)).select("person_id")]
+        )
+    return changed.get_column("person_id").drop_nulls().unique().sort()
+
+
+def _previous_policy(store: Store, scenario: Scenario, day: date) -> str | None:
+    row = store.fetch(
+        "SELECT policy_id FROM engine_run r"
+        f" WHERE {scenario.visible('r')} AND r.run_day < :day"
+        " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
+        {**scenario.params(), "day": day},
+    )
+    return None if row.height == 0 else str(row.item(0, 0))
+
+
+def store_colours(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario, marks: Watermarks
+) -> Colours:
+    """Derive and store the colours of `day` in `scenario` for the people whose facts changed
+    (everyone on a full recompute: see the module docstring), replacing an earlier run's rows
+    of the day. Called by `run_day` after the day's orders are stored, in its transaction."""
+    key = {"s": scenario.name, "d": day}
+    rerun = read(
+        store,
+        "SELECT person_id FROM health_code WHERE scenario = :s AND run_day = :d",
+        key,
+        {"person_id": pl.Int64()},
+    )
+    for name in ("health_code", "health_code_reason"):
+        store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
+    full = marks.since is None or _previous_policy(store, scenario, day) != policy.id
+    ids = None
+    if not full:
+        changed = _changed(store, day, policy, scenario, marks)
+        ids = pl.concat([changed, rerun.get_column("person_id")]).unique().sort()
+    colours = derive_colours(store, day, policy, scenario=scenario, ids=ids)
+    stamp = (
+        pl.lit(scenario.name).alias("scenario"),
+        pl.lit(day).alias("run_day"),
+    )
+    if colours.codes.height:
+        store.insert_frame(
+            "health_code",
+            colours.codes.select(
+                *stamp, "person_id", pl.lit(policy.id).alias("policy_id"), *list(CODE_SCHEMA)[1:]
+            ),
+        )
+    if colours.reasons.height:
+        store.insert_frame(
+            "health_code_reason", colours.reasons.select(*stamp, *list(REASON_SCHEMA))
+        )
+    log.info(
+        "%s: colours of %d people (%s)",
+        day,
+        colours.codes.height,
+        "full" if full else "changed since the last run",
+    )
+    return colours
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeOfPerson:
+    """A person's colour on a day: their latest row up to it (none: green, no test on record)."""
+
+    person_id: int
+    day: date
+    run_day: date | None  # the run that wrote the row
+    policy_id: str | None
+    colour: CodeColour
+    tested_at: datetime | None
+    venue_valid_until: datetime | None
+    leave_city_valid_until: datetime | None
+    reasons: pl.DataFrame  # reason, source, source_ref, since
+
+
+_LATEST_ROW_SQL = """
+SELECT run_day, policy_id, colour, tested_at, venue_valid_until, leave_city_valid_until,
+       scenario
+FROM health_code h
+WHERE person_id = :p AND run_day <= :day AND {visible}
+ORDER BY run_day DESC, (scenario = :scenario) DESC
+LIMIT 1
+"""
+
+
+def code_of(store: Store, person_id: int, day: date, *, scenario: Scenario = LIVE) -> CodeOfPerson:
+    """Person `person_id`'s colour on `day` in `scenario`. NotFoundError when no run of the
+    scenario (or of live before its fork) covers the day."""
+    params = {**scenario.params(), "day": day}
+    ran = store.scalar(
+        f"SELECT count(*) FROM engine_run r WHERE run_day <= :day AND {scenario.visible('r')}",
+        params,
+    )
+    params["p"] = person_id
+    if not ran:
+        raise NotFoundError(f"no run on or before {day} in scenario {scenario.name!r}")
+    row = store.fetch(_LATEST_ROW_SQL.format(visible=scenario.visible("h")), params)
+    if row.height == 0:
+        return CodeOfPerson(
+            person_id, day, None, None, CodeColour.GREEN, None, None, None,
+            pl.DataFrame(schema={k: v for k, v in REASON_SCHEMA.items() if k != "person_id"}),
+        )  # fmt: skip
+    found = row.row(0, named=True)
+    reasons = read(
+        store,
+        "SELECT reason, source, source_ref, since FROM health_code_reason"
+        " WHERE scenario = :s AND run_day = :d AND person_id = :p"
+        " ORDER BY reason, source_ref",
+        {"s": found["scenario"], "d": found["run_day"], "p": person_id},
+        {k: v for k, v in REASON_SCHEMA.items() if k != "person_id"},
+    )
+    return CodeOfPerson(
+        person_id=person_id,
+        day=day,
+        run_day=found["run_day"],
+        policy_id=found["policy_id"],
+        colour=CodeColour(found["colour"]),
+        tested_at=found["tested_at"],
+        venue_valid_until=found["venue_valid_until"],
+        leave_city_valid_until=found["leave_city_valid_until"],
+        reasons=reasons,
+    )

@@ -1,0 +1,317 @@
+"""Health-code colours (`fangkong.engine.colours`): the colour and reasons of each regime for the
+same facts, the test validity window counted each way, and the stored rows of `run_day` —
+recomputed only for the people whose facts changed, and equal to a full recompute after a
+sequence of days with late events, reruns, a reinfection and an excluded case. Both backends."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from fangkong.cli.app import app
+from fangkong.engine.colours import code_of, derive_colours
+from fangkong.engine.day import run_day
+from fangkong.engine.scenario import LIVE, Scenario, open_scenario
+from fangkong.errors import NotFoundError
+from fangkong.model.glossary import CodeColour
+from fangkong.policy import Policy, ValidityCount, load_policy
+from fangkong.store import Store, open_store
+
+from .test_tracing import Events, at
+
+NINTH, TWENTY, CLASS_B = "cn-2022-06-28", "cn-2022-11-11", "cn-2023-01-08"
+D1 = date(2022, 7, 10)
+
+
+def _pool(
+    e: Events, tube: str, pids: list[int], sampled: str, result: str, ct: float | None = None
+) -> Events:
+    """A tube of `pids` (one person: a single-tube test), its result 6 hours after sampling."""
+    for pid in pids:
+        e.add(
+            "sample", sample_id=f"{tube}-{pid}", person_id=pid, tube_id=tube, sampled_at=at(sampled)
+        )
+    return e.add(
+        "tube_result",
+        tube_id=tube,
+        result=result,
+        ct_value=ct,
+        reported_at=at(sampled) + timedelta(hours=6),
+    )
+
+
+def _world() -> Events:
+    """1 a case; 2 in 1's household (a close contact); 3 and 4 in a positive pooled tube, 4
+    retested negative; 5 tested negative two days ago; 6 never tested; 7 arrived from abroad."""
+    e = Events()
+    for pid, household in ((1, 10), (2, 10), (3, 30), (4, 40), (5, 50), (6, 60), (7, 70)):
+        e.person(pid, household)
+    e.case(1, "2022-07-10 08:00")
+    _pool(e, "P1", [3, 4], "2022-07-10 07:00", "positive", 30.0)
+    e.sample(4, "2022-07-10 15:00", "negative")
+    e.sample(5, "2022-07-08 09:00", "negative")
+    e.arrival(7, "MU568", "2022-07-10 06:00", 12)
+    return e
+
+
+def _reasons(store: Store, pid: int, day: date, scenario: Scenario = LIVE) -> list[str]:
+    return sorted(code_of(store, pid, day, scenario=scenario).reasons.get_column("reason"))
+
+
+def _run(store: Store, day: date, pid: str) -> None:
+    run_day(store, day, load_policy(pid))
+
+
+def test_the_ninth_edition_colours_and_reasons(store: Store) -> None:
+    _world().load(store, batch=1)
+    _run(store, D1, NINTH)
+    got = {pid: code_of(store, pid, D1) for pid in range(1, 8)}
+    assert got[1].colour is CodeColour.RED
+    assert "confirmed" in _reasons(store, 1, D1)
+    case = got[1].reasons.filter(pl.col("reason") == "confirmed").row(0, named=True)
+    assert case["source"] == "case_episode" and case["source_ref"] == "C1"
+    assert case["since"] == at("2022-07-10 08:00")
+    assert got[2].colour is CodeColour.RED  # close contact in centralized quarantine (7 + 3)
+    assert _reasons(store, 2, D1) == ["close_contact_centralized", "no_recent_test"]
+    # a pooled positive is red until the retest (Shanghai); 4's negative retest releases
+    assert got[3].colour is CodeColour.RED
+    pool = got[3].reasons.filter(pl.col("reason") == "pool_positive_awaiting_retest")
+    assert pool.get_column("source_ref").to_list() == ["P1"]
+    assert got[4].colour is CodeColour.GREEN and got[4].reasons.height == 0
+    # 5: negative sampled on 07-08 09:00, counted from sampling, 72 h for venues, 48 h to leave
+    assert got[5].colour is CodeColour.GREEN
+    assert got[5].tested_at == at("2022-07-08 09:00")
+    assert got[5].venue_valid_until == at("2022-07-11 09:00")
+    assert got[5].leave_city_valid_until == at("2022-07-10 09:00")
+    # 6 never tested: 应检未检 under Shanghai's weekly test
+    assert got[6].colour is CodeColour.YELLOW
+    assert _reasons(store, 6, D1) == ["no_recent_test"]
+    assert got[7].colour is CodeColour.RED  # inbound, centralized
+    assert "centralized_quarantine" in _reasons(store, 7, D1)
+
+
+def test_the_twenty_measures_ask_no_weekly_test(store: Store) -> None:
+    _world().load(store, batch=1)
+    day = date(2022, 11, 20)
+    _run(store, day, TWENTY)
+    assert code_of(store, 6, day).colour is CodeColour.GREEN  # no 应检未检 rule
+    assert code_of(store, 3, day).colour is CodeColour.RED  # pool positive: red (Shanghai, Sept)
+    # counted from the report (sampled 07-08 09:00, reported an hour later): long lapsed
+    five = code_of(store, 5, day)
+    assert five.tested_at == at("2022-07-08 10:00")
+    assert five.venue_valid_until == at("2022-07-11 10:00")
+
+
+def test_the_2020_regime_makes_a_pool_positive_yellow(store: Store) -> None:
+    e = Events().person(3, 30).person(4, 40).person(6, 60)
+    _pool(e, "P1", [3, 4], "2020-08-01 07:00", "positive", 30.0)
+    e.load(store, batch=1)
+    day = date(2020, 8, 1)
+    _run(store, day, "cn-2020-07-21")
+    three = code_of(store, 3, day)
+    assert three.colour is CodeColour.YELLOW  # Jiangsu: further screening
+    assert three.venue_valid_until is None  # no test validity rule in 2020
+    assert code_of(store, 6, day).colour is CodeColour.GREEN
+
+
+def test_class_b_keeps_only_cases_red(store: Store) -> None:
+    e = Events().person(1, 10).person(2, 10).person(3, 30).person(4, 40)
+    e.case(1, "2023-01-10 08:00")
+    _pool(e, "P1", [3, 4], "2023-01-10 07:00", "positive", 30.0)
+    e.add("fever_clinic_visit", visit_id="V4", person_id=4, visited_at=at("2023-01-07 20:00"))
+    e.load(store, batch=1)
+    day = date(2023, 1, 10)
+    _run(store, day, CLASS_B)
+    assert code_of(store, 1, day).colour is CodeColour.RED
+    assert code_of(store, 2, day).colour is CodeColour.GREEN  # no contacts, no quarantine
+    assert code_of(store, 3, day).colour is CodeColour.GREEN  # the pool reason is not listed
+    visit = code_of(store, 4, day)
+    assert visit.colour is CodeColour.YELLOW  # a fever-clinic visit, 3 days ago
+    assert visit.reasons.row(0, named=True)["source_ref"] == "V4"
+
+
+def test_calendar_day_counting(store: Store) -> None:
+    Events().person(5, 50).sample(5, "2022-07-08 21:00", "negative").load(store, batch=1)
+    ninth = load_policy(NINTH)
+    beijing = ninth.model_copy(
+        update={
+            "health_code": ninth.health_code.model_copy(
+                update={"test_validity_counted_in": ValidityCount.CALENDAR_DAYS}
+            )
+        }
+    )
+    codes = derive_colours(store, D1, beijing).codes.row(0, named=True)
+    # sampled on day 0 (07-08): "48 h" holds through day 2 (07-10), "72 h" through 07-11
+    assert codes["leave_city_valid_until"] == at("2022-07-11 00:00")
+    assert codes["venue_valid_until"] == at("2022-07-12 00:00")
+
+
+def test_a_person_with_no_row_is_green_and_a_day_with_no_run_is_an_error(store: Store) -> None:
+    Events().person(1, 10).load(store, batch=1)
+    with pytest.raises(NotFoundError):
+        code_of(store, 1, D1)
+    _run(store, D1, TWENTY)
+    nobody = code_of(store, 99, D1)
+    assert nobody.colour is CodeColour.GREEN and nobody.run_day is None
+
+
+# -- incremental equals full ---------------------------------------------------------------------
+
+
+def _normal(codes: pl.DataFrame, reasons: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows comparable between a stored state and a recompute: a green row with no test and no
+    reason says what no row says."""
+    blank = (pl.col("colour") == "green") & pl.col("tested_at").is_null()
+    codes = codes.filter(~blank).select(
+        "person_id", "colour", "tested_at", "venue_valid_until", "leave_city_valid_until"
+    )
+    reasons = reasons.select("person_id", "reason", "source", "source_ref", "since")
+    return (
+        codes.sort("person_id"),
+        reasons.sort("person_id", "reason", "source_ref", nulls_last=True),
+    )
+
+
+_LATEST = """
+SELECT * FROM (
+    SELECT h.*, row_number() OVER (
+        PARTITION BY person_id ORDER BY run_day DESC, (scenario = :scenario) DESC) AS k
+    FROM health_code h WHERE run_day <= :day AND {visible}
+) x WHERE k = 1
+"""
+
+
+def _stored(store: Store, day: date, scenario: Scenario) -> tuple[pl.DataFrame, pl.DataFrame]:
+    params = {**scenario.params(), "day": day}
+    latest_sql = _LATEST.format(visible=scenario.visible("h"))
+    latest = store.fetch(latest_sql, params)
+    reasons = store.fetch(
+        f"SELECT r.* FROM health_code_reason r JOIN ({latest_sql})"
+        " l ON l.person_id = r.person_id AND l.run_day = r.run_day AND l.scenario = r.scenario",
+        params,
+    )
+    return _normal(latest, reasons)
+
+
+def _full(
+    store: Store, day: date, policy: Policy, scenario: Scenario
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    colours = derive_colours(store, day, policy, scenario=scenario)
+    return _normal(colours.codes, colours.reasons)
+
+
+def _same(store: Store, day: date, policy: Policy, scenario: Scenario = LIVE) -> None:
+    stored, full = _stored(store, day, scenario), _full(store, day, policy, scenario)
+    for a, b in zip(stored, full, strict=True):
+        assert a.equals(b), (day, scenario, a, b)
+
+
+def _day(n: int) -> date:
+    return D1 + timedelta(days=n)
+
+
+def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None:
+    ninth = load_policy(NINTH)
+    _world().load(store, batch=1)
+    written: list[int] = []
+
+    def run(n: int) -> None:
+        before = store.count("health_code")
+        run_day(store, _day(n), ninth)
+        written.append(store.count("health_code") - before)
+        _same(store, _day(n), ninth)
+
+    run(0)
+    # day 1: 3's retest comes back negative; a new case 8 reported and cured the same week
+    e = Events().person(8, 80).person(9, 90)
+    _pool(e, "R3", [3], "2022-07-11 09:00", "negative")
+    e.case(8, "2022-07-11 10:00", case_id="C8")
+    e.case(9, "2022-07-11 11:00", case_id="C9")
+    # a fever-clinic visit reported late: it leaves the 14-day lookback on 07-12 (day 2)
+    e.add("fever_clinic_visit", visit_id="V7", person_id=7, visited_at=at("2022-06-28 10:00"))
+    e.load(store, batch=2)
+    run(1)
+    assert "fever_clinic_visit" in _reasons(store, 7, _day(1))
+    assert code_of(store, 3, _day(1)).colour is CodeColour.GREEN  # released by the retest
+    # day 2: 9 was a false positive (excluded, imported late, dated day 1); 8 cured
+    late = Events()
+    late.case(9, "2022-07-11 20:00", event="reclassify", diagnosis="excluded", case_id="C9")
+    late.case(8, "2022-07-12 10:00", event="outcome", outcome="cured", case_id="C8")
+    late.load(store, batch=3)
+    run(2)
+    assert "fever_clinic_visit" not in _reasons(store, 7, _day(2))
+    assert code_of(store, 9, _day(2)).colour is not CodeColour.RED
+    assert "confirmed" not in _reasons(store, 8, _day(2))
+    # day 2 again after more events: a rerun replaces the day's rows
+    _pool(Events(), "T6", [6], "2022-07-12 08:00", "negative").load(store, batch=4)
+    run(2)
+    assert "no_recent_test" not in _reasons(store, 6, _day(2))
+    # days 3-9: quarantine phases change and end, tests lapse; 8 is reinfected on day 6
+    for n in range(3, 10):
+        if n == 6:
+            Events().case(8, "2022-07-16 09:00", case_id="C8b").load(store, batch=5)
+        run(n)
+    assert "confirmed" in _reasons(store, 8, _day(6))
+    # 5's negative of 07-08 lapsed on 07-15: yellow from then
+    assert code_of(store, 5, _day(4)).colour is CodeColour.GREEN
+    assert "no_recent_test" in _reasons(store, 5, _day(5))
+    # the first run writes everyone; a quiet later day only the few whose facts changed
+    assert written[0] == 7  # everyone of the world: a first run has nothing to start from
+    assert 0 < min(written[3:]) < store.count("person")
+
+
+def test_a_what_if_recomputes_in_its_own_scenario_and_leaves_live_alone(store: Store) -> None:
+    ninth, whatif = load_policy(NINTH), load_policy("whatif-2022-06-28-close-contacts-5-3")
+    _world().load(store, batch=1)
+    for n in range(3):
+        run_day(store, _day(n), ninth)
+    live_rows = store.fetch("SELECT * FROM health_code ORDER BY run_day, person_id")
+    scenario = open_scenario(store, "close-5-3", whatif.id, _day(1))
+    for n in range(1, 5):
+        run_day(store, _day(n), whatif, scenario=scenario)
+        _same(store, _day(n), whatif, scenario)
+    after = store.fetch(
+        "SELECT * FROM health_code WHERE scenario = 'live' ORDER BY run_day, person_id"
+    )
+    assert after.equals(live_rows)
+    assert code_of(store, 2, _day(3), scenario=scenario).colour is CodeColour.RED
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def test_fangkong_code_prints_reasons_and_signs_the_colour(tmp_path: Path) -> None:
+    path = tmp_path / "city.duckdb"
+    with open_store(path) as st:
+        _world().load(st, batch=1)
+        run_day(st, D1, load_policy(NINTH))
+    runner = CliRunner()
+    shown = runner.invoke(app, ["code", "2", "--date", "2022-07-10", "--store", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "red" in shown.output and "close_contact_centralized" in shown.output
+    assert "quarantine" in shown.output  # the fact's kind
+    five = runner.invoke(app, ["code", "5", "--store", str(path)])  # the latest run
+    assert "until 2022-07-11 09:00" in five.output
+    keys = tmp_path / "keys"
+    made = runner.invoke(app, ["keys", "generate", "--region", "310000", "--keys", str(keys)])
+    assert made.exit_code == 0, made.output
+    qr = tmp_path / "code.png"
+    signed = runner.invoke(
+        app, ["code", "2", "--store", str(path), "--keys", str(keys), "--qr", str(qr)]
+    )
+    assert signed.exit_code == 0, signed.output
+    text = next(line for line in signed.output.splitlines() if line.startswith("FK1:"))
+    assert qr.exists()
+    trust = ["trust", "publish", "--keys", str(keys), "--out", str(tmp_path / "trust.cose")]
+    assert runner.invoke(app, trust).exit_code == 0
+    verified = runner.invoke(app, ["verify", text, "--keys", str(keys), "--format", "json"])
+    assert verified.exit_code == 0, verified.output
+    assert '"red"' in verified.output and "close_contact_centralized" in verified.output
+    no_keys = runner.invoke(app, ["code", "2", "--store", str(path), "--qr", str(qr)])
+    assert no_keys.exit_code == 2
+    no_run = runner.invoke(app, ["code", "2", "--date", "2022-07-01", "--store", str(path)])
+    assert no_run.exit_code == 2 and "no run" in no_run.output
