@@ -68,7 +68,7 @@ def _covasim(agents: int, days: int) -> dict[str, float]:
 
 def _fangkong(agents: int, days: int) -> dict[str, float]:
     from fangkong.sim.city import build_city
-    from fangkong.sim.transmission import Epidemic, calibrate_beta
+    from fangkong.sim.transmission import Checkins, Epidemic, calibrate_beta
     from fangkong.sim.variant import load_variant
 
     variant = load_variant("omicron-ba2")
@@ -81,7 +81,7 @@ def _fangkong(agents: int, days: int) -> dict[str, float]:
     built = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in range(days):
-        epidemic.step(all_checkins=False)
+        epidemic.step(checkins=Checkins.INFECTIOUS)
     seconds = time.perf_counter() - t0
     return {
         "build": built,

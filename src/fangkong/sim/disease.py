@@ -25,7 +25,14 @@ from fangkong.sim.agent import DAY_DTYPE, NEVER, AgentIds, Days
 from fangkong.sim.rng import Stream, hash_u01
 from fangkong.sim.variant import Variant
 
-__all__ = ["CT_LIMIT", "Courses", "ct_on_day", "draw_courses", "infectiousness_on_day"]
+__all__ = [
+    "CT_LIMIT",
+    "Courses",
+    "advance",
+    "ct_on_day",
+    "draw_courses",
+    "infectiousness_on_day",
+]
 
 CT_LIMIT = 40.0
 """The detection limit: Ct 40 is no amplification (a negative test)."""
@@ -243,3 +250,45 @@ def ct_on_day(
     ct = CT_LIMIT - (CT_LIMIT - courses.peak_ct[agents]) * np.where(inside, frac, 0.0)
     noise = sd * _test_noise(np.asarray(agents, dtype=np.int32), np.uint64(seed), day)
     return np.where(inside, np.minimum(ct + noise, CT_LIMIT - 0.01), CT_LIMIT).astype(np.float32)
+
+
+@njit(cache=True)
+def advance(
+    active: AgentIds,
+    new: AgentIds,
+    day: int,
+    onset: Days,
+    end: Days,
+    severe: Days,
+    death: Days,
+) -> tuple[AgentIds, AgentIds, AgentIds, AgentIds]:
+    """The end of `day` for the agents with a course under way (`active`, in agent order) and
+    those infected that day (`new`, in agent order): the agents whose symptoms began, who
+    became severe and who died that day, and those whose course goes on after it (in agent
+    order: the two lists merged, those done left out)."""
+    n = len(active) + len(new)
+    still = np.empty(n, dtype=np.int32)
+    began = np.empty(n, dtype=np.int32)
+    worse = np.empty(n, dtype=np.int32)
+    died = np.empty(n, dtype=np.int32)
+    i = j = kept = b = s = d = 0
+    while i < len(active) or j < len(new):
+        if j == len(new) or (i < len(active) and active[i] < new[j]):
+            a = active[i]
+            i += 1
+        else:
+            a = new[j]
+            j += 1
+        if onset[a] == day:
+            began[b] = a
+            b += 1
+        if severe[a] == day:
+            worse[s] = a
+            s += 1
+        if death[a] == day:
+            died[d] = a
+            d += 1
+        if max(end[a], severe[a], death[a]) > day:
+            still[kept] = a
+            kept += 1
+    return still[:kept].copy(), began[:b].copy(), worse[:s].copy(), died[:d].copy()
