@@ -313,36 +313,37 @@ def _visits_of(
     opening: int,
     closing: int,
     stay_mask: int,
-    offsets: npt.NDArray[np.int64],
-    person: npt.NDArray[np.int32],
-    venue: npt.NDArray[np.int32],
-    start: npt.NDArray[np.int16],
-    end: npt.NDArray[np.int16],
-) -> None:
-    """Count (when `person` is empty) or write each agent's visits from offsets[i]."""
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int16],
+]:
+    """Agent i's visit to kind k at i*kinds+k, venue -1 where there is none."""
     key = stream_key(seed, _VISITS, day)
     kinds = len(probability)
     n_streets = len(street_first) - 1
-    write = len(person) > 0
+    n = len(agents) * kinds
+    person = np.empty(n, dtype=np.int32)
+    venue = np.full(n, -1, dtype=np.int32)
+    start = np.empty(n, dtype=np.int16)
+    end = np.empty(n, dtype=np.int16)
     for i in prange(len(agents)):
         a = agents[i]
-        m = 0
-        if stays_in[a] & stay_mask == 0:
-            s = street_of(street_first, a)
-            if 0 <= s < n_streets:
-                h = agent_key(key, a)
-                for k in range(kinds):
-                    if unit21(h, k) >= probability[k]:
-                        continue
-                    v, t, e = visit(h, k, s * kinds + k, by_street_kind, minutes, opening, closing)
-                    if venue_closed[v]:
-                        continue
-                    if write:
-                        j = offsets[i] + m
-                        person[j], venue[j], start[j], end[j] = a, v, t, e
-                    m += 1
-        if not write:
-            offsets[i + 1] = m
+        if stays_in[a] & stay_mask:
+            continue
+        s = street_of(street_first, a)
+        if not 0 <= s < n_streets:
+            continue
+        h = agent_key(key, a)
+        for k in range(kinds):
+            if unit21(h, k) >= probability[k]:
+                continue
+            v, t, e = visit(h, k, s * kinds + k, by_street_kind, minutes, opening, closing)
+            if not venue_closed[v]:
+                j = i * kinds + k
+                person[j], venue[j], start[j], end[j] = a, v, t, e
+    return person, venue, start, end
 
 
 @njit(cache=True)
@@ -359,32 +360,23 @@ def _bucket(
     npt.NDArray[np.int16],
     npt.NDArray[np.int64],
 ]:
-    """The visits sorted by venue and starting hour (a counting sort, stable), and the buckets."""
+    """The visits sorted by venue and starting hour (a counting sort, stable), and the buckets;
+    entries of venue -1 are left out."""
     bucket_start = np.zeros(n_venues * HOURS + 1, dtype=np.int64)
     for i in range(len(person)):
-        bucket_start[venue[i] * HOURS + start[i] // 60 + 1] += 1
+        if venue[i] >= 0:
+            bucket_start[venue[i] * HOURS + start[i] // 60 + 1] += 1
     for b in range(n_venues * HOURS):
         bucket_start[b + 1] += bucket_start[b]
     fill = bucket_start[:-1].copy()
-    order = np.empty(len(person), dtype=np.int64)
+    order = np.empty(bucket_start[-1], dtype=np.int64)
     for i in range(len(person)):
+        if venue[i] < 0:
+            continue
         b = venue[i] * HOURS + start[i] // 60
         order[fill[b]] = i
         fill[b] += 1
     return person[order], venue[order], start[order], end[order], bucket_start
-
-
-def _visit_columns(
-    n: int,
-) -> tuple[
-    npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int16], npt.NDArray[np.int16]
-]:
-    return (
-        np.empty(n, dtype=np.int32),
-        np.empty(n, dtype=np.int32),
-        np.empty(n, dtype=np.int16),
-        np.empty(n, dtype=np.int16),
-    )
 
 
 def draw_visits_of(
@@ -400,39 +392,19 @@ def draw_visits_of(
     """The visits of `day` of `agents` alone: each the same as in `draw_visits` of their
     street (the draws are keyed by person), an agent with any bit of `stay_mask` set in
     `stays_in` staying in; visits of `infectious` agents are marked hot."""
-    agents = np.asarray(agents, dtype=np.int32)
-    offsets = np.zeros(len(agents) + 1, dtype=np.int64)
-
-    def run(
-        person: npt.NDArray[np.int32],
-        venue: npt.NDArray[np.int32],
-        start: npt.NDArray[np.int16],
-        end: npt.NDArray[np.int16],
-    ) -> None:
-        _visits_of(
-            np.uint64(seed),
-            day,
-            agents,
-            stays_in,
-            venue_closed,
-            rules.street_first,
-            rules.by_street_kind,
-            rules.probability,
-            rules.minutes,
-            rules.opening,
-            rules.closing,
-            stay_mask,
-            offsets,
-            person,
-            venue,
-            start,
-            end,
-        )
-
-    run(*_visit_columns(0))  # counts
-    np.cumsum(offsets, out=offsets)
-    person, venue, start, end = _visit_columns(int(offsets[-1]))
-    if len(person):
-        run(person, venue, start, end)
+    person, venue, start, end = _visits_of(
+        np.uint64(seed),
+        day,
+        np.asarray(agents, dtype=np.int32),
+        stays_in,
+        venue_closed,
+        rules.street_first,
+        rules.by_street_kind,
+        rules.probability,
+        rules.minutes,
+        rules.opening,
+        rules.closing,
+        stay_mask,
+    )
     person, venue, start, end, bucket_start = _bucket(person, venue, start, end, len(venue_closed))
     return Visits(day, person, venue, start, end, bucket_start, infectious[person])

@@ -259,30 +259,71 @@ def _minute_tables(
 
 @njit(inline="always", cache=True)
 def _goes(
-    b0: int,
-    nb: int,
+    keys: npt.NDArray[np.uint64],
+    n_free: int,
     k: int,
     sk: int,
     few: bool,
-    visits_key: np.uint64,
-    status: npt.NDArray[np.uint8],
-    target_off: np.uint8,
     p: float,
     by_street_kind: npt.NDArray[np.int32],
     hours_hot: npt.NDArray[np.uint32],
     goes: npt.NDArray[np.bool_],
 ) -> None:
-    """Whether each of the agents b0 .. b0+nb-1 (of the street-kind sk) is free, visits kind k
-    and, when `few` of the street-kind's venues are hot, goes to a hot one (as `visit` draws)."""
-    first = by_street_kind[sk]
-    n_venues = by_street_kind[sk + 1] - first
-    for i in range(nb):
-        h = agent_key(visits_key, b0 + i)
-        goes[i] = (status[b0 + i] & target_off == 0) & (unit21(h, k) < p)
+    """Whether each of the agents of street-kind sk whose visit keys are keys[:n_free] visits
+    kind k and, when `few` of the street-kind's venues are hot, goes to a hot one (as `visit`
+    draws)."""
+    for i in range(n_free):
+        goes[i] = unit21(keys[i], k) < p
     if few:
-        for i in range(nb):
-            hv = sub_key(agent_key(visits_key, b0 + i), k)
+        first = by_street_kind[sk]
+        n_venues = by_street_kind[sk + 1] - first
+        for i in range(n_free):
+            hv = sub_key(keys[i], k)
             goes[i] &= hours_hot[first + np.int64(unit21(hv, 0) * n_venues)] != 0
+
+
+@njit(inline="always", cache=True)
+def _list_visits(
+    b0: int,
+    b1: int,
+    s: int,
+    visits_key: np.uint64,
+    state: tuple[npt.NDArray[np.uint8], np.uint8],
+    kind_hot: npt.NDArray[np.uint8],
+    probability: npt.NDArray[np.float64],
+    by_street_kind: npt.NDArray[np.int32],
+    hours_hot: npt.NDArray[np.uint32],
+    room: tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+    ],
+) -> int:
+    """The visits of the free agents b0 .. b1-1 of street s that may meet a hot visit: the
+    free agents and their visit keys in free/keys, the visits as (index there, kind) in
+    todo_i/todo_k; their count. Listed in loops without a branch (whether a person goes is a
+    coin toss a branch would mispredict)."""
+    status, target_off = state
+    free, keys, goes, todo_i, todo_k = room
+    kinds = len(probability)
+    n_todo = n_free = 0
+    for a in range(b0, b1):
+        free[n_free] = a
+        n_free += status[a] & target_off == 0
+    for i in range(n_free):
+        keys[i] = agent_key(visits_key, free[i])
+    for k in range(kinds if n_free else 0):
+        sk = s * kinds + k
+        if kind_hot[sk] == _NONE:
+            continue
+        few = kind_hot[sk] == _FEW
+        _goes(keys, n_free, k, sk, few, probability[k], by_street_kind, hours_hot, goes)
+        for i in range(n_free):
+            todo_i[n_todo], todo_k[n_todo] = i, k
+            n_todo += goes[i]
+    return n_todo
 
 
 @njit(inline="always", cache=True)
@@ -361,42 +402,31 @@ def _venues(
     for c in prange(CHUNKS):
         base = c * cap
         m = 0
-        # the visits of a block of people are listed first in loops without a branch (whether
-        # a person goes is a coin toss a branch would mispredict), then handled one by one
+        # the visits of a block of people are listed first, then handled one by one
         todo_a = np.empty(_BLOCK * kinds, dtype=np.int64)
         todo_k = np.empty(_BLOCK * kinds, dtype=np.int64)
         goes = np.empty(_BLOCK, dtype=np.bool_)
+        free = np.empty(_BLOCK, dtype=np.int64)
+        keys = np.empty(_BLOCK, dtype=np.uint64)
         a0, a1 = c * people // CHUNKS, (c + 1) * people // CHUNKS
         s = street_of(street_first, a0)
         while a0 < a1:
             street_end = min(a1, street_first[s + 1])
             for b0 in range(a0, street_end if street_hot[s] else a0, _BLOCK):
-                n_todo = 0
-                nb = min(b0 + _BLOCK, street_end) - b0
-                for k in range(kinds):
-                    sk = s * kinds + k
-                    if kind_hot[sk] == _NONE:
-                        continue
-                    _goes(
-                        b0,
-                        nb,
-                        k,
-                        sk,
-                        kind_hot[sk] == _FEW,
-                        visits_key,
-                        status,
-                        target_off,
-                        probability[k],
-                        by_street_kind,
-                        hours_hot,
-                        goes,
-                    )
-                    for i in range(nb):
-                        todo_a[n_todo], todo_k[n_todo] = b0 + i, k
-                        n_todo += goes[i]
+                n_todo = _list_visits(
+                    b0,
+                    min(b0 + _BLOCK, street_end),
+                    s,
+                    visits_key,
+                    (status, target_off),
+                    kind_hot,
+                    probability,
+                    by_street_kind,
+                    hours_hot,
+                    (free, keys, goes, todo_a, todo_k),
+                )
                 for q in range(n_todo):
-                    a, k = todo_a[q], todo_k[q]
-                    h = agent_key(visits_key, a)
+                    a, k, h = free[todo_a[q]], todo_k[q], keys[todo_a[q]]
                     v, t, e = visit(h, k, s * kinds + k, by_street_kind, minutes, opening, closing)
                     # hot visits starting in an earlier hour than h0 cannot overlap it
                     h0 = max(0, t // 60 - longest_hours[v])
@@ -410,7 +440,7 @@ def _venues(
                         met = float(table[r, e - opening]) - float(table[r, t - opening])
                     else:
                         met = _met(t, e, lo, hi, hot_start, hot_end, w)
-                    if met <= 0.0:
+                    if not met > 0.0:
                         continue
                     ht = agent_key(key, a)
                     x = beta * venue_weight[v] / 60.0 * met
