@@ -128,25 +128,33 @@ def _groups(
     for c in prange(CHUNKS):
         base = c * cap
         m = 0
+        # a source's contacts are listed first in a loop without a branch (whether a contact
+        # is still susceptible is a coin toss late in an epidemic), then tried one by one
+        met = np.empty(max(full_max, k), dtype=np.int32)
+        free = np.empty(max(full_max, k), dtype=np.bool_)
         for i in range(c * n // CHUNKS, (c + 1) * n // CHUNKS):
             a = sources[i]
             g = of_agent[a]
             if g < 0 or status[a] & source_off:
                 continue
-            ha = agent_key(key, a)
-            hp = agent_key(pick, a)
             s0 = start[g]
             size = start[g + 1] - s0
-            pressure = beta * w[i]
-            draws = size if size <= full_max else k
+            if size <= full_max:
+                draws = size
+                for j in range(draws):
+                    met[j] = members[s0 + j]
+            else:
+                draws = k
+                hp = agent_key(pick, a)
+                for j in range(draws):
+                    met[j] = members[s0 + np.int64(unit(sub_key(hp, j)) * size)]
             for j in range(draws):
-                if size <= full_max:
-                    b = members[s0 + j]
-                else:
-                    b = members[s0 + int(unit(sub_key(hp, j)) * size)]
-                if status[b] & target_off or b == a:
-                    continue
-                if _transmits(ha, b, pressure, susceptibility[doses[b]]):
+                free[j] = (status[met[j]] & target_off == 0) & (met[j] != a)
+            ha = agent_key(key, a)
+            pressure = beta * w[i]
+            for j in range(draws):
+                b = met[j]
+                if free[j] and _transmits(ha, b, pressure, susceptibility[doses[b]]):
                     if m < cap:
                         target[base + m] = b
                         source[base + m] = a
