@@ -44,7 +44,7 @@ _BLOCK = 256  # people whose visits the venue kernel lists at a time
 _NONE, _FEW, _MANY = 0, 1, 2  # hot venues of a street-kind
 # hot visits from which a venue's minute table (about 2 x 1,000 steps) costs less than summing
 # over the hot visits in the hours each visit may overlap (a few dozen of them per visit)
-_TABLE_FROM = 48
+_TABLE_FROM = 96
 
 
 @dataclass
