@@ -14,6 +14,7 @@ is the one draw every function here and the venue kernel use).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +22,26 @@ from numba import njit, prange
 
 from fangkong.sim.rng import Stream, agent_key, stream_key, sub_key, unit21
 
-__all__ = ["HOURS", "Visits", "draw_visits"]
+__all__ = [
+    "HOURS",
+    "VisitArrays",
+    "VisitRules",
+    "Visits",
+    "draw_visits",
+    "draw_visits_of",
+    "street_of",
+    "visit",
+]
 
 HOURS = 24
+VisitArrays: TypeAlias = tuple[
+    npt.NDArray[np.int32],  # person
+    npt.NDArray[np.int32],  # venue
+    npt.NDArray[np.int16],  # start
+    npt.NDArray[np.int16],  # end
+    npt.NDArray[np.int64],  # bucket_start
+]
+"""Sorted visits as arrays (`Visits` without the day and the hot flags), for the kernels."""
 _VISITS = int(Stream.VISITS)
 
 
@@ -353,13 +371,7 @@ def _bucket(
     start: npt.NDArray[np.int16],
     end: npt.NDArray[np.int16],
     n_venues: int,
-) -> tuple[
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int16],
-    npt.NDArray[np.int16],
-    npt.NDArray[np.int64],
-]:
+) -> VisitArrays:
     """The visits sorted by venue and starting hour (a counting sort, stable), and the buckets;
     entries of venue -1 are left out."""
     bucket_start = np.zeros(n_venues * HOURS + 1, dtype=np.int64)

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from fangkong.sim.checkin import HOURS, VisitRules, Visits, street_of, visit
+from fangkong.sim.checkin import HOURS, VisitArrays, VisitRules, Visits, street_of, visit
 from fangkong.sim.rng import Stream, agent_key, stream_key, sub_key, unit, unit21
 
 __all__ = ["CHUNKS", "Proposals", "group_contacts", "venue_contacts", "venue_exposure"]
@@ -40,6 +41,15 @@ CHUNKS = 64
 _PICK = int(Stream.GROUP_CONTACTS)
 _VENUE = int(Stream.VENUE)
 _VISITS = int(Stream.VISITS)
+# the infectious agents' visits for the venue kernel: person, start, end, bucket_start, and the
+# infectiousness of each visit's person
+_HotVisits: TypeAlias = tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int16],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float32],
+]
 _BLOCK = 256  # people whose visits the venue kernel lists at a time
 _NONE, _FEW, _MANY = 0, 1, 2  # hot venues of a street-kind
 # hot visits from which a venue's minute table (about 2 x 1,000 steps) costs less than summing
@@ -343,13 +353,7 @@ def _infector(
     e: int,
     lo: int,
     hi: int,
-    hot: tuple[
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float32],
-    ],
+    hot: _HotVisits,
 ) -> int:
     """The hot visit (among lo .. hi-1) that infected the visit t..e: drawn in proportion to the
     w x minutes each brought (`met` in all)."""
@@ -371,13 +375,7 @@ def _venues(
     day: int,
     seed: np.uint64,
     beta: float,
-    hot: tuple[
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float32],
-    ],
+    hot: _HotVisits,
     kind_hot: npt.NDArray[np.uint8],
     street_hot: npt.NDArray[np.bool_],
     hours_hot: npt.NDArray[np.uint32],
@@ -570,13 +568,7 @@ def _exposure(
 
 
 def venue_exposure(
-    visits: tuple[
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int64],
-    ],
+    visits: VisitArrays,
     venue_weight: npt.NDArray[np.float64],
     longest_hours: npt.NDArray[np.int64],
     sample_size: int = 200_000,

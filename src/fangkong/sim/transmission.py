@@ -47,7 +47,7 @@ import numpy.typing as npt
 import polars as pl
 
 from fangkong.sim.agent import AGENT_DTYPE, NEVER, AgentIds, Layer
-from fangkong.sim.checkin import VisitRules, Visits, draw_visits, draw_visits_of
+from fangkong.sim.checkin import VisitArrays, VisitRules, Visits, draw_visits, draw_visits_of
 from fangkong.sim.city import City
 from fangkong.sim.contact import Proposals, group_contacts, venue_contacts, venue_exposure
 from fangkong.sim.disease import (
@@ -346,15 +346,7 @@ class Epidemic:
         )
 
     @staticmethod
-    def visit_arrays(
-        v: Visits,
-    ) -> tuple[
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int32],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int16],
-        npt.NDArray[np.int64],
-    ]:
+    def visit_arrays(v: Visits) -> VisitArrays:
         return v.person, v.venue, v.start, v.end, v.bucket_start
 
     def step(
