@@ -31,6 +31,7 @@ __all__ = [
     "advance",
     "ct_on_day",
     "draw_courses",
+    "infectious_today",
     "infectiousness_on_day",
 ]
 
@@ -204,6 +205,53 @@ def _infectiousness(
         a = agents[i]
         f = viral_fraction(day, infectious[a], peak[a], end[a])
         out[i] = f if onset[a] >= 0 else f * asym_relative
+
+
+@njit(cache=True)
+def _infectious(
+    agents: AgentIds,
+    day: int,
+    infectious: Days,
+    peak: Days,
+    onset: Days,
+    end: Days,
+    asym_relative: float,
+    status: npt.NDArray[np.uint8],
+    off: np.uint8,
+) -> tuple[AgentIds, npt.NDArray[np.float32]]:
+    sources = np.empty(len(agents), dtype=np.int32)
+    w = np.empty(len(agents), dtype=np.float32)
+    n = 0
+    for a in agents:
+        f = viral_fraction(day, infectious[a], peak[a], end[a])
+        if f > 0.0 and status[a] & off == 0:
+            sources[n] = a
+            w[n] = f if onset[a] >= 0 else f * asym_relative
+            n += 1
+    return sources[:n].copy(), w[:n].copy()
+
+
+def infectious_today(
+    courses: Courses,
+    agents: AgentIds,
+    day: int,
+    variant: Variant,
+    status: npt.NDArray[np.uint8],
+    off: int | np.uint8,
+) -> tuple[AgentIds, npt.NDArray[np.float32]]:
+    """Those of `agents` infectious on `day` whose status has no bit of `off` (in the order
+    given), and their infectiousness (as `infectiousness_on_day`)."""
+    return _infectious(
+        agents,
+        day,
+        courses.infectious,
+        courses.peak,
+        courses.onset,
+        courses.end,
+        variant.asymptomatic_relative_infectiousness,
+        status,
+        np.uint8(off),
+    )
 
 
 def infectiousness_on_day(

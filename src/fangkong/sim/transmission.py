@@ -55,6 +55,7 @@ from fangkong.sim.disease import (
     advance,
     ct_on_day,
     draw_courses,
+    infectious_today,
     infectiousness_on_day,
 )
 from fangkong.sim.groups import Groups
@@ -364,9 +365,8 @@ class Epidemic:
         if checkins is None:
             checkins = Checkins.ALL if all_checkins else Checkins.STREETS
         c, day, courses = self.city, self.day, self.courses
-        w = infectiousness_on_day(courses, self.active, day, self.variant)
-        live = (w > 0) & ((self.status[self.active] & _GONE) == 0)
-        sources, w = self.active[live], w[live]  # in agent order, as `active`
+        # in agent order, as `active`
+        sources, w = infectious_today(courses, self.active, day, self.variant, self.status, _GONE)
         self._w[sources] = w
         self.infectious_now[sources] = True
         today = self._today(restrictions)
