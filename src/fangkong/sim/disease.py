@@ -190,6 +190,22 @@ def viral_fraction(day: int, start: int, peak: int, end: int) -> float:
     return (end - day) / (end - peak)
 
 
+@njit(inline="always", cache=True)
+def _weight(
+    a: int,
+    day: int,
+    infectious: Days,
+    peak: Days,
+    onset: Days,
+    end: Days,
+    asym_relative: float,
+) -> float:
+    """Agent a's infectiousness on `day`: its viral fraction, times the relative infectiousness
+    of asymptomatic infection when it has no onset."""
+    f = viral_fraction(day, infectious[a], peak[a], end[a])
+    return f if onset[a] >= 0 else f * asym_relative
+
+
 @njit(parallel=True, cache=True)
 def _infectiousness(
     agents: npt.NDArray[np.int32],
@@ -202,9 +218,7 @@ def _infectiousness(
     out: npt.NDArray[np.float32],
 ) -> None:
     for i in prange(len(agents)):
-        a = agents[i]
-        f = viral_fraction(day, infectious[a], peak[a], end[a])
-        out[i] = f if onset[a] >= 0 else f * asym_relative
+        out[i] = _weight(agents[i], day, infectious, peak, onset, end, asym_relative)
 
 
 @njit(cache=True)
@@ -223,10 +237,10 @@ def _infectious(
     w = np.empty(len(agents), dtype=np.float32)
     n = 0
     for a in agents:
-        f = viral_fraction(day, infectious[a], peak[a], end[a])
+        f = _weight(a, day, infectious, peak, onset, end, asym_relative)
         if f > 0.0 and status[a] & off == 0:
             sources[n] = a
-            w[n] = f if onset[a] >= 0 else f * asym_relative
+            w[n] = f
             n += 1
     return sources[:n].copy(), w[:n].copy()
 
