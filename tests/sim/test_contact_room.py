@@ -15,8 +15,8 @@ def test_group_proposals_do_not_depend_on_the_first_room() -> None:
     start = np.array([0, n], dtype=np.int64)
     members = np.arange(n, dtype=np.int32)
     sources = np.arange(0, n, 4, dtype=np.int32)
-    infected = np.full(n, -1, dtype=np.int16)
-    infected[sources] = 0
+    status = np.zeros(n, dtype=np.uint8)
+    status[sources] = 128  # infected: takes no infection
 
     def proposals(cap: int) -> list[tuple[int, int, int]]:
         out = group_contacts(
@@ -29,8 +29,7 @@ def test_group_proposals_do_not_depend_on_the_first_room() -> None:
             (of_agent, start, members),
             n,
             8,
-            infected,
-            np.zeros(n, dtype=np.uint8),
+            (status, np.uint8(1), np.uint8(129)),
             np.ones(4, dtype=np.float32),
             np.zeros(n, dtype=np.uint8),
             cap=cap,

@@ -21,7 +21,7 @@ from fangkong.sim.agent import Layer
 from fangkong.sim.city import City, build_city
 from fangkong.sim.disease import Courses, draw_courses, infectiousness_on_day
 from fangkong.sim.groups import Groups
-from fangkong.sim.transmission import Epidemic
+from fangkong.sim.transmission import Checkins, Epidemic
 from fangkong.sim.variant import Variant, load_variant
 
 N = 200_000
@@ -106,7 +106,7 @@ def test_final_size_is_kermack_mckendrick(r0: float, seed: int) -> None:
     epidemic = Epidemic(city, variant, seed=seed, beta=beta)
     epidemic.seed_random(SEEDS)
     while len(epidemic.active):
-        epidemic.step(all_checkins=False)
+        epidemic.step(checkins=Checkins.INFECTIOUS)
     infected = np.flatnonzero(epidemic.courses.infected >= 0).astype(np.int32)
     realized_r0 = (
         K * (1 - 1 / N) * _transmission_sums(epidemic.courses, infected, beta, variant).mean()

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fangkong.sim.city import build_city
-from fangkong.sim.transmission import Epidemic, calibrate_beta
+from fangkong.sim.transmission import Checkins, Epidemic, calibrate_beta
 from fangkong.sim.variant import load_variant
 
 PAIRS = (
@@ -63,7 +63,7 @@ def _simulated() -> npt.NDArray[np.int64]:
     epidemic = Epidemic(city, variant, seed=11, beta=calibrate_beta(city, variant))
     epidemic.seed_random(20)
     for _ in range(DAYS):
-        epidemic.step(all_checkins=False)
+        epidemic.step(checkins=Checkins.INFECTIOUS)
     c = epidemic.courses
     infectee = np.flatnonzero(c.infector >= 0)
     infector = c.infector[infectee]

@@ -8,9 +8,17 @@ from functools import cache
 import numpy as np
 
 from fangkong.sim.agent import Layer
+from fangkong.sim.checkin import Visits
 from fangkong.sim.city import City, build_city
 from fangkong.sim.disease import CT_LIMIT
-from fangkong.sim.transmission import DayEvents, Epidemic, Restriction, Restrictions, calibrate_beta
+from fangkong.sim.transmission import (
+    Checkins,
+    DayEvents,
+    Epidemic,
+    Restriction,
+    Restrictions,
+    calibrate_beta,
+)
 from fangkong.sim.variant import load_variant
 
 VARIANT = load_variant("omicron-ba2")
@@ -28,8 +36,19 @@ def _epidemic(seed: int = 21) -> Epidemic:
     return epidemic
 
 
-def _run(epidemic: Epidemic, days: int, r: Restrictions | None = None) -> list[DayEvents]:
-    return [epidemic.step(r) for _ in range(days)]
+def _run(
+    epidemic: Epidemic,
+    days: int,
+    r: Restrictions | None = None,
+    checkins: Checkins = Checkins.ALL,
+) -> list[DayEvents]:
+    return [epidemic.step(r, checkins=checkins) for _ in range(days)]
+
+
+def _visit_rows(v: Visits) -> set[tuple[int, int, int, int]]:
+    return set(
+        zip(v.person.tolist(), v.venue.tolist(), v.start.tolist(), v.end.tolist(), strict=True)
+    )
 
 
 def test_same_seed_same_epidemic() -> None:
@@ -120,3 +139,51 @@ def test_events_frames_and_ct_values() -> None:
     at_peak = infectious[c.peak[infectious] == now]
     ct_peak = epidemic.ct_values(at_peak.astype(np.int32))
     assert abs(float(np.median(ct_peak)) - VARIANT.peak_ct) < 1.5
+
+
+def test_the_checkins_drawn_change_no_infection() -> None:
+    city = _city()
+    r = Restrictions.none(city)
+    r.person[::7] = Restriction.CONFINED_HOME
+    r.venue_closed[::5] = True
+    runs = {}
+    for checkins in Checkins:
+        epidemic = _epidemic()
+        days = _run(epidemic, 25, r, checkins)
+        runs[checkins] = (epidemic.courses.infected.copy(), epidemic.courses.infector.copy(), days)
+    infected, infector, days = runs[Checkins.ALL]
+    assert sum(len(d.infected) for d in days) > 100
+    for checkins in (Checkins.STREETS, Checkins.INFECTIOUS):
+        assert np.array_equal(runs[checkins][0], infected)
+        assert np.array_equal(runs[checkins][1], infector)
+    # the infectious agents' own visits are those of the full draw marked hot
+    for every, theirs in zip(days, runs[Checkins.INFECTIOUS][2], strict=True):
+        hot = every.visits.only(every.visits.hot)
+        assert _visit_rows(theirs.visits) == _visit_rows(hot)
+        assert theirs.visits.hot.all()
+
+
+def test_visits_are_drawn_on_demand_for_any_person_or_venue() -> None:
+    city = _city()
+    r = Restrictions.none(city)
+    r.person[:3000] = Restriction.QUARANTINED
+    r.venue_closed[::3] = True
+    epidemic = _epidemic()
+    _run(epidemic, 3, r)
+    every = epidemic.draw_day_visits(r)
+    cases = np.arange(0, city.n, 97, dtype=np.int32)
+    mine = epidemic.visits_of(cases, r)
+    assert mine.n > 50
+    assert _visit_rows(mine) == _visit_rows(every.only(np.isin(every.person, cases)))
+    venues = np.unique(mine.venue)
+    there = epidemic.visits_at(venues, r)
+    assert _visit_rows(there) == _visit_rows(every.only(np.isin(every.venue, venues)))
+    # sorted by venue and hour, with buckets that index them
+    assert there.bucket_start[-1] == there.n
+    assert (np.diff(there.venue) >= 0).all()
+    # another day's visits, drawn later, are those that day's draw gave
+    before = epidemic.visits_of(cases, r, day=1)
+    assert _visit_rows(before) != _visit_rows(mine)
+    again = _epidemic()
+    _run(again, 1, r)
+    assert _visit_rows(before) == _visit_rows(again.visits_of(cases, r))

@@ -9,7 +9,7 @@ import numpy as np
 
 from fangkong.sim.agent import Layer
 from fangkong.sim.city import build_city
-from fangkong.sim.transmission import Epidemic, calibrate_beta
+from fangkong.sim.transmission import Checkins, Epidemic, calibrate_beta
 from fangkong.sim.variant import load_variant
 
 __all__ = ["CURVE_COLUMNS", "run_curve"]
@@ -28,7 +28,7 @@ def run_curve(
     epidemic.seed_random(seeds)
     daily: dict[str, list[int]] = {name: [] for name in CURVE_COLUMNS}
     for _ in range(days):
-        day = epidemic.step(all_checkins=False)
+        day = epidemic.step(checkins=Checkins.INFECTIOUS)
         daily["infected"].append(len(day.infected))
         daily["infectious"].append(day.infectious)
         daily["onsets"].append(len(day.onset))

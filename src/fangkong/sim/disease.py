@@ -25,7 +25,15 @@ from fangkong.sim.agent import DAY_DTYPE, NEVER, AgentIds, Days
 from fangkong.sim.rng import Stream, hash_u01
 from fangkong.sim.variant import Variant
 
-__all__ = ["CT_LIMIT", "Courses", "ct_on_day", "draw_courses", "infectiousness_on_day"]
+__all__ = [
+    "CT_LIMIT",
+    "Courses",
+    "advance",
+    "ct_on_day",
+    "draw_courses",
+    "infectious_today",
+    "infectiousness_on_day",
+]
 
 CT_LIMIT = 40.0
 """The detection limit: Ct 40 is no amplification (a negative test)."""
@@ -182,6 +190,22 @@ def viral_fraction(day: int, start: int, peak: int, end: int) -> float:
     return (end - day) / (end - peak)
 
 
+@njit(inline="always", cache=True)
+def _weight(
+    a: int,
+    day: int,
+    infectious: Days,
+    peak: Days,
+    onset: Days,
+    end: Days,
+    asym_relative: float,
+) -> float:
+    """Agent a's infectiousness on `day`: its viral fraction, times the relative infectiousness
+    of asymptomatic infection when it has no onset."""
+    f = viral_fraction(day, infectious[a], peak[a], end[a])
+    return f if onset[a] >= 0 else f * asym_relative
+
+
 @njit(parallel=True, cache=True)
 def _infectiousness(
     agents: npt.NDArray[np.int32],
@@ -194,9 +218,54 @@ def _infectiousness(
     out: npt.NDArray[np.float32],
 ) -> None:
     for i in prange(len(agents)):
-        a = agents[i]
-        f = viral_fraction(day, infectious[a], peak[a], end[a])
-        out[i] = f if onset[a] >= 0 else f * asym_relative
+        out[i] = _weight(agents[i], day, infectious, peak, onset, end, asym_relative)
+
+
+@njit(cache=True)
+def _infectious(
+    agents: AgentIds,
+    day: int,
+    infectious: Days,
+    peak: Days,
+    onset: Days,
+    end: Days,
+    asym_relative: float,
+    status: npt.NDArray[np.uint8],
+    off: np.uint8,
+) -> tuple[AgentIds, npt.NDArray[np.float32]]:
+    sources = np.empty(len(agents), dtype=np.int32)
+    w = np.empty(len(agents), dtype=np.float32)
+    n = 0
+    for a in agents:
+        f = _weight(a, day, infectious, peak, onset, end, asym_relative)
+        if f > 0.0 and status[a] & off == 0:
+            sources[n] = a
+            w[n] = f
+            n += 1
+    return sources[:n].copy(), w[:n].copy()
+
+
+def infectious_today(
+    courses: Courses,
+    agents: AgentIds,
+    day: int,
+    variant: Variant,
+    status: npt.NDArray[np.uint8],
+    off: int | np.uint8,
+) -> tuple[AgentIds, npt.NDArray[np.float32]]:
+    """Those of `agents` infectious on `day` whose status has no bit of `off` (in the order
+    given), and their infectiousness (as `infectiousness_on_day`)."""
+    return _infectious(
+        agents,
+        day,
+        courses.infectious,
+        courses.peak,
+        courses.onset,
+        courses.end,
+        variant.asymptomatic_relative_infectiousness,
+        status,
+        np.uint8(off),
+    )
 
 
 def infectiousness_on_day(
@@ -243,3 +312,45 @@ def ct_on_day(
     ct = CT_LIMIT - (CT_LIMIT - courses.peak_ct[agents]) * np.where(inside, frac, 0.0)
     noise = sd * _test_noise(np.asarray(agents, dtype=np.int32), np.uint64(seed), day)
     return np.where(inside, np.minimum(ct + noise, CT_LIMIT - 0.01), CT_LIMIT).astype(np.float32)
+
+
+@njit(cache=True)
+def advance(
+    active: AgentIds,
+    new: AgentIds,
+    day: int,
+    onset: Days,
+    end: Days,
+    severe: Days,
+    death: Days,
+) -> tuple[AgentIds, AgentIds, AgentIds, AgentIds]:
+    """The end of `day` for the agents with a course under way (`active`, in agent order) and
+    those infected that day (`new`, in agent order): the agents whose symptoms began, who
+    became severe and who died that day, and those whose course goes on after it (in agent
+    order: the two lists merged, those done left out)."""
+    n = len(active) + len(new)
+    still = np.empty(n, dtype=np.int32)
+    began = np.empty(n, dtype=np.int32)
+    worse = np.empty(n, dtype=np.int32)
+    died = np.empty(n, dtype=np.int32)
+    i = j = kept = b = s = d = 0
+    while i < len(active) or j < len(new):
+        if j == len(new) or (i < len(active) and active[i] < new[j]):
+            a = active[i]
+            i += 1
+        else:
+            a = new[j]
+            j += 1
+        if onset[a] == day:
+            began[b] = a
+            b += 1
+        if severe[a] == day:
+            worse[s] = a
+            s += 1
+        if death[a] == day:
+            died[d] = a
+            d += 1
+        if max(end[a], severe[a], death[a]) > day:
+            still[kept] = a
+            kept += 1
+    return still[:kept].copy(), began[:b].copy(), worse[:s].copy(), died[:d].copy()
