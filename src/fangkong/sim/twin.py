@@ -81,7 +81,7 @@ from fangkong.sim.transmission import (
 from fangkong.sim.variant import load_variant
 from fangkong.store import Store, open_store
 
-__all__ = ["TWIN_SCENARIO", "Services", "Twin", "TwinDay", "load_services"]
+__all__ = ["HOSPITALS", "TWIN_SCENARIO", "Services", "Twin", "TwinDay", "load_services"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ _HOME_KINDS = (
     QuarantineKind.HOME_ISOLATION.value,
     QuarantineKind.HOME_MEDICAL_OBSERVATION.value,
 )
-_HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
+HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
 _CT_NEGATIVE = 40.0  # Ct the model reads when nothing is detected (fangkong.sim.disease)
 
 
@@ -119,7 +119,9 @@ def load_services(f: ModelFile | None = None) -> Services:
         designated_beds_per_10k=f.number("facilities", "designated_beds_per_10k"),
         sample_minute=int(f.number("testing", "sample_minute")),
         turnaround_minutes=int(f.number("testing", "turnaround_minutes")),
-        inpatient_test_interval_days=max(1, int(f.number("testing", "inpatient_test_interval_days"))),
+        inpatient_test_interval_days=max(
+            1, int(f.number("testing", "inpatient_test_interval_days"))
+        ),
         fever_clinic_share=f.number("care", "fever_clinic_share"),
         seed_arrived_days_before=int(f.number("seed", "arrived_days_before")),
     )
@@ -175,7 +177,10 @@ class Twin:
         self.jurisdiction = codes[0][:2]  # the province of the city's districts
         self.street_codes = self.city.geography.street_codes()
         self._batch = 0
-        self._reported = np.zeros(self.city.n, dtype=np.uint8)  # 0 no, 1 asymptomatic, 2 sympt.
+        # the clinicians' view of each person: 0 not reported, 1 asymptomatic, 2 confirmed,
+        # 3 discharged (the episode is closed by its outcome)
+        self._reported = np.zeros(self.city.n, dtype=np.uint8)
+        self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
         self.facilities = self._facilities()
         if self.policy is not None:
             self.store = open_store(self.store_url)
@@ -222,8 +227,13 @@ class Twin:
         self._batch += 1
         self.store.execute(
             "INSERT INTO import_batch VALUES (:b, :k, 'twin', :h, :n, :n, :t)",
-            {"b": self._batch, "k": kind, "h": f"twin-{kind}-{self._batch}", "n": rows,
-             "t": datetime.now(UTC)},
+            {
+                "b": self._batch,
+                "k": kind,
+                "h": f"twin-{kind}-{self._batch}",
+                "n": rows,
+                "t": datetime.now(UTC),
+            },
         )
         return pl.lit(self._batch, pl.Int32).alias("batch_id")
 
@@ -275,7 +285,8 @@ class Twin:
             self._insert("venue", venues_frame(c), batch)
             self._insert("vaccination", vaccinations_frame(c), batch)
             self._insert(
-                "facility", self.facilities.with_columns(pl.lit(None, pl.String).alias("name")),
+                "facility",
+                self.facilities.with_columns(pl.lit(None, pl.String).alias("name")),
                 batch,
             )
             self._insert("arrival", arrival, batch)
@@ -307,6 +318,9 @@ class Twin:
             self.store, day, self.policy, jurisdiction=self.jurisdiction, scenario=self.scenario
         )
         self.results.append(result)
+        self._discharged = _ids(
+            result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
+        )
         return self._record(day, events, samples.height, tubes.height, figures, result)
 
     def run(self, days: int) -> Iterator[TwinDay]:
@@ -374,8 +388,8 @@ class Twin:
         )
         person = np.zeros(n, dtype=np.uint8)
         person[_ids(home)] |= np.uint8(Restriction.CONFINED_HOME)
-        hospital = placed.filter(pl.col("k").is_in(_HOSPITALS))
-        site = placed.filter(~pl.col("k").is_in(_HOSPITALS) | pl.col("k").is_null())
+        hospital = placed.filter(pl.col("k").is_in(HOSPITALS))
+        site = placed.filter(~pl.col("k").is_in(HOSPITALS) | pl.col("k").is_null())
         person[_ids(hospital["person_id"])] = np.uint8(Restriction.ISOLATED)
         person[_ids(site["person_id"])] = np.uint8(Restriction.QUARANTINED)
         self._inpatients = _ids(hospital["person_id"])
@@ -393,8 +407,13 @@ class Twin:
             " WHERE order_type IN ('test', 'retest') AND person_id IS NOT NULL"
             f" AND {self.scenario.visible('o')} AND start_at < :d1"
             " AND (start_at >= :d0 OR (run_day = :prev AND start_at >= :p0))",
-            {"d0": d0, "d1": d1, "prev": day - timedelta(days=1),
-             "p0": d0 - timedelta(days=1), **self.scenario.params()},
+            {
+                "d0": d0,
+                "d1": d1,
+                "prev": day - timedelta(days=1),
+                "p0": d0 - timedelta(days=1),
+                **self.scenario.params(),
+            },
         )
         c, act = ep.courses, ep.active
         onset = act[c.onset[act] == k]
@@ -426,9 +445,9 @@ class Twin:
             }
         ).with_columns(
             pl.when(pl.col("result") == "positive").then(pl.col("ct_value")).alias("ct_value"),
-            pl.lit(sampled + timedelta(minutes=s.turnaround_minutes)).cast(_TIME).alias(
-                "reported_at"
-            ),
+            pl.lit(sampled + timedelta(minutes=s.turnaround_minutes))
+            .cast(_TIME)
+            .alias("reported_at"),
             pl.lit(None, pl.String).alias("lab_id"),
         )
         return samples, tubes
@@ -436,26 +455,31 @@ class Twin:
     def _case_reports(self, day: date, events: DayEvents) -> pl.DataFrame:
         """The clinicians' reports to the case registry about the people the engine found: a
         report when first found (confirmed when they have symptoms, else asymptomatic), a
-        reclassification when symptoms begin, the severity when severe, the death."""
+        reclassification when symptoms begin, the severity when severe, the death, and the
+        outcome (cured, or released for an asymptomatic infection) of those the engine ordered
+        discharged the day before."""
         assert self.store is not None
         k, c = self.epidemic.day - 1, self.epidemic.courses
         found = _ids(
-            case_state(self.store, day - timedelta(days=1), scenario=self.scenario)[
-                "person_id"
-            ]
+            case_state(self.store, day - timedelta(days=1), scenario=self.scenario)["person_id"]
         )
         new = found[self._reported[found] == 0]
         sympt = (c.onset[new] != NEVER) & (c.onset[new] <= k)
         severe_now = (c.severe[new] != NEVER) & (c.severe[new] <= k)
         was = self._reported
+        out = self._discharged[np.isin(was[self._discharged], (1, 2))]
+        cured, released = out[was[out] == 2], out[was[out] == 1]
+        was[out] = 3
         turned = events.onset[was[events.onset] == 1]
-        worse = events.severe[was[events.severe] > 0]
-        died = events.death[was[events.death] > 0]
-        self._reported[new] = np.where(sympt, 2, 1).astype(np.uint8)
-        self._reported[turned] = 2
+        worse = events.severe[np.isin(was[events.severe], (1, 2))]
+        died = events.death[np.isin(was[events.death], (1, 2))]
+        was[new] = np.where(sympt, 2, 1).astype(np.uint8)
+        was[turned] = 2
         rows: list[pl.DataFrame] = []
 
-        def add(who: npt.NDArray[np.int32], event: str, **values: object) -> None:
+        def add(
+            who: npt.NDArray[np.int32] | npt.NDArray[np.int64], event: str, **values: object
+        ) -> None:
             if len(who):
                 rows.append(self._report_rows(day, who, event, values))
 
@@ -465,10 +489,16 @@ class Twin:
         add(turned, "reclassify", diagnosis="confirmed", severity="mild")
         add(worse, "severity", diagnosis=None, severity="severe")
         add(died, "outcome", diagnosis=None, severity=None, outcome="died")
+        add(cured, "outcome", diagnosis=None, severity=None, outcome="cured")
+        add(released, "outcome", diagnosis=None, severity=None, outcome="released")
         return pl.concat(rows) if rows else pl.DataFrame()
 
     def _report_rows(
-        self, day: date, who: npt.NDArray[np.int32], event: str, values: dict[str, object]
+        self,
+        day: date,
+        who: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        event: str,
+        values: dict[str, object],
     ) -> pl.DataFrame:
         c = self.epidemic.courses
         at = day_start(day) + timedelta(hours=18)
