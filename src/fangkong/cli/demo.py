@@ -26,7 +26,7 @@ from fangkong.bulletin.regions import scope_of_jurisdiction
 from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
-from fangkong.cli.common import console, fail, opened_store, shown_store
+from fangkong.cli.common import console, fail, opened_store, quiet_engine, shown_store
 from fangkong.errors import FangkongError
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy
@@ -169,6 +169,7 @@ def demo_command(
     store_2020 = str(stem.with_name(f"{stem.stem}-2020{stem.suffix or '.duckdb'}"))
     with tempfile.TemporaryDirectory(prefix="fangkong-demo-") as tmp:
         _bulletin_2020(store_2020, Path(tmp))
+    quiet_engine()
     try:
         _twin(store, population, days)
     except FangkongError as exc:

@@ -73,7 +73,11 @@ def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> p
     start = np.array([since.get(c) or 0 for c in codes])[order]
     ok = start[np.searchsorted(codes[order], district)] <= birth_year
     birthplace = np.where(ok, district, oldest)
-    ids = ric_numbers(birthplace, born, p.male, rng) if identities else pl.repeat(None, p.n, dtype=pl.String, eager=True)
+    ids = (
+        ric_numbers(birthplace, born, p.male, rng)
+        if identities
+        else pl.repeat(None, p.n, dtype=pl.String, eager=True)
+    )
     return pl.DataFrame(
         {
             "person_id": np.arange(p.n, dtype=np.int64),

@@ -200,8 +200,8 @@ class Twin:
         return int(rng.choice(adults))
 
     def _facilities(self) -> pl.DataFrame:
-        """One quarantine site, one shelter and one designated hospital per district, sized by
-        its residents (import kind `facilities`)."""
+        """A quarantine site and a shelter hospital in each district, sized by its residents,
+        and the city's designated hospital in its first district (import kind `facilities`)."""
         g, s = self.city.geography, self.services
         district = g.street_district[self.city.person_street]
         residents = np.bincount(district, minlength=len(g.district_codes))
@@ -210,10 +210,12 @@ class Twin:
             for kind, per_10k in (
                 (FacilityKind.QUARANTINE_SITE, s.rooms_per_10k),
                 (FacilityKind.SHELTER_HOSPITAL, s.shelter_beds_per_10k),
-                (FacilityKind.DESIGNATED_HOSPITAL, s.designated_beds_per_10k),
             ):
-                capacity = int(residents[i] * per_10k // 10_000)
-                rows.append((f"{kind.value}-{code}", kind.value, code, max(capacity, 1)))
+                capacity = max(int(residents[i] * per_10k // 10_000), 1)
+                rows.append((f"{kind.value}-{code}", kind.value, code, capacity))
+        designated = FacilityKind.DESIGNATED_HOSPITAL.value
+        beds = max(int(self.city.n * s.designated_beds_per_10k // 10_000), 1)
+        rows.append((f"{designated}-{g.district_codes[0]}", designated, g.district_codes[0], beds))
         return pl.DataFrame(
             rows, schema=["facility_id", "kind", "region_code", "capacity"], orient="row"
         )

@@ -1,0 +1,110 @@
+"""The twin loop: the engine's orders are obeyed, the events it is given are the model's, and
+the twin's store is its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fangkong.engine.day import DERIVED_TABLES
+from fangkong.engine.facility import placements
+from fangkong.policy import load_policy
+from fangkong.sim.agent import NEVER
+from fangkong.sim.twin import TWIN_SCENARIO, Twin
+from fangkong.store import open_store
+
+POLICY = "cn-2022-06-28"
+
+
+@pytest.fixture(scope="module")
+def twin() -> Twin:
+    """A city of 20,000 whose imported case starts chains the engine finds (seed 1)."""
+    t = Twin(20_000, 1, load_policy(POLICY))
+    for _ in t.run(25):
+        pass
+    return t
+
+
+def test_the_engine_finds_real_infections_only(twin: Twin) -> None:
+    assert twin.store is not None
+    found = twin.store.fetch(
+        "SELECT DISTINCT person_id FROM engine_case_event WHERE event_type = 'report'"
+    )["person_id"].to_numpy()
+    assert len(found) >= 2
+    # every case the engine reported was infected in the model before the report
+    assert (twin.epidemic.courses.infected[found] != NEVER).all()
+
+
+def test_everything_written_is_in_the_twin_scenario(twin: Twin) -> None:
+    assert twin.store is not None
+    for table in DERIVED_TABLES:
+        scenarios = twin.store.fetch(f"SELECT DISTINCT scenario FROM {table}")["scenario"]
+        assert scenarios.to_list() in ([TWIN_SCENARIO], [])
+    assert twin.store.scalar("SELECT count(*) FROM engine_order") > 0
+
+
+def test_ordered_tests_are_taken_on_their_day(twin: Twin) -> None:
+    assert twin.store is not None
+    last = twin.days[-1].day
+    missed = twin.store.fetch(
+        """
+        SELECT o.person_id, o.start_at FROM engine_order o
+        WHERE o.order_type = 'test' AND o.start_at < :last
+          AND CAST(o.start_at AS DATE) >= o.run_day + 1
+          AND NOT EXISTS (SELECT 1 FROM sample s WHERE s.person_id = o.person_id
+                AND CAST(s.sampled_at AS DATE) = CAST(o.start_at AS DATE))
+          AND NOT EXISTS (SELECT 1 FROM engine_order c WHERE c.person_id = o.person_id
+                AND c.order_type IN ('convert', 'release') AND c.run_day < CAST(o.start_at AS DATE))
+        """,
+        {"last": last},
+    )
+    assert twin.store.scalar("SELECT count(*) FROM engine_order WHERE order_type = 'test'") > 0
+    assert missed.height == 0, missed
+
+
+def test_people_placed_by_an_order_leave_the_venues(twin: Twin) -> None:
+    """Nobody checks in at a venue on a day they are in a quarantine room or a hospital bed."""
+    assert twin.store is not None
+
+    for k in (10, 15, 20):
+        day = twin.start + timedelta(days=k)
+        placed = placements(twin.store, day, scenario=twin.scenario)
+        if placed.height == 0:
+            continue
+        visits = twin.store.fetch(
+            "SELECT DISTINCT person_id FROM checkin WHERE CAST(checkin_at AS DATE) = :d",
+            {"d": day},
+        )
+        assert placed.join(visits, on="person_id").height == 0
+
+
+def test_quarantine_and_tests_are_counted(twin: Twin) -> None:
+    f = twin.figures()
+    assert f["quarantined"].sum() > 0
+    assert f["samples"].sum() == twin.store.scalar("SELECT count(*) FROM sample")  # type: ignore[union-attr]
+
+
+def test_the_twin_store_is_saved_to_a_file(tmp_path: Path) -> None:
+    t = Twin(5_000, 2, load_policy(POLICY))
+    for _ in t.run(3):
+        pass
+    path = tmp_path / "twin.duckdb"
+    t.save(str(path))
+    orders = t.store.scalar("SELECT count(*) FROM checkin")  # type: ignore[union-attr]
+    t.close()
+    with open_store(path) as st:
+        assert st.scalar("SELECT count(*) FROM checkin") == orders
+        assert st.scalar("SELECT count(*) FROM person") == 5_000
+        assert st.fetch("SELECT scenario FROM scenario")["scenario"].to_list() == [TWIN_SCENARIO]
+
+
+def test_no_control_runs_without_a_store() -> None:
+    t = Twin(5_000, 2, None)
+    days = list(t.run(5))
+    assert t.store is None
+    assert all(d.samples == 0 and d.quarantined == 0 for d in days)
+    assert (t.epidemic.courses.infected != NEVER).sum() >= 1
+    # the imported case and the infections of the days
+    assert t.figures()["infected"].sum() + 1 == int((t.epidemic.courses.infected != NEVER).sum())
