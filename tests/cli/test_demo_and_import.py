@@ -32,7 +32,9 @@ def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> N
         "quarantine person-days",
     ):
         assert _flat(phrase) in flat
-    assert all(len(line) <= 80 for line in result.output.splitlines())
+    # 80 columns, but for the commands to copy, which name the store's path
+    lines = [line for line in result.output.splitlines() if str(store) not in line]
+    assert max(map(len, lines)) <= 80, [line for line in lines if len(line) > 80]
     with open_store(store) as st:  # the twin's store, written to the demo's file
         assert st.scalar("SELECT count(*) FROM person") == 20_000
         assert st.scalar("SELECT max(run_day) FROM engine_run") == date(2022, 7, 12)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -13,7 +15,7 @@ from fangkong.errors import NotFoundError
 from fangkong.sim.compare import OUTCOMES, compare, dask_mapper, local_mapper
 
 runner = CliRunner()
-SMALL = {"population": 5_000, "days": 8}
+SMALL: dict[str, Any] = {"population": 5_000, "days": 8}
 
 
 def test_each_policy_and_seed_is_run_once_with_the_same_seeding() -> None:
@@ -70,20 +72,19 @@ def test_the_command_prints_json_and_writes_the_plot(tmp_path: Path) -> None:
 
 def test_local_processes_give_the_runs_of_one_process() -> None:
     args = {"policies": ["none", "cn-2022-06-28"], "seeds": 1, **SMALL}
-    alone = compare(mapper=local_mapper(1), **args)  # type: ignore[arg-type]
-    spawned = compare(mapper=local_mapper(2), **args)  # type: ignore[arg-type]
+    alone = compare(mapper=local_mapper(1), **args)
+    spawned = compare(mapper=local_mapper(2), **args)
     assert [r.outcomes for r in spawned.runs] == [r.outcomes for r in alone.runs]
 
 
-@pytest.mark.slow
 def test_runs_on_a_dask_local_cluster() -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         args = {"policies": ["none", "cn-2022-06-28"], "seeds": 1, **SMALL}
-        on_dask = compare(mapper=dask_mapper(cluster.scheduler_address), **args)  # type: ignore[arg-type]
-    alone = compare(mapper=local_mapper(1), **args)  # type: ignore[arg-type]
+        on_dask = compare(mapper=dask_mapper(cluster.scheduler_address), **args)
+    alone = compare(mapper=local_mapper(1), **args)
     assert [(r.policy, r.seed, r.outcomes) for r in on_dask.runs] == [
         (r.policy, r.seed, r.outcomes) for r in alone.runs
     ]
@@ -101,11 +102,16 @@ def test_the_regimes_order_as_the_published_modelling() -> None:
         seeds=3,
     )
 
+    # the seeds whose imported case starts an outbreak at all (with no control: one whose
+    # chains die out by chance under every policy says nothing about the policies)
+    took_off = [r.seed for r in result.of("none") if r.outcomes["infections"] > 0.5 * 20_000]
+    assert took_off
+
     def median(policy: str, key: str) -> float:
-        return result.summary(policy, key)[0]
+        values = [r.outcomes[key] for r in result.of(policy) if r.seed in took_off]
+        return float(statistics.median(values))
 
     beds = result.runs[0].severe_beds
-    assert median("none", "infections") > 0.5 * 20_000
     assert median("none", "peak_severe") >= 3 * beds
     assert median("cn-2022-06-28", "infections") < 0.05 * 20_000
     assert (

@@ -133,21 +133,21 @@ def _day_line(t: TwinDay, f: Figures) -> str:
 
 def _summary(twin: Twin) -> Table:
     """What happened (the model's truth) and what the control chain cost."""
-    f = twin.figures()
+    o = twin.outcomes()
     beds = twin.capacity(*HOSPITALS)
     table = Table(title="summary (* the model's truth: the engine never sees it)")
     table.add_column("after the last day")
     table.add_column("", justify="right")
     rows = [
-        ("infections*", f"{int(f['infected'].sum()) + 1:,}"),
-        ("symptomatic*", f"{int(f['symptomatic'].sum()):,}"),
-        ("severe* / deaths*", f"{int(f['severe'].sum()):,} / {int(f['deaths'].sum()):,}"),
-        ("cases found by the engine", f"{int(f['cases_found'].sum()):,}"),
-        ("contacts traced", f"{int(f['contacts'].sum()):,}"),
-        ("quarantine person-days", f"{int(f['quarantined'].sum()):,}"),
-        ("peak in hospital beds / beds", f"{int(f['in_hospital'].max()):,} / {beds:,}"),
-        ("swabs (single tubes)", f"{int(f['samples'].sum()):,}"),
-        ("orders", f"{int(f['orders'].sum()):,}"),
+        ("infections*", f"{o['infections']:,}"),
+        ("symptomatic*", f"{o['symptomatic']:,}"),
+        ("severe* / deaths*", f"{o['severe']:,} / {o['deaths']:,}"),
+        ("cases found by the engine", f"{o['cases_found']:,}"),
+        ("contacts traced", f"{o['contacts']:,}"),
+        ("quarantine person-days", f"{o['quarantine_person_days']:,}"),
+        ("peak in hospital beds / beds", f"{o['peak_in_beds']:,} / {beds:,}"),
+        ("swabs (single tubes)", f"{o['tests']:,}"),
+        ("orders", f"{o['orders']:,}"),
     ]
     for name, value in rows:
         table.add_row(name, value)

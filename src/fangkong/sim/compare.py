@@ -70,30 +70,15 @@ def run_one(population: int, days: int, policy: str, seed: int, variant: str) ->
     try:
         for _ in twin.run(days):
             pass
-        f = twin.figures()
     finally:
         twin.close()
-
-    def total(column: str) -> int:
-        return int(f[column].sum())
-
-    outcomes = {
-        "infections": total("infected") + 1,  # and the imported case
-        "symptomatic": total("symptomatic"),
-        "severe": total("severe"),
-        "deaths": total("deaths"),
-        "peak_severe": int(f["severe_in_hospital"].max()),  # type: ignore[arg-type]
-        "peak_in_beds": int(f["in_hospital"].max()),  # type: ignore[arg-type]
-        "quarantine_person_days": total("quarantined"),
-        "area_person_days": total("area_restricted"),
-        "tests": total("samples"),
-        "tubes": total("tubes"),
-    }
+    everything = twin.outcomes()
+    outcomes = {key: everything[key] for key, _ in OUTCOMES}
     return Run(
         policy,
         seed,
         outcomes,
-        [int(x) for x in f["infected"]],
+        [d.infected for d in twin.days],
         twin.capacity("designated_hospital"),
         twin.capacity(*HOSPITALS),
     )
@@ -181,12 +166,12 @@ def dask_mapper(address: str) -> Mapper:
 
     def run(jobs: list[tuple[int, int, str, int, str]]) -> list[Run]:
         try:
-            client = Client(address, timeout=30)
+            client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
         except OSError as exc:
             raise InputError(f"cannot reach the Dask cluster at {address}: {exc}") from exc
         with client:
             futures = client.map(_run_job, jobs, pure=False)
-            return list(client.gather(futures))
+            return list(client.gather(futures))  # type: ignore[no-untyped-call]
 
     return run
 

@@ -515,7 +515,9 @@ class Twin:
                 "report_id": [f"twin-{event}-{day:%m%d}-{p}" for p in pid],
                 "case_id": [f"twin-{p}" for p in pid],
                 "person_id": pid,
-                "region_code": self.street_codes[self.city.person_street_of(who)],
+                "region_code": self.street_codes[
+                    self.city.person_street_of(who.astype(AGENT_DTYPE))
+                ],
                 "reported_at": pl.Series([at] * len(who)).cast(_TIME),
                 "event_type": event,
                 "diagnosis": pl.Series([values.get("diagnosis")] * len(who), dtype=pl.String),
@@ -539,7 +541,35 @@ class Twin:
             con.execute("DETACH twin_out").fetchall()
 
     def figures(self) -> pl.DataFrame:
+        """The days so far, one row each (TwinDay's fields)."""
         return pl.DataFrame([asdict(d) for d in self.days])
+
+    def outcomes(self) -> dict[str, int]:
+        """Totals and peaks of the days so far (`fangkong.sim.compare.OUTCOMES`, and what the
+        engine did: cases found, contacts traced, orders)."""
+        f = self.figures()
+
+        def total(column: str) -> int:
+            return int(f[column].sum())
+
+        def peak(column: str) -> int:
+            return int(f[column].max())  # type: ignore[arg-type]
+
+        return {
+            "infections": total("infected") + 1,  # and the imported case
+            "symptomatic": total("symptomatic"),
+            "severe": total("severe"),
+            "deaths": total("deaths"),
+            "peak_severe": peak("severe_in_hospital"),
+            "peak_in_beds": peak("in_hospital"),
+            "quarantine_person_days": total("quarantined"),
+            "area_person_days": total("area_restricted"),
+            "tests": total("samples"),
+            "tubes": total("tubes"),
+            "cases_found": total("cases_found"),
+            "contacts": total("contacts"),
+            "orders": total("orders"),
+        }
 
     def close(self) -> None:
         if self.store is not None:
