@@ -72,6 +72,7 @@ from fangkong.sim.parameter import ModelFile, bundled_path, read_model_file
 from fangkong.sim.population import PRIVATE
 from fangkong.sim.rng import Stream, stream_generator
 from fangkong.sim.transmission import (
+    WEEKDAYS,
     DayEvents,
     Epidemic,
     Restriction,
@@ -108,6 +109,7 @@ class Services:
     turnaround_minutes: int
     inpatient_test_interval_days: int
     fever_clinic_share: float
+    named_contacts_max: int
     seed_arrived_days_before: int
 
 
@@ -123,6 +125,7 @@ def load_services(f: ModelFile | None = None) -> Services:
             1, int(f.number("testing", "inpatient_test_interval_days"))
         ),
         fever_clinic_share=f.number("care", "fever_clinic_share"),
+        named_contacts_max=int(f.number("care", "named_contacts_max")),
         seed_arrived_days_before=int(f.number("seed", "arrived_days_before")),
     )
 
@@ -181,6 +184,8 @@ class Twin:
         # 3 discharged (the episode is closed by its outcome)
         self._reported = np.zeros(self.city.n, dtype=np.uint8)
         self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
+        # the last weekday each person went to their class or workplace (free of any order)
+        self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self.facilities = self._facilities()
         if self.policy is not None:
             self.store = open_store(self.store_url)
@@ -306,15 +311,23 @@ class Twin:
             events = ep.step(all_checkins=False)
             return self._record(day, events, 0, 0, (0, 0, 0), None)
         restrictions, figures = self._restrictions(day)
+        if k % 7 < WEEKDAYS:
+            c = ep.courses
+            well = ((c.severe == NEVER) | (c.severe > k)) & ((c.death == NEVER) | (c.death > k))
+            free = (restrictions.person == 0) & well
+            self._last_at_work[free] = k
         samples, tubes = self._tests(day)
+        named = self._named_contacts(day, samples, tubes)
         events = ep.step(restrictions, all_checkins=False)
         reports = self._case_reports(day, events)
-        batch = self._new_batch("day", events.visits.n + samples.height + reports.height)
+        rows = events.visits.n + samples.height + reports.height + named.height
+        batch = self._new_batch("day", rows)
         with self.store.transaction():
             self._insert("checkin", checkins_frame(events.visits, self.start), batch)
             self._insert("sample", samples, batch)
             self._insert("tube_result", tubes, batch)
             self._insert("case_report", reports, batch)
+            self._insert("declared_contact", named, batch)
         assert self.policy is not None
         result = run_day(
             self.store, day, self.policy, jurisdiction=self.jurisdiction, scenario=self.scenario
@@ -453,6 +466,48 @@ class Twin:
             pl.lit(None, pl.String).alias("lab_id"),
         )
         return samples, tubes
+
+    def _named_contacts(
+        self, day: date, samples: pl.DataFrame, tubes: pl.DataFrame
+    ) -> pl.DataFrame:
+        """The field investigation of the people whose tube is positive today and who were not
+        found before: the others of their class and workplace (at most `named_contacts_max`
+        of each, a random choice in a larger one), last met on the last weekday the person went
+        there. Declared as contacts in a shared enclosed room (`workplace`); the tracing rules
+        decide whether they are close contacts."""
+        k, s = self.epidemic.day, self.services
+        positive = tubes.filter(pl.col("result") == "positive").select("tube_id")
+        who = _ids(samples.join(positive, on="tube_id")["person_id"])
+        who = who[(self._reported[who] == 0) & (self._last_at_work[who] != NEVER)]
+        rng = stream_generator(self.seed, Stream.TWIN, 2, k)
+        pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        for groups in (self.city.classes, self.city.workplaces):
+            for person in who:
+                g = groups.of_agent[person]
+                if g < 0:
+                    continue
+                members = groups.members[groups.start[g] : groups.start[g + 1]]
+                members = members[members != person].astype(np.int64)
+                if len(members) > s.named_contacts_max:
+                    members = rng.choice(members, s.named_contacts_max, replace=False)
+                pairs.append((np.full(len(members), person, dtype=np.int64), members))
+        if not pairs:
+            return pl.DataFrame()
+        case = np.concatenate([a for a, _ in pairs])
+        contact = np.concatenate([b for _, b in pairs])
+        last = self._last_at_work[case].astype(np.int64) - k  # days before today (<= 0)
+        at = day_start(day) + timedelta(hours=17)
+        return (
+            pl.DataFrame({"person_id": case, "contact_person_id": contact})
+            .with_columns(
+                pl.lit("workplace").alias("setting"),
+                (pl.lit(at).cast(_TIME) + pl.duration(days=pl.Series(last))).alias(
+                    "last_contact_at"
+                ),
+                pl.lit(None, _TIME).alias("first_contact_at"),
+            )
+            .unique(["person_id", "contact_person_id"])
+        )
 
     def _case_reports(self, day: date, events: DayEvents) -> pl.DataFrame:
         """The clinicians' reports to the case registry about the people the engine found: a
