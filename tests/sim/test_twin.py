@@ -108,3 +108,19 @@ def test_no_control_runs_without_a_store() -> None:
     assert (t.epidemic.courses.infected != NEVER).sum() >= 1
     # the imported case and the infections of the days
     assert t.figures()["infected"].sum() + 1 == int((t.epidemic.courses.infected != NEVER).sum())
+
+
+def test_field_investigation_names_classmates_and_coworkers(twin: Twin) -> None:
+    assert twin.store is not None
+    named = twin.store.fetch("SELECT person_id, contact_person_id FROM declared_contact")
+    assert named.height > 0
+    c = twin.city
+
+    def shared(a: int, b: int) -> bool:
+        return any(
+            g.of_agent[a] >= 0 and g.of_agent[a] == g.of_agent[b] for g in (c.classes, c.workplaces)
+        )
+
+    assert all(shared(a, b) for a, b in named.iter_rows())
+    traced = twin.store.scalar("SELECT count(*) FROM traced_contact WHERE via = 'declared'")
+    assert traced > 0  # the tracing rules made close contacts of them

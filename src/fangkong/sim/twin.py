@@ -10,9 +10,11 @@ Each simulated day the twin
 2. produces the day's events: the tests the engine ordered for the day (quarantine test days,
    single-tube retests, make-up tests), the daily swab of patients in hospital, a swab at a fever
    clinic for some of the people whose symptoms begin and for everyone who becomes severe; every
-   tube's result comes from the swabbed agents' viral load (`Epidemic.ct_values`); the clinicians'
-   case reports for the people the engine found (diagnosis from the symptoms, severity, death);
-   the venue check-ins of the day; and, before the first day, the arrival of the imported seed;
+   tube's result comes from the swabbed agents' viral load (`Epidemic.ct_values`); the field
+   investigation of each new positive (the others of their class and workplace, named as
+   declared contacts); the clinicians' case reports for the people the engine found (diagnosis
+   from the symptoms, severity, death, the outcome of a discharge the engine ordered); the venue
+   check-ins of the day; and, before the first day, the arrival of the imported seed;
 3. appends those events to the twin's store as one import batch (Arrow frames, which DuckDB
    reads without a copy) and runs `fangkong.engine.day.run_day` for the day.
 
@@ -30,11 +32,11 @@ none yet, so no person-day is under an area restriction.
 The twin's store is its own: an embedded DuckDB store in memory (by default) created with the
 project's migrations, never the operational store. `Twin.save(path)` writes it to a file.
 
-What the twin does not simulate: contacts named by a case at work or school (only household
-members, venue check-ins, and arrivals reach the engine), and the check-ins of streets where
-nobody is infectious that day (no co-presence there can transmit; `Epidemic.step` with
-`all_checkins=False`), so the engine finds fewer risk persons than a full venue-code service
-would give it.
+What the twin does not simulate: testing rounds (the engine does not order them: a round is the
+command centre's decision), and the check-ins of streets where nobody is infectious that day (no
+co-presence there can transmit; `Epidemic.step` with `all_checkins=False`), so the engine finds
+fewer risk persons than a full venue-code service would give it. Day 0 of the model is a Monday
+(classes and workplaces meet on days 0-4 of each week), whatever the calendar day of `start`.
 """
 
 from __future__ import annotations
