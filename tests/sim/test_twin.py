@@ -12,7 +12,7 @@ from fangkong.engine.day import DERIVED_TABLES
 from fangkong.engine.facility import placements
 from fangkong.policy import load_policy
 from fangkong.sim.agent import NEVER
-from fangkong.sim.twin import TWIN_SCENARIO, Twin
+from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
 from fangkong.store import open_store
 
 POLICY = "cn-2022-06-28"
@@ -20,8 +20,9 @@ POLICY = "cn-2022-06-28"
 
 @pytest.fixture(scope="module")
 def twin() -> Twin:
-    """A city of 20,000 whose imported case starts chains the engine finds (seed 1)."""
-    t = Twin(20_000, 1, load_policy(POLICY))
+    """A city of 20,000 whose imported case starts chains the engine finds (seed 1), with a
+    citywide testing round on day 12."""
+    t = Twin(20_000, 1, load_policy(POLICY), rounds=(Round(12, "31"),))
     for _ in t.run(25):
         pass
     return t
@@ -124,3 +125,31 @@ def test_field_investigation_names_classmates_and_coworkers(twin: Twin) -> None:
     assert all(shared(a, b) for a, b in named.iter_rows())
     traced = twin.store.scalar("SELECT count(*) FROM traced_contact WHERE via = 'declared'")
     assert traced > 0  # the tracing rules made close contacts of them
+
+
+def test_a_round_pools_the_residents_and_positive_pools_are_retested(twin: Twin) -> None:
+    assert twin.store is not None
+    pools = twin.store.fetch(
+        "SELECT tube_id, count(*) AS members FROM sample WHERE round_id IS NOT NULL"
+        " GROUP BY tube_id"
+    )
+    pool_size = load_policy(POLICY).testing.pool_size
+    assert pools["members"].max() == pool_size
+    # nearly every resident not in a facility was swabbed
+    assert pools["members"].sum() > 0.9 * twin.city.n
+    positive = twin.store.fetch(
+        "SELECT s.person_id FROM sample s JOIN tube_result r USING (tube_id)"
+        " WHERE s.round_id IS NOT NULL AND r.result = 'positive'"
+    )
+    controlled = twin.store.fetch(
+        "SELECT person_id FROM engine_order WHERE order_type = 'temporary_control'"
+    )
+    assert positive.height > 0
+    assert set(controlled["person_id"]) <= set(positive["person_id"])
+    # each retest ordered was taken: a single tube of the person after the round
+    untaken = twin.store.fetch(
+        """SELECT o.person_id FROM engine_order o WHERE o.order_type = 'retest'
+           AND NOT EXISTS (SELECT 1 FROM sample s WHERE s.person_id = o.person_id
+                           AND s.round_id IS NULL AND s.sampled_at > o.start_at - INTERVAL 1 DAY)"""
+    )
+    assert controlled.height > 0 and untaken.height == 0

@@ -7,14 +7,15 @@ Each simulated day the twin
    in a quarantine site or a hospital bed leave every layer; people under a home quarantine
    phase, a centralized phase still waiting for a room, temporary control (a positive pool), or
    an open case episode still waiting for a bed stay home (household only);
-2. produces the day's events: the tests the engine ordered for the day (quarantine test days,
-   single-tube retests, make-up tests), the daily swab of patients in hospital, a swab at a fever
-   clinic for some of the people whose symptoms begin and for everyone who becomes severe; every
-   tube's result comes from the swabbed agents' viral load (`Epidemic.ct_values`); the field
-   investigation of each new positive (the others of their class and workplace, named as
-   declared contacts); the clinicians' case reports for the people the engine found (diagnosis
-   from the symptoms, severity, death, the outcome of a discharge the engine ordered); the venue
-   check-ins of the day; and, before the first day, the arrival of the imported seed;
+2. produces the day's events: the swabs the engine ordered for the day (quarantine test days,
+   single-tube retests, make-up tests); the pooled swabs of the testing rounds the twin is given
+   (`Round`: the command centre's decision, an input); the daily swab of patients in hospital;
+   a fever-clinic swab for some of the people whose symptoms begin and for everyone who becomes
+   severe; each tube's result from the swabbed agents' viral load (`Epidemic.ct_values`); the
+   field investigation of each new positive (the others of their class and workplace, named as
+   declared contacts); the clinicians' case reports about the people the engine found
+   (diagnosis from the symptoms, severity, death, the outcome of a discharge the engine
+   ordered); the day's venue check-ins; and, before the first day, the imported seed's arrival;
 3. appends those events to the twin's store as one import batch (Arrow frames, which DuckDB
    reads without a copy) and runs `fangkong.engine.day.run_day` for the day.
 
@@ -32,10 +33,10 @@ none yet, so no person-day is under an area restriction.
 The twin's store is its own: an embedded DuckDB store in memory (by default) created with the
 project's migrations, never the operational store. `Twin.save(path)` writes it to a file.
 
-What the twin does not simulate: testing rounds (the engine does not order them: a round is the
-command centre's decision), and the check-ins of streets where nobody is infectious that day (no
-co-presence there can transmit; `Epidemic.step` with `all_checkins=False`), so the engine finds
-fewer risk persons than a full venue-code service would give it. Day 0 of the model is a Monday
+What the twin does not simulate: rounds nobody gave it (the engine orders none), and the
+check-ins of streets where nobody is infectious that day (no co-presence there can transmit;
+`Epidemic.step` with `all_checkins=False`), so the engine finds fewer risk persons than a full
+venue-code service would give it. Day 0 of the model is a Monday
 (classes and workplaces meet on days 0-4 of each week), whatever the calendar day of `start`.
 """
 
@@ -62,6 +63,7 @@ from fangkong.policy import Policy
 from fangkong.policy.terms import QuarantineKind
 from fangkong.sim.agent import AGENT_DTYPE, NEVER
 from fangkong.sim.city import City, build_city
+from fangkong.sim.disease import CT_LIMIT
 from fangkong.sim.frames import (
     BEIJING,
     checkins_frame,
@@ -97,7 +99,18 @@ _HOME_KINDS = (
     QuarantineKind.HOME_MEDICAL_OBSERVATION.value,
 )
 HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
-_CT_NEGATIVE = 40.0  # Ct the model reads when nothing is detected (fangkong.sim.disease)
+_OUT = np.uint8(Restriction.ISOLATED | Restriction.QUARANTINED)
+
+
+@dataclass(frozen=True)
+class Round:
+    """A testing round (区域核酸筛查) the command centre decides: on day `day` (0 = the first
+    simulated day) every resident of the divisions starting with `region` who is not placed in a
+    facility is swabbed, in pooled tubes of the policy's `testing.pool_size`. Rounds are an input
+    of the twin, not a rule: the engine orders none."""
+
+    day: int
+    region: str
 
 
 @dataclass(frozen=True)
@@ -166,12 +179,12 @@ class Twin:
     variant: str = "omicron-ba2"
     start: date = FIRST_DAY
     store_url: str = ":memory:"
+    rounds: tuple[Round, ...] = ()
     services: Services = field(default_factory=load_services)
     city: City = field(init=False)
     epidemic: Epidemic = field(init=False)
     store: Store | None = field(init=False, default=None)
     days: list[TwinDay] = field(init=False, default_factory=list)
-    results: list[DayResult] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         v = load_variant(self.variant)
@@ -334,7 +347,6 @@ class Twin:
         result = run_day(
             self.store, day, self.policy, jurisdiction=self.jurisdiction, scenario=self.scenario
         )
-        self.results.append(result)
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
         )
@@ -412,10 +424,12 @@ class Twin:
         self._inpatients = _ids(hospital["person_id"])
         confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
         restrictions = Restrictions(person, np.zeros(self.city.venues.n, dtype=np.bool_))
+        self._restrictions_today = restrictions
         return restrictions, (quarantine.height, confined, len(self._inpatients))
 
     def _tests(self, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The day's swabs (single tubes) and their results, from the agents' viral load."""
+        """The day's swabs and their results, from the agents' viral load: single tubes for
+        the tests ordered, the wards and the fever clinics; pooled tubes for the day's rounds."""
         assert self.store is not None
         ep, k, s = self.epidemic, self.epidemic.day, self.services
         d0, d1 = day_bounds(day)
@@ -444,30 +458,45 @@ class Twin:
         )
         alive = (c.death[who] == NEVER) | (c.death[who] >= k)
         who = who[alive].astype(AGENT_DTYPE)
-        ct = ep.ct_values(who)
+        single = _tubes(who, ep.ct_values(who), 1, f"T{k:03d}")
+        pooled = [self._round(day, r) for r in self.rounds if r.day == k]
         sampled = d0 + timedelta(minutes=s.sample_minute)
-        ids = pl.Series("sample_id", [f"T{k:03d}-{i}" for i in range(len(who))], pl.String)
-        samples = pl.DataFrame(
-            {"sample_id": ids, "person_id": who.astype(np.int64), "tube_id": ids}
-        ).with_columns(
-            pl.lit(sampled).cast(_TIME).alias("sampled_at"),
-            pl.lit(None, pl.String).alias("round_id"),
+        frames = [single, *pooled]
+        samples = pl.concat(
+            [f.select("sample_id", "person_id", "tube_id", "round_id") for f in frames]
         )
-        positive = ct < _CT_NEGATIVE
-        tubes = pl.DataFrame(
-            {
-                "tube_id": ids,
-                "result": np.where(positive, "positive", "negative"),
-                "ct_value": pl.Series(np.round(ct, 1).astype(np.float64)),
-            }
-        ).with_columns(
-            pl.when(pl.col("result") == "positive").then(pl.col("ct_value")).alias("ct_value"),
-            pl.lit(sampled + timedelta(minutes=s.turnaround_minutes))
-            .cast(_TIME)
-            .alias("reported_at"),
-            pl.lit(None, pl.String).alias("lab_id"),
+        samples = samples.with_columns(pl.lit(sampled).cast(_TIME).alias("sampled_at"))
+        tubes = (
+            pl.concat([f.select("tube_id", "ct") for f in frames])
+            .group_by("tube_id", maintain_order=True)
+            .agg(pl.col("ct").first())
+            .with_columns(
+                pl.when(pl.col("ct") < CT_LIMIT)
+                .then(pl.lit("positive"))
+                .otherwise(pl.lit("negative"))
+                .alias("result"),
+                pl.when(pl.col("ct") < CT_LIMIT).then(pl.col("ct").round(1)).alias("ct_value"),
+                pl.lit(sampled + timedelta(minutes=s.turnaround_minutes))
+                .cast(_TIME)
+                .alias("reported_at"),
+                pl.lit(None, pl.String).alias("lab_id"),
+            )
+            .drop("ct")
         )
-        return samples, tubes
+        return samples.select("sample_id", "person_id", "tube_id", "sampled_at", "round_id"), tubes
+
+    def _round(self, day: date, r: Round) -> pl.DataFrame:
+        """The swabs of round `r`, pooled by the order of the residents' ids (households and
+        buildings queue together)."""
+        assert self.policy is not None
+        ep = self.epidemic
+        person = self._restrictions_today.person
+        inside = np.char.startswith(self.street_codes[self.city.person_street], r.region)
+        c = ep.courses
+        alive = (c.death == NEVER) | (c.death >= ep.day)
+        who = np.flatnonzero(inside & alive & ((person & _OUT) == 0)).astype(AGENT_DTYPE)
+        round_id = f"R-{day:%Y-%m-%d}-{r.region}"
+        return _tubes(who, ep.ct_values(who), self.policy.testing.pool_size, round_id)
 
     def _named_contacts(
         self, day: date, samples: pl.DataFrame, tubes: pl.DataFrame
@@ -631,6 +660,35 @@ class Twin:
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+
+
+def _tubes(
+    who: npt.NDArray[np.int32], ct: npt.NDArray[np.float32], pool: int, prefix: str
+) -> pl.DataFrame:
+    """Samples of `who` in tubes of `pool` (in order), with each tube's Ct: its lowest member's
+    plus log2 of the members (each sample is 1/k of the tube: a k-fold dilution of its template
+    takes log2(k) more cycles to detect), CT_LIMIT when none is detected."""
+    index = np.arange(len(who))
+    tube = index // max(pool, 1)
+    members = np.bincount(tube)[tube] if len(who) else np.zeros(0, np.int64)
+    diluted = np.where(ct < CT_LIMIT, ct + np.log2(members), CT_LIMIT)
+    single = pool == 1
+    return (
+        pl.DataFrame(
+            {
+                "i": index,
+                "person_id": who.astype(np.int64),
+                "t": tube,
+                "ct": np.minimum(diluted, CT_LIMIT).astype(np.float64),
+            }
+        )
+        .with_columns(
+            pl.format("{}-{}", pl.lit(prefix), pl.col("i")).alias("sample_id"),
+            pl.format("{}-{}", pl.lit(prefix), pl.col("t")).alias("tube_id"),
+            pl.lit(None if single else prefix, pl.String).alias("round_id"),
+        )
+        .with_columns(pl.col("ct").min().over("tube_id"))
+    )
 
 
 def _ids(column: pl.Series | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
