@@ -517,8 +517,8 @@ class Twin:
                 g = groups.of_agent[person]
                 if g < 0:
                     continue
-                members = groups.members[groups.start[g] : groups.start[g + 1]]
-                members = members[members != person].astype(np.int64)
+                group = groups.members[groups.start[g] : groups.start[g + 1]]
+                members: npt.NDArray[np.int64] = group[group != person].astype(np.int64)
                 if len(members) > s.named_contacts_max:
                     members = rng.choice(members, s.named_contacts_max, replace=False)
                 pairs.append((np.full(len(members), person, dtype=np.int64), members))
@@ -526,13 +526,21 @@ class Twin:
             return pl.DataFrame()
         case = np.concatenate([a for a, _ in pairs])
         contact = np.concatenate([b for _, b in pairs])
-        last = self._last_at_work[case].astype(np.int64) - k  # days before today (<= 0)
         at = day_start(day) + timedelta(hours=17)
         return (
-            pl.DataFrame({"person_id": case, "contact_person_id": contact})
-            .with_columns(
+            pl.DataFrame(
+                {
+                    "person_id": case,
+                    "contact_person_id": contact,
+                    # days before today (<= 0) of the last day at work or school
+                    "back": self._last_at_work[case].astype(np.int64) - k,
+                }
+            )
+            .select(
+                "person_id",
+                "contact_person_id",
                 pl.lit("workplace").alias("setting"),
-                (pl.lit(at).cast(_TIME) + pl.duration(days=pl.Series(last))).alias(
+                (pl.lit(at).cast(_TIME) + pl.duration(days=pl.col("back"))).alias(
                     "last_contact_at"
                 ),
                 pl.lit(None, _TIME).alias("first_contact_at"),
