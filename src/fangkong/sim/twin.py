@@ -58,6 +58,7 @@ from fangkong.engine.scenario import Scenario, open_scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control
 from fangkong.engine.treatment import active_cases, case_state
+from fangkong.errors import InputError
 from fangkong.model.glossary import FacilityKind
 from fangkong.policy import Policy
 from fangkong.policy.terms import QuarantineKind
@@ -85,8 +86,9 @@ from fangkong.sim.transmission import (
 )
 from fangkong.sim.variant import load_variant
 from fangkong.store import Store, open_store
+from fangkong.store.embedded import EmbeddedStore
 
-__all__ = ["HOSPITALS", "TWIN_SCENARIO", "Services", "Twin", "TwinDay", "load_services"]
+__all__ = ["HOSPITALS", "TWIN_SCENARIO", "Round", "Services", "Twin", "TwinDay", "load_services"]
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +203,7 @@ class Twin:
         self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
+        self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
         self.facilities = self._facilities()
         if self.policy is not None:
             self.store = open_store(self.store_url)
@@ -509,7 +512,9 @@ class Twin:
         k, s = self.epidemic.day, self.services
         positive = tubes.filter(pl.col("result") == "positive").select("tube_id")
         who = _ids(samples.join(positive, on="tube_id")["person_id"])
-        who = who[(self._reported[who] == 0) & (self._last_at_work[who] != NEVER)]
+        who = np.unique(who[(self._reported[who] == 0) & ~self._named[who]])
+        self._named[who] = True  # one investigation per person, at their first positive
+        who = who[self._last_at_work[who] != NEVER]
         rng = stream_generator(self.seed, Stream.TWIN, 2, k)
         pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
         for groups in (self.city.classes, self.city.workplaces):
@@ -625,12 +630,15 @@ class Twin:
     # -- results
 
     def save(self, path: str) -> None:
-        """Write the twin's store to the DuckDB file `path` (which must not exist)."""
-        assert self.store is not None
-        con = self.store.connection  # type: ignore[attr-defined]
+        """Write the twin's store (an embedded one) to the DuckDB file `path` (which must not
+        exist)."""
+        if not isinstance(self.store, EmbeddedStore):
+            raise InputError("only an embedded (DuckDB) twin store is saved to a file")
+        con = self.store.connection
         con.execute("ATTACH ? AS twin_out", [path]).fetchall()
         try:
-            con.execute("COPY FROM DATABASE memory TO twin_out").fetchall()
+            (name,) = con.execute("SELECT current_database()").fetchall()[0]
+            con.execute(f'COPY FROM DATABASE "{name}" TO twin_out').fetchall()
         finally:
             con.execute("DETACH twin_out").fetchall()
 
