@@ -74,7 +74,7 @@ def _table(result: Comparison) -> Table:
     first = result.runs[0]
     table = Table(
         title=f"{result.variant}, {result.population:,} people, {result.days} days, one"
-        f" imported case; median [lowest-highest] of {len(result.seeds)} seeds",
+        f" imported case; median \\[lowest-highest] of {len(result.seeds)} seeds",
         caption=f"hospital beds {first.beds:,}, of which designated (severe)"
         f" {first.severe_beds:,}; no risk areas are drawn by the engine yet",
     )
