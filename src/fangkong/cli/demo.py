@@ -120,7 +120,11 @@ def _twin(store: str, population: int, days: int) -> None:
         console.print(f"  {command}", highlight=False, soft_wrap=True)
 
 
-_DAY_HEADER = "day    new confirmed  asymptomatic  current  under observation  swabs   infected*"
+# the columns of `_day_line` (80 in all)
+_DAY_HEADER = (
+    f"{'day':<5} {'new confirmed':>14} {'asymptomatic':>13} {'current':>8}"
+    f" {'contacts observed':>17} {'swabs':>7} {'infected*':>10}"
+)
 
 
 def _day_line(t: TwinDay, f: Figures) -> str:
