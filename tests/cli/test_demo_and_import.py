@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.store import open_store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 runner = CliRunner()
 
 
-def test_demo_prints_the_bulletin_of_7_april_2020(tmp_path: Path) -> None:
+def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> None:
     store = tmp_path / "demo.duckdb"
-    result = runner.invoke(app, ["demo", "--store", str(store)], terminal_width=200)
+    args = ["demo", "--store", str(store), "--population", "20000", "--days", "12"]
+    result = runner.invoke(app, args, terminal_width=80)
     assert result.exit_code == 0, result.output
     flat = _flat(result.output)  # the panels wrap lines and draw borders
     for phrase in (
@@ -24,12 +27,21 @@ def test_demo_prints_the_bulletin_of_7_april_2020(tmp_path: Path) -> None:
         "当日新增确诊病例62例",
         "现有确诊病例1190例",
         "81,802 confirmed cases",
-        "orders by day under cn-2022-06-28",
+        "A city of 20,000: an imported case, 12 days",
+        "07-12",  # the bulletin line of the last day
+        "quarantine person-days",
     ):
         assert _flat(phrase) in flat
-    again = runner.invoke(app, ["demo", "--store", str(store)], terminal_width=200)
+    # 80 columns, but for the commands to copy, which name the store's path
+    lines = [line for line in result.output.splitlines() if str(store) not in line]
+    assert max(map(len, lines)) <= 80, [line for line in lines if len(line) > 80]
+    with open_store(store) as st:  # the twin's store, written to the demo's file
+        assert st.scalar("SELECT count(*) FROM person") == 20_000
+        assert st.scalar("SELECT max(run_day) FROM engine_run") == date(2022, 7, 12)
+        assert st.scalar("SELECT count(*) FROM checkin") > 0
+    again = runner.invoke(app, args, terminal_width=80)
     assert again.exit_code == 0, again.output
-    assert "already in" in again.output
+    assert "already in" in again.output  # the 2020 registry is not imported twice
 
 
 def _flat(text: str) -> str:

@@ -25,7 +25,6 @@ from fangkong.policy.usage import (
 # reads) the parameter.
 KNOWN_UNREAD = frozenset(
     {
-        "testing.pool_size",
         "testing.dilution_pooling_max_positivity_percent",
         "testing.mass_testing_completion_hours",
         "testing.region_wide_mass_testing",
@@ -95,7 +94,9 @@ def test_what_the_engine_reads_today() -> None:
     assert is_read("quarantine.close_contact.centralized_days")  # phase_table, any population
     assert is_read("quarantine.inbound_traveller.home_days")
     assert is_read("treatment.mild")  # setting_for reads its field by a computed name
-    assert not is_read("testing.pool_size")  # the engine takes a tube's members as registered
+    # the engine takes a tube's members as registered; the twin pools a round's swabs by it
+    assert is_read("testing.pool_size")
+    assert not is_read("testing.dilution_pooling_max_positivity_percent")
     assert not is_read("bulletin.day_boundary_timezone")
 
 
@@ -326,7 +327,11 @@ def test_policy_show_marks_unread_parameters(runner: CliRunner) -> None:
         app, ["show", "cn-2022-06-28", "--key", "testing"], env={"COLUMNS": "240"}
     )
     assert result.exit_code == 0, result.output
-    row = next(line for line in result.output.splitlines() if "testing.pool_size" in line)
+    row = next(
+        line
+        for line in result.output.splitlines()
+        if "testing.dilution_pooling_max_positivity_percent" in line
+    )
     assert "UNREAD" in row
     row = next(line for line in result.output.splitlines() if "testing.positive_ct_below" in line)
     assert "UNREAD" not in row
@@ -336,7 +341,7 @@ def test_policy_show_marks_unread_parameters(runner: CliRunner) -> None:
 def test_policy_show_json_carries_the_flag(runner: CliRunner) -> None:
     result = runner.invoke(app, ["show", "cn-2022-06-28", "--format", "json"])
     params = json.loads(result.output)["parameters"]
-    assert params["testing.pool_size"]["read_by_rules"] is False
+    assert params["testing.dilution_pooling_max_positivity_percent"]["read_by_rules"] is False
     assert params["testing.positive_ct_below"]["read_by_rules"] is True
     flagged = {k for k, p in params.items() if not p["read_by_rules"]}
     assert flagged == KNOWN_UNREAD & set(params)

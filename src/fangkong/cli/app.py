@@ -16,6 +16,7 @@ from fangkong.cli.common import (
     opened_store,
     shown_store,
 )
+from fangkong.cli.compare import compare_command
 from fangkong.cli.credential import keys_app, trust_app, verify_command
 from fangkong.cli.day import day_command, explain_command
 from fangkong.cli.demo import demo_command
@@ -42,6 +43,7 @@ app.command("day")(day_command)
 app.command("explain")(explain_command)
 app.command("code")(code_command)
 app.command("simulate")(simulate_command)
+app.command("compare")(compare_command)
 app.command("verify")(verify_command)
 
 # sub-apps

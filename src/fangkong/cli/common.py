@@ -24,6 +24,7 @@ __all__ = [
     "err_console",
     "fail",
     "opened_store",
+    "quiet_engine",
     "shown",
     "shown_store",
 ]
@@ -76,6 +77,13 @@ def opened_store(url: str) -> Iterator[Store]:
 def configure_logging() -> None:
     level = os.environ.get("FANGKONG_LOG", "WARNING").upper()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def quiet_engine() -> None:
+    """The twin's runs: the engine's shortfall warnings (no room, no bed) are the twin's
+    figures, not news to print on every day; FANGKONG_LOG still sets the level."""
+    if "FANGKONG_LOG" not in os.environ:
+        logging.getLogger("fangkong.engine").setLevel(logging.ERROR)
 
 
 def default_store_path() -> Path:

@@ -2,16 +2,17 @@
 
 1. The daily bulletin of 7 April 2020, from the bundled sample registry whose totals are those of
    the National Health Commission's bulletin of that day (its own store, `<store>-2020.duckdb`).
-2. A small city's outbreak in April 2022 (the bundled sample: residents, venue check-ins,
-   arrivals, a district testing round, cases), imported with full validation and run through the
-   daily engine day by day under the dynamic-zero regime (cn-2022-06-28): each day's orders and
-   bulletin are printed.
+2. The digital twin (`fangkong.sim.twin`): a synthetic city of a million people, an Omicron
+   outbreak seeded by a case who arrived from abroad, 60 days under the dynamic-zero regime
+   (cn-2022-06-28). Each day the residents obey the orders the daily engine derived, the day's
+   events are produced and the engine runs on them; the city's bulletin is printed day by day, a
+   summary at the end, and the twin's store is written to the demo's store file.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -20,26 +21,23 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fangkong.bulletin.bulletin import Figures
 from fangkong.bulletin.regions import scope_of_jurisdiction
 from fangkong.bulletin.registry import bulletin_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
-from fangkong.cli.common import console, opened_store, shown_store
-from fangkong.engine.day import run_day
+from fangkong.cli.common import console, fail, opened_store, quiet_engine, shown_store
+from fangkong.errors import FangkongError
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy
 from fangkong.sample.bulletin_20200407 import write_bulletin_20200407
-from fangkong.sample.outbreak import write_outbreak
-from fangkong.store import Store
+from fangkong.sim.twin import HOSPITALS, TWIN_SCENARIO, Twin, TwinDay
 
 __all__ = ["demo_command"]
 
 BULLETIN_DAY = date(2020, 4, 7)
 CITY_REGIME = "cn-2022-06-28"
-CITY_JURISDICTION = "31"  # Shanghai: contacts living elsewhere get assistance requests
-CITY_SCOPE = scope_of_jurisdiction(
-    CITY_JURISDICTION
-)  # its bulletin is Shanghai's, not the nation's
+DEMO_SEED = 1
 
 
 def _progress() -> Progress:
@@ -80,73 +78,103 @@ def _bulletin_2020(store: str, tmp: Path) -> None:
     console.print(Panel(render_en(bulletin), title="Daily bulletin (English)", expand=False))
 
 
-def _city(st: Store, store: str, tmp: Path) -> None:
+def _twin(store: str, population: int, days: int) -> None:
+    """The twin's outbreak under the dynamic-zero regime, day by day, then saved to `store`."""
     policy = load_policy(CITY_REGIME)
-    outbreak = write_outbreak(tmp / "city")
-    console.rule(
-        f"[bold]2. A city's outbreak, {outbreak.first_day} + {outbreak.days} days, "
-        f"under {policy.id}"
-    )
-    with _progress() as bar:
-        task = bar.add_task("importing", total=len(outbreak.files))
-        results = []
-        for kind, path in outbreak.files.items():
-            bar.update(task, description=f"importing {kind}")
-            results.append(import_file(st, kind, path))
-            bar.advance(task)
-    _report(results, store)
-    days = [outbreak.first_day + timedelta(days=i) for i in range(outbreak.days)]
-    summary = Table(title=f"orders by day under {policy.id} ({policy.title})")
-    columns = {
-        "new cases": None,  # the bulletin's: reported to the registry
-        "traced": None,  # case episodes traced by the run (lab positives the engine reported too)
-        "contacts": None,
-        "quarantine": "quarantine",
-        "tests": "test",
-        "extend": "extend",
-        "transfer": "transfer",
-        "admit": "admit",
-        "release": "release",
-        "convert": "convert",
-        "协查": "assist",
-        "pools": "temporary_control",
-        "current": None,
-    }
-    summary.add_column("day")
-    for name in columns:
-        summary.add_column(name, justify="right")
-    with _progress() as bar:
-        task = bar.add_task("running the days", total=len(days))
-        for day in days:
-            bar.update(task, description=f"running {day}")
-            result = run_day(st, day, policy, jurisdiction=CITY_JURISDICTION)
-            counts = dict(result.orders.group_by("order_type").len().iter_rows())
-            figures = bulletin_from_registry(st, day, region=CITY_SCOPE).figures
-            new = (figures.new_confirmed or 0) + (figures.asymptomatic_new or 0)
-            cells = [f"{day:%m-%d}", str(new), str(result.cases), str(result.contacts.height)]
-            cells += [str(counts.get(kind, 0)) for kind in columns.values() if kind]
-            cells.append(str(figures.current_confirmed or 0))
-            summary.add_row(*cells)
-            bar.advance(task)
-    console.print(summary)
-    last = days[-1]
-    bulletin = bulletin_from_registry(st, last, region=CITY_SCOPE)  # the city's own bulletin
-    console.print(Panel(render_zh(bulletin), title=f"{last} 通报"))
+    console.rule(f"[bold]2. A city of {population:,}: an imported case, {days} days")
     console.print(
-        f"Try: fangkong day --date {last} --store {shown_store(str(store))};"
-        f" fangkong explain PERSON --store {shown_store(str(store))}"
+        f"A synthetic city (2020 census) with an Omicron BA.2 case who arrived from abroad;"
+        f" each day its residents obey the orders of the daily engine under {policy.id}"
+        f" ({policy.title}), run in the twin's own store.",
+        highlight=False,
     )
+    with _progress() as bar:
+        task = bar.add_task("building the city", total=days)
+        twin = Twin(population, DEMO_SEED, policy)
+        assert twin.store is not None
+        scope = scope_of_jurisdiction(twin.jurisdiction)
+        bar.console.print(_DAY_HEADER, highlight=False)
+        for figures in twin.run(days):
+            bar.update(task, description=f"{figures.day}")
+            b = bulletin_from_registry(
+                twin.store, figures.day, region=scope, scenario=TWIN_SCENARIO
+            )
+            bar.console.print(_day_line(figures, b.figures), highlight=False)
+            bar.advance(task)
+    last = twin.days[-1].day
+    bulletin = bulletin_from_registry(twin.store, last, region=scope, scenario=TWIN_SCENARIO)
+    console.print(Panel(render_zh(bulletin), title=f"{last} 通报", width=min(console.width, 80)))
+    console.print(_summary(twin))
+    path = Path(store)
+    path.unlink(missing_ok=True)  # the demo's own store: written afresh each run
+    twin.save(str(path))
+    twin.close()
+    shown_path = shown_store(store)
+    console.print(
+        f"The twin's store: {shown_path} (scenario {TWIN_SCENARIO}). Try:", highlight=False
+    )
+    for command in (
+        f"fangkong scenario list -s {shown_path}",
+        f"fangkong bulletin --date {last} --region {scope} -s {shown_path}",
+    ):
+        console.print(f"  {command}", highlight=False, soft_wrap=True)
+
+
+# the columns of `_day_line` (80 in all)
+_DAY_HEADER = (
+    f"{'day':<5} {'new confirmed':>14} {'asymptomatic':>13} {'current':>8}"
+    f" {'contacts observed':>17} {'swabs':>7} {'infected*':>10}"
+)
+
+
+def _day_line(t: TwinDay, f: Figures) -> str:
+    return (
+        f"{t.day:%m-%d} {f.new_confirmed or 0:>14,} {f.asymptomatic_new or 0:>13,}"
+        f" {f.current_confirmed or 0:>8,} {f.contacts_under_observation or 0:>17,}"
+        f" {t.samples:>7,} {t.infected:>10,}"
+    )
+
+
+def _summary(twin: Twin) -> Table:
+    """What happened (the model's truth) and what the control chain cost."""
+    o = twin.outcomes()
+    beds = twin.capacity(*HOSPITALS)
+    table = Table(title="summary (* the model's truth: the engine never sees it)")
+    table.add_column("after the last day")
+    table.add_column("", justify="right")
+    rows = [
+        ("infections*", f"{o['infections']:,}"),
+        ("symptomatic*", f"{o['symptomatic']:,}"),
+        ("severe* / deaths*", f"{o['severe']:,} / {o['deaths']:,}"),
+        ("cases found by the engine", f"{o['cases_found']:,}"),
+        ("contacts traced", f"{o['contacts']:,}"),
+        ("quarantine person-days", f"{o['quarantine_person_days']:,}"),
+        ("peak in hospital beds / beds", f"{o['peak_in_beds']:,} / {beds:,}"),
+        ("swabs (single tubes)", f"{o['tests']:,}"),
+        ("orders", f"{o['orders']:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
 
 
 def demo_command(
     store: Annotated[
-        str, typer.Option("--store", "-s", help="The demo's store (a DuckDB file).")
+        str,
+        typer.Option("--store", "-s", help="The demo's store (a DuckDB file, written afresh)."),
     ] = "demo.duckdb",
+    population: Annotated[int, typer.Option(help="people in the synthetic city")] = 1_000_000,
+    days: Annotated[int, typer.Option(help="days to simulate")] = 60,
 ) -> None:
     """Run the demo: the 2020-04-07 bulletin, then a city's outbreak through the daily engine."""
+    if population < 1000 or days < 1:
+        raise fail("--population is at least 1000 and --days at least 1")
     stem = Path(store)
     store_2020 = str(stem.with_name(f"{stem.stem}-2020{stem.suffix or '.duckdb'}"))
     with tempfile.TemporaryDirectory(prefix="fangkong-demo-") as tmp:
         _bulletin_2020(store_2020, Path(tmp))
-        with opened_store(store) as st:
-            _city(st, store, Path(tmp))
+    quiet_engine()
+    try:
+        _twin(store, population, days)
+    except FangkongError as exc:
+        raise fail(exc) from exc

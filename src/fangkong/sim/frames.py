@@ -50,10 +50,12 @@ def _street_code_of_household(city: City) -> npt.NDArray[np.str_]:
     return city.geography.street_codes()[city.geography.household_street]
 
 
-def persons_frame(city: City, year: int = 2022) -> pl.DataFrame:
+def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> pl.DataFrame:
     """People (import kind `persons`), with resident ID numbers (GB 11643) whose birthplace is
     their district when that code was in use in their birth year, else the oldest of the city's
-    district codes, and whose birth date agrees with their age on 1 January of `year`."""
+    district codes, and whose birth date agrees with their age on 1 January of `year`. With
+    `identities=False` the `id_number` column is null (the twin's store holds no personal data,
+    and drawing the numbers is most of the cost)."""
     p = city.persons
     rng = stream_generator(city.seed, Stream.POPULATION, 2)
     birth_year = (year - 1 - p.age.astype(np.int64)).astype(np.int16)
@@ -71,7 +73,11 @@ def persons_frame(city: City, year: int = 2022) -> pl.DataFrame:
     start = np.array([since.get(c) or 0 for c in codes])[order]
     ok = start[np.searchsorted(codes[order], district)] <= birth_year
     birthplace = np.where(ok, district, oldest)
-    ids = ric_numbers(birthplace, born, p.male, rng)
+    ids = (
+        ric_numbers(birthplace, born, p.male, rng)
+        if identities
+        else pl.repeat(None, p.n, dtype=pl.String, eager=True)
+    )
     return pl.DataFrame(
         {
             "person_id": np.arange(p.n, dtype=np.int64),

@@ -40,6 +40,7 @@ class Stream(IntEnum):
     VISITS = 9
     TESTS = 10
     GROUP_CONTACTS = 11
+    TWIN = 12  # the twin loop: who goes to a fever clinic, the imported seed
 
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -1,0 +1,711 @@
+"""The twin loop: a synthetic city's outbreak run through the same daily engine as operations.
+
+Each simulated day the twin
+
+1. reads what the engine ordered up to the day before (in the twin's own scenario, on the
+   twin's own store) and turns it into `Restrictions` for the transmission model: people placed
+   in a quarantine site or a hospital bed leave every layer; people under a home quarantine
+   phase, a centralized phase still waiting for a room, temporary control (a positive pool), or
+   an open case episode still waiting for a bed stay home (household only);
+2. produces the day's events: the swabs the engine ordered for the day (quarantine test days,
+   single-tube retests, make-up tests); the pooled swabs of the testing rounds the twin is given
+   (`Round`: the command centre's decision, an input); the daily swab of patients in hospital;
+   a fever-clinic swab for some of the people whose symptoms begin and for everyone who becomes
+   severe; each tube's result from the swabbed agents' viral load (`Epidemic.ct_values`); the
+   field investigation of each new positive (the others of their class and workplace, named as
+   declared contacts); the clinicians' case reports about the people the engine found
+   (diagnosis from the symptoms, severity, death, the outcome of a discharge the engine
+   ordered); the day's venue check-ins; and, before the first day, the imported seed's arrival;
+3. appends those events to the twin's store as one import batch (Arrow frames, which DuckDB
+   reads without a copy) and runs `fangkong.engine.day.run_day` for the day.
+
+What is copied from the engine and what is not: nothing of a rule is. Who is a contact, who is
+quarantined and for how long, who is tested on which day, who is released, admitted, discharged,
+and who gets a room or a bed: all of it is the engine's `run_day` under the policy file, read
+back through the engine's public readers (`placements`, `open_schedules`,
+`under_temporary_control`, `case_state`) and the stored `engine_order` rows. The twin decides
+only what people and services do with those orders (go to the place the order names, stay home
+when there is no room or bed yet, take the swab the order calls for) and what the world does on
+its own (infections, symptoms, severity, deaths, check-ins, lab readings) — from `twin.yaml` and
+the transmission model. Risk areas are read the same way once the engine draws them; it draws
+none yet, so no person-day is under an area restriction.
+
+The twin's store is its own: an embedded DuckDB store in memory (by default) created with the
+project's migrations, never the operational store. `Twin.save(path)` writes it to a file.
+
+What the twin does not simulate: rounds nobody gave it (the engine orders none), and the
+check-ins of streets where nobody is infectious that day (no co-presence there can transmit;
+`Epidemic.step` with `all_checkins=False`), so the engine finds fewer risk persons than a full
+venue-code service would give it. Day 0 of the model is a Monday
+(classes and workplaces meet on days 0-4 of each week), whatever the calendar day of `start`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from fangkong.engine.day import DayResult, run_day
+from fangkong.engine.facility import placements
+from fangkong.engine.frames import day_bounds, day_start
+from fangkong.engine.scenario import Scenario, open_scenario
+from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.testing import under_temporary_control
+from fangkong.engine.treatment import active_cases, case_state
+from fangkong.errors import InputError
+from fangkong.model.glossary import FacilityKind
+from fangkong.policy import Policy
+from fangkong.policy.terms import QuarantineKind
+from fangkong.sim.agent import AGENT_DTYPE, NEVER
+from fangkong.sim.city import City, build_city
+from fangkong.sim.disease import CT_LIMIT
+from fangkong.sim.frames import (
+    BEIJING,
+    checkins_frame,
+    persons_frame,
+    regions_frame,
+    vaccinations_frame,
+    venues_frame,
+)
+from fangkong.sim.parameter import ModelFile, bundled_path, read_model_file
+from fangkong.sim.population import PRIVATE
+from fangkong.sim.rng import Stream, stream_generator
+from fangkong.sim.transmission import (
+    WEEKDAYS,
+    DayEvents,
+    Epidemic,
+    Restriction,
+    Restrictions,
+    calibrate_beta,
+)
+from fangkong.sim.variant import load_variant
+from fangkong.store import Store, open_store
+from fangkong.store.embedded import EmbeddedStore
+
+__all__ = ["HOSPITALS", "TWIN_SCENARIO", "Round", "Services", "Twin", "TwinDay", "load_services"]
+
+log = logging.getLogger(__name__)
+
+TWIN_SCENARIO = "twin"
+FIRST_DAY = date(2022, 7, 1)
+_TIME = pl.Datetime("us", "Asia/Shanghai")
+# phases that keep a person home (health monitoring does not)
+_HOME_KINDS = (
+    QuarantineKind.HOME_ISOLATION.value,
+    QuarantineKind.HOME_MEDICAL_OBSERVATION.value,
+)
+HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
+_OUT = np.uint8(Restriction.ISOLATED | Restriction.QUARANTINED)
+
+
+@dataclass(frozen=True)
+class Round:
+    """A testing round (区域核酸筛查) the command centre decides: on day `day` (0 = the first
+    simulated day) every resident of the divisions starting with `region` who is not placed in a
+    facility is swabbed, in pooled tubes of the policy's `testing.pool_size`. Rounds are an input
+    of the twin, not a rule: the engine orders none."""
+
+    day: int
+    region: str
+
+
+@dataclass(frozen=True)
+class Services:
+    """The twin city's services (`data/twin.yaml`)."""
+
+    rooms_per_10k: float
+    shelter_beds_per_10k: float
+    designated_beds_per_10k: float
+    sample_minute: int
+    turnaround_minutes: int
+    inpatient_test_interval_days: int
+    fever_clinic_share: float
+    named_contacts_max: int
+    seed_arrived_days_before: int
+
+
+def load_services(f: ModelFile | None = None) -> Services:
+    f = f or read_model_file(bundled_path("twin.yaml"))
+    return Services(
+        rooms_per_10k=f.number("facilities", "quarantine_rooms_per_10k"),
+        shelter_beds_per_10k=f.number("facilities", "shelter_beds_per_10k"),
+        designated_beds_per_10k=f.number("facilities", "designated_beds_per_10k"),
+        sample_minute=int(f.number("testing", "sample_minute")),
+        turnaround_minutes=int(f.number("testing", "turnaround_minutes")),
+        inpatient_test_interval_days=max(
+            1, int(f.number("testing", "inpatient_test_interval_days"))
+        ),
+        fever_clinic_share=f.number("care", "fever_clinic_share"),
+        named_contacts_max=int(f.number("care", "named_contacts_max")),
+        seed_arrived_days_before=int(f.number("seed", "arrived_days_before")),
+    )
+
+
+@dataclass(frozen=True)
+class TwinDay:
+    """One simulated day's figures. `infected` .. `deaths` are the model's (what happened);
+    the rest are what the control chain did about it."""
+
+    day: date
+    infected: int  # new infections
+    symptomatic: int  # symptoms began
+    severe: int  # became severe (admitted by the model: they leave every layer)
+    deaths: int
+    infectious: int
+    severe_in_hospital: int  # severe people in hospital at the end of the day
+    samples: int  # swabs taken
+    tubes: int  # tubes tested
+    quarantined: int  # people under a quarantine phase (centralized or at home) today
+    area_restricted: int  # people under a risk-area restriction today
+    confined: int  # people kept home by an order (home phases, waiting for a room or bed, pools)
+    in_hospital: int  # people in hospital beds by the engine's orders at the start of the day
+    cases_found: int  # new case episodes the engine traced
+    contacts: int  # contacts traced
+    orders: int
+
+
+@dataclass
+class Twin:
+    """A city of `population` and its outbreak seeded by one imported case, under `policy`
+    (None: no control: the engine does not run and nobody is tested)."""
+
+    population: int
+    seed: int
+    policy: Policy | None
+    variant: str = "omicron-ba2"
+    start: date = FIRST_DAY
+    store_url: str = ":memory:"
+    rounds: tuple[Round, ...] = ()
+    services: Services = field(default_factory=load_services)
+    city: City = field(init=False)
+    epidemic: Epidemic = field(init=False)
+    store: Store | None = field(init=False, default=None)
+    days: list[TwinDay] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        v = load_variant(self.variant)
+        self.city = build_city(self.population, self.seed, vaccinated=v.vaccination_in_effect)
+        self.epidemic = Epidemic(self.city, v, seed=self.seed, beta=calibrate_beta(self.city, v))
+        self.seed_agent = self._pick_seed()
+        codes = self.city.geography.district_codes
+        self.jurisdiction = codes[0][:2]  # the province of the city's districts
+        self.street_codes = self.city.geography.street_codes()
+        self._batch = 0
+        # the clinicians' view of each person: 0 not reported, 1 asymptomatic, 2 confirmed,
+        # 3 discharged (the episode is closed by its outcome)
+        self._reported = np.zeros(self.city.n, dtype=np.uint8)
+        self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
+        # the last weekday each person went to their class or workplace (free of any order)
+        self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
+        self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
+        self.facilities = self._facilities()
+        if self.policy is not None:
+            self.store = open_store(self.store_url)
+            self.scenario: Scenario = open_scenario(
+                self.store, TWIN_SCENARIO, self.policy.id, self.start
+            )
+            self._load_city()
+
+    # -- setting up
+
+    def _pick_seed(self) -> int:
+        """An adult of a family household: the imported case."""
+        p = self.city.persons
+        family = self.city.households.kind[p.household] == PRIVATE
+        adults = np.flatnonzero(family & (p.age >= 20) & (p.age < 60))
+        rng = stream_generator(self.seed, Stream.TWIN, 0)
+        return int(rng.choice(adults))
+
+    def _facilities(self) -> pl.DataFrame:
+        """A quarantine site and a shelter hospital in each district, sized by its residents,
+        and the city's designated hospital in its first district (import kind `facilities`)."""
+        g, s = self.city.geography, self.services
+        district = g.street_district[self.city.person_street]
+        residents = np.bincount(district, minlength=len(g.district_codes))
+        rows = []
+        for i, code in enumerate(g.district_codes):
+            for kind, per_10k in (
+                (FacilityKind.QUARANTINE_SITE, s.rooms_per_10k),
+                (FacilityKind.SHELTER_HOSPITAL, s.shelter_beds_per_10k),
+            ):
+                capacity = max(int(residents[i] * per_10k // 10_000), 1)
+                rows.append((f"{kind.value}-{code}", kind.value, code, capacity))
+        designated = FacilityKind.DESIGNATED_HOSPITAL.value
+        beds = max(int(self.city.n * s.designated_beds_per_10k // 10_000), 1)
+        rows.append((f"{designated}-{g.district_codes[0]}", designated, g.district_codes[0], beds))
+        return pl.DataFrame(
+            rows, schema=["facility_id", "kind", "region_code", "capacity"], orient="row"
+        )
+
+    def capacity(self, *kinds: str) -> int:
+        return int(self.facilities.filter(pl.col("kind").is_in(kinds))["capacity"].sum())
+
+    def _new_batch(self, kind: str, rows: int) -> pl.Expr:
+        """A new import batch for the twin's events of `kind`: its id as a column."""
+        assert self.store is not None
+        self._batch += 1
+        self.store.execute(
+            "INSERT INTO import_batch VALUES (:b, :k, 'twin', :h, :n, :n, :t)",
+            {
+                "b": self._batch,
+                "k": kind,
+                "h": f"twin-{kind}-{self._batch}",
+                "n": rows,
+                "t": datetime.now(UTC),
+            },
+        )
+        return pl.lit(self._batch, pl.Int32).alias("batch_id")
+
+    def _insert(self, table: str, frame: pl.DataFrame, batch: pl.Expr) -> None:
+        assert self.store is not None
+        if frame.height:
+            self.store.insert_frame(table, frame.with_columns(batch))
+
+    def _load_city(self) -> None:
+        """The twin's people, venues, streets, facilities, vaccinations and the seed's arrival,
+        as one batch before the first day."""
+        c = self.city
+        people = persons_frame(c, self.start.year, identities=False).drop("id_number")
+        streets = regions_frame(c).with_columns(
+            pl.lit("street").alias("level"),
+            pl.col("region_code").str.slice(0, 6).alias("parent_code"),
+            pl.lit(None, pl.Int16).alias("valid_from"),
+            pl.lit(None, pl.Int16).alias("valid_until"),
+        )
+        arrived = datetime.combine(
+            self.start - timedelta(days=self.services.seed_arrived_days_before),
+            datetime.min.time(),
+            BEIJING,
+        ) + timedelta(hours=15)
+        home = str(people["region_code"][self.seed_agent])
+        arrival = pl.DataFrame(
+            {
+                "arrival_id": ["twin-seed"],
+                "person_id": [self.seed_agent],
+                "arrived_at": [arrived],
+                "port_region_code": [home[:6]],
+                "origin_country": ["unknown"],
+                "flight": [None],
+                "seat_row": [None],
+                "destination_region_code": [home],
+            },
+            schema_overrides={
+                "person_id": pl.Int64,
+                "arrived_at": _TIME,
+                "flight": pl.String,
+                "seat_row": pl.Int16,
+            },
+        )
+        batch = self._new_batch("city", c.n)
+        assert self.store is not None
+        with self.store.transaction():
+            self._insert("region", streets, batch)
+            self._insert("person", people, batch)
+            self._insert("venue", venues_frame(c), batch)
+            self._insert("vaccination", vaccinations_frame(c), batch)
+            self._insert(
+                "facility",
+                self.facilities.with_columns(pl.lit(None, pl.String).alias("name")),
+                batch,
+            )
+            self._insert("arrival", arrival, batch)
+
+    # -- the day
+
+    def step(self) -> TwinDay:
+        """Simulate the next day: obey the orders in force, produce the day's events, run the
+        engine on them."""
+        ep, k = self.epidemic, self.epidemic.day
+        day = self.start + timedelta(days=k)
+        if k == 0:
+            ep.seed_infections(np.array([self.seed_agent], dtype=AGENT_DTYPE))
+        if self.store is None:
+            events = ep.step(all_checkins=False)
+            return self._record(day, events, 0, 0, (0, 0, 0), None)
+        restrictions, figures = self._restrictions(day)
+        if k % 7 < WEEKDAYS:
+            c = ep.courses
+            well = ((c.severe == NEVER) | (c.severe > k)) & ((c.death == NEVER) | (c.death > k))
+            free = (restrictions.person == 0) & well
+            self._last_at_work[free] = k
+        samples, tubes = self._tests(day)
+        named = self._named_contacts(day, samples, tubes)
+        events = ep.step(restrictions, all_checkins=False)
+        reports = self._case_reports(day, events)
+        rows = events.visits.n + samples.height + reports.height + named.height
+        batch = self._new_batch("day", rows)
+        with self.store.transaction():
+            self._insert("checkin", checkins_frame(events.visits, self.start), batch)
+            self._insert("sample", samples, batch)
+            self._insert("tube_result", tubes, batch)
+            self._insert("case_report", reports, batch)
+            self._insert("declared_contact", named, batch)
+        assert self.policy is not None
+        result = run_day(
+            self.store, day, self.policy, jurisdiction=self.jurisdiction, scenario=self.scenario
+        )
+        self._discharged = _ids(
+            result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
+        )
+        return self._record(day, events, samples.height, tubes.height, figures, result)
+
+    def run(self, days: int) -> Iterator[TwinDay]:
+        for _ in range(days):
+            yield self.step()
+
+    def _record(
+        self,
+        day: date,
+        events: DayEvents,
+        samples: int,
+        tubes: int,
+        figures: tuple[int, int, int],
+        result: DayResult | None,
+    ) -> TwinDay:
+        c, d = self.epidemic.courses, self.epidemic.day - 1
+        act = self.epidemic.active
+        # severe until the course ends (or death): the model's hospital stay
+        in_hosp = int(((c.severe[act] <= d) & (c.severe[act] != NEVER)).sum())
+        quarantined, confined, in_hospital = figures
+        out = TwinDay(
+            day=day,
+            infected=len(events.infected),
+            symptomatic=len(events.onset),
+            severe=len(events.severe),
+            deaths=len(events.death),
+            infectious=events.infectious,
+            severe_in_hospital=in_hosp,
+            samples=samples,
+            tubes=tubes,
+            quarantined=quarantined,
+            area_restricted=0,  # the engine draws no risk areas yet (module docstring)
+            confined=confined,
+            in_hospital=in_hospital,
+            cases_found=result.cases if result else 0,
+            contacts=result.contacts.height if result else 0,
+            orders=result.orders.height if result else 0,
+        )
+        self.days.append(out)
+        return out
+
+    def _restrictions(self, day: date) -> tuple[Restrictions, tuple[int, int, int]]:
+        """What the orders stored by the runs before `day` do to people today."""
+        assert self.store is not None and self.policy is not None
+        st, sc, n = self.store, self.scenario, self.city.n
+        kinds = dict(self.facilities.select("facility_id", "kind").iter_rows())
+        placed = placements(st, day, scenario=sc).select("person_id", "place")
+        placed = placed.with_columns(pl.col("place").replace_strict(kinds, default=None).alias("k"))
+        phases = (
+            open_schedules(st, day, scenario=sc)
+            .filter(~pl.col("released") & (pl.col("start_at") < day_bounds(day)[1]))
+            .sort("start_at")
+            .group_by("person_id")
+            .last()
+        )
+        quarantine = phases.filter(pl.col("detail").is_in([CENTRALIZED, *_HOME_KINDS]))
+        home = pl.concat(
+            [
+                quarantine.get_column("person_id"),
+                under_temporary_control(st, day_start(day), self.policy).get_column("person_id"),
+                active_cases(case_state(st, day - timedelta(days=1), scenario=sc)).get_column(
+                    "person_id"
+                ),
+            ]
+        )
+        person = np.zeros(n, dtype=np.uint8)
+        person[_ids(home)] |= np.uint8(Restriction.CONFINED_HOME)
+        hospital = placed.filter(pl.col("k").is_in(HOSPITALS))
+        site = placed.filter(~pl.col("k").is_in(HOSPITALS) | pl.col("k").is_null())
+        person[_ids(hospital["person_id"])] = np.uint8(Restriction.ISOLATED)
+        person[_ids(site["person_id"])] = np.uint8(Restriction.QUARANTINED)
+        self._inpatients = _ids(hospital["person_id"])
+        confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
+        restrictions = Restrictions(person, np.zeros(self.city.venues.n, dtype=np.bool_))
+        self._restrictions_today = restrictions
+        return restrictions, (quarantine.height, confined, len(self._inpatients))
+
+    def _tests(self, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The day's swabs and their results, from the agents' viral load: single tubes for
+        the tests ordered, the wards and the fever clinics; pooled tubes for the day's rounds."""
+        assert self.store is not None
+        ep, k, s = self.epidemic, self.epidemic.day, self.services
+        d0, d1 = day_bounds(day)
+        ordered = self.store.fetch(
+            "SELECT DISTINCT person_id FROM engine_order o"
+            " WHERE order_type IN ('test', 'retest') AND person_id IS NOT NULL"
+            f" AND {self.scenario.visible('o')} AND start_at < :d1"
+            " AND (start_at >= :d0 OR (run_day = :prev AND start_at >= :p0))",
+            {
+                "d0": d0,
+                "d1": d1,
+                "prev": day - timedelta(days=1),
+                "p0": d0 - timedelta(days=1),
+                **self.scenario.params(),
+            },
+        )
+        c, act = ep.courses, ep.active
+        onset = act[c.onset[act] == k]
+        rng = stream_generator(self.seed, Stream.TWIN, 1, k)
+        clinic = onset[rng.random(len(onset)) < s.fever_clinic_share]
+        severe = act[c.severe[act] == k]
+        wards = self._inpatients
+        wards = wards[(wards + k) % s.inpatient_test_interval_days == 0]
+        who = np.unique(
+            np.concatenate([_ids(ordered["person_id"]), clinic, severe, wards]).astype(np.int64)
+        )
+        alive = (c.death[who] == NEVER) | (c.death[who] >= k)
+        who = who[alive].astype(AGENT_DTYPE)
+        single = _tubes(who, ep.ct_values(who), 1, f"T{k:03d}")
+        pooled = [self._round(day, r) for r in self.rounds if r.day == k]
+        sampled = d0 + timedelta(minutes=s.sample_minute)
+        frames = [single, *pooled]
+        samples = pl.concat(
+            [f.select("sample_id", "person_id", "tube_id", "round_id") for f in frames]
+        )
+        samples = samples.with_columns(pl.lit(sampled).cast(_TIME).alias("sampled_at"))
+        tubes = (
+            pl.concat([f.select("tube_id", "ct") for f in frames])
+            .group_by("tube_id", maintain_order=True)
+            .agg(pl.col("ct").first())
+            .with_columns(
+                pl.when(pl.col("ct") < CT_LIMIT)
+                .then(pl.lit("positive"))
+                .otherwise(pl.lit("negative"))
+                .alias("result"),
+                pl.when(pl.col("ct") < CT_LIMIT).then(pl.col("ct").round(1)).alias("ct_value"),
+                pl.lit(sampled + timedelta(minutes=s.turnaround_minutes))
+                .cast(_TIME)
+                .alias("reported_at"),
+                pl.lit(None, pl.String).alias("lab_id"),
+            )
+            .drop("ct")
+        )
+        return samples.select("sample_id", "person_id", "tube_id", "sampled_at", "round_id"), tubes
+
+    def _round(self, day: date, r: Round) -> pl.DataFrame:
+        """The swabs of round `r`, pooled by the order of the residents' ids (households and
+        buildings queue together)."""
+        assert self.policy is not None
+        ep = self.epidemic
+        person = self._restrictions_today.person
+        inside = np.char.startswith(self.street_codes[self.city.person_street], r.region)
+        c = ep.courses
+        alive = (c.death == NEVER) | (c.death >= ep.day)
+        who = np.flatnonzero(inside & alive & ((person & _OUT) == 0)).astype(AGENT_DTYPE)
+        round_id = f"R-{day:%Y-%m-%d}-{r.region}"
+        return _tubes(who, ep.ct_values(who), self.policy.testing.pool_size, round_id)
+
+    def _named_contacts(
+        self, day: date, samples: pl.DataFrame, tubes: pl.DataFrame
+    ) -> pl.DataFrame:
+        """The field investigation of the people whose tube is positive today and who were not
+        found before: the others of their class and workplace (at most `named_contacts_max`
+        of each, a random choice in a larger one), last met on the last weekday the person went
+        there. Declared as contacts in a shared enclosed room (`workplace`); the tracing rules
+        decide whether they are close contacts."""
+        k, s = self.epidemic.day, self.services
+        positive = tubes.filter(pl.col("result") == "positive").select("tube_id")
+        who = _ids(samples.join(positive, on="tube_id")["person_id"])
+        who = np.unique(who[(self._reported[who] == 0) & ~self._named[who]])
+        self._named[who] = True  # one investigation per person, at their first positive
+        who = who[self._last_at_work[who] != NEVER]
+        rng = stream_generator(self.seed, Stream.TWIN, 2, k)
+        pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        for groups in (self.city.classes, self.city.workplaces):
+            for person in who:
+                g = groups.of_agent[person]
+                if g < 0:
+                    continue
+                group = groups.members[groups.start[g] : groups.start[g + 1]]
+                members: npt.NDArray[np.int64] = group[group != person].astype(np.int64)
+                if len(members) > s.named_contacts_max:
+                    members = rng.choice(members, s.named_contacts_max, replace=False)
+                pairs.append((np.full(len(members), person, dtype=np.int64), members))
+        if not pairs:
+            return pl.DataFrame()
+        case = np.concatenate([a for a, _ in pairs])
+        contact = np.concatenate([b for _, b in pairs])
+        at = day_start(day) + timedelta(hours=17)
+        return (
+            pl.DataFrame(
+                {
+                    "person_id": case,
+                    "contact_person_id": contact,
+                    # days before today (<= 0) of the last day at work or school
+                    "back": self._last_at_work[case].astype(np.int64) - k,
+                }
+            )
+            .select(
+                "person_id",
+                "contact_person_id",
+                pl.lit("workplace").alias("setting"),
+                (pl.lit(at).cast(_TIME) + pl.duration(days=pl.col("back"))).alias(
+                    "last_contact_at"
+                ),
+                pl.lit(None, _TIME).alias("first_contact_at"),
+            )
+            .unique(["person_id", "contact_person_id"])
+        )
+
+    def _case_reports(self, day: date, events: DayEvents) -> pl.DataFrame:
+        """The clinicians' reports to the case registry about the people the engine found: a
+        report when first found (confirmed when they have symptoms, else asymptomatic), a
+        reclassification when symptoms begin, the severity when severe, the death, and the
+        outcome (cured, or released for an asymptomatic infection) of those the engine ordered
+        discharged the day before."""
+        assert self.store is not None
+        k, c = self.epidemic.day - 1, self.epidemic.courses
+        found = _ids(
+            case_state(self.store, day - timedelta(days=1), scenario=self.scenario)["person_id"]
+        )
+        new = found[self._reported[found] == 0]
+        sympt = (c.onset[new] != NEVER) & (c.onset[new] <= k)
+        severe_now = (c.severe[new] != NEVER) & (c.severe[new] <= k)
+        was = self._reported
+        out = self._discharged[np.isin(was[self._discharged], (1, 2))]
+        cured, released = out[was[out] == 2], out[was[out] == 1]
+        was[out] = 3
+        turned = events.onset[was[events.onset] == 1]
+        worse = events.severe[np.isin(was[events.severe], (1, 2))]
+        died = events.death[np.isin(was[events.death], (1, 2))]
+        was[new] = np.where(sympt, 2, 1).astype(np.uint8)
+        was[turned] = 2
+        rows: list[pl.DataFrame] = []
+
+        def add(
+            who: npt.NDArray[np.int32] | npt.NDArray[np.int64], event: str, **values: object
+        ) -> None:
+            if len(who):
+                rows.append(self._report_rows(day, who, event, values))
+
+        add(new[sympt & severe_now], "report", diagnosis="confirmed", severity="severe")
+        add(new[sympt & ~severe_now], "report", diagnosis="confirmed", severity="mild")
+        add(new[~sympt], "report", diagnosis="asymptomatic", severity=None)
+        add(turned, "reclassify", diagnosis="confirmed", severity="mild")
+        add(worse, "severity", diagnosis=None, severity="severe")
+        add(died, "outcome", diagnosis=None, severity=None, outcome="died")
+        add(cured, "outcome", diagnosis=None, severity=None, outcome="cured")
+        add(released, "outcome", diagnosis=None, severity=None, outcome="released")
+        return pl.concat(rows) if rows else pl.DataFrame()
+
+    def _report_rows(
+        self,
+        day: date,
+        who: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        event: str,
+        values: dict[str, object],
+    ) -> pl.DataFrame:
+        c = self.epidemic.courses
+        at = day_start(day) + timedelta(hours=18)
+        onset = c.onset[who]
+        onset_day = pl.Series(
+            [self.start + timedelta(days=int(x)) if x != NEVER else None for x in onset],
+            dtype=pl.Date,
+        )
+        pid = who.astype(np.int64)
+        return pl.DataFrame(
+            {
+                "report_id": [f"twin-{event}-{day:%m%d}-{p}" for p in pid],
+                "case_id": [f"twin-{p}" for p in pid],
+                "person_id": pid,
+                "region_code": self.street_codes[
+                    self.city.person_street_of(who.astype(AGENT_DTYPE))
+                ],
+                "reported_at": pl.Series([at] * len(who)).cast(_TIME),
+                "event_type": event,
+                "diagnosis": pl.Series([values.get("diagnosis")] * len(who), dtype=pl.String),
+                "origin": np.where(pid == self.seed_agent, "imported", "local"),
+                "severity": pl.Series([values.get("severity")] * len(who), dtype=pl.String),
+                "outcome": pl.Series([values.get("outcome")] * len(who), dtype=pl.String),
+                "onset_date": onset_day,
+            }
+        )
+
+    # -- results
+
+    def save(self, path: str) -> None:
+        """Write the twin's store (an embedded one) to the DuckDB file `path` (which must not
+        exist)."""
+        if not isinstance(self.store, EmbeddedStore):
+            raise InputError("only an embedded (DuckDB) twin store is saved to a file")
+        con = self.store.connection
+        con.execute("ATTACH ? AS twin_out", [path]).fetchall()
+        try:
+            (name,) = con.execute("SELECT current_database()").fetchall()[0]
+            con.execute(f'COPY FROM DATABASE "{name}" TO twin_out').fetchall()
+        finally:
+            con.execute("DETACH twin_out").fetchall()
+
+    def figures(self) -> pl.DataFrame:
+        """The days so far, one row each (TwinDay's fields)."""
+        return pl.DataFrame([asdict(d) for d in self.days])
+
+    def outcomes(self) -> dict[str, int]:
+        """Totals and peaks of the days so far (`fangkong.sim.compare.OUTCOMES`, and what the
+        engine did: cases found, contacts traced, orders)."""
+        f = self.figures()
+
+        def total(column: str) -> int:
+            return int(f[column].sum())
+
+        def peak(column: str) -> int:
+            return int(f[column].max())  # type: ignore[arg-type]
+
+        return {
+            "infections": total("infected") + 1,  # and the imported case
+            "symptomatic": total("symptomatic"),
+            "severe": total("severe"),
+            "deaths": total("deaths"),
+            "peak_severe": peak("severe_in_hospital"),
+            "peak_in_beds": peak("in_hospital"),
+            "quarantine_person_days": total("quarantined"),
+            "area_person_days": total("area_restricted"),
+            "tests": total("samples"),
+            "tubes": total("tubes"),
+            "cases_found": total("cases_found"),
+            "contacts": total("contacts"),
+            "orders": total("orders"),
+        }
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def _tubes(
+    who: npt.NDArray[np.int32], ct: npt.NDArray[np.float32], pool: int, prefix: str
+) -> pl.DataFrame:
+    """Samples of `who` in tubes of `pool` (in order), with each tube's Ct: its lowest member's
+    plus log2 of the members (each sample is 1/k of the tube: a k-fold dilution of its template
+    takes log2(k) more cycles to detect), CT_LIMIT when none is detected."""
+    index = np.arange(len(who))
+    tube = index // max(pool, 1)
+    members = np.bincount(tube)[tube] if len(who) else np.zeros(0, np.int64)
+    diluted = np.where(ct < CT_LIMIT, ct + np.log2(members), CT_LIMIT)
+    single = pool == 1
+    return (
+        pl.DataFrame(
+            {
+                "i": index,
+                "person_id": who.astype(np.int64),
+                "t": tube,
+                "ct": np.minimum(diluted, CT_LIMIT).astype(np.float64),
+            }
+        )
+        .with_columns(
+            pl.format("{}-{}", pl.lit(prefix), pl.col("i")).alias("sample_id"),
+            pl.format("{}-{}", pl.lit(prefix), pl.col("t")).alias("tube_id"),
+            pl.lit(None if single else prefix, pl.String).alias("round_id"),
+        )
+        .with_columns(pl.col("ct").min().over("tube_id"))
+    )
+
+
+def _ids(column: pl.Series | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return np.asarray(column, dtype=np.int64)

@@ -1,0 +1,188 @@
+"""The twin loop: the engine's orders are obeyed, the events it is given are the model's, and
+the twin's store is its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from fangkong.engine.day import DERIVED_TABLES
+from fangkong.engine.facility import placements
+from fangkong.policy import load_policy
+from fangkong.sim.agent import NEVER
+from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
+from fangkong.store import open_store
+
+POLICY = "cn-2022-06-28"
+
+
+@pytest.fixture(scope="module")
+def twin() -> Twin:
+    """A city of 20,000 whose imported case starts chains the engine finds (seed 1), with a
+    citywide testing round on day 12."""
+    t = Twin(20_000, 1, load_policy(POLICY), rounds=(Round(12, "31"),))
+    for _ in t.run(25):
+        pass
+    return t
+
+
+def test_the_engine_finds_real_infections_only(twin: Twin) -> None:
+    assert twin.store is not None
+    found = twin.store.fetch(
+        "SELECT DISTINCT person_id FROM engine_case_event WHERE event_type = 'report'"
+    )["person_id"].to_numpy()
+    assert len(found) >= 2
+    # every case the engine reported was infected in the model before the report
+    assert (twin.epidemic.courses.infected[found] != NEVER).all()
+
+
+def test_everything_written_is_in_the_twin_scenario(twin: Twin) -> None:
+    assert twin.store is not None
+    for table in DERIVED_TABLES:
+        scenarios = twin.store.fetch(f"SELECT DISTINCT scenario FROM {table}")["scenario"]
+        assert scenarios.to_list() in ([TWIN_SCENARIO], [])
+    assert twin.store.scalar("SELECT count(*) FROM engine_order") > 0
+
+
+def test_ordered_tests_are_taken_on_their_day(twin: Twin) -> None:
+    assert twin.store is not None
+    last = twin.days[-1].day
+    missed = twin.store.fetch(
+        """
+        SELECT o.person_id, o.start_at FROM engine_order o
+        WHERE o.order_type = 'test' AND o.start_at < :last
+          AND CAST(o.start_at AS DATE) >= o.run_day + 1
+          AND NOT EXISTS (SELECT 1 FROM sample s WHERE s.person_id = o.person_id
+                AND CAST(s.sampled_at AS DATE) = CAST(o.start_at AS DATE))
+          AND NOT EXISTS (SELECT 1 FROM engine_order c WHERE c.person_id = o.person_id
+                AND c.order_type IN ('convert', 'release') AND c.run_day < CAST(o.start_at AS DATE))
+        """,
+        {"last": last},
+    )
+    assert twin.store.scalar("SELECT count(*) FROM engine_order WHERE order_type = 'test'") > 0
+    assert missed.height == 0, missed
+
+
+def test_people_placed_by_an_order_leave_the_venues(twin: Twin) -> None:
+    """Nobody checks in at a venue on a day they are in a quarantine room or a hospital bed."""
+    assert twin.store is not None
+
+    for k in (10, 15, 20):
+        day = twin.start + timedelta(days=k)
+        placed = placements(twin.store, day, scenario=twin.scenario)
+        if placed.height == 0:
+            continue
+        visits = twin.store.fetch(
+            "SELECT DISTINCT person_id FROM checkin WHERE CAST(checkin_at AS DATE) = :d",
+            {"d": day},
+        )
+        assert placed.join(visits, on="person_id").height == 0
+
+
+def test_quarantine_and_tests_are_counted(twin: Twin) -> None:
+    f = twin.figures()
+    assert f["quarantined"].sum() > 0
+    assert f["samples"].sum() == twin.store.scalar("SELECT count(*) FROM sample")  # type: ignore[union-attr]
+
+
+def test_the_twin_store_is_saved_to_a_file(tmp_path: Path) -> None:
+    t = Twin(5_000, 2, load_policy(POLICY))
+    for _ in t.run(3):
+        pass
+    path = tmp_path / "twin.duckdb"
+    t.save(str(path))
+    orders = t.store.scalar("SELECT count(*) FROM checkin")  # type: ignore[union-attr]
+    t.close()
+    with open_store(path) as st:
+        assert st.scalar("SELECT count(*) FROM checkin") == orders
+        assert st.scalar("SELECT count(*) FROM person") == 5_000
+        assert st.fetch("SELECT scenario FROM scenario")["scenario"].to_list() == [TWIN_SCENARIO]
+
+
+def test_no_control_runs_without_a_store() -> None:
+    t = Twin(5_000, 2, None)
+    days = list(t.run(5))
+    assert t.store is None
+    assert all(d.samples == 0 and d.quarantined == 0 for d in days)
+    assert (t.epidemic.courses.infected != NEVER).sum() >= 1
+    # the imported case and the infections of the days
+    assert t.figures()["infected"].sum() + 1 == int((t.epidemic.courses.infected != NEVER).sum())
+
+
+def test_field_investigation_names_classmates_and_coworkers(twin: Twin) -> None:
+    assert twin.store is not None
+    named = twin.store.fetch("SELECT person_id, contact_person_id FROM declared_contact")
+    assert named.height > 0
+    c = twin.city
+
+    def shared(a: int, b: int) -> bool:
+        return any(
+            g.of_agent[a] >= 0 and g.of_agent[a] == g.of_agent[b] for g in (c.classes, c.workplaces)
+        )
+
+    assert all(shared(a, b) for a, b in named.iter_rows())
+    traced = twin.store.scalar("SELECT count(*) FROM traced_contact WHERE via = 'declared'")
+    assert traced > 0  # the tracing rules made close contacts of them
+
+
+def test_a_round_pools_the_residents_and_positive_pools_are_retested(twin: Twin) -> None:
+    assert twin.store is not None
+    pools = twin.store.fetch(
+        "SELECT tube_id, count(*) AS members FROM sample WHERE round_id IS NOT NULL"
+        " GROUP BY tube_id"
+    )
+    pool_size = load_policy(POLICY).testing.pool_size
+    assert pools["members"].max() == pool_size
+    # nearly every resident not in a facility was swabbed
+    assert pools["members"].sum() > 0.9 * twin.city.n
+    positive = twin.store.fetch(
+        "SELECT s.person_id FROM sample s JOIN tube_result r USING (tube_id)"
+        " WHERE s.round_id IS NOT NULL AND r.result = 'positive'"
+    )
+    controlled = twin.store.fetch(
+        "SELECT person_id FROM engine_order WHERE order_type = 'temporary_control'"
+    )
+    assert positive.height > 0
+    assert set(controlled["person_id"]) <= set(positive["person_id"])
+    # each retest ordered was taken: a single tube of the person after the round
+    untaken = twin.store.fetch(
+        """SELECT o.person_id FROM engine_order o WHERE o.order_type = 'retest'
+           AND NOT EXISTS (SELECT 1 FROM sample s WHERE s.person_id = o.person_id
+                           AND s.round_id IS NULL AND s.sampled_at > o.start_at - INTERVAL 1 DAY)"""
+    )
+    assert controlled.height > 0 and untaken.height == 0
+
+
+def _small(store_url: str = ":memory:") -> Twin:
+    t = Twin(5_000, 3, load_policy(POLICY), store_url=store_url, rounds=(Round(4, "31"),))
+    for _ in t.run(8):
+        pass
+    return t
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "duckdb":
+        yield str(tmp_path / "twin.duckdb")
+        return
+    pg_url = request.getfixturevalue("pg_url")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    try:
+        yield f"{pg_url}{'&' if '?' in pg_url else '?'}schema={schema}"
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+
+
+def test_the_twin_runs_the_same_on_either_backend(store_url: str) -> None:
+    reference = _small()
+    reference.close()
+    assert sum(d.orders for d in reference.days) > 0  # the round found the imported case
+    t = _small(store_url)
+    t.close()
+    assert t.days == reference.days
