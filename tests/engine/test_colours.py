@@ -315,3 +315,37 @@ def test_fangkong_code_prints_reasons_and_signs_the_colour(tmp_path: Path) -> No
     assert no_keys.exit_code == 2
     no_run = runner.invoke(app, ["code", "2", "--date", "2022-07-01", "--store", str(path)])
     assert no_run.exit_code == 2 and "no run" in no_run.output
+
+
+def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> None:
+    """Twenty measures: the building where a case lives is a high-risk area, lifted after 5
+    days without a new infection; its residents are red (from_risk_area) while it holds, the
+    next building's are not, and the rows a run writes equal a full recompute every day."""
+    e = Events()
+    for pid, household, building in ((1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2")):
+        e.add(
+            "person",
+            person_id=pid,
+            household_id=household,
+            region_code="310104001",
+            id_type="ric",
+            compound_id="C1",
+            building_id=building,
+        )
+    e.case(1, "2022-11-15 10:00")
+    e.load(store, batch=1)
+    twenty = load_policy(TWENTY)
+    days = [date(2022, 11, 15) + timedelta(days=k) for k in range(9)]
+    red_days = []
+    for day in days:
+        run_day(store, day, twenty)
+        _same(store, day, twenty)
+        if "from_risk_area" in _reasons(store, 2, day):
+            assert code_of(store, 2, day).colour is CodeColour.RED
+            red_days.append(day)
+        assert "from_risk_area" not in _reasons(store, 3, day)  # another building
+    assert red_days[0] == days[0], red_days
+    assert len(red_days) == 5  # lifted after 5 days without a new infection
+    assert red_days == days[: len(red_days)]  # one span, from the day it was drawn
+    reason = code_of(store, 2, days[0]).reasons.filter(pl.col("reason") == "from_risk_area")
+    assert reason.get_column("source_ref").to_list() == ["building:B1"]

@@ -21,7 +21,11 @@ yellow, else green.
 - `no_recent_test` (应检未检), when the policy sets `health_code.missing_test_after_days`: a
   registered person whose latest negative test (`testing.latest_negative`, counted from sampling
   or the report as the policy says) is older than that many days, or who has none.
-- `from_risk_area` needs the risk areas of the day, which are not derived yet: no rule finds it.
+- `from_risk_area` (来自中高风险地区): the person lives (`person_view.current_person`) in a
+  medium- or high-risk area drawn by residence — a building, a compound, a street or a county
+  (`fangkong.engine.zones`) — in force at the end of D, since the area got its level. Who stayed
+  at a venue area, or left an area, has the orders the policy gives them (their quarantine is
+  a reason above), not this one.
   `suspected`, `fever_or_respiratory_symptoms`, `abnormal_record` have no event kind in the
   registry: no rule finds them either.
 
@@ -43,7 +47,9 @@ recomputed are those with
 - a quarantine phase starting or ending since the previous run's day;
 - a fever-clinic visit leaving the lookback window since the previous run's day;
 - a latest negative test that lapsed past `missing_test_after_days` since the previous run's day;
-- a row written by an earlier run of the same day (a rerun replaces it).
+- a row written by an earlier run of the same day (a rerun replaces it);
+- a resident of a medium- or high-risk area in force on D or on the previous run's day (an
+  area drawn, raised, lowered or lifted).
 Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
 another policy (a what-if's first run, a new regime in force): a colour depends on the policy.
 A run of a day replaces what an earlier run of that day wrote, in its scenario only.
@@ -64,10 +70,12 @@ from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
 from fangkong.engine.treatment import active_cases, case_state
+from fangkong.engine.zones import AREA_SCHEMA, areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
-from fangkong.policy import Policy, Population, ValidityCount
+from fangkong.policy import AreaUnit, Policy, Population, RiskLevel, ValidityCount
 from fangkong.store.base import Store
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "CODE_SCHEMA",
@@ -241,6 +249,81 @@ def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
     return tested + pl.duration(hours=24 * days)
 
 
+# the units an area is drawn by that people live in (a venue area is where people stayed), and
+# the column of a resident (`_AREA_RESIDENTS_SQL`) that names their unit
+_RESIDENCE_UNITS = {
+    AreaUnit.BUILDING.value: "building_id",
+    AreaUnit.COMPOUND.value: "compound_id",
+    AreaUnit.STREET.value: "street",
+    AreaUnit.COUNTY.value: "county",
+}
+_AREA_RESIDENTS_SQL = f"""
+SELECT person_id, building_id, compound_id, substr(region_code, 1, 9) AS street,
+       substr(region_code, 1, 6) AS county
+FROM {current_person(":as_of")} p
+WHERE building_id = ANY(:building_id) OR compound_id = ANY(:compound_id)
+   OR substr(region_code, 1, 9) = ANY(:street) OR substr(region_code, 1, 6) = ANY(:county)
+"""
+
+
+def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
+    """The residents of the medium- and high-risk areas drawn by residence in `areas`
+    (zones.AREA_SCHEMA): person_id, area_id, level_since."""
+    schema = {"person_id": pl.Int64(), "area_id": pl.String(), "level_since": pl.Date()}
+    drawn = areas.filter(
+        pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
+        & pl.col("unit").is_in(list(_RESIDENCE_UNITS))
+    ).select(
+        "area_id",
+        "level_since",
+        pl.col("unit").replace_strict(_RESIDENCE_UNITS).alias("column"),
+        pl.when(pl.col("unit") == AreaUnit.BUILDING.value)
+        .then("building_id")
+        .when(pl.col("unit") == AreaUnit.COMPOUND.value)
+        .then("compound_id")
+        .when(pl.col("unit") == AreaUnit.STREET.value)
+        .then(pl.col("region_code").str.slice(0, 9))
+        .otherwise(pl.col("region_code").str.slice(0, 6))
+        .alias("value"),
+    )
+    if drawn.height == 0:
+        return pl.DataFrame(schema=schema)
+    columns = list(_RESIDENCE_UNITS.values())
+    params: dict[str, Any] = {"as_of": _last_instant(day)}
+    for column in columns:  # [""] for none: an empty array has no type on PostgreSQL
+        units = drawn.filter(pl.col("column") == column).get_column("value").drop_nulls()
+        params[column] = units.to_list() or [""]
+    people = read(
+        store,
+        _AREA_RESIDENTS_SQL,
+        params,
+        {"person_id": pl.Int64(), **dict.fromkeys(columns, pl.String())},
+    )
+    found = [
+        people.join(
+            drawn.filter(pl.col("column") == column).select(
+                pl.col("value").alias(column), "area_id", "level_since"
+            ),
+            on=column,
+        ).select(list(schema))
+        for column in columns
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *found])
+
+
+def _area_reasons(
+    store: Store, day: date, areas: pl.DataFrame, ids: pl.Series | None
+) -> pl.DataFrame:
+    residents = _only(_area_residents(store, day, areas), ids)
+    return _reasons(
+        residents,
+        reason=CodeReason.FROM_RISK_AREA.value,
+        source=CodeSource.RISK_AREA.value,
+        source_ref=pl.col("area_id"),
+        since=midnight(pl.col("level_since")),
+    )
+
+
 def derive_colours(
     store: Store,
     day: date,
@@ -248,10 +331,13 @@ def derive_colours(
     *,
     scenario: Scenario = LIVE,
     ids: pl.Series | None = None,
+    areas: pl.DataFrame | None = None,
 ) -> Colours:
     """The colours of the people `ids` (or of everyone with a fact: a reason, a negative test,
     or a registration when the policy asks a test of everyone) at the end of `day`, under
-    `policy`, as `scenario` sees the store. Reads the store; writes nothing."""
+    `policy`, as `scenario` sees the store; `areas`: the risk areas of the day (the run's own,
+    before it is recorded; default: those stored, `zones.areas_on`). Reads the store; writes
+    nothing."""
     code = policy.health_code
     red = {r.value for r in code.red_reasons}
     listed = red | {r.value for r in code.yellow_reasons}
@@ -273,6 +359,9 @@ def derive_colours(
         )
     if CodeReason.FEVER_CLINIC_VISIT.value in listed:
         parts.append(_visit_reasons(store, day, policy, ids))
+    if CodeReason.FROM_RISK_AREA.value in listed:
+        drawn = areas if areas is not None else areas_on(store, day, scenario)
+        parts.append(_area_reasons(store, day, drawn, ids))
     # `known`: everyone with a negative test, and every resident when the policy asks a test
     # of everyone (one join); the people of the reasons above are few, added after
     few = pl.concat([p.select("person_id") for p in parts])
@@ -382,11 +471,20 @@ def _previous_policy(store: Store, scenario: Scenario, day: date) -> str | None:
 
 
 def store_colours(
-    store: Store, day: date, policy: Policy, *, scenario: Scenario, marks: Watermarks
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario,
+    marks: Watermarks,
+    areas: pl.DataFrame | None = None,
 ) -> Colours:
     """Derive and store the colours of `day` in `scenario` for the people whose facts changed
     (everyone on a full recompute: see the module docstring), replacing an earlier run's rows
-    of the day. Called by `run_day` after the day's orders are stored, in its transaction."""
+    of the day. Called by `run_day` after the day's orders are stored, in its transaction, with
+    the risk areas it drew (`areas`; default: those stored for the day)."""
+    if areas is None:
+        areas = areas_on(store, day, scenario)
     key = {"s": scenario.name, "d": day}
     rerun = read(
         store,
@@ -400,8 +498,17 @@ def store_colours(
     ids = None
     if not full:
         changed = _changed(store, day, policy, scenario, marks)
-        ids = pl.concat([changed, rerun.get_column("person_id")]).unique().sort()
-    colours = derive_colours(store, day, policy, scenario=scenario, ids=ids)
+        # residents of an area in force now or at the previous run: drawn, changed or lifted
+        before = areas_on(store, day - timedelta(days=1), scenario).select(list(AREA_SCHEMA))
+        residents = _area_residents(
+            store, day, pl.concat([areas.select(list(AREA_SCHEMA)), before])
+        )
+        ids = (
+            pl.concat([changed, rerun.get_column("person_id"), residents.get_column("person_id")])
+            .unique()
+            .sort()
+        )
+    colours = derive_colours(store, day, policy, scenario=scenario, ids=ids, areas=areas)
     stamp = (
         pl.lit(scenario.name).alias("scenario"),
         pl.lit(day).alias("run_day"),

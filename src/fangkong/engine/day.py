@@ -172,7 +172,7 @@ def run_day(
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)
-        store_colours(store, day, policy, scenario=scenario, marks=marks)
+        store_colours(store, day, policy, scenario=scenario, marks=marks, areas=areas)
         store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks)
         forget_later(store, scenario, day)

@@ -82,6 +82,7 @@ class CodeSource(StrEnum):
     POOLED_TUBE = "pooled_tube"  # a positive pooled tube awaiting the retest (ref: tube id)
     LATEST_NEGATIVE = "latest_negative"  # the latest negative test, or none (ref: none)
     FEVER_CLINIC = "fever_clinic"  # a visit to a fever clinic (ref: the visit id)
+    RISK_AREA = "risk_area"  # the person lives in a medium- or high-risk area (ref: area id)
 
 
 class CertificateCheck(StrEnum):
