@@ -29,6 +29,7 @@ __all__ = [
     "IDS",
     "LOCAL_ZONE",
     "ZONE",
+    "among_ids",
     "day_bounds",
     "day_start",
     "ids_of",
@@ -42,6 +43,16 @@ LOCAL_ZONE = ZoneInfo(ZONE)
 
 # the person ids of an `ids` parameter (see `ids_of`), for `person_id IN (...)`
 IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
+
+
+def among_ids(store: Store, column: str) -> str:
+    """SQL: `column` is one of the `ids` parameter's values. DuckDB joins `IN (unnest)` as a
+    hash semi-join; PostgreSQL, on a table whose statistics are not fresh yet (rows just
+    written by the run), may plan it as a nested loop over the unnested list, |rows| x |ids|,
+    while `= ANY(array)` is one hashed probe per row there."""
+    if store.dialect == "postgres":
+        return f"{column} = ANY(CAST(:ids AS BIGINT[]))"
+    return f"{column} IN ({IDS})"
 
 
 def day_start(day: date) -> datetime:

@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import IDS, midnight, read
+from fangkong.engine.frames import IDS, among_ids, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import kept_day, people_to_read, read_once
@@ -224,19 +224,24 @@ ends AS (
     FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
     WHERE o.run_day < :day AND o.order_type IN ('release', 'convert') AND {visible}
 ),
+-- joined, not looked up row by row (a correlated EXISTS over the CTE costs |s| x |ends| on
+-- PostgreSQL, which materializes a CTE read twice)
+released_phase AS (SELECT DISTINCT person_id, detail FROM ends WHERE order_type = 'release'),
+converted AS (SELECT DISTINCT person_id FROM ends WHERE order_type = 'convert'),
 t AS (
-    SELECT s.*, EXISTS (
-        SELECT 1 FROM ends e
-        WHERE e.person_id = s.person_id AND e.order_type = 'release' AND e.detail = s.detail
-    ) AS released
+    SELECT s.*, r.person_id IS NOT NULL AS released
     FROM s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM ends e WHERE e.person_id = s.person_id AND e.order_type = 'convert'
-    )
+    LEFT JOIN released_phase r ON r.person_id = s.person_id AND r.detail = s.detail
+    WHERE s.person_id NOT IN (SELECT person_id FROM converted)
 )
 SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
        reason, population, waiting_for, released
-FROM t WHERE person_id IN (SELECT person_id FROM t WHERE NOT released)
+FROM (
+    -- a window, not `IN (SELECT ... FROM t)`: PostgreSQL plans that self-join as a nested loop
+    -- over the materialized CTE (|t| squared) when the table's statistics are not yet fresh
+    SELECT t.*, bool_and(released) OVER (PARTITION BY person_id) AS all_released FROM t
+) x
+WHERE NOT all_released
 ORDER BY person_id, start_at
 """
 
@@ -270,7 +275,7 @@ def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) ->
         ids = people_to_read(store, scenario, day, QUARANTINED, since)
     if ids is not None and not ids:
         return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
-    only = f"AND person_id IN ({IDS})" if ids is not None else ""
+    only = f"AND {among_ids(store, 'person_id')}" if ids is not None else ""
     params: dict[str, Any] = {"day": day, **scenario.params()}
     if ids is not None:
         params["ids"] = ids

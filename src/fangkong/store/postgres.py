@@ -50,6 +50,11 @@ class PostgresStore(Store):
                 scrubbed(f"cannot connect to PostgreSQL at {dsn}: {exc}", url)
             ) from None
         self.connection.execute(f"SET TimeZone = '{LOCAL_TIMEZONE}'")
+        # psycopg prepares a statement run 5 times; PostgreSQL may then reuse a generic plan,
+        # made without the parameters' values (a day, an id list), which for the engine's
+        # queries over tables written in the same run can be a nested loop over every row:
+        # plan each execution for its own values
+        self.connection.execute("SET plan_cache_mode = force_custom_plan")
         if self.schema:
             ident = psql.Identifier(self.schema)
             self.connection.execute(psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
