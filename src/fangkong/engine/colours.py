@@ -70,7 +70,7 @@ from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import AREA_SCHEMA, areas_on
+from fangkong.engine.zones import AREA_SCHEMA, area_key, areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
 from fangkong.policy import AreaUnit, Policy, Population, RiskLevel, ValidityCount
@@ -249,64 +249,58 @@ def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
     return tested + pl.duration(hours=24 * days)
 
 
-# the units an area is drawn by that people live in (a venue area is where people stayed), and
-# the column of a resident (`_AREA_RESIDENTS_SQL`) that names their unit
+# the units an area is drawn by that people live in (a venue area is where people stayed), with
+# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store
 _RESIDENCE_UNITS = {
-    AreaUnit.BUILDING.value: "building_id",
-    AreaUnit.COMPOUND.value: "compound_id",
-    AreaUnit.STREET.value: "street",
-    AreaUnit.COUNTY.value: "county",
+    AreaUnit.BUILDING: "buildings",
+    AreaUnit.COMPOUND: "compounds",
+    AreaUnit.STREET: "streets",
+    AreaUnit.COUNTY: "counties",
 }
 _AREA_RESIDENTS_SQL = f"""
-SELECT person_id, building_id, compound_id, substr(region_code, 1, 9) AS street,
-       substr(region_code, 1, 6) AS county
+SELECT person_id, region_code, compound_id, building_id
 FROM {current_person(":as_of")} p
-WHERE building_id = ANY(:building_id) OR compound_id = ANY(:compound_id)
-   OR substr(region_code, 1, 9) = ANY(:street) OR substr(region_code, 1, 6) = ANY(:county)
+WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
+   OR substr(region_code, 1, 9) = ANY(:streets) OR substr(region_code, 1, 6) = ANY(:counties)
 """
 
 
 def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
     """The residents of the medium- and high-risk areas drawn by residence in `areas`
-    (zones.AREA_SCHEMA): person_id, area_id, level_since."""
+    (zones.AREA_SCHEMA): person_id, area_id, level_since. An area's key and a resident's are
+    the same expression (`zones.area_key`)."""
     schema = {"person_id": pl.Int64(), "area_id": pl.String(), "level_since": pl.Date()}
     drawn = areas.filter(
         pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
-        & pl.col("unit").is_in(list(_RESIDENCE_UNITS))
-    ).select(
-        "area_id",
-        "level_since",
-        pl.col("unit").replace_strict(_RESIDENCE_UNITS).alias("column"),
-        pl.when(pl.col("unit") == AreaUnit.BUILDING.value)
-        .then("building_id")
-        .when(pl.col("unit") == AreaUnit.COMPOUND.value)
-        .then("compound_id")
-        .when(pl.col("unit") == AreaUnit.STREET.value)
-        .then(pl.col("region_code").str.slice(0, 9))
-        .otherwise(pl.col("region_code").str.slice(0, 6))
-        .alias("value"),
+        & pl.col("unit").is_in([u.value for u in _RESIDENCE_UNITS])
     )
     if drawn.height == 0:
         return pl.DataFrame(schema=schema)
-    columns = list(_RESIDENCE_UNITS.values())
+    keyed = {
+        unit: drawn.filter(pl.col("unit") == unit.value).select(
+            area_key(unit).alias("key"), "area_id", "level_since"
+        )
+        for unit in _RESIDENCE_UNITS
+    }
     params: dict[str, Any] = {"as_of": _last_instant(day)}
-    for column in columns:  # [""] for none: an empty array has no type on PostgreSQL
-        units = drawn.filter(pl.col("column") == column).get_column("value").drop_nulls()
-        params[column] = units.to_list() or [""]
+    for unit, name in _RESIDENCE_UNITS.items():  # [""] for none: an empty array has no type
+        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
     people = read(
         store,
         _AREA_RESIDENTS_SQL,
         params,
-        {"person_id": pl.Int64(), **dict.fromkeys(columns, pl.String())},
+        {
+            "person_id": pl.Int64(),
+            "region_code": pl.String(),
+            "compound_id": pl.String(),
+            "building_id": pl.String(),
+        },
     )
     found = [
-        people.join(
-            drawn.filter(pl.col("column") == column).select(
-                pl.col("value").alias(column), "area_id", "level_since"
-            ),
-            on=column,
-        ).select(list(schema))
-        for column in columns
+        people.select("person_id", area_key(unit).alias("key"))
+        .join(areas_of_unit, on="key")
+        .select(list(schema))
+        for unit, areas_of_unit in keyed.items()
     ]
     return pl.concat([pl.DataFrame(schema=schema), *found])
 

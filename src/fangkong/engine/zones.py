@@ -68,6 +68,7 @@ from fangkong.store.person_view import current_person
 __all__ = [
     "AREA_SCHEMA",
     "STORED_AREA_SCHEMA",
+    "area_key",
     "areas_on",
     "draw_areas",
     "lowering_schedule",
@@ -111,7 +112,7 @@ _RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND)
 _PREFIX = {AreaUnit.STREET: 9, AreaUnit.COUNTY: 6}
 
 
-def _key(unit: AreaUnit) -> pl.Expr:
+def area_key(unit: AreaUnit) -> pl.Expr:
     """The key of a resident's (or venue's) area of `unit`; null where it is not recorded."""
     match unit:
         case AreaUnit.BUILDING:
@@ -129,12 +130,12 @@ def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
     drawing by building, the building, else the compound; for one drawing by compound, the
     compound; by street or county, that (null when it is not recorded)."""
     if unit not in _RESIDENCE_UNITS:
-        return frame.with_columns(pl.lit(unit.value).alias("unit"), _key(unit).alias("key"))
+        return frame.with_columns(pl.lit(unit.value).alias("unit"), area_key(unit).alias("key"))
     units = _RESIDENCE_UNITS[_RESIDENCE_UNITS.index(max(unit, AreaUnit.BUILDING, key=_rank)) :]
     unit_expr = pl.lit(None, pl.String)
     key_expr = pl.lit(None, pl.String)
     for u in reversed(units):  # the finest recorded wins: built from the widest up
-        k = _key(u)
+        k = area_key(u)
         unit_expr = pl.when(k.is_not_null()).then(pl.lit(u.value)).otherwise(unit_expr)
         key_expr = pl.when(k.is_not_null()).then(k).otherwise(key_expr)
     return frame.with_columns(unit_expr.alias("unit"), key_expr.alias("key"))
@@ -344,7 +345,7 @@ WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
     for unit_value in keys.get_column("unit").unique().to_list():
         unit = AreaUnit(unit_value)
         mine = keys.filter(pl.col("unit") == unit_value).get_column("key")
-        members = rows.with_columns(_key(unit).alias("key")).filter(
+        members = rows.with_columns(area_key(unit).alias("key")).filter(
             pl.col("key").is_in(mine.implode())
         )
         residents = members.group_by("key").agg(pl.col("person_id").n_unique().alias("n"))
@@ -431,7 +432,9 @@ def _case_location_areas(
                 pl.col("venue_id").cast(pl.String).alias("key"),
             )
         else:
-            stays = stays.with_columns(pl.lit(unit.value).alias("unit"), _key(unit).alias("key"))
+            stays = stays.with_columns(
+                pl.lit(unit.value).alias("unit"), area_key(unit).alias("key")
+            )
         stays = stays.filter(pl.col("key").is_not_null())
         areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
     return areas
