@@ -68,6 +68,7 @@ from fangkong.engine.frames import ZONE, day_bounds, midnight, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.state import read_once
 from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones import AREA_SCHEMA, area_key, areas_on
@@ -220,11 +221,21 @@ def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) 
     return tested + pl.duration(hours=hours)
 
 
-def _tests(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
+def _tests(
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, scenario: Scenario
+) -> pl.DataFrame:
     """Per person with a negative test: `tested_at` (counted the policy's way) and the windows."""
     code = policy.health_code
     column = validity_column(policy) or "sampled_at"
-    latest = _only(latest_negative(store, _last_instant(day)), ids)
+    # everyone's, read once per run (the run writes no test; it scans every test stored)
+    every = read_once(
+        store,
+        scenario,
+        day,
+        "latest_negative",
+        lambda: latest_negative(store, _last_instant(day)),
+    )
+    latest = _only(every, ids)
     counting = code.test_validity_counted_in
     return latest.select(
         "person_id",
@@ -359,7 +370,7 @@ def derive_colours(
     # `known`: everyone with a negative test, and every resident when the policy asks a test
     # of everyone (one join); the people of the reasons above are few, added after
     few = pl.concat([p.select("person_id") for p in parts])
-    known = _tests(store, day, policy, ids)
+    known = _tests(store, day, policy, ids, scenario)
     after = code.missing_test_after_days
     if CodeReason.NO_RECENT_TEST.value in listed and after is not None:
         residents = _residents(store, ids).with_columns(pl.lit(True).alias("resident"))
@@ -446,7 +457,7 @@ def _changed(
     if after is not None and CodeReason.NO_RECENT_TEST in policy.health_code.yellow_reasons + (
         policy.health_code.red_reasons
     ):
-        tests = _tests(store, day, policy, None)
+        tests = _tests(store, day, policy, None, scenario)
         lapse = _lapse(pl.col("tested_at"), after)
         changed = pl.concat(
             [changed, tests.filter((lapse >= marks.since) & (lapse < until)).select("person_id")]

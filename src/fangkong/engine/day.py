@@ -159,7 +159,9 @@ def run_day(
                 border_orders(store, day, policy, scenario=scenario, marks=marks),
             ]
         )
-        orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
+        orders, occupancy = assign_facilities(
+            store, orders, day, policy.facilities, scenario=scenario
+        )
         stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
         traced = contacts.select(
             pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
