@@ -354,18 +354,30 @@ SELECT EXISTS (
 
 # -- state as of an instant -----------------------------------------------------------------------
 
+# A tube counts by its latest report. Most tubes have only negative reports: every one of their
+# reports is negative, so they are read without finding each tube's latest (a grouping of every
+# tube ever tested); only the few tubes with a report that is not negative are grouped.
 LATEST_NEGATIVE_SQL = """
-WITH last_report AS (
+WITH mixed AS (
+    SELECT DISTINCT tube_id FROM tube_result
+    WHERE "result" <> 'negative' AND reported_at <= :until
+),
+last_mixed AS (
     SELECT tube_id, max(reported_at) AS reported_at
     FROM tube_result
-    WHERE reported_at <= :until
+    WHERE reported_at <= :until AND tube_id IN (SELECT tube_id FROM mixed)
     GROUP BY tube_id
 ),
 neg AS (
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
-    JOIN last_report l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
-    WHERE r.result = 'negative'
+    WHERE r.reported_at <= :until AND r."result" = 'negative'
+      AND r.tube_id NOT IN (SELECT tube_id FROM mixed)
+    UNION ALL
+    SELECT r.tube_id, r.reported_at
+    FROM tube_result r
+    JOIN last_mixed l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+    WHERE r."result" = 'negative'
 )
 SELECT s.person_id, max(s.sampled_at) AS sampled_at, max(n.reported_at) AS reported_at
 FROM sample s
