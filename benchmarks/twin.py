@@ -200,6 +200,8 @@ def main() -> None:
     if args.large:
         big = measure(script, [ours_model, str(args.large), str(days)], 1)
         print(_line(f"fangkong at {args.large:,}", args.large, days, big))
+        if args.control:
+            print(f"{'':<28} {_work(big)}")
 
 
 def _compare(script: str, n: int, days: int, repeat: int) -> None:
@@ -218,13 +220,20 @@ def _compare_control(script: str, n: int, days: int, repeat: int) -> None:
         _line("Covasim 4.0.1 TTQ (hybrid)", n, days, peer),
         f"{'':<28} diagnosed {peer['diagnoses']:,.0f}, quarantined {peer['quarantined']:,.0f}",
         _line(f"fangkong twin ({CONTROL_POLICY})", n, days, ours),
-        f"{'':<28} infections after the imported case {ours['infections']:,.0f},"
-        f" cases found {ours['diagnoses']:,.0f}, contacts traced {ours['contacts']:,.0f},"
-        f" swabs {ours['swabs']:,.0f}, orders {ours['orders']:,.0f}",
+        f"{'':<28} {_work(ours)}",
         f"ratio fangkong twin / Covasim TTQ agent-days/s: {peer['seconds'] / ours['seconds']:.2f}x"
         " (target >= 5x)",
     ]
     print("\n".join(lines))
+
+
+def _work(twin: dict[str, float]) -> str:
+    """What the twin's control chain did in a run."""
+    return (
+        f"infections after the imported case {twin['infections']:,.0f},"
+        f" cases found {twin['diagnoses']:,.0f}, contacts traced {twin['contacts']:,.0f},"
+        f" swabs {twin['swabs']:,.0f}, orders {twin['orders']:,.0f}"
+    )
 
 
 def _pair(
