@@ -65,10 +65,25 @@ from fangkong.policy.terms import AreaUnit, Classification, Delineation, RiskLev
 from fangkong.store import Store
 from fangkong.store.person_view import current_person
 
+# the units an area can have residents in, and the parameter naming their keys
+_DWELLING_UNITS = {
+    AreaUnit.BUILDING: "buildings",
+    AreaUnit.COMPOUND: "compounds",
+    AreaUnit.STREET: "streets",
+    AreaUnit.COUNTY: "counties",
+}
+_AREA_RESIDENTS_SQL = f"""
+SELECT person_id, region_code, compound_id, building_id
+FROM {current_person(":as_of")} p
+WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
+   OR substr(region_code, 1, 9) = ANY(:streets) OR substr(region_code, 1, 6) = ANY(:counties)
+"""
+
 __all__ = [
     "AREA_SCHEMA",
     "STORED_AREA_SCHEMA",
     "area_key",
+    "area_residents",
     "areas_on",
     "draw_areas",
     "lowering_schedule",
@@ -123,6 +138,42 @@ def area_key(unit: AreaUnit) -> pl.Expr:
             n = _PREFIX[unit]
             code = pl.col("region_code")
             return pl.when(code.str.len_chars() >= n).then(code.str.slice(0, n))
+
+
+def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
+    """The people living at the end of `day` in `areas` (rows with AREA_SCHEMA's `area_id`,
+    `unit`, `region_code`, `compound_id`, `building_id`): person_id, area_id, one row per
+    person and area. An area's key and a resident's are the same expression (`area_key`); a
+    venue has no residents."""
+    schema = {"person_id": pl.Int64(), "area_id": pl.String()}
+    drawn = areas.filter(pl.col("unit").is_in([u.value for u in _DWELLING_UNITS]))
+    if drawn.height == 0:
+        return pl.DataFrame(schema=schema)
+    keyed = {
+        unit: drawn.filter(pl.col("unit") == unit.value).select(
+            area_key(unit).alias("key"), "area_id"
+        )
+        for unit in _DWELLING_UNITS
+    }
+    params: dict[str, object] = {"as_of": day_bounds(day)[1] - timedelta(microseconds=1)}
+    for unit, name in _DWELLING_UNITS.items():  # [""] for none: an empty array has no type
+        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
+    people = read(
+        store,
+        _AREA_RESIDENTS_SQL,
+        params,
+        {
+            "person_id": pl.Int64(),
+            "region_code": pl.String(),
+            "compound_id": pl.String(),
+            "building_id": pl.String(),
+        },
+    )
+    found = [
+        people.select("person_id", area_key(unit).alias("key")).join(mine, on="key").drop("key")
+        for unit, mine in keyed.items()
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *found]).unique(maintain_order=True)
 
 
 def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
