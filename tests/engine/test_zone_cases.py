@@ -12,7 +12,8 @@ left_high_risk_area and left_medium_risk_area: person, population, detail, from,
 `expect_measures` (**all** the areas' measures in force that day: area, subject = residents or a
 venue category, restriction, measure, and any of level, from, until), `expect_confined` (every
 resident confined that day by an area's measure: person → restriction) and `expect_venues`
-(every venue under a measure that day: venue → restriction).
+(every venue under a measure that day: venue → restriction), `expect_rounds` (**all** the
+`area_round` orders of the day: person → [area, day of the swab]).
 A day without an expectation is run and not checked.
 """
 
@@ -135,6 +136,14 @@ def test_zone_case(store: Store, path: Path) -> None:
             checked += 1
             venues = _under(venues_under_measures(store, day), "venue_id")
             assert venues == (step["expect_venues"] or {}), f"{where}: venues"
+        if "expect_rounds" in step:
+            checked += 1
+            rounds = result.orders.filter(pl.col("order_type") == "area_round")
+            found = {
+                r["person_id"]: [r["place"], _when(r["start_at"])]
+                for r in rounds.iter_rows(named=True)
+            }
+            assert found == (step["expect_rounds"] or {}), f"{where}: rounds"
         if "expect_orders" in step:
             checked += 1
             want = _expected_orders(step["expect_orders"] or [])

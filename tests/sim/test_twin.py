@@ -98,7 +98,8 @@ def _held(twin: Twin, reader: Callable[..., pl.DataFrame], key: str, k: int) -> 
 def test_risk_area_measures_confine_residents_and_close_venues(twin: Twin) -> None:
     """The engine draws the found cases' compounds high (足不出户) and the venues they stayed at
     medium (closed): from the next day their residents make no visit and those venues get no
-    check-in, though both had many before; and the figures count them."""
+    check-in, though both had many before; and the figures count them. The round of day 7 the
+    engine orders is taken, and the areas are lowered."""
     assert twin.store is not None
     checkins = twin.store.fetch(
         "SELECT person_id, venue_id, CAST(checkin_at AS DATE) AS d FROM checkin"
@@ -120,6 +121,18 @@ def test_risk_area_measures_confine_residents_and_close_venues(twin: Twin) -> No
             assert before.join(venues, on="venue_id").height > 0
             assert twin.days[k].venues_closed >= venues.height
     assert confined_days >= 5 and closed_days >= 5
+    # the round each high area waits for is ordered, swabbed on its day, and lowers the area
+    local = pl.col("at").dt.convert_time_zone("Asia/Shanghai").dt.date().alias("d")
+    rounds = twin.store.fetch(
+        "SELECT person_id, start_at AS at FROM engine_order WHERE order_type = 'area_round'"
+    ).select("person_id", local)
+    swabs = twin.store.fetch("SELECT person_id, sampled_at AS at FROM sample").select(
+        "person_id", local
+    )
+    assert rounds.height > 0
+    taken = rounds.filter(pl.col("d") <= twin.days[-1].day)
+    assert taken.join(swabs, on=["person_id", "d"], how="anti").height == 0
+    assert twin.days[-1].area_restricted < max(d.area_restricted for d in twin.days)
     outcomes = twin.outcomes()
     assert outcomes["area_person_days"] == sum(d.area_restricted for d in twin.days) > 0
     assert outcomes["venue_days_closed"] > 0

@@ -82,6 +82,7 @@ WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
 __all__ = [
     "AREA_SCHEMA",
     "STORED_AREA_SCHEMA",
+    "area_cases",
     "area_key",
     "area_residents",
     "areas_on",
@@ -316,6 +317,13 @@ WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
     return frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
 
 
+def area_cases(store: Store, day: date, scenario: Scenario = LIVE) -> pl.Series:
+    """The people whose infection counts for the areas on `day` (reported by then, not
+    withdrawn): they are in care, not in an area's round."""
+    infections = _infections(store, day, scenario).filter(pl.col("on") <= day)
+    return infections.get_column("person_id").unique()
+
+
 def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """The venues where each case checked in during the `window_days` before its report (and
     up to it): one row per (case report, venue), with the venue's region."""
@@ -469,8 +477,14 @@ def _case_location_areas(
     residences = residences.filter(pl.col("key").is_not_null())
     lifting = rules.lifting.values() if rules.lifting else ()
     pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
-    since = day - timedelta(days=max([*pending, 0]) + 2 * _longest(rules))
-    rounds = _rounds(store, day, residences.filter(pl.col("on") >= since), since) if pending else {}
+    rounds: dict[str, list[date]] = {}
+    if pending and residences.height:
+        # every area's rounds from the earliest day one can be due: an area whose last infection
+        # is old was lowered by its round, which a shorter look-back would not see (the area
+        # would be drawn again, waiting for a round taken long ago)
+        last = residences.group_by("unit", "key").agg(pl.col("on").max()).get_column("on").min()
+        assert isinstance(last, date)
+        rounds = _rounds(store, day, residences, min(last + timedelta(days=min(pending)), day))
     areas = _areas_from(rules, residences, top, AreaReason.CASE_RESIDENCE, day, rounds)
     stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
     if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
@@ -489,12 +503,6 @@ def _case_location_areas(
         stays = stays.filter(pl.col("key").is_not_null())
         areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
     return areas
-
-
-def _longest(rules: RiskAreas) -> int:
-    """The most days a lifting rule can keep an area at a level."""
-    days = [r.days_without_new_infection for r in rules.lifting.values()] if rules.lifting else []
-    return max([*days, rules.downgraded_high_to_low_after_days or 0, 1])
 
 
 def draw_areas(

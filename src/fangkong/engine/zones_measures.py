@@ -31,18 +31,26 @@ it if no new infection comes (`next_change_on`; null while a negative round is a
 the rule never changes it). Where the area is lowered, the measures of the lower level are
 stored too, from that day (until the run of that day says more). A reader of a day after the
 run's takes the rows in force that day.
+
+**The round an area waits for.** Where the lowering of an area waits for a negative round of
+all its residents on a day of its count (`lifting.<level>.negative_round_on_day`: the 9th
+edition's day 7), the run of the day before orders that round: an `area_round` order (a swab)
+for every resident but the area's cases, on the day it is due, or on the next day while it is
+past due and not complete (`area_round_orders`). The rounds themselves are read back by the
+drawing of the areas (`fangkong.engine.zones`), as any sample is.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.frames import read
+from fangkong.engine.frames import midnight, read
+from fangkong.engine.orders import empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.zones import area_key, area_residents, areas_on
-from fangkong.model.glossary import VenueCategory
+from fangkong.engine.zones import area_cases, area_key, area_residents, areas_on
+from fangkong.model.glossary import OrderType, VenueCategory
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaRestriction, AreaUnit, RiskLevel
@@ -53,6 +61,7 @@ __all__ = [
     "RESIDENTS",
     "STORED_MEASURE_SCHEMA",
     "area_measures",
+    "area_round_orders",
     "measures_on",
     "residents_under_measures",
     "store_measures",
@@ -169,6 +178,52 @@ def area_measures(store: Store, areas: pl.DataFrame, policy: Policy) -> pl.DataF
             rows += _level_measures(rules, area, mine, lower, change, None)
     frame = pl.DataFrame(rows, schema={k: v for k, v in MEASURE_SCHEMA.items() if k != "policy_id"})
     return frame.with_columns(pl.lit(policy.id).alias("policy_id")).select(list(MEASURE_SCHEMA))
+
+
+def area_round_orders(
+    store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """ORDER_SCHEMA: the swabs of the rounds the areas of `day` (zones.AREA_SCHEMA) wait for
+    that are due by the next day (see the module docstring)."""
+    rules = policy.risk_areas
+    if rules is None or not rules.lifting or areas.height == 0:
+        return empty_orders()
+    tomorrow = day + timedelta(days=1)
+    due = areas.filter(pl.col("awaiting_round") & (pl.col("next_change_on") <= tomorrow))
+    if due.height == 0:
+        return empty_orders()
+    round_day = {
+        level.value: rule.negative_round_on_day
+        for level, rule in rules.lifting.items()
+        if rule.negative_round_on_day is not None
+    }
+    cases = area_cases(store, day, scenario)
+    people = (
+        area_residents(store, day, due)
+        .filter(~pl.col("person_id").is_in(cases.implode()))
+        .join(due.select("area_id", "level", "next_change_on"), on="area_id")
+        .with_columns(
+            pl.max_horizontal("next_change_on", pl.lit(tomorrow)).alias("on"),
+            pl.col("level").replace_strict(round_day, return_dtype=pl.Int32).alias("n"),
+        )
+        .unique("person_id", keep="first")
+    )
+    return orders_from(
+        people,
+        OrderType.AREA_ROUND,
+        start_at=midnight(pl.col("on")),
+        end_at=midnight(pl.col("on") + pl.duration(days=1)),
+        place="area_id",
+        detail=pl.format("round of day {}", "n"),
+        rule=pl.format("risk_areas.lifting.{}.negative_round_on_day", "level"),
+        policy_id=policy.id,
+        reason=pl.format(
+            "the {} area's lowering waits for a negative test of every resident on day {}"
+            " without a new infection",
+            "level",
+            "n",
+        ),
+    )
 
 
 def store_measures(store: Store, measures: pl.DataFrame, day: date, scenario: Scenario) -> None:

@@ -11,8 +11,9 @@ Each simulated day the twin
    compound or building), and the venues a measure closes get no visit and no check-in (a
    venue open under restrictions is visited as usual: the policy quantifies no limit);
 2. produces the day's events: the swabs the engine ordered for the day (quarantine test days,
-   single-tube retests, make-up tests); the pooled swabs of the testing rounds the twin is given
-   (`Round`: the command centre's decision, an input); the daily swab of patients in hospital;
+   single-tube retests, make-up tests, the round a risk area waits for); the pooled swabs of
+   the testing rounds the twin is given (`Round`: the command centre's decision, an input); the
+   daily swab of patients in hospital;
    a fever-clinic swab for some of the people whose symptoms begin and for everyone who becomes
    severe; each tube's result from the swabbed agents' viral load (`Epidemic.ct_values`); the
    field investigation of each new positive (the others of their class and workplace, named as
@@ -460,7 +461,7 @@ class Twin:
         d0, d1 = day_bounds(day)
         ordered = self.store.fetch(
             "SELECT DISTINCT person_id FROM engine_order o"
-            " WHERE order_type IN ('test', 'retest') AND person_id IS NOT NULL"
+            " WHERE order_type IN ('test', 'retest', 'area_round') AND person_id IS NOT NULL"
             f" AND {self.scenario.visible('o')} AND start_at < :d1"
             " AND (start_at >= :d0 OR (run_day = :prev AND start_at >= :p0))",
             {
