@@ -93,6 +93,15 @@ def zones_command(
         except FangkongError as exc:
             raise fail(exc) from exc
     if measures:
+        if fmt is Format.TEXT:  # the policy's measure, rule and policy: in json and csv
+            found = found.select(
+                "area_id",
+                "level",
+                "subject",
+                "restriction",
+                pl.col("in_force_from").alias("from"),
+                pl.col("in_force_until").alias("until"),
+            )
         _emit(
             found,
             fmt,
