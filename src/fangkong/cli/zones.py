@@ -16,6 +16,7 @@ from fangkong.cli.day import _parse_day
 from fangkong.cli.policy import _load
 from fangkong.engine.scenario import scenario_of
 from fangkong.engine.zones_audit import audit_areas
+from fangkong.engine.zones_measures import MEASURE_SCHEMA, measures_on
 from fangkong.errors import FangkongError
 from fangkong.output.zones import published_list
 
@@ -65,9 +66,18 @@ def zones_command(
     scenario: ScenarioOption = "live",
     store: StoreOption = "fangkong.duckdb",
     fmt: FormatOption = Format.TEXT,
+    measures: Annotated[
+        bool,
+        typer.Option(
+            "--measures",
+            help="The areas' measures instead: residents confined, venues closed or restricted.",
+        ),
+    ] = False,
 ) -> None:
     """The risk areas in force on a day, as the national list publishes them (province, city,
-    county, street, compound, level, since), from the areas the daily run drew."""
+    county, street, compound, level, since), from the areas the daily run drew; with
+    `--measures`, what each area's level orders (the subject: its residents or a venue category,
+    the restriction, the policy's measure and rule, from and until when)."""
     if ctx.invoked_subcommand is not None:
         return
     if day is None:
@@ -75,9 +85,30 @@ def zones_command(
     the_day = _parse_day(day)
     with opened_store(store) as st:
         try:
-            frame = published_list(st, the_day, scenario_of(st, scenario))
+            seen = scenario_of(st, scenario)
+            if measures:
+                found = measures_on(st, the_day, seen).select(list(MEASURE_SCHEMA))
+            else:
+                frame = published_list(st, the_day, seen)
         except FangkongError as exc:
             raise fail(exc) from exc
+    if measures:
+        if fmt is Format.TEXT:  # the policy's measure, rule and policy: in json and csv
+            found = found.select(
+                "area_id",
+                "level",
+                "subject",
+                "restriction",
+                pl.col("in_force_from").alias("from"),
+                pl.col("in_force_until").alias("until"),
+            )
+        _emit(
+            found,
+            fmt,
+            f"{the_day}: measures of the risk areas ({scenario})",
+            f"{the_day}: no area measure in force ({scenario})",
+        )
+        return
     _emit(
         frame,
         fmt,

@@ -71,12 +71,11 @@ from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.state import read_once
 from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import AREA_SCHEMA, area_key, areas_on
+from fangkong.engine.zones import AREA_SCHEMA, area_residents, areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
-from fangkong.policy import AreaUnit, Policy, Population, RiskLevel, ValidityCount
+from fangkong.policy import Policy, Population, RiskLevel, ValidityCount
 from fangkong.store.base import Store
-from fangkong.store.person_view import current_person
 
 __all__ = [
     "CODE_SCHEMA",
@@ -262,58 +261,13 @@ def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
 
 # the units an area is drawn by that people live in (a venue area is where people stayed), with
 # the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store
-_RESIDENCE_UNITS = {
-    AreaUnit.BUILDING: "buildings",
-    AreaUnit.COMPOUND: "compounds",
-    AreaUnit.STREET: "streets",
-    AreaUnit.COUNTY: "counties",
-}
-_AREA_RESIDENTS_SQL = f"""
-SELECT person_id, region_code, compound_id, building_id
-FROM {current_person(":as_of")} p
-WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
-   OR substr(region_code, 1, 9) = ANY(:streets) OR substr(region_code, 1, 6) = ANY(:counties)
-"""
-
-
 def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
     """The residents of the medium- and high-risk areas drawn by residence in `areas`
-    (zones.AREA_SCHEMA): person_id, area_id, level_since. An area's key and a resident's are
-    the same expression (`zones.area_key`)."""
-    schema = {"person_id": pl.Int64(), "area_id": pl.String(), "level_since": pl.Date()}
-    drawn = areas.filter(
-        pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
-        & pl.col("unit").is_in([u.value for u in _RESIDENCE_UNITS])
+    (zones.AREA_SCHEMA): person_id, area_id, level_since."""
+    drawn = areas.filter(pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
+    return area_residents(store, day, drawn).join(
+        drawn.select("area_id", "level_since"), on="area_id"
     )
-    if drawn.height == 0:
-        return pl.DataFrame(schema=schema)
-    keyed = {
-        unit: drawn.filter(pl.col("unit") == unit.value).select(
-            area_key(unit).alias("key"), "area_id", "level_since"
-        )
-        for unit in _RESIDENCE_UNITS
-    }
-    params: dict[str, Any] = {"as_of": _last_instant(day)}
-    for unit, name in _RESIDENCE_UNITS.items():  # [""] for none: an empty array has no type
-        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
-    people = read(
-        store,
-        _AREA_RESIDENTS_SQL,
-        params,
-        {
-            "person_id": pl.Int64(),
-            "region_code": pl.String(),
-            "compound_id": pl.String(),
-            "building_id": pl.String(),
-        },
-    )
-    found = [
-        people.select("person_id", area_key(unit).alias("key"))
-        .join(areas_of_unit, on="key")
-        .select(list(schema))
-        for unit, areas_of_unit in keyed.items()
-    ]
-    return pl.concat([pl.DataFrame(schema=schema), *found])
 
 
 def _area_reasons(

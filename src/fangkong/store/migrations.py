@@ -23,6 +23,7 @@ from fangkong.model.tables import (
     TABLES_V7,
     TABLES_V8,
     TABLES_V9,
+    TABLES_V10,
     Table,
 )
 from fangkong.store.base import Store
@@ -175,6 +176,12 @@ def _create_v9_tables(store: Store) -> None:
         )
 
 
+def _create_v10_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V10)
+    if store.dialect == "postgres":
+        store.execute('CREATE INDEX "area_measure_day" ON "area_measure" (scenario, run_day)')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -203,6 +210,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "fever-clinic visits; health-code colours and their reasons; foreign certificates of"
         " arrivals and their check",
         _create_v9_tables,
+    ),
+    Migration(
+        10, "the measures of the risk areas drawn, per scenario and run day", _create_v10_tables
     ),
 )
 
