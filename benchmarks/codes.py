@@ -202,7 +202,8 @@ FROM range(50000) t(i), range(2) u(k);
 INSERT INTO fever_clinic_visit (visit_id, person_id, visited_at, batch_id)
 SELECT 'V' || i, (i * 1000 + 11) % {people}, TIMESTAMPTZ '2022-07-05 20:00:00+08', 1
 FROM range({people} // 1000) t(i);
-INSERT INTO engine_run VALUES ('live', DATE '2022-07-09', 'cn-2022-06-28', 1, now());
+INSERT INTO engine_run (scenario, run_day, policy_id, batch_watermark, ran_at)
+VALUES ('live', DATE '2022-07-09', 'cn-2022-06-28', 1, now());
 """
 _FLOOR_SQL = """
 CREATE OR REPLACE TEMP TABLE floor AS

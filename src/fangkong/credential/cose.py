@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import cbor2
@@ -32,8 +33,11 @@ __all__ = [
     "CWT_TAG",
     "MAP_TYPES",
     "SIGN1_TAG",
+    "TEXT_HEADS",
     "PublicKey",
     "Sign1",
+    "Sign1Writer",
+    "cbor_head",
     "decode_cbor",
     "encode_sign1",
     "parse_sign1",
@@ -60,18 +64,29 @@ _ECDSA = ec.ECDSA(hashes.SHA256())
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 
 
-def _bstr(data: bytes) -> bytes:
-    """A CBOR byte string (major type 2) with its shortest length head, as RFC 8949 encodes."""
-    n = len(data)
+def cbor_head(major: int, n: int) -> bytes:
+    """The head of a CBOR item of major type `major` (2: byte string, 3: text string, ...)
+    with argument `n` (a length), in the shortest form, as RFC 8949 encodes it."""
     if n < 24:
-        head = bytes((0x40 + n,))
-    elif n < 0x100:
-        head = bytes((0x58, n))
-    elif n < 0x10000:
-        head = b"\x59" + n.to_bytes(2, "big")
-    else:
-        head = b"\x5a" + n.to_bytes(4, "big")
-    return head + data
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+# the heads of byte and text strings shorter than 256 bytes (every part of a code), looked up
+_BYTES_HEADS = tuple(cbor_head(2, n) for n in range(256))
+TEXT_HEADS = tuple(cbor_head(3, n) for n in range(256))
+
+
+def _bstr(data: bytes) -> bytes:
+    """A CBOR byte string."""
+    n = len(data)
+    return (_BYTES_HEADS[n] if n < 256 else cbor_head(2, n)) + data
 
 
 # ["Signature1", protected, external_aad = h'', payload]: array(4), text(10) "Signature1"
@@ -137,18 +152,52 @@ def parse_sign1(data: bytes) -> Sign1:
         raise CredentialError(Refusal.BAD_COSE, "the headers are not a byte string and a map")
     if not isinstance(payload, bytes) or not isinstance(signature, bytes):
         raise CredentialError(Refusal.BAD_COSE, "the payload or signature is not a byte string")
-    protected: Any = {}
-    if protected_bytes:
-        protected = decode_cbor(protected_bytes, Refusal.BAD_COSE, "the protected header")
-        if not isinstance(protected, MAP_TYPES):
+    return Sign1(protected_bytes, _protected(protected_bytes), unprotected, payload, signature)
+
+
+# Protected headers read, by their bytes: every code of a signer carries the same header, so a
+# verifier reads it once per key, not once per code. Bounded: cleared when full.
+_PROTECTED: dict[bytes, Mapping[Any, Any]] = {}
+_PROTECTED_KEPT = 1024
+
+
+def _protected(data: bytes) -> Mapping[Any, Any]:
+    found = _PROTECTED.get(data)
+    if found is not None:
+        return found
+    header: Mapping[Any, Any] = MappingProxyType({})
+    if data:
+        item = decode_cbor(data, Refusal.BAD_COSE, "the protected header")
+        if not isinstance(item, MAP_TYPES):
             raise CredentialError(Refusal.BAD_COSE, "the protected header is not a map")
-    return Sign1(protected_bytes, protected, unprotected, payload, signature)
+        header = MappingProxyType(item)  # shared by the messages: read-only
+    if len(_PROTECTED) >= _PROTECTED_KEPT:
+        _PROTECTED.clear()
+    _PROTECTED[data] = header
+    return header
 
 
 def encode_sign1(protected_bytes: bytes, payload: bytes, signature: bytes) -> bytes:
     """A tagged COSE_Sign1 with an empty unprotected header (what fangkong issues): tag 18,
     array(4), protected, {}, payload, signature; written directly like the Sig_structure."""
     return b"\xd2\x84" + _bstr(protected_bytes) + b"\xa0" + _bstr(payload) + _bstr(signature)
+
+
+class Sign1Writer:
+    """COSE_Sign1 messages (as `encode_sign1` writes them) of one key and protected header,
+    for many payloads: the parts that do not change from one message to the next are written
+    once."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, protected_bytes: bytes) -> None:
+        self._key = key
+        header = _bstr(protected_bytes)
+        self._to_be_signed = _SIG_STRUCTURE_HEAD + header + b"\x40"
+        self._message = b"\xd2\x84" + header + b"\xa0"
+
+    def message(self, payload: bytes) -> bytes:
+        """The signed COSE_Sign1 over `payload` (ES256)."""
+        body = _bstr(payload)
+        return self._message + body + _bstr(sign_es256(self._key, self._to_be_signed + body))
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, to_be_signed: bytes) -> bytes:

@@ -23,6 +23,7 @@ from fangkong.model.tables import (
     TABLES_V7,
     TABLES_V8,
     TABLES_V9,
+    TABLES_V11,
     Table,
 )
 from fangkong.store.base import Store
@@ -175,6 +176,14 @@ def _create_v9_tables(store: Store) -> None:
         )
 
 
+def _create_v11_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V11)
+    if store.dialect == "postgres":  # the colours read the reports of a lookback window
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "symptom_report_time" ON "symptom_report" (observed_at)'
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -204,6 +213,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         " arrivals and their check",
         _create_v9_tables,
     ),
+    # (10: reserved for the measures of the risk areas)
+    Migration(11, "symptom reports (a health-code reason)", _create_v11_tables),
 )
 
 
