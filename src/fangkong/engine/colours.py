@@ -73,18 +73,20 @@ from typing import Any
 import polars as pl
 
 from fangkong.engine.episode import suspect_ctes
-from fangkong.engine.frames import IDS, ZONE, day_bounds, ids_of, midnight, read
+from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, midnight, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
+from fangkong.engine.testing import under_temporary_control, validity_column
+from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones import AREA_SCHEMA, area_key, areas_on
 from fangkong.errors import NotFoundError
-from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
+from fangkong.model.glossary import CodeColour, CodeReason, CodeSource, RegionLevel
 from fangkong.policy import AreaUnit, Policy, Population, RiskLevel, ValidityCount
 from fangkong.store.base import Store
 from fangkong.store.person_view import current_person
+from fangkong.store.regions import LEVEL_DIGITS
 
 __all__ = [
     "CODE_SCHEMA",
@@ -283,27 +285,40 @@ def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) 
     return tested + pl.duration(hours=hours)
 
 
-def _tests(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
-    """Per person with a negative test: `tested_at` (counted the policy's way) and the windows."""
+def _tests(
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, *, residents: bool = False
+) -> pl.DataFrame:
+    """Per person with a negative test (`testing.latest_negative`): `tested_at` (counted the
+    policy's way) and the windows; with `residents`, every registered person too (with no test:
+    nulls), marked `resident`. One query: for a whole city, joining the registry to the tests
+    in the store costs less than carrying both out and joining them here."""
     code = policy.health_code
     column = validity_column(policy) or "sampled_at"
-    latest = _only(latest_negative(store, _last_instant(day)), ids)
+    only = f" WHERE {among_ids(store, 'person_id')}" if ids is not None else ""
+    latest = f"SELECT person_id, {column} AS tested_at FROM ({LATEST_NEGATIVE_SQL}) n{only}"
+    if residents:
+        sql = (
+            "SELECT coalesce(n.person_id, p.person_id) AS person_id, n.tested_at,"
+            " p.person_id IS NOT NULL AS resident"
+            f" FROM ({latest}) n FULL JOIN (SELECT person_id FROM person{only}) p"
+            " ON p.person_id = n.person_id"
+        )
+    else:
+        sql = f"SELECT person_id, tested_at, false AS resident FROM ({latest}) n"
+    params: dict[str, Any] = {"until": _last_instant(day)}
+    if ids is not None:
+        params["ids"] = ids_of(ids)
+    found = read(
+        store, sql, params, {"person_id": pl.Int64(), "tested_at": TIME, "resident": pl.Boolean()}
+    )
     counting = code.test_validity_counted_in
-    return latest.select(
-        "person_id",
-        pl.col(column).alias("tested_at"),
-        _window(pl.col(column), code.venue_entry_test_validity_hours, counting).alias(
-            "venue_valid_until"
-        ),
-        _window(pl.col(column), code.leave_city_test_validity_hours, counting).alias(
+    tested = pl.col("tested_at")
+    return found.with_columns(
+        _window(tested, code.venue_entry_test_validity_hours, counting).alias("venue_valid_until"),
+        _window(tested, code.leave_city_test_validity_hours, counting).alias(
             "leave_city_valid_until"
         ),
     )
-
-
-def _residents(store: Store, ids: pl.Series | None) -> pl.DataFrame:
-    people = read(store, "SELECT person_id FROM person", {}, {"person_id": pl.Int64()})
-    return _only(people, ids)
 
 
 def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
@@ -313,18 +328,25 @@ def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
 
 
 # the units an area is drawn by that people live in (a venue area is where people stayed), with
-# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store
+# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store, and the
+# column (building, compound) or division-code prefix (street, county: the digits of the
+# division level, `regions.LEVEL_DIGITS`) a resident's key is in the store
 _RESIDENCE_UNITS = {
-    AreaUnit.BUILDING: "buildings",
-    AreaUnit.COMPOUND: "compounds",
-    AreaUnit.STREET: "streets",
-    AreaUnit.COUNTY: "counties",
+    AreaUnit.BUILDING: ("buildings", "building_id"),
+    AreaUnit.COMPOUND: ("compounds", "compound_id"),
+    AreaUnit.STREET: (
+        "streets",
+        f"substr(region_code, 1, {LEVEL_DIGITS[RegionLevel.STREET]})",
+    ),
+    AreaUnit.COUNTY: (
+        "counties",
+        f"substr(region_code, 1, {LEVEL_DIGITS[RegionLevel.COUNTY]})",
+    ),
 }
 _AREA_RESIDENTS_SQL = f"""
 SELECT person_id, region_code, compound_id, building_id
 FROM {current_person(":as_of")} p
-WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
-   OR substr(region_code, 1, 9) = ANY(:streets) OR substr(region_code, 1, 6) = ANY(:counties)
+WHERE {" OR ".join(f"{key} = ANY(:{name})" for name, key in _RESIDENCE_UNITS.values())}
 """
 
 
@@ -346,7 +368,7 @@ def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFram
         for unit in _RESIDENCE_UNITS
     }
     params: dict[str, Any] = {"as_of": _last_instant(day)}
-    for unit, name in _RESIDENCE_UNITS.items():  # [""] for none: an empty array has no type
+    for unit, (name, _) in _RESIDENCE_UNITS.items():  # [""] for none: no type for an empty array
         params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
     people = read(
         store,
@@ -423,48 +445,53 @@ def derive_colours(
         drawn = areas if areas is not None else areas_on(store, day, scenario)
         parts.append(_area_reasons(store, day, drawn, ids))
     # `known`: everyone with a negative test, and every resident when the policy asks a test
-    # of everyone (one join); the people of the reasons above are few, added after
-    few = pl.concat([p.select("person_id") for p in parts])
-    known = _tests(store, day, policy, ids)
+    # of everyone (one query); the people of the reasons above are few. The colour of the many
+    # is decided on `known`'s own rows (a column for a lapsed test, membership in the few
+    # reasons' small id sets), not by joining millions of reasons back to them.
+    everyone_few = pl.concat([p.select("person_id") for p in parts]).get_column("person_id")
+    found = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
     after = code.missing_test_after_days
-    if CodeReason.NO_RECENT_TEST.value in listed and after is not None:
-        residents = _residents(store, ids).with_columns(pl.lit(True).alias("resident"))
-        known = residents.join(known, on="person_id", how="full", coalesce=True)
+    asks = CodeReason.NO_RECENT_TEST.value in listed and after is not None
+    known = _tests(store, day, policy, ids, residents=asks)
+    lapsed = pl.lit(False)
+    if after is not None and asks:
         tested = pl.col("tested_at")
-        parts.append(
-            _reasons(
-                known.filter(
-                    pl.col("resident")
-                    & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
-                ),
-                reason=CodeReason.NO_RECENT_TEST.value,
-                source=CodeSource.LATEST_NEGATIVE.value,
-                source_ref=pl.lit(None, pl.String),
-                since=_lapse(tested, after),
-            )
+        lapsed = pl.col("resident") & (
+            tested.is_null() | (_lapse(tested, after) <= _last_instant(day))
         )
-    if ids is not None:
-        few = pl.concat([few, ids.to_frame("person_id")])
-    others = few.unique().join(known, on="person_id", how="anti")
+    known = known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
     # each rule gives a person a reason once per fact (one episode, one current phase, one
     # control per tube, one visit each, one lapse): no duplicates to remove
-    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
-    flagged = reasons.group_by("person_id").agg(
-        pl.col("reason").is_in(list(red)).any().alias("red")
-    )
-    codes = (
-        pl.concat([known.select(list(CODE_SCHEMA)[0:1] + _WINDOW), others], how="diagonal")
-        .join(flagged, on="person_id", how="left")
-        .select(
-            "person_id",
-            pl.when(pl.col("red"))
-            .then(pl.lit(CodeColour.RED.value))
-            .when(pl.col("red").is_not_null())
-            .then(pl.lit(CodeColour.YELLOW.value))
-            .otherwise(pl.lit(CodeColour.GREEN.value))
-            .alias("colour"),
-            *_WINDOW,
+    reasons = found
+    if after is not None and asks:
+        tested = pl.col("tested_at")
+        lapses = _reasons(
+            known.filter(pl.col("_lapsed")),
+            reason=CodeReason.NO_RECENT_TEST.value,
+            source=CodeSource.LATEST_NEGATIVE.value,
+            source_ref=pl.lit(None, pl.String),
+            since=_lapse(tested, after),
         )
+        reasons = pl.concat([found, lapses])
+    # the people of a reason or asked for (`ids`) with no negative test and no registration
+    others = everyone_few if ids is None else pl.concat([everyone_few, ids.rename("person_id")])
+    others = others.unique()
+    others = others.filter(~others.is_in(known.get_column("person_id").implode()))
+    person, lapse = pl.col("person_id"), pl.col("_lapsed")
+    red_ids = found.filter(pl.col("reason").is_in(list(red))).get_column("person_id")
+    lapse_is_red = pl.lit(CodeReason.NO_RECENT_TEST.value in red)
+    codes = pl.concat(
+        [known, others.to_frame().with_columns(pl.lit(False).alias("_lapsed"))],
+        how="diagonal",
+    ).select(
+        "person_id",
+        pl.when(person.is_in(red_ids.implode()) | (lapse & lapse_is_red))
+        .then(pl.lit(CodeColour.RED.value))
+        .when(person.is_in(found.get_column("person_id").implode()) | lapse)
+        .then(pl.lit(CodeColour.YELLOW.value))
+        .otherwise(pl.lit(CodeColour.GREEN.value))
+        .alias("colour"),
+        *_WINDOW,
     )
     return Colours(codes.select(list(CODE_SCHEMA)), reasons)
 

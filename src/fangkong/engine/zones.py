@@ -58,12 +58,13 @@ from fangkong.engine.frames import ZONE, day_bounds, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones_county import county_areas
-from fangkong.model.glossary import AreaReason
+from fangkong.model.glossary import AreaReason, RegionLevel
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaUnit, Classification, Delineation, RiskLevel
 from fangkong.store import Store
 from fangkong.store.person_view import current_person
+from fangkong.store.regions import LEVEL_DIGITS
 
 __all__ = [
     "AREA_SCHEMA",
@@ -109,7 +110,10 @@ STORED_AREA_SCHEMA: dict[str, pl.DataType] = {
 # possible"), never by a street or county the rule does not draw
 _RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND)
 # how long a region code's prefix is for the units drawn by division code
-_PREFIX = {AreaUnit.STREET: 9, AreaUnit.COUNTY: 6}
+_PREFIX = {
+    AreaUnit.STREET: LEVEL_DIGITS[RegionLevel.STREET],
+    AreaUnit.COUNTY: LEVEL_DIGITS[RegionLevel.COUNTY],
+}
 
 
 def area_key(unit: AreaUnit) -> pl.Expr:
