@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
+import zlib
 from pathlib import Path
 
 import cbor2
 import polars as pl
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -15,8 +20,8 @@ from typer.testing import CliRunner
 from fangkong.cli.app import app
 from fangkong.credential.bulk import FACT_COLUMNS, sign_codes
 from fangkong.credential.claims import CLAIM_FANGKONG
-from fangkong.credential.cose import parse_sign1
-from fangkong.credential.envelope import unwrap
+from fangkong.credential.cose import parse_sign1, sign_es256
+from fangkong.credential.envelope import compress, unwrap
 from fangkong.credential.healthcode import CodeFacts, pseudonym
 from fangkong.credential.issue import CodeClaims, issue_code
 from fangkong.credential.qr import read_qr, write_qr
@@ -214,3 +219,26 @@ def test_bulk_codes_verify_like_single_ones(regions: Regions) -> None:
         single = issue_code(one, signer=signer, region="310000", issued_at=T0, validity_hours=24)
         assert verifier.verify(text, at=T0 + 1) == verifier.verify(single, at=T0 + 1)
         assert parse_sign1(unwrap(text)[1]).payload == parse_sign1(unwrap(single)[1]).payload
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 250, 388, 4096, 65531, 65532, 65535, 65536, 70000])
+def test_stored_zlib_is_the_stream_zlib_writes(n: int) -> None:
+    data = random.Random(n).randbytes(n)
+    assert compress(data) == zlib.compress(data, 0)
+    assert zlib.decompress(compress(data)) == data
+
+
+def test_es256_signatures_are_read_out_of_der_as_the_library_reads_them() -> None:
+    """r and s sliced out of OpenSSL's DER are the integers cryptography decodes, for
+    signatures whose r or s is short (leading zero bytes) or long (a 00 before a high bit)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    long_r = short = 0
+    for i in range(3000):
+        data = i.to_bytes(4, "big")
+        raw = sign_es256(key, data)
+        r = int.from_bytes(raw[:32], "big")
+        s = int.from_bytes(raw[32:], "big")
+        key.public_key().verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+        long_r += r.bit_length() == 256  # DER: 33 bytes, a 00 first
+        short += min(r.bit_length(), s.bit_length()) <= 248  # DER: 31 bytes or fewer
+    assert long_r and short  # both shapes were met (about 1,500 and 23 expected)

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
     encode_dss_signature,
 )
 
@@ -107,7 +106,8 @@ def decode_cbor(data: bytes, refusal: Refusal, what: str) -> Any:
         raise CredentialError(refusal, f"{what} is not well-formed CBOR") from None
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class Sign1:
     """A parsed COSE_Sign1 message. `protected_bytes` is kept as received: it is signed."""
 
@@ -201,9 +201,29 @@ class Sign1Writer:
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, to_be_signed: bytes) -> bytes:
-    """ES256 signature in COSE form: r and s as 32-byte big-endian integers, concatenated."""
-    r, s = decode_dss_signature(key.sign(to_be_signed, _ECDSA))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    """ES256 signature in COSE form: r and s as 32-byte big-endian integers, concatenated.
+
+    OpenSSL gives SEQUENCE { INTEGER r, INTEGER s } in DER; for P-256 every length fits in one
+    byte, so the integers are sliced out where DER puts them (a bulk signer does this millions
+    of times; a test checks it against `decode_dss_signature`): 30 len 02 rlen r 02 slen s,
+    each integer minimal (shorter than 32 bytes, or 33 with a 00 before a high bit)."""
+    der = key.sign(to_be_signed, _ECDSA)
+    r_end = 4 + der[3]
+    s_end = r_end + 2 + der[r_end + 1]
+    return der[4:r_end][-32:].rjust(32, b"\0") + der[r_end + 2 : s_end][-32:].rjust(32, b"\0")
+
+
+# the key classes found to be EC keys (an ABC check costs a microsecond a code; a class's
+# answer never changes)
+_EC_CLASSES: dict[type, bool] = {}
+
+
+def _is_p256(key: PublicKey) -> TypeGuard[ec.EllipticCurvePublicKey]:
+    kind = type(key)
+    is_ec = _EC_CLASSES.get(kind)
+    if is_ec is None:
+        is_ec = _EC_CLASSES[kind] = isinstance(key, ec.EllipticCurvePublicKey)
+    return is_ec and cast(ec.EllipticCurvePublicKey, key).curve.name == "secp256r1"
 
 
 def verify_signature(message: Sign1, key: PublicKey) -> None:
@@ -211,7 +231,7 @@ def verify_signature(message: Sign1, key: PublicKey) -> None:
     alg = message.algorithm
     data = message.to_be_signed()
     if alg == ALG_ES256:
-        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        if not _is_p256(key):
             raise CredentialError(Refusal.BAD_SIGNATURE, "ES256 needs a P-256 key")
         if len(message.signature) != 64:
             raise CredentialError(Refusal.BAD_SIGNATURE, "an ES256 signature is 64 bytes")

@@ -84,7 +84,8 @@ class CodeFacts:
     policy_id: str
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class CodePayload:
     """A decoded fangkong payload."""
 
