@@ -452,19 +452,18 @@ def derive_colours(
     found = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
     after = code.missing_test_after_days
     asks = CodeReason.NO_RECENT_TEST.value in listed and after is not None
-    known = _tests(store, day, policy, ids, residents=asks)
-    lapsed = pl.lit(False)
-    if after is not None and asks:
-        tested = pl.col("tested_at")
-        lapsed = pl.col("resident") & (
-            tested.is_null() | (_lapse(tested, after) <= _last_instant(day))
-        )
-    known = known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
+    known = _tests(store, day, policy, ids, residents=asks).with_columns(
+        pl.lit(False).alias("_lapsed")
+    )
     # each rule gives a person a reason once per fact (one episode, one current phase, one
     # control per tube, one visit each, one lapse): no duplicates to remove
     reasons = found
     if after is not None and asks:
         tested = pl.col("tested_at")
+        lapsed = pl.col("resident") & (
+            tested.is_null() | (_lapse(tested, after) <= _last_instant(day))
+        )
+        known = known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
         lapses = _reasons(
             known.filter(pl.col("_lapsed")),
             reason=CodeReason.NO_RECENT_TEST.value,
