@@ -10,6 +10,7 @@ processes (one per core asked for), each holding the signer key it was started w
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 
 import polars as pl
 from cryptography.hazmat.primitives import serialization
@@ -34,9 +35,6 @@ FACT_COLUMNS: dict[str, pl.DataType] = {
 }
 
 _worker: tuple[Sign1Writer, CodeClaims] | None = None
-# the facts being signed: set before the worker processes are forked, so that each reads its
-# chunks from the memory it inherits instead of being sent them
-_facts: pl.DataFrame | None = None
 
 
 def _start_worker(
@@ -49,25 +47,28 @@ def _start_worker(
     _worker = (writer, CodeClaims(region, issued_at, validity_hours))
 
 
-def _sign_chunk(bounds: tuple[int, int]) -> str:
-    """The QR texts of the rows [start, start + length) of `_facts`, one per line (a Base45
-    text has no line break): one string crosses back from a worker, not thousands."""
-    assert _worker is not None and _facts is not None
+def _sign_chunk(rows: tuple[list[str], list[str], list[list[str]], list[str]]) -> list[str]:
+    assert _worker is not None
     writer, claims = _worker
     message, encode = writer.message, claims.encode
-    frame = _facts.slice(*bounds)
-    rows = (
-        frame["subject"].to_list(),
-        frame["colour"].cast(pl.String).to_list(),
-        frame["reasons"].to_list(),
-        frame["policy_id"].to_list(),
-    )
     compressed = [
         compress(message(encode(subject, colour, tuple(reasons), policy)))
         for subject, colour, reasons, policy in zip(*rows, strict=True)
     ]
     prefix = Prefix.FANGKONG.value
-    return "\n".join(prefix + text for text in base45.encode_many(compressed))
+    return [prefix + text for text in base45.encode_many(compressed)]
+
+
+def _chunks(
+    facts: pl.DataFrame, size: int
+) -> Iterator[tuple[list[str], list[str], list[list[str]], list[str]]]:
+    for frame in facts.iter_slices(size):
+        yield (
+            frame["subject"].to_list(),
+            frame["colour"].cast(pl.String).to_list(),
+            frame["reasons"].to_list(),
+            frame["policy_id"].to_list(),
+        )
 
 
 def sign_codes(
@@ -81,7 +82,6 @@ def sign_codes(
     chunk_rows: int = 20_000,
 ) -> pl.Series:
     """The QR text of each row's code (a String series named `code`, in row order)."""
-    global _facts  # noqa: PLW0603 — read by the forked workers (see `_facts`)
     missing = [c for c in FACT_COLUMNS if c not in facts.columns]
     if missing:
         raise InputError(f"code facts: missing column(s) {', '.join(missing)}")
@@ -94,16 +94,13 @@ def sign_codes(
         serialization.NoEncryption(),
     )
     init = (key_pem, signer.certificate_der, region, issued_at, validity_hours)
-    chunks = [(start, chunk_rows) for start in range(0, facts.height, chunk_rows)]
-    _facts = facts
-    try:
-        if workers <= 1:
-            _start_worker(*init)
-            parts = [_sign_chunk(bounds) for bounds in chunks]
-        else:
-            with multiprocessing.get_context("fork").Pool(workers, _start_worker, init) as pool:
-                parts = pool.map(_sign_chunk, chunks, chunksize=1)
-    finally:
-        _facts = None
-    texts = [text for part in parts if part for text in part.split("\n")]
+    texts: list[str] = []
+    if workers <= 1:
+        _start_worker(*init)
+        for rows in _chunks(facts, chunk_rows):
+            texts.extend(_sign_chunk(rows))
+    else:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, init) as pool:
+            for part in pool.imap(_sign_chunk, _chunks(facts, chunk_rows)):
+                texts.extend(part)
     return pl.Series("code", texts, dtype=pl.String)
