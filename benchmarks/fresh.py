@@ -19,9 +19,11 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure(script: str, child_args: list[str], repeat: int) -> dict[str, Any]:
+def measure(
+    script: str, child_args: list[str], repeat: int, medians: tuple[str, ...] = ("seconds",)
+) -> dict[str, Any]:
     """Run `script --child *child_args` `repeat` times; the first run's figures, with the median
-    `seconds` and the largest `rss`."""
+    of each of `medians` (times) and the largest `rss`."""
     runs = []
     for _ in range(repeat):
         proc = subprocess.run(
@@ -32,6 +34,7 @@ def measure(script: str, child_args: list[str], repeat: int) -> dict[str, Any]:
         )
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     summary = dict(runs[0])
-    summary["seconds"] = statistics.median(r["seconds"] for r in runs)
+    for key in medians:
+        summary[key] = statistics.median(r[key] for r in runs)
     summary["rss"] = max(r["rss"] for r in runs)
     return summary

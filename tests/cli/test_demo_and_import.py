@@ -30,6 +30,7 @@ def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> N
         "A city of 20,000: an imported case, 12 days",
         "07-12",  # the bulletin line of the last day
         "quarantine person-days",
+        "person-days confined by risk areas",
     ):
         assert _flat(phrase) in flat
     # 80 columns, but for the commands to copy, which name the store's path

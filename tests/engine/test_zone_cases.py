@@ -8,7 +8,12 @@ Format: `policy`; `given` (rows of the store's tables, Beijing times); `days`, e
 (**all** the areas in force that day: `area` = unit:key, and any of level, unit, reason,
 drawn_on, since (= level_since), next_level, next_change_on, awaiting_round) and
 `expect_orders` (**all** the `quarantine` orders of the day for the populations
-left_high_risk_area and left_medium_risk_area: person, population, detail, from, until).
+left_high_risk_area and left_medium_risk_area: person, population, detail, from, until),
+`expect_measures` (**all** the areas' measures in force that day: area, subject = residents or a
+venue category, restriction, measure, and any of level, from, until), `expect_confined` (every
+resident confined that day by an area's measure: person → restriction) and `expect_venues`
+(every venue under a measure that day: venue → restriction), `expect_rounds` (**all** the
+`area_round` orders of the day: person → [area, day of the swab]).
 A day without an expectation is run and not checked.
 """
 
@@ -24,6 +29,11 @@ import yaml
 
 from fangkong.engine.day import run_day
 from fangkong.engine.zones import areas_on
+from fangkong.engine.zones_measures import (
+    measures_on,
+    residents_under_measures,
+    venues_under_measures,
+)
 from fangkong.policy.terms import Population
 from fangkong.store import Store
 
@@ -75,6 +85,29 @@ def _expected_orders(rows: list[dict[str, Any]]) -> list[tuple[object, ...]]:
     return sorted(out, key=repr)
 
 
+_MEASURE_FIELDS = {
+    "level": "level",
+    "measure": "measure",
+    "from": "in_force_from",
+    "until": "in_force_until",
+}
+
+
+def check_measures(found: pl.DataFrame, expected: list[dict[str, Any]], where: str) -> None:
+    by_key = {(r["area_id"], r["subject"]): r for r in found.iter_rows(named=True)}
+    assert sorted(by_key) == sorted((e["area"], e["subject"]) for e in expected), where
+    for e in expected:
+        row = by_key[(e["area"], e["subject"])]
+        assert row["restriction"] == e["restriction"], f"{where}: {e['area']} {e['subject']}"
+        for key, column in _MEASURE_FIELDS.items():
+            if key in e:
+                assert _plain(row[column]) == _plain(e[key]), f"{where}: {e['area']}.{key}"
+
+
+def _under(frame: pl.DataFrame, key: str) -> dict[int, str]:
+    return dict(frame.select(key, "restriction").iter_rows())
+
+
 def _cases() -> list[Path]:
     return sorted(CASES.glob("*.yaml"))
 
@@ -92,6 +125,25 @@ def test_zone_case(store: Store, path: Path) -> None:
         if "expect_areas" in step:
             checked += 1
             check_areas(areas_on(store, day), step["expect_areas"] or [], where)
+        if "expect_measures" in step:
+            checked += 1
+            check_measures(measures_on(store, day), step["expect_measures"] or [], where)
+        if "expect_confined" in step:
+            checked += 1
+            confined = _under(residents_under_measures(store, day), "person_id")
+            assert confined == (step["expect_confined"] or {}), f"{where}: confined"
+        if "expect_venues" in step:
+            checked += 1
+            venues = _under(venues_under_measures(store, day), "venue_id")
+            assert venues == (step["expect_venues"] or {}), f"{where}: venues"
+        if "expect_rounds" in step:
+            checked += 1
+            rounds = result.orders.filter(pl.col("order_type") == "area_round")
+            found = {
+                r["person_id"]: [r["place"], _when(r["start_at"])]
+                for r in rounds.iter_rows(named=True)
+            }
+            assert found == (step["expect_rounds"] or {}), f"{where}: rounds"
         if "expect_orders" in step:
             checked += 1
             want = _expected_orders(step["expect_orders"] or [])

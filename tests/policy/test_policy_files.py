@@ -172,7 +172,13 @@ def test_venue_measures_by_category() -> None:
     )
     for institution in (VenueCategory.PRISON, VenueCategory.ELDERLY_CARE):
         assert areas.venue_measure(RiskLevel.HIGH, institution) is VenueMeasure.REINFORCED_MEASURES
-    assert ninth.venue_measure(RiskLevel.HIGH, VenueCategory.ESSENTIAL) is None
+    # the 9th edition's: what its area rules mean for a venue that is an area (an inference)
+    assert ninth.venue_measure(RiskLevel.MEDIUM, VenueCategory.ESSENTIAL) is (
+        VenueMeasure.TEMPORARILY_CLOSED
+    )
+    assert ninth.venue_measure(RiskLevel.LOW, VenueCategory.ESSENTIAL) is None
+    twenty = load_policy("cn-2022-11-11").risk_areas
+    assert twenty is not None and twenty.venue_measures is None
 
 
 def test_source_of_names_the_facts_section_and_the_original() -> None:

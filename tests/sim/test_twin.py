@@ -4,15 +4,17 @@ the twin's store is its own."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import psycopg
 import pytest
 
 from fangkong.engine.day import DERIVED_TABLES
 from fangkong.engine.facility import placements
+from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
 from fangkong.policy import load_policy
 from fangkong.sim.agent import NEVER
 from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
@@ -82,6 +84,58 @@ def test_people_placed_by_an_order_leave_the_venues(twin: Twin) -> None:
             {"d": day},
         )
         assert placed.join(visits, on="person_id").height == 0
+
+
+def _held(twin: Twin, reader: Callable[..., pl.DataFrame], key: str, k: int) -> pl.DataFrame:
+    """Those under an area measure on day k as the run of the day before stored it, and still
+    by the run of day k: what the twin obeyed that day."""
+    assert twin.store is not None
+    day = twin.start + timedelta(days=k)
+    before = reader(twin.store, day - timedelta(days=1), twin.scenario)
+    return before.join(reader(twin.store, day, twin.scenario).select(key), on=key)
+
+
+def test_risk_area_measures_confine_residents_and_close_venues(twin: Twin) -> None:
+    """The engine draws the found cases' compounds high (足不出户) and the venues they stayed at
+    medium (closed): from the next day their residents make no visit and those venues get no
+    check-in, though both had many before; and the figures count them. The round of day 7 the
+    engine orders is taken, and the areas are lowered."""
+    assert twin.store is not None
+    checkins = twin.store.fetch(
+        "SELECT person_id, venue_id, CAST(checkin_at AS DATE) AS d FROM checkin"
+    )
+    confined_days = closed_days = 0
+    for k in range(1, len(twin.days)):
+        day = twin.start + timedelta(days=k)
+        people = _held(twin, residents_under_measures, "person_id", k)
+        venues = _held(twin, venues_under_measures, "venue_id", k)
+        today, before = checkins.filter(pl.col("d") == day), checkins.filter(pl.col("d") < day)
+        assert today.join(people, on="person_id").height == 0, day
+        assert today.join(venues, on="venue_id").height == 0, day
+        if people.height:
+            confined_days += 1
+            assert before.join(people, on="person_id").height > 0  # they did go out before
+            assert twin.days[k].area_restricted >= people.height
+        if venues.height:
+            closed_days += 1
+            assert before.join(venues, on="venue_id").height > 0
+            assert twin.days[k].venues_closed >= venues.height
+    assert confined_days >= 5 and closed_days >= 5
+    # the round each high area waits for is ordered, swabbed on its day, and lowers the area
+    local = pl.col("at").dt.convert_time_zone("Asia/Shanghai").dt.date().alias("d")
+    rounds = twin.store.fetch(
+        "SELECT person_id, start_at AS at FROM engine_order WHERE order_type = 'area_round'"
+    ).select("person_id", local)
+    swabs = twin.store.fetch("SELECT person_id, sampled_at AS at FROM sample").select(
+        "person_id", local
+    )
+    assert rounds.height > 0
+    taken = rounds.filter(pl.col("d") <= twin.days[-1].day)
+    assert taken.join(swabs, on=["person_id", "d"], how="anti").height == 0
+    assert twin.days[-1].area_restricted < max(d.area_restricted for d in twin.days)
+    outcomes = twin.outcomes()
+    assert outcomes["area_person_days"] == sum(d.area_restricted for d in twin.days) > 0
+    assert outcomes["venue_days_closed"] > 0
 
 
 def test_quarantine_and_tests_are_counted(twin: Twin) -> None:

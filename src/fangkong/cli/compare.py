@@ -75,8 +75,7 @@ def _table(result: Comparison) -> Table:
     table = Table(
         title=f"{result.variant}, {result.population:,} people, {result.days} days, one"
         f" imported case; median \\[lowest-highest] of {len(result.seeds)} seeds",
-        caption=f"hospital beds {first.beds:,}, of which designated (severe)"
-        f" {first.severe_beds:,}; no risk areas are drawn by the engine yet",
+        caption=f"hospital beds {first.beds:,}, of which designated (severe) {first.severe_beds:,}",
     )
     table.add_column("")
     for p in result.policies:

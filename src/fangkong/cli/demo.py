@@ -152,6 +152,8 @@ def _summary(twin: Twin) -> Table:
         ("cases found by the engine", f"{o['cases_found']:,}"),
         ("contacts traced", f"{o['contacts']:,}"),
         ("quarantine person-days", f"{o['quarantine_person_days']:,}"),
+        ("person-days confined by risk areas", f"{o['area_person_days']:,}"),
+        ("venue-days closed by risk areas", f"{o['venue_days_closed']:,}"),
         ("peak in hospital beds / beds", f"{o['peak_in_beds']:,} / {beds:,}"),
         ("swabs (single tubes)", f"{o['tests']:,}"),
         ("orders", f"{o['orders']:,}"),

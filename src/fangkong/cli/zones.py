@@ -18,6 +18,7 @@ from fangkong.cli.day import _parse_day
 from fangkong.cli.policy import _load
 from fangkong.engine.scenario import scenario_of
 from fangkong.engine.zones_audit import audit_areas
+from fangkong.engine.zones_measures import MEASURE_SCHEMA, measures_on
 from fangkong.errors import FangkongError
 from fangkong.output.zones import published_list
 
@@ -44,9 +45,9 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text, json
 
 # The text table of each command: a few columns built from the frame's, so that it fits an
 # 80-column terminal (the JSON and CSV outputs keep every column as it is). Each entry: header,
-# expression over the frame, and its share of the width left by the short columns (0: a short
-# value, never wrapped).
-_Shown = tuple[str, pl.Expr, int]
+# expression over the frame, and whether it may wrap (Rich narrows those to fit; the others are
+# short values, kept whole).
+_Shown = tuple[str, pl.Expr, bool]
 
 
 def _joined(*columns: str) -> pl.Expr:
@@ -58,25 +59,33 @@ def _joined(*columns: str) -> pl.Expr:
 
 
 _LIST_SHOWN: tuple[_Shown, ...] = (
-    ("place", _joined("province", "city", "county", "street", "compound"), 3),
-    ("level", pl.col("level"), 0),
-    ("since", pl.col("since").cast(pl.String), 0),
+    ("place", _joined("province", "city", "county", "street", "compound"), True),
+    ("level", pl.col("level"), False),
+    ("since", pl.col("since").cast(pl.String), False),
     (
         "then",
         pl.when(pl.col("next_change_on").is_not_null()).then(
             pl.format("{} on {}", pl.col("next_level").fill_null("low"), "next_change_on")
         ),
-        1,
+        True,
     ),
-    ("area", pl.format("{} ({})", "area_id", "unit"), 2),
-    ("reason", pl.col("reason"), 1),
+    ("area", pl.format("{} ({})", "area_id", "unit"), True),
+    ("reason", pl.col("reason"), True),
+)
+# the policy's measure, rule and policy of each measure: in json and csv
+_MEASURES_SHOWN: tuple[_Shown, ...] = (
+    ("area", pl.format("{} ({})", "area_id", "level"), True),
+    ("subject", pl.col("subject"), False),
+    ("restriction", pl.col("restriction"), False),
+    ("from", pl.col("in_force_from").cast(pl.String), False),
+    ("until", pl.col("in_force_until").cast(pl.String), False),
 )
 _AUDIT_SHOWN: tuple[_Shown, ...] = (
-    ("area", pl.format("{} ({})", "area_id", "level"), 2),
-    ("finding", pl.col("finding"), 0),
-    ("local", pl.col("local"), 1),
-    ("national", pl.format("{} ({})", "national", "national_key"), 2),
-    ("source", pl.col("national_source"), 3),
+    ("area", pl.format("{} ({})", "area_id", "level"), True),
+    ("finding", pl.col("finding"), False),
+    ("local", pl.col("local"), True),
+    ("national", pl.format("{} ({})", "national", "national_key"), True),
+    ("source", pl.col("national_source"), True),
 )
 
 
@@ -93,8 +102,8 @@ def _emit(
         console.print(empty)
         return
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for header, _, share in shown_as:
-        table.add_column(header, overflow="fold", no_wrap=share == 0, ratio=share or None)
+    for header, _, wraps in shown_as:
+        table.add_column(header, overflow="fold", no_wrap=not wraps)
     text = frame.select(expr.alias(header) for header, expr, _ in shown_as)
     for row in text.iter_rows():
         table.add_row(*(shown("" if v is None else v) for v in row))
@@ -108,9 +117,18 @@ def zones_command(
     scenario: ScenarioOption = "live",
     store: StoreOption = "fangkong.duckdb",
     fmt: FormatOption = Format.TEXT,
+    measures: Annotated[
+        bool,
+        typer.Option(
+            "--measures",
+            help="The areas' measures instead: residents confined, venues closed or restricted.",
+        ),
+    ] = False,
 ) -> None:
     """The risk areas in force on a day, as the national list publishes them (province, city,
-    county, street, compound, level, since), from the areas the daily run drew."""
+    county, street, compound, level, since), from the areas the daily run drew; with
+    `--measures`, what each area's level orders (the subject: its residents or a venue category,
+    the restriction, the policy's measure and rule, from and until when)."""
     if ctx.invoked_subcommand is not None:
         return
     if day is None:
@@ -118,9 +136,22 @@ def zones_command(
     the_day = _parse_day(day)
     with opened_store(store) as st:
         try:
-            frame = published_list(st, the_day, scenario_of(st, scenario))
+            seen = scenario_of(st, scenario)
+            if measures:
+                found = measures_on(st, the_day, seen).select(list(MEASURE_SCHEMA))
+            else:
+                frame = published_list(st, the_day, seen)
         except FangkongError as exc:
             raise fail(exc) from exc
+    if measures:
+        _emit(
+            found,
+            fmt,
+            f"{the_day}: measures of the risk areas ({scenario})",
+            f"{the_day}: no area measure in force ({scenario})",
+            _MEASURES_SHOWN,
+        )
+        return
     _emit(
         frame,
         fmt,

@@ -80,13 +80,11 @@ from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control, validity_column
 from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import AREA_SCHEMA, area_key, areas_on
+from fangkong.engine.zones import AREA_SCHEMA, area_residents, areas_on
 from fangkong.errors import NotFoundError
-from fangkong.model.glossary import CodeColour, CodeReason, CodeSource, RegionLevel
-from fangkong.policy import AreaUnit, Policy, Population, RiskLevel, ValidityCount
+from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
+from fangkong.policy import Policy, Population, RiskLevel, ValidityCount
 from fangkong.store.base import Store
-from fangkong.store.person_view import current_person
-from fangkong.store.regions import LEVEL_DIGITS
 
 __all__ = [
     "CODE_SCHEMA",
@@ -328,66 +326,14 @@ def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
 
 
 # the units an area is drawn by that people live in (a venue area is where people stayed), with
-# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store, and the
-# column (building, compound) or division-code prefix (street, county: the digits of the
-# division level, `regions.LEVEL_DIGITS`) a resident's key is in the store
-_RESIDENCE_UNITS = {
-    AreaUnit.BUILDING: ("buildings", "building_id"),
-    AreaUnit.COMPOUND: ("compounds", "compound_id"),
-    AreaUnit.STREET: (
-        "streets",
-        f"substr(region_code, 1, {LEVEL_DIGITS[RegionLevel.STREET]})",
-    ),
-    AreaUnit.COUNTY: (
-        "counties",
-        f"substr(region_code, 1, {LEVEL_DIGITS[RegionLevel.COUNTY]})",
-    ),
-}
-_AREA_RESIDENTS_SQL = f"""
-SELECT person_id, region_code, compound_id, building_id
-FROM {current_person(":as_of")} p
-WHERE {" OR ".join(f"{key} = ANY(:{name})" for name, key in _RESIDENCE_UNITS.values())}
-"""
-
-
+# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store
 def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
     """The residents of the medium- and high-risk areas drawn by residence in `areas`
-    (zones.AREA_SCHEMA): person_id, area_id, level_since. An area's key and a resident's are
-    the same expression (`zones.area_key`)."""
-    schema = {"person_id": pl.Int64(), "area_id": pl.String(), "level_since": pl.Date()}
-    drawn = areas.filter(
-        pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
-        & pl.col("unit").is_in([u.value for u in _RESIDENCE_UNITS])
+    (zones.AREA_SCHEMA): person_id, area_id, level_since."""
+    drawn = areas.filter(pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
+    return area_residents(store, day, drawn).join(
+        drawn.select("area_id", "level_since"), on="area_id"
     )
-    if drawn.height == 0:
-        return pl.DataFrame(schema=schema)
-    keyed = {
-        unit: drawn.filter(pl.col("unit") == unit.value).select(
-            area_key(unit).alias("key"), "area_id", "level_since"
-        )
-        for unit in _RESIDENCE_UNITS
-    }
-    params: dict[str, Any] = {"as_of": _last_instant(day)}
-    for unit, (name, _) in _RESIDENCE_UNITS.items():  # [""] for none: no type for an empty array
-        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
-    people = read(
-        store,
-        _AREA_RESIDENTS_SQL,
-        params,
-        {
-            "person_id": pl.Int64(),
-            "region_code": pl.String(),
-            "compound_id": pl.String(),
-            "building_id": pl.String(),
-        },
-    )
-    found = [
-        people.select("person_id", area_key(unit).alias("key"))
-        .join(areas_of_unit, on="key")
-        .select(list(schema))
-        for unit, areas_of_unit in keyed.items()
-    ]
-    return pl.concat([pl.DataFrame(schema=schema), *found])
 
 
 def _area_reasons(

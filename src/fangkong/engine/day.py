@@ -20,9 +20,11 @@ and what the steps before it wrote in this run):
 8. certificates arrivals' foreign certificates (EU DCC) checked (`engine.certificates`)
 
 Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`,
-stored in `risk_area`), and the people who stayed in or left a high- or medium-risk area
-(`fangkong.engine.zones_departures`) get the policy's orders for them; a contact of the day is
-quarantined as a contact instead.
+stored in `risk_area`, with the measures of their levels in `area_measure`: residents confined,
+venues closed or restricted, `fangkong.engine.zones_measures`; the swabs of the negative
+round an area's lowering waits for are ordered the day before it is due), and the people who
+stayed in or left a high- or medium-risk area (`fangkong.engine.zones_departures`) get the
+policy's orders for them; a contact of the day is quarantined as a contact instead.
 
 Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
@@ -68,6 +70,7 @@ from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
 from fangkong.engine.zones import draw_areas, store_areas
 from fangkong.engine.zones_departures import area_departures
+from fangkong.engine.zones_measures import area_measures, area_round_orders, store_measures
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
@@ -88,6 +91,7 @@ DERIVED_TABLES = (
     "engine_episode",
     "engine_state",
     "risk_area",
+    "area_measure",
 )
 
 
@@ -157,6 +161,7 @@ def run_day(
                 treatment,
                 isolation_lifted(store, day, policy, scenario=scenario),
                 border_orders(store, day, policy, scenario=scenario, marks=marks),
+                area_round_orders(store, day, policy, areas, scenario=scenario),
             ]
         )
         orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
@@ -172,6 +177,7 @@ def run_day(
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)
+        store_measures(store, area_measures(store, areas, policy), day, scenario)
         store_colours(store, day, policy, scenario=scenario, marks=marks, areas=areas)
         store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks)

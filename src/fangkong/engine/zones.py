@@ -66,10 +66,35 @@ from fangkong.store import Store
 from fangkong.store.person_view import current_person
 from fangkong.store.regions import LEVEL_DIGITS
 
+# the units an area can have residents in, and the parameter naming their keys
+_DWELLING_UNITS = {
+    AreaUnit.BUILDING: "buildings",
+    AreaUnit.COMPOUND: "compounds",
+    AreaUnit.STREET: "streets",
+    AreaUnit.COUNTY: "counties",
+}
+
+
+def _division(level: RegionLevel, column: str = "region_code") -> str:
+    """SQL: the code of the division at `level` that the division code `column` lies in (its
+    leading digits of that level)."""
+    return f"substr({column}, 1, {LEVEL_DIGITS[level]})"
+
+
+_AREA_RESIDENTS_SQL = f"""
+SELECT person_id, region_code, compound_id, building_id
+FROM {current_person(":as_of")} p
+WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
+   OR {_division(RegionLevel.STREET)} = ANY(:streets)
+   OR {_division(RegionLevel.COUNTY)} = ANY(:counties)
+"""
+
 __all__ = [
     "AREA_SCHEMA",
     "STORED_AREA_SCHEMA",
+    "area_cases",
     "area_key",
+    "area_residents",
     "areas_on",
     "draw_areas",
     "lowering_schedule",
@@ -127,6 +152,42 @@ def area_key(unit: AreaUnit) -> pl.Expr:
             n = _PREFIX[unit]
             code = pl.col("region_code")
             return pl.when(code.str.len_chars() >= n).then(code.str.slice(0, n))
+
+
+def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
+    """The people living at the end of `day` in `areas` (rows with AREA_SCHEMA's `area_id`,
+    `unit`, `region_code`, `compound_id`, `building_id`): person_id, area_id, one row per
+    person and area. An area's key and a resident's are the same expression (`area_key`); a
+    venue has no residents."""
+    schema = {"person_id": pl.Int64(), "area_id": pl.String()}
+    drawn = areas.filter(pl.col("unit").is_in([u.value for u in _DWELLING_UNITS]))
+    if drawn.height == 0:
+        return pl.DataFrame(schema=schema)
+    keyed = {
+        unit: drawn.filter(pl.col("unit") == unit.value).select(
+            area_key(unit).alias("key"), "area_id"
+        )
+        for unit in _DWELLING_UNITS
+    }
+    params: dict[str, object] = {"as_of": day_bounds(day)[1] - timedelta(microseconds=1)}
+    for unit, name in _DWELLING_UNITS.items():  # [""] for none: an empty array has no type
+        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
+    people = read(
+        store,
+        _AREA_RESIDENTS_SQL,
+        params,
+        {
+            "person_id": pl.Int64(),
+            "region_code": pl.String(),
+            "compound_id": pl.String(),
+            "building_id": pl.String(),
+        },
+    )
+    found = [
+        people.select("person_id", area_key(unit).alias("key")).join(mine, on="key").drop("key")
+        for unit, mine in keyed.items()
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *found]).unique(maintain_order=True)
 
 
 def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
@@ -269,6 +330,13 @@ WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
     return frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
 
 
+def area_cases(store: Store, day: date, scenario: Scenario = LIVE) -> pl.Series:
+    """The people whose infection counts for the areas on `day` (reported by then, not
+    withdrawn): they are in care, not in an area's round."""
+    infections = _infections(store, day, scenario).filter(pl.col("on") <= day)
+    return infections.get_column("person_id").unique()
+
+
 def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """The venues where each case checked in during the `window_days` before its report (and
     up to it): one row per (case report, venue), with the venue's region."""
@@ -329,8 +397,8 @@ LEFT JOIN sample s ON s.person_id = p.person_id AND s.sampled_at >= :start
 LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
 WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
    OR p.building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))
-   OR substr(p.region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))
-   OR substr(p.region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
+   OR {_division(RegionLevel.COUNTY, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))
+   OR {_division(RegionLevel.STREET, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
     rows = read(
         store,
         sql,
@@ -422,8 +490,14 @@ def _case_location_areas(
     residences = residences.filter(pl.col("key").is_not_null())
     lifting = rules.lifting.values() if rules.lifting else ()
     pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
-    since = day - timedelta(days=max([*pending, 0]) + 2 * _longest(rules))
-    rounds = _rounds(store, day, residences.filter(pl.col("on") >= since), since) if pending else {}
+    rounds: dict[str, list[date]] = {}
+    if pending and residences.height:
+        # every area's rounds from the earliest day one can be due: an area whose last infection
+        # is old was lowered by its round, which a shorter look-back would not see (the area
+        # would be drawn again, waiting for a round taken long ago)
+        last = residences.group_by("unit", "key").agg(pl.col("on").max()).get_column("on").min()
+        assert isinstance(last, date)
+        rounds = _rounds(store, day, residences, min(last + timedelta(days=min(pending)), day))
     areas = _areas_from(rules, residences, top, AreaReason.CASE_RESIDENCE, day, rounds)
     stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
     if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
@@ -442,12 +516,6 @@ def _case_location_areas(
         stays = stays.filter(pl.col("key").is_not_null())
         areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
     return areas
-
-
-def _longest(rules: RiskAreas) -> int:
-    """The most days a lifting rule can keep an area at a level."""
-    days = [r.days_without_new_infection for r in rules.lifting.values()] if rules.lifting else []
-    return max([*days, rules.downgraded_high_to_low_after_days or 0, 1])
 
 
 def draw_areas(

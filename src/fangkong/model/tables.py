@@ -26,6 +26,7 @@ __all__ = [
     "TABLES_V7",
     "TABLES_V8",
     "TABLES_V9",
+    "TABLES_V10",
     "TABLES_V11",
     "Column",
     "SqlType",
@@ -637,6 +638,33 @@ TABLES_V9: tuple[Table, ...] = (
 )
 
 
+# Added by migration 10: the measures of the risk areas in force, derived rows of a run.
+TABLES_V10: tuple[Table, ...] = (
+    Table(
+        "area_measure",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("area_id", V),
+            _c("level", V),
+            _c("subject", V),
+            _c("restriction", V),
+            _c("measure", V),
+            _c("in_force_from", DATE),
+            _c("in_force_until", DATE, True),
+            _c("rule", V),
+            _c("policy_id", V),
+        ),
+        key=("scenario", "run_day", "area_id", "subject", "in_force_from"),
+        doc="The measures of the risk areas a run of a day drew (fangkong.engine.zones_measures):"
+        " for an area and a subject (its residents, or its venues of one category), the typed"
+        " restriction (AreaRestriction), the policy's measure, from when and until when the"
+        " rule holds it without a new infection. A run of a day replaces its own rows.",
+        batched=False,
+    ),
+)
+
+
 def _with_scenario(t: Table) -> Table:
     return Table(t.name, (*t.columns, SCENARIO), ("scenario", *t.key), t.doc, t.personal, t.batched)
 
@@ -698,6 +726,7 @@ ALL_TABLES = (
     + TABLES_V7
     + TABLES_V8
     + TABLES_V9
+    + TABLES_V10
     + TABLES_V11
 )
 

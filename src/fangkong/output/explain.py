@@ -4,12 +4,19 @@ and policy; `fangkong policy show` gives the rule's source)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 
+from fangkong.engine.frames import IDS, midnight, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.zones import area_key
+from fangkong.engine.zones_measures import RESIDENTS
 from fangkong.errors import NotFoundError
+from fangkong.policy.terms import AreaUnit
 from fangkong.store.base import Store
+from fangkong.store.person_view import current_person
 
 __all__ = ["STEP_SCHEMA", "explain_person"]
 
@@ -82,9 +89,58 @@ def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -
         frame = store.fetch(sql, params)
         if frame.height:
             frames.append(frame.select(pl.col(c).cast(t) for c, t in STEP_SCHEMA.items()))
+    if (measures := _area_measures(store, person_id, scenario)).height:
+        frames.append(measures)
     registered = store.scalar("SELECT count(*) FROM person WHERE person_id = :p", {"p": person_id})
     if not frames and not registered:
         raise NotFoundError(f"nothing is stored about person {person_id}")
     if not frames:
         return pl.DataFrame(schema=STEP_SCHEMA)
     return pl.concat(frames).sort("at", "what", nulls_last=True)
+
+
+_HOME = {"region_code": pl.String(), "compound_id": pl.String(), "building_id": pl.String()}
+_DWELLINGS = (AreaUnit.BUILDING, AreaUnit.COMPOUND, AreaUnit.STREET, AreaUnit.COUNTY)
+
+
+def _area_measures(store: Store, person_id: int, scenario: Scenario) -> pl.DataFrame:
+    """The measures of the risk areas of the person's residence (as the registry has it now:
+    `zones.area_key` of each unit) that confined its residents, once per area and start, with
+    the end the latest run gave it."""
+    home = read(
+        store,
+        f"SELECT region_code, compound_id, building_id FROM {current_person(person_ids=IDS)} p",
+        {"ids": [person_id], "as_of": datetime(9999, 12, 31, tzinfo=UTC)},
+        _HOME,
+    )
+    if home.height == 0:
+        return pl.DataFrame(schema=STEP_SCHEMA)
+    keys = home.select(
+        (pl.lit(f"{u.value}:") + area_key(u)).alias(u.value) for u in _DWELLINGS
+    ).row(0)
+    found = store.fetch(
+        "SELECT m.area_id, m.level, m.restriction, m.measure, m.in_force_from,"
+        " m.in_force_until, m.rule, m.policy_id, m.run_day FROM area_measure m"
+        f" WHERE {scenario.visible('m')} AND m.subject = :s"
+        " AND m.area_id IN (SELECT unnest(CAST(:a AS VARCHAR[])))",
+        {"s": RESIDENTS, "a": [k for k in keys if k is not None], **scenario.params()},
+    )
+    if found.height == 0:
+        return pl.DataFrame(schema=STEP_SCHEMA)
+    latest = found.sort("run_day").group_by("area_id", "level", "in_force_from").last()
+    return latest.select(
+        midnight(pl.col("in_force_from")).alias("at"),
+        pl.lit("order").alias("what"),
+        pl.format(
+            "area measure {} ({}) as a resident of {} ({} risk){}",
+            "restriction",
+            "measure",
+            "area_id",
+            "level",
+            pl.when(pl.col("in_force_until").is_not_null())
+            .then(pl.lit(" until ") + pl.col("in_force_until").cast(pl.String))
+            .otherwise(pl.lit("")),
+        ).alias("summary"),
+        "rule",
+        "policy_id",
+    )

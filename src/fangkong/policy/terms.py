@@ -16,6 +16,7 @@ from fangkong.model.glossary import CodeReason
 
 __all__ = [
     "STRICTNESS",
+    "AreaRestriction",
     "AreaRule",
     "AreaUnit",
     "CareSetting",
@@ -124,6 +125,12 @@ class AreaRule(StrEnum):
     CONTAIN_SPREAD_STRICT_CONTROL = "contain_spread_strict_control"  # 内防扩散、外防输出、严格管控
     STAY_HOME_DOOR_TO_DOOR = "stay_home_door_to_door"  # 足不出户、上门服务
 
+    @property
+    def confinement(self) -> AreaRestriction | None:
+        """What the rule does to the residents' movements: 足不出户 keeps them home, 人不出区
+        in the area; the 2020 strategies and 个人防护、避免聚集 confine nobody."""
+        return _CONFINEMENT.get(self)
+
 
 class VenueMeasure(StrEnum):
     """Measures for a venue category at a risk level (April 2020 notice on key places)."""
@@ -134,6 +141,30 @@ class VenueMeasure(StrEnum):
     GRADED_RESTRICTIONS = "graded_restrictions"  # 分类适度限制
     REINFORCED_MEASURES = "reinforced_measures"  # 继续采取强化措施 (特殊单位, medium/high)
     TEMPORARILY_CLOSED = "temporarily_closed"  # 临时禁止开业
+
+    @property
+    def restriction(self) -> AreaRestriction:
+        """临时禁止开业 closes a venue; every other measure keeps it open under limits the
+        notice does not quantify."""
+        if self is VenueMeasure.TEMPORARILY_CLOSED:
+            return AreaRestriction.CLOSED
+        return AreaRestriction.RESTRICTED
+
+
+class AreaRestriction(StrEnum):
+    """What a risk area's measure does, typed for whoever obeys it: its residents kept home or
+    in the area, a venue in it closed or open under restrictions."""
+
+    STAY_HOME = "stay_home"  # 足不出户
+    STAY_IN_AREA = "stay_in_area"  # 人不出区
+    CLOSED = "closed"  # 临时禁止开业
+    RESTRICTED = "restricted"  # open, under the measure's limits (分类适度限制, 强化措施 ...)
+
+
+_CONFINEMENT = {
+    AreaRule.STAY_HOME_DOOR_TO_DOOR: AreaRestriction.STAY_HOME,
+    AreaRule.STAY_IN_AREA_STAGGERED_PICKUP: AreaRestriction.STAY_IN_AREA,
+}
 
 
 class RuleScope(StrEnum):

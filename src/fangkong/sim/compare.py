@@ -46,7 +46,8 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ("peak_severe", "peak severe in hospital"),
     ("peak_in_beds", "peak in hospital beds by order"),
     ("quarantine_person_days", "quarantine person-days"),
-    ("area_person_days", "person-days under area rules"),
+    ("area_person_days", "person-days under area restrictions (residents confined)"),
+    ("venue_days_closed", "venue-days closed by area measures"),
     ("tests", "swabs"),
     ("tubes", "tubes"),
 )

@@ -78,6 +78,10 @@ def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> p
         if identities
         else pl.repeat(None, p.n, dtype=pl.String, eager=True)
     )
+    building = city.geography.household_building[p.household].astype(np.int64)
+    compound = np.where(
+        building >= 0, city.geography.building_compound[np.maximum(building, 0)], -1
+    ).astype(np.int64)
     return pl.DataFrame(
         {
             "person_id": np.arange(p.n, dtype=np.int64),
@@ -85,10 +89,18 @@ def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> p
             "id_number": ids,
             "household_id": p.household.astype(np.int64),
             "region_code": city.geography.street_codes()[street],
+            # the residence's compound and building (none for an institution's residents)
+            "compound_id": _ids_or_null(compound),
+            "building_id": _ids_or_null(building),
             "sex": np.where(p.male, "M", "F"),
             "birth_year": birth_year,
         }
     )
+
+
+def _ids_or_null(index: npt.NDArray[np.int64]) -> pl.Series:
+    """Indices as the registry's text ids; -1 (none) as null."""
+    return pl.Series(index).cast(pl.String).replace("-1", None)
 
 
 def households_frame(city: City) -> pl.DataFrame:

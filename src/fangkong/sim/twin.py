@@ -6,10 +6,14 @@ Each simulated day the twin
    twin's own store) and turns it into `Restrictions` for the transmission model: people placed
    in a quarantine site or a hospital bed leave every layer; people under a home quarantine
    phase, a centralized phase still waiting for a room, temporary control (a positive pool), or
-   an open case episode still waiting for a bed stay home (household only);
+   an open case episode still waiting for a bed stay home (household only); so do the residents
+   a risk area's measure confines (足不出户 and 人不出区 alike: the model has no layer within a
+   compound or building), and the venues a measure closes get no visit and no check-in (a
+   venue open under restrictions is visited as usual: the policy quantifies no limit);
 2. produces the day's events: the swabs the engine ordered for the day (quarantine test days,
-   single-tube retests, make-up tests); the pooled swabs of the testing rounds the twin is given
-   (`Round`: the command centre's decision, an input); the daily swab of patients in hospital;
+   single-tube retests, make-up tests, the round a risk area waits for); the pooled swabs of
+   the testing rounds the twin is given (`Round`: the command centre's decision, an input); the
+   daily swab of patients in hospital;
    a fever-clinic swab for some of the people whose symptoms begin and for everyone who becomes
    severe; each tube's result from the swabbed agents' viral load (`Epidemic.ct_values`); the
    field investigation of each new positive (the others of their class and workplace, named as
@@ -23,12 +27,15 @@ What is copied from the engine and what is not: nothing of a rule is. Who is a c
 quarantined and for how long, who is tested on which day, who is released, admitted, discharged,
 and who gets a room or a bed: all of it is the engine's `run_day` under the policy file, read
 back through the engine's public readers (`placements`, `open_schedules`,
-`under_temporary_control`, `case_state`) and the stored `engine_order` rows. The twin decides
-only what people and services do with those orders (go to the place the order names, stay home
-when there is no room or bed yet, take the swab the order calls for) and what the world does on
-its own (infections, symptoms, severity, deaths, check-ins, lab readings) — from `twin.yaml` and
-the transmission model. Risk areas are read the same way once the engine draws them; it draws
-none yet, so no person-day is under an area restriction.
+`under_temporary_control`, `case_state`, and for the risk areas' measures
+`residents_under_measures` and `venues_under_measures`) and the stored `engine_order` rows. The
+twin decides only what people and services do with those orders (go to the place the order
+names, stay home when there is no room or bed yet or while their area is sealed, take the swab
+the order calls for) and what the world does on its own (infections, symptoms, severity,
+deaths, check-ins, lab readings) — from `twin.yaml` and the transmission model. The twin's
+residents carry their compound and building, so the engine draws residence areas for them.
+`TwinDay.area_restricted` counts the residents an area's measure confines that day (placed or
+not), `venues_closed` the venues it closes.
 
 The twin's store is its own: an embedded DuckDB store in memory (by default) created with the
 project's migrations, never the operational store. `Twin.save(path)` writes it to a file.
@@ -58,10 +65,11 @@ from fangkong.engine.scenario import Scenario, open_scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control
 from fangkong.engine.treatment import active_cases, case_state
+from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
 from fangkong.errors import InputError
 from fangkong.model.glossary import FacilityKind
 from fangkong.policy import Policy
-from fangkong.policy.terms import QuarantineKind
+from fangkong.policy.terms import AreaRestriction, QuarantineKind
 from fangkong.sim.agent import AGENT_DTYPE, NEVER
 from fangkong.sim.city import City, build_city
 from fangkong.sim.disease import CT_LIMIT
@@ -102,6 +110,8 @@ _HOME_KINDS = (
 )
 HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
 _OUT = np.uint8(Restriction.ISOLATED | Restriction.QUARANTINED)
+# the risk-area measures that confine residents (`AreaRestriction`)
+_CONFINING = [AreaRestriction.STAY_HOME.value, AreaRestriction.STAY_IN_AREA.value]
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,8 @@ class TwinDay:
     samples: int  # swabs taken
     tubes: int  # tubes tested
     quarantined: int  # people under a quarantine phase (centralized or at home) today
-    area_restricted: int  # people under a risk-area restriction today
+    area_restricted: int  # residents confined today by their risk area's measure
+    venues_closed: int  # venues closed today by their risk area's measure
     confined: int  # people kept home by an order (home phases, waiting for a room or bed, pools)
     in_hospital: int  # people in hospital beds by the engine's orders at the start of the day
     cases_found: int  # new case episodes the engine traced
@@ -327,7 +338,7 @@ class Twin:
             ep.seed_infections(np.array([self.seed_agent], dtype=AGENT_DTYPE))
         if self.store is None:
             events = ep.step(all_checkins=False)
-            return self._record(day, events, 0, 0, (0, 0, 0), None)
+            return self._record(day, events, 0, 0, (0, 0, 0, 0, 0), None)
         restrictions, figures = self._restrictions(day)
         if k % 7 < WEEKDAYS:
             c = ep.courses
@@ -365,14 +376,14 @@ class Twin:
         events: DayEvents,
         samples: int,
         tubes: int,
-        figures: tuple[int, int, int],
+        figures: tuple[int, int, int, int, int],
         result: DayResult | None,
     ) -> TwinDay:
         c, d = self.epidemic.courses, self.epidemic.day - 1
         act = self.epidemic.active
         # severe until the course ends (or death): the model's hospital stay
         in_hosp = int(((c.severe[act] <= d) & (c.severe[act] != NEVER)).sum())
-        quarantined, confined, in_hospital = figures
+        quarantined, confined, in_hospital, area_restricted, venues_closed = figures
         out = TwinDay(
             day=day,
             infected=len(events.infected),
@@ -384,7 +395,8 @@ class Twin:
             samples=samples,
             tubes=tubes,
             quarantined=quarantined,
-            area_restricted=0,  # the engine draws no risk areas yet (module docstring)
+            area_restricted=area_restricted,
+            venues_closed=venues_closed,
             confined=confined,
             in_hospital=in_hospital,
             cases_found=result.cases if result else 0,
@@ -394,8 +406,9 @@ class Twin:
         self.days.append(out)
         return out
 
-    def _restrictions(self, day: date) -> tuple[Restrictions, tuple[int, int, int]]:
-        """What the orders stored by the runs before `day` do to people today."""
+    def _restrictions(self, day: date) -> tuple[Restrictions, tuple[int, int, int, int, int]]:
+        """What the orders and the risk areas' measures stored by the runs before `day` do to
+        people and venues today."""
         assert self.store is not None and self.policy is not None
         st, sc, n = self.store, self.scenario, self.city.n
         kinds = dict(self.facilities.select("facility_id", "kind").iter_rows())
@@ -418,17 +431,27 @@ class Twin:
                 ),
             ]
         )
+        # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
+        # layer within a compound or building, and no venue lies in one
+        area = residents_under_measures(st, day, sc).filter(pl.col("restriction").is_in(_CONFINING))
+        closed = venues_under_measures(st, day, sc).filter(
+            pl.col("restriction") == AreaRestriction.CLOSED.value
+        )
         person = np.zeros(n, dtype=np.uint8)
         person[_ids(home)] |= np.uint8(Restriction.CONFINED_HOME)
+        person[_ids(area["person_id"])] |= np.uint8(Restriction.CONFINED_HOME)
         hospital = placed.filter(pl.col("k").is_in(HOSPITALS))
         site = placed.filter(~pl.col("k").is_in(HOSPITALS) | pl.col("k").is_null())
         person[_ids(hospital["person_id"])] = np.uint8(Restriction.ISOLATED)
         person[_ids(site["person_id"])] = np.uint8(Restriction.QUARANTINED)
         self._inpatients = _ids(hospital["person_id"])
         confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
-        restrictions = Restrictions(person, np.zeros(self.city.venues.n, dtype=np.bool_))
+        venue_closed = np.zeros(self.city.venues.n, dtype=np.bool_)
+        venue_closed[_ids(closed["venue_id"])] = True
+        restrictions = Restrictions(person, venue_closed)
         self._restrictions_today = restrictions
-        return restrictions, (quarantine.height, confined, len(self._inpatients))
+        figures = (quarantine.height, confined, len(self._inpatients), area.height, closed.height)
+        return restrictions, figures
 
     def _tests(self, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The day's swabs and their results, from the agents' viral load: single tubes for
@@ -438,7 +461,7 @@ class Twin:
         d0, d1 = day_bounds(day)
         ordered = self.store.fetch(
             "SELECT DISTINCT person_id FROM engine_order o"
-            " WHERE order_type IN ('test', 'retest') AND person_id IS NOT NULL"
+            " WHERE order_type IN ('test', 'retest', 'area_round') AND person_id IS NOT NULL"
             f" AND {self.scenario.visible('o')} AND start_at < :d1"
             " AND (start_at >= :d0 OR (run_day = :prev AND start_at >= :p0))",
             {
@@ -666,6 +689,7 @@ class Twin:
             "peak_in_beds": peak("in_hospital"),
             "quarantine_person_days": total("quarantined"),
             "area_person_days": total("area_restricted"),
+            "venue_days_closed": total("venues_closed"),
             "tests": total("samples"),
             "tubes": total("tubes"),
             "cases_found": total("cases_found"),

@@ -23,6 +23,7 @@ from fangkong.model.tables import (
     TABLES_V7,
     TABLES_V8,
     TABLES_V9,
+    TABLES_V10,
     TABLES_V11,
     Table,
 )
@@ -176,6 +177,12 @@ def _create_v9_tables(store: Store) -> None:
         )
 
 
+def _create_v10_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V10)
+    if store.dialect == "postgres":
+        store.execute('CREATE INDEX "area_measure_day" ON "area_measure" (scenario, run_day)')
+
+
 def _create_v11_tables(store: Store) -> None:
     _create_tables(store, TABLES_V11)
     if store.dialect == "postgres":  # the colours read the reports of a lookback window
@@ -213,7 +220,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         " arrivals and their check",
         _create_v9_tables,
     ),
-    # (10: reserved for the measures of the risk areas)
+    Migration(
+        10, "the measures of the risk areas drawn, per scenario and run day", _create_v10_tables
+    ),
     Migration(11, "symptom reports (a health-code reason)", _create_v11_tables),
 )
 

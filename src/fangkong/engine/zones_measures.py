@@ -1,0 +1,332 @@
+"""The measures of the risk areas in force (分区分级管控措施): who in an area is confined, and which
+of its venues are closed or restricted, by the policy's rules for the area's level.
+
+    measures = area_measures(store, areas, policy)       # MEASURE_SCHEMA, not stored
+    measures_on(store, day, scenario)                    # as the runs stored them
+    residents_under_measures(store, day, scenario)       # person_id, area_id, restriction
+    venues_under_measures(store, day, scenario)          # venue_id, category, area_id, ...
+
+`run_day` derives them from the areas it drew (`fangkong.engine.zones`) and stores them in
+`area_measure`, in its scenario and run day, like the areas (a rerun replaces them; a what-if
+never touches live's). A measure exists only while its area does: an area lifted is drawn no
+more, and nor are its measures.
+
+**What a level's rules give** (`risk_areas` of the policy):
+
+- the residents of an area (a building, compound, street or county; a venue has none), by the
+  level's `area_rules`: 足不出户 (`stay_home_door_to_door`) keeps them home, 人不出区
+  (`stay_in_area_staggered_pickup`) in the area (`AreaRule.confinement`). The 2020 strategies
+  and 个人防护、避免聚集 confine nobody, so they give no measure.
+- the venues in an area, by the level's `venue_measures` and each venue's category (the special
+  institutions share one rule): 临时禁止开业 closes them, every other measure restricts them
+  (`VenueMeasure.restriction`). A venue lies in an area that is the venue itself, or the street
+  or county of its division code; the registry records no compound or building for a venue, so
+  no venue is found in an area of those units (their residents are confined instead).
+
+Each measure names the area, its level, its subject (`residents`, or a venue category), the
+typed restriction (`AreaRestriction`), the policy's measure, the rule (`risk_areas.area_rules.
+high`, `risk_areas.venue_measures.medium.enclosed_entertainment`) and policy, and when it
+holds: from the day the area took its level (`level_since`) to the day the rule lowers or lifts
+it if no new infection comes (`next_change_on`; null while a negative round is awaited or when
+the rule never changes it). Where the area is lowered, the measures of the lower level are
+stored too, from that day (until the run of that day says more). A reader of a day after the
+run's takes the rows in force that day.
+
+**The round an area waits for.** Where the lowering of an area waits for a negative round of
+all its residents on a day of its count (`lifting.<level>.negative_round_on_day`: the 9th
+edition's day 7), the run of the day before orders that round: an `area_round` order (a swab)
+for every resident but the area's cases, on the day it is due, or on the next day while it is
+past due and not complete (`area_round_orders`). The rounds themselves are read back by the
+drawing of the areas (`fangkong.engine.zones`), as any sample is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from fangkong.engine.frames import midnight, read
+from fangkong.engine.orders import empty_orders, orders_from
+from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.zones import area_cases, area_key, area_residents, areas_on
+from fangkong.model.glossary import OrderType, VenueCategory
+from fangkong.policy import Policy
+from fangkong.policy.schema import RiskAreas
+from fangkong.policy.terms import AreaRestriction, AreaUnit, RiskLevel
+from fangkong.store import Store
+
+__all__ = [
+    "MEASURE_SCHEMA",
+    "RESIDENTS",
+    "STORED_MEASURE_SCHEMA",
+    "area_measures",
+    "area_round_orders",
+    "measures_on",
+    "residents_under_measures",
+    "store_measures",
+    "venues_under_measures",
+]
+
+# the subject of a measure for the people who live in the area (else: a VenueCategory)
+RESIDENTS = "residents"
+
+MEASURE_SCHEMA: dict[str, pl.DataType] = {
+    "area_id": pl.String(),
+    "level": pl.String(),  # RiskLevel of the area while the measure holds
+    "subject": pl.String(),  # RESIDENTS or a VenueCategory
+    "restriction": pl.String(),  # AreaRestriction
+    "measure": pl.String(),  # the policy's AreaRule or VenueMeasure
+    "in_force_from": pl.Date(),
+    "in_force_until": pl.Date(),  # exclusive; null: until a later run says otherwise
+    "rule": pl.String(),
+    "policy_id": pl.String(),
+}
+STORED_MEASURE_SCHEMA: dict[str, pl.DataType] = {
+    "scenario": pl.String(),
+    "run_day": pl.Date(),
+    **MEASURE_SCHEMA,
+}
+# a venue is found in an area of these units (the venue itself, or its division code's prefix)
+_VENUE_UNITS = (AreaUnit.VENUE.value, AreaUnit.STREET.value, AreaUnit.COUNTY.value)
+_DWELLINGS = (AreaUnit.BUILDING, AreaUnit.COMPOUND, AreaUnit.STREET, AreaUnit.COUNTY)
+# the stricter restriction first, where one person or venue is under two
+_STRICTEST = [r.value for r in AreaRestriction]
+
+
+def _level_measures(
+    rules: RiskAreas,
+    area: dict[str, object],
+    categories: list[VenueCategory],
+    level: RiskLevel,
+    since: date,
+    until: date | None,
+) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    base = {"area_id": area["area_id"], "level": level.value, "in_force_from": since}
+    rule = rules.area_rules.get(level)
+    confinement = rule.confinement if rule is not None else None
+    if confinement is not None and AreaUnit(str(area["unit"])) in _DWELLINGS:
+        out.append(
+            {
+                **base,
+                "subject": RESIDENTS,
+                "restriction": confinement.value,
+                "measure": rule.value if rule is not None else None,
+                "in_force_until": until,
+                "rule": f"risk_areas.area_rules.{level.value}",
+            }
+        )
+    for category in categories:
+        measure = rules.venue_measure(level, category)
+        if measure is None:
+            continue
+        key = "special_institutions" if category.special_institution else category.value
+        out.append(
+            {
+                **base,
+                "subject": category.value,
+                "restriction": measure.restriction.value,
+                "measure": measure.value,
+                "in_force_until": until,
+                "rule": f"risk_areas.venue_measures.{level.value}.{key}",
+            }
+        )
+    return out
+
+
+def _venue_categories(store: Store, areas: pl.DataFrame) -> dict[str, list[VenueCategory]]:
+    """Per area, the venue categories its measures are for: a venue area's own category; every
+    category in a street or county; none in a building or compound (no venue is located in
+    one)."""
+    ids = areas.filter(pl.col("unit") == AreaUnit.VENUE.value).get_column("venue_id")
+    own = read(
+        store,
+        "SELECT venue_id, category FROM venue"
+        " WHERE venue_id IN (SELECT unnest(CAST(:v AS BIGINT[])))",
+        {"v": ids.drop_nulls().to_list()},
+        {"venue_id": pl.Int64(), "category": pl.String()},
+    )
+    category = dict(own.iter_rows())
+    out: dict[str, list[VenueCategory]] = {}
+    for area_id, unit, venue_id in areas.select("area_id", "unit", "venue_id").iter_rows():
+        if unit == AreaUnit.VENUE.value:
+            out[area_id] = [VenueCategory(category[venue_id])] if venue_id in category else []
+        elif unit in _VENUE_UNITS:
+            out[area_id] = list(VenueCategory)
+        else:
+            out[area_id] = []
+    return out
+
+
+def area_measures(store: Store, areas: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The measures (MEASURE_SCHEMA) of `areas` (zones.AREA_SCHEMA, as `draw_areas` gives them)
+    under `policy`: see the module docstring."""
+    rules = policy.risk_areas
+    if rules is None or areas.height == 0:
+        return pl.DataFrame(schema=MEASURE_SCHEMA)
+    categories = _venue_categories(store, areas)
+    rows: list[dict[str, object]] = []
+    for area in areas.iter_rows(named=True):
+        # the day the rule changes the area's level, if no infection comes and no round is due
+        change = None if area["awaiting_round"] else area["next_change_on"]
+        mine = categories[area["area_id"]]
+        level = RiskLevel(area["level"])
+        rows += _level_measures(rules, area, mine, level, area["level_since"], change)
+        if change is not None and area["next_level"] is not None:
+            lower = RiskLevel(area["next_level"])
+            rows += _level_measures(rules, area, mine, lower, change, None)
+    frame = pl.DataFrame(rows, schema={k: v for k, v in MEASURE_SCHEMA.items() if k != "policy_id"})
+    return frame.with_columns(pl.lit(policy.id).alias("policy_id")).select(list(MEASURE_SCHEMA))
+
+
+def area_round_orders(
+    store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """ORDER_SCHEMA: the swabs of the rounds the areas of `day` (zones.AREA_SCHEMA) wait for
+    that are due by the next day (see the module docstring)."""
+    rules = policy.risk_areas
+    if rules is None or not rules.lifting or areas.height == 0:
+        return empty_orders()
+    tomorrow = day + timedelta(days=1)
+    due = areas.filter(pl.col("awaiting_round") & (pl.col("next_change_on") <= tomorrow))
+    if due.height == 0:
+        return empty_orders()
+    round_day = {
+        level.value: rule.negative_round_on_day
+        for level, rule in rules.lifting.items()
+        if rule.negative_round_on_day is not None
+    }
+    cases = area_cases(store, day, scenario)
+    people = (
+        area_residents(store, day, due)
+        .filter(~pl.col("person_id").is_in(cases.implode()))
+        .join(due.select("area_id", "level", "next_change_on"), on="area_id")
+        .with_columns(
+            pl.max_horizontal("next_change_on", pl.lit(tomorrow)).alias("on"),
+            pl.col("level").replace_strict(round_day, return_dtype=pl.Int32).alias("n"),
+        )
+        .unique("person_id", keep="first")
+    )
+    return orders_from(
+        people,
+        OrderType.AREA_ROUND,
+        start_at=midnight(pl.col("on")),
+        end_at=midnight(pl.col("on") + pl.duration(days=1)),
+        place="area_id",
+        detail=pl.format("round of day {}", "n"),
+        rule=pl.format("risk_areas.lifting.{}.negative_round_on_day", "level"),
+        policy_id=policy.id,
+        reason=pl.format(
+            "the {} area's lowering waits for a negative test of every resident on day {}"
+            " without a new infection",
+            "level",
+            "n",
+        ),
+    )
+
+
+def store_measures(store: Store, measures: pl.DataFrame, day: date, scenario: Scenario) -> None:
+    """Store the measures of a run of `day` in `scenario` (the run has removed its earlier
+    rows)."""
+    if measures.height:
+        store.insert_frame(
+            "area_measure",
+            measures.select(
+                pl.lit(scenario.name).alias("scenario"),
+                pl.lit(day).alias("run_day"),
+                *MEASURE_SCHEMA,
+            ),
+        )
+
+
+def measures_on(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The measures in force on `day` in `scenario` (STORED_MEASURE_SCHEMA), as the latest run
+    on or before `day` stored them: those from on or before `day` and not ended by it. A
+    what-if sees live's runs before its fork day."""
+    cols = ", ".join(f'm."{c}"' for c in STORED_MEASURE_SCHEMA)
+    sql = f"""
+SELECT {cols} FROM area_measure m
+WHERE {scenario.visible("m")} AND m.run_day = (
+  SELECT max(r.run_day) FROM engine_run r WHERE {scenario.visible("r")} AND r.run_day <= :day)
+  AND m.in_force_from <= :day AND (m.in_force_until IS NULL OR m.in_force_until > :day)
+ORDER BY m.area_id, m.subject"""
+    return read(store, sql, {"day": day, **scenario.params()}, STORED_MEASURE_SCHEMA)
+
+
+def _strictest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One row per `key`: the strictest restriction (then the first area) it is under."""
+    rank = pl.col("restriction").replace_strict(_STRICTEST, range(len(_STRICTEST)))
+    return frame.sort(rank, "area_id").unique(key, keep="first", maintain_order=True).sort(key)
+
+
+def residents_under_measures(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The people confined on `day` by a measure of the area they live in: person_id, area_id,
+    restriction (AreaRestriction: stay_home before stay_in_area where both), measure, rule,
+    policy_id."""
+    schema = {
+        "person_id": pl.Int64(),
+        "area_id": pl.String(),
+        "restriction": pl.String(),
+        "measure": pl.String(),
+        "rule": pl.String(),
+        "policy_id": pl.String(),
+    }
+    measures = measures_on(store, day, scenario).filter(pl.col("subject") == RESIDENTS)
+    if measures.height == 0:
+        return pl.DataFrame(schema=schema)
+    areas = areas_on(store, day, scenario).join(measures.select("area_id").unique(), on="area_id")
+    people = area_residents(store, day, areas).join(measures, on="area_id")
+    return _strictest(people.select(list(schema)), "person_id")
+
+
+def venues_under_measures(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+    """The venues under a measure on `day`: venue_id, category, area_id, restriction (closed
+    before restricted where a venue is in two areas), measure, rule, policy_id."""
+    schema = {
+        "venue_id": pl.Int64(),
+        "category": pl.String(),
+        "area_id": pl.String(),
+        "restriction": pl.String(),
+        "measure": pl.String(),
+        "rule": pl.String(),
+        "policy_id": pl.String(),
+    }
+    measures = measures_on(store, day, scenario).filter(pl.col("subject") != RESIDENTS)
+    if measures.height == 0:
+        return pl.DataFrame(schema=schema)
+    areas = areas_on(store, day, scenario).filter(pl.col("unit").is_in(list(_VENUE_UNITS)))
+    areas = areas.join(measures.select("area_id").unique(), on="area_id")
+    regions = areas.filter(pl.col("unit") != AreaUnit.VENUE.value).get_column("area_id")
+    venues = read(
+        store,
+        """
+SELECT venue_id, region_code, category FROM venue
+WHERE venue_id IN (SELECT unnest(CAST(:v AS BIGINT[])))
+   OR substr(region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))
+   OR substr(region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))""",
+        {
+            "v": areas.get_column("venue_id").drop_nulls().to_list(),
+            "r": [a.split(":", 1)[1] for a in regions.to_list()],
+        },
+        {"venue_id": pl.Int64(), "region_code": pl.String(), "category": pl.String()},
+    )
+    keyed = pl.concat(
+        [
+            venues.with_columns(
+                (
+                    pl.lit(f"{unit}:")
+                    + (
+                        pl.col("venue_id").cast(pl.String)
+                        if unit == AreaUnit.VENUE.value
+                        else area_key(AreaUnit(unit))
+                    )
+                ).alias("area_id")
+            )
+            for unit in _VENUE_UNITS
+        ]
+    ).filter(pl.col("area_id").is_not_null())
+    found = keyed.join(
+        measures, left_on=["area_id", "category"], right_on=["area_id", "subject"]
+    ).select(list(schema))
+    return _strictest(found, "venue_id")
