@@ -144,9 +144,9 @@ def run_day(
         local = contacts.filter(~pl.col("contact_person_id").is_in(away))
         received, unmatched = _received(store, day, policy, prefix, marks)
         areas = draw_areas(store, day, policy, scenario=scenario)
-        departures = area_departures(store, day, policy, areas, marks=marks).filter(
-            ~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode())
-        )
+        departures = area_departures(
+            store, day, policy, areas, scenario=scenario, marks=marks
+        ).filter(~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode()))
         treatment = treatment_orders(store, day, policy, scenario=scenario)
         outcomes = derived_outcomes(store, treatment, scenario, day)
         orders = concat_orders(

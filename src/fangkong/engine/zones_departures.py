@@ -1,19 +1,25 @@
 """Who stayed in or left a high- or medium-risk area (7天内有中高风险区旅居史), for quarantine.
 
 `area_departures(store, day, policy, areas)` finds, within the policy's
-`risk_areas.departure_lookback_days` before the end of the run day, while each area held its
-level (from its `level_since`):
+`risk_areas.departure_lookback_days` before the end of the run day, while each area was listed:
 
 - **stays**: check-ins at a venue inside a listed area (the venue itself where it is the area,
   or a venue of a listed street or county); the stay ends at the checkout, else the check-in;
 - **departures**: moves out of a listed residence area (building, compound, street or county:
   the residence the move left was in it, the new one is not), effective then.
 
+An area is listed on a day as the latest run before that day drew it, at the level its schedule
+gives for the day: the run of a day publishes the areas it draws, so a visit earlier that day,
+before anyone knew, was not a stay in a risk area (whoever shared the place with the case is found
+by tracing, by co-presence). The areas' `level_since` (the day of the report that drew them) is
+not the day they were listed.
+
 Only events new to this run count (dated on the run day or after the previous run's day, or
 imported since the previous run: `fangkong.engine.scenario`), so that nobody is ordered into
-quarantine twice for one stay. Residents of a high area are under its area rule (足不出户: the
-area is the order) and are not quarantined for it. Each row is DEPARTURE_SCHEMA
-(`fangkong.engine.quarantine`), with the level of the area as it is listed on the run day;
+quarantine twice for one stay. Residents of a high area of the run day are under its area rule
+(足不出户: the area is the order) and are not quarantined for it. Each row is DEPARTURE_SCHEMA
+(`fangkong.engine.quarantine`).
+The level is the one the area had on the day of the stay or move;
 `departure_quarantine_orders` gives the policy's orders (none where the policy has no regime for
 the population, as in 2020).
 """
@@ -28,7 +34,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, day_bounds, ids_of, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.quarantine import DEPARTURE_SCHEMA
-from fangkong.engine.scenario import Watermarks
+from fangkong.engine.scenario import Scenario, Watermarks
 from fangkong.policy import Policy
 from fangkong.policy.terms import AreaUnit, RiskLevel
 from fangkong.store import Store
@@ -176,25 +182,89 @@ def _in_high_areas(store: Store, day: date, people: pl.Series, high: pl.DataFram
     return inside.get_column("person_id").unique()
 
 
+_LISTED = {"on": pl.Date(), "area_id": pl.String(), "level": pl.String()}
+_LISTED_AREA = {
+    "run_day": pl.Date(),
+    "area_id": pl.String(),
+    "level": pl.String(),
+    "unit": pl.String(),
+    "venue_id": pl.Int64(),
+    "next_level": pl.String(),
+    "next_change_on": pl.Date(),
+    "awaiting_round": pl.Boolean(),
+}
+
+
+def _listed(store: Store, scenario: Scenario, first: date, last: date) -> pl.DataFrame:
+    """The high and medium areas listed on each day from `first` to `last` (see the module
+    docstring): `on`, `area_id`, `level` (that day's), with `unit` and `venue_id`."""
+    runs = read(
+        store,
+        f"SELECT DISTINCT r.run_day FROM engine_run r WHERE {scenario.visible('r')}"
+        " AND r.run_day < :last",
+        {**scenario.params(), "last": last},
+        {"run_day": pl.Date()},
+    ).get_column("run_day")
+    days = pl.DataFrame({"on": pl.date_range(first, last, eager=True)})
+    # the run each day's list comes from: the latest before the day
+    by_day = days.sort("on").join_asof(
+        pl.DataFrame({"run_day": runs})
+        .sort("run_day")
+        .with_columns((pl.col("run_day") + timedelta(days=1)).alias("on")),
+        on="on",
+        strategy="backward",
+    )
+    used = by_day.get_column("run_day").drop_nulls().unique()
+    if used.len() == 0:
+        return pl.DataFrame(schema={**_LISTED, "unit": pl.String(), "venue_id": pl.Int64()})
+    areas = read(
+        store,
+        f"SELECT {', '.join(f'a.{c}' for c in _LISTED_AREA)} FROM risk_area a"
+        f" WHERE {scenario.visible('a')} AND a.run_day IN (SELECT unnest(CAST(:runs AS DATE[])))",
+        {**scenario.params(), "runs": used.to_list()},
+        _LISTED_AREA,
+    )
+    changed = (
+        pl.col("next_change_on").is_not_null()
+        & (pl.col("next_change_on") <= pl.col("on"))
+        & ~pl.col("awaiting_round")
+    )
+    level = pl.when(changed).then(pl.col("next_level")).otherwise(pl.col("level"))
+    return (
+        by_day.join(areas, on="run_day")
+        .with_columns(level.alias("level"))
+        .filter(pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
+        .select(*_LISTED, "unit", "venue_id")
+    )
+
+
 def area_departures(
-    store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, marks: Watermarks
+    store: Store,
+    day: date,
+    policy: Policy,
+    areas: pl.DataFrame,
+    *,
+    scenario: Scenario,
+    marks: Watermarks,
 ) -> pl.DataFrame:
-    """DEPARTURE_SCHEMA rows: people who stayed in or left a listed high- or medium-risk area
-    within the policy's lookback (see the module docstring)."""
+    """DEPARTURE_SCHEMA rows: people who stayed in or left a high- or medium-risk area while it
+    was listed, within the policy's lookback (see the module docstring); `areas`: the run day's
+    own, whose high areas' residents are under the area's rule."""
     rules = policy.risk_areas
     if rules is None or rules.departure_lookback_days is None:
         return _empty()
-    listed = areas.filter(pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
-    if listed.height == 0:
-        return _empty()
     start, end = day_bounds(day)
     since = start - timedelta(days=rules.departure_lookback_days)
+    listed = _listed(store, scenario, since.date(), day)
+    if listed.height == 0:
+        return _empty()
     params: dict[str, object] = {"day_start": start, "until": end, **marks.params()}
+    places = listed.unique("area_id")
     found = pl.concat(
-        [_stays(store, listed, since, params), _moves(store, listed, since, params)]
-    ).join(listed.select("area_id", "level", "level_since"), on="area_id")
-    found = found.filter(pl.col("when").dt.date() >= pl.col("level_since"))
-    high = listed.filter(pl.col("level") == RiskLevel.HIGH.value)
+        [_stays(store, places, since, params), _moves(store, places, since, params)]
+    ).with_columns(pl.col("when").dt.date().alias("on"))
+    found = found.join(listed.select(*_LISTED), on=["on", "area_id"])
+    high = areas.filter(pl.col("level") == RiskLevel.HIGH.value)
     residents = _in_high_areas(store, day, found.get_column("person_id"), high)
     if residents.len():
         log.info("%d people in a high area's rule are not quarantined for it", residents.len())
