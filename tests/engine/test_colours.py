@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.engine import colours
 from fangkong.engine.colours import code_of, derive_colours
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario
@@ -262,6 +263,28 @@ def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None
     # the first run writes everyone; a quiet later day only the few whose facts changed
     assert written[0] == 7  # everyone of the world: a first run has nothing to start from
     assert 0 < min(written[3:]) < store.count("person")
+
+
+def test_a_long_list_of_people_reads_everyone_and_keeps_those_asked_for(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the people to recompute are half the registry or more (a round that reached
+    everyone), the colours are read for everyone and cut to those asked for: the same rows as
+    the queries restricted to them, including someone asked for who has no fact at all."""
+    ninth = load_policy(NINTH)
+    _world().load(store, batch=1)
+    run_day(store, D1, ninth)
+    everyone = store.fetch("SELECT person_id FROM person").get_column("person_id").sort()
+    asked = pl.concat([everyone.head(everyone.len() - 2), pl.Series("person_id", [999])])
+    narrow = derive_colours(store, D1, ninth, ids=asked)
+    monkeypatch.setattr(colours, "_LONG_LIST", 1)  # the first list long enough to be asked
+    wide = derive_colours(store, D1, ninth, ids=asked)
+    assert sorted(wide.codes.get_column("person_id")) == sorted(asked)
+    assert wide.codes.sort("person_id").equals(narrow.codes.sort("person_id"))
+    order = ["person_id", "reason", "source_ref"]
+    assert wide.reasons.sort(order, nulls_last=True).equals(
+        narrow.reasons.sort(order, nulls_last=True)
+    )
 
 
 def test_a_what_if_recomputes_in_its_own_scenario_and_leaves_live_alone(store: Store) -> None:
