@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
+import random
+import zlib
 from pathlib import Path
 
+import cbor2
 import polars as pl
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
 from fangkong.credential.bulk import FACT_COLUMNS, sign_codes
-from fangkong.credential.healthcode import pseudonym
+from fangkong.credential.claims import CLAIM_FANGKONG
+from fangkong.credential.cose import parse_sign1, sign_es256
+from fangkong.credential.envelope import compress, unwrap
+from fangkong.credential.healthcode import CodeFacts, pseudonym
+from fangkong.credential.issue import CodeClaims, issue_code
 from fangkong.credential.qr import read_qr, write_qr
 from fangkong.errors import InputError
-from fangkong.model.glossary import CodeColour
+from fangkong.model.glossary import CodeColour, CodeReason
 
 from .conftest import T0, Regions
 
@@ -150,3 +162,83 @@ def test_malformed_files_are_named(tmp_path: Path) -> None:
     out = run(app, ["trust", "add-dcc-signer", str(cert), "--country", "AT", "--keys", keys])
     assert out.exit_code == 2
     assert "dsc.pem" in out.output
+
+
+_REGIONS = st.sampled_from(["310000", "320000", "110000"])
+_SUBJECTS = st.one_of(
+    st.text(alphabet="0123456789abcdef", min_size=32, max_size=32),  # what pseudonym gives
+    st.text(min_size=1, max_size=300),  # any text: heads of 1, 2 and 3 bytes, non-ASCII
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    subject=_SUBJECTS,
+    colour=st.sampled_from(list(CodeColour)),
+    reasons=st.lists(st.sampled_from(list(CodeReason)), max_size=5, unique=True),
+    policy=st.text(min_size=1, max_size=40),
+    region=_REGIONS,
+    issued_at=st.integers(min_value=0, max_value=2**40),
+    hours=st.integers(min_value=1, max_value=24 * 400),
+)
+def test_spliced_claims_are_the_bytes_cbor2_writes(
+    subject: str,
+    colour: CodeColour,
+    reasons: list[CodeReason],
+    policy: str,
+    region: str,
+    issued_at: int,
+    hours: int,
+) -> None:
+    """The claims of a code, spliced from the parts encoded once per issuance, are byte for
+    byte what cbor2 writes for the claims map, and cbor2 reads them back as that map."""
+    claims = CodeClaims(region, issued_at, hours)
+    facts = CodeFacts(subject, colour, tuple(reasons), policy)
+    spliced = claims.encode(subject, colour.value, tuple(r.value for r in reasons), policy)
+    assert spliced == cbor2.dumps(claims.claims(facts))
+    assert cbor2.loads(spliced) == claims.claims(facts)
+    # a second code of the same colour, reasons and policy reuses the parts
+    again = claims.encode(subject + "x", colour.value, tuple(r.value for r in reasons), policy)
+    assert cbor2.loads(again)[CLAIM_FANGKONG]["sid"] == subject + "x"
+
+
+def test_bulk_codes_verify_like_single_ones(regions: Regions) -> None:
+    """A code signed in bulk and the same facts issued alone read back the same through the
+    verifier (the signatures differ: ECDSA is randomised), and the COSE payloads are equal."""
+    facts = _facts(7)
+    signer = regions.shanghai.active()
+    bulk = sign_codes(facts, signer=signer, region="310000", issued_at=T0, validity_hours=24)
+    verifier = regions.verifier()
+    for row, text in zip(facts.iter_rows(named=True), bulk.to_list(), strict=True):
+        one = CodeFacts(
+            row["subject"],
+            CodeColour(row["colour"]),
+            tuple(CodeReason(r) for r in row["reasons"]),
+            row["policy_id"],
+        )
+        single = issue_code(one, signer=signer, region="310000", issued_at=T0, validity_hours=24)
+        assert verifier.verify(text, at=T0 + 1) == verifier.verify(single, at=T0 + 1)
+        assert parse_sign1(unwrap(text)[1]).payload == parse_sign1(unwrap(single)[1]).payload
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 250, 388, 4096, 65531, 65532, 65535, 65536, 70000])
+def test_stored_zlib_is_the_stream_zlib_writes(n: int) -> None:
+    data = random.Random(n).randbytes(n)
+    assert compress(data) == zlib.compress(data, 0)
+    assert zlib.decompress(compress(data)) == data
+
+
+def test_es256_signatures_are_read_out_of_der_as_the_library_reads_them() -> None:
+    """r and s sliced out of OpenSSL's DER are the integers cryptography decodes, for
+    signatures whose r or s is short (leading zero bytes) or long (a 00 before a high bit)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    long_r = short = 0
+    for i in range(3000):
+        data = i.to_bytes(4, "big")
+        raw = sign_es256(key, data)
+        r = int.from_bytes(raw[:32], "big")
+        s = int.from_bytes(raw[32:], "big")
+        key.public_key().verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+        long_r += r.bit_length() == 256  # DER: 33 bytes, a 00 first
+        short += min(r.bit_length(), s.bit_length()) <= 248  # DER: 31 bytes or fewer
+    assert long_r and short  # both shapes were met (about 1,500 and 23 expected)

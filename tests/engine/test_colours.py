@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.engine import colours
 from fangkong.engine.colours import code_of, derive_colours
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario
@@ -264,6 +265,28 @@ def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None
     assert 0 < min(written[3:]) < store.count("person")
 
 
+def test_a_long_list_of_people_reads_everyone_and_keeps_those_asked_for(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the people to recompute are half the registry or more (a round that reached
+    everyone), the colours are read for everyone and cut to those asked for: the same rows as
+    the queries restricted to them, including someone asked for who has no fact at all."""
+    ninth = load_policy(NINTH)
+    _world().load(store, batch=1)
+    run_day(store, D1, ninth)
+    everyone = store.fetch("SELECT person_id FROM person").get_column("person_id").sort()
+    asked = pl.concat([everyone.head(everyone.len() - 2), pl.Series("person_id", [999])])
+    narrow = derive_colours(store, D1, ninth, ids=asked)
+    monkeypatch.setattr(colours, "_LONG_LIST", 1)  # the first list long enough to be asked
+    wide = derive_colours(store, D1, ninth, ids=asked)
+    assert sorted(wide.codes.get_column("person_id")) == sorted(asked)
+    assert wide.codes.sort("person_id").equals(narrow.codes.sort("person_id"))
+    order = ["person_id", "reason", "source_ref"]
+    assert wide.reasons.sort(order, nulls_last=True).equals(
+        narrow.reasons.sort(order, nulls_last=True)
+    )
+
+
 def test_a_what_if_recomputes_in_its_own_scenario_and_leaves_live_alone(store: Store) -> None:
     ninth, whatif = load_policy(NINTH), load_policy("whatif-2022-06-28-close-contacts-5-3")
     _world().load(store, batch=1)
@@ -349,3 +372,83 @@ def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> No
     assert red_days == days[: len(red_days)]  # one span, from the day it was drawn
     reason = code_of(store, 2, days[0]).reasons.filter(pl.col("reason") == "from_risk_area")
     assert reason.get_column("source_ref").to_list() == ["building:B1"]
+
+
+def _symptom(e: Events, report: str, pid: int, observed: str, symptom: str = "fever") -> Events:
+    return e.add(
+        "symptom_report",
+        report_id=report,
+        person_id=pid,
+        observed_at=at(observed),
+        symptom=symptom,
+        observed_by="temperature_check" if symptom == "fever" else "self_declaration",
+        temperature=37.9 if symptom == "fever" else None,
+    )
+
+
+def test_suspected_cases_and_symptoms_late_and_corrected(store: Store) -> None:
+    """Suspected cases (from the case registry's diagnosis) are red while suspected, and not
+    once excluded or confirmed; fever or respiratory symptoms (symptom reports) are yellow for
+    the policy's 14-day lookback. A late report and a correction (排除) are seen by the next
+    run, which recomputes only the people they concern, equal to a full recompute each day."""
+    ninth = load_policy(NINTH)
+    e = Events()
+    for pid in (10, 11, 12, 13, 14, 15):
+        e.person(pid, pid * 10)
+    e.case(10, "2022-07-10 09:00", diagnosis="suspected", case_id="S10")
+    e.case(11, "2022-07-09 09:00", diagnosis="suspected", case_id="S11")
+    e.case(11, "2022-07-10 10:00", event="reclassify", diagnosis="excluded", case_id="S11")
+    e.case(14, "2022-07-09 15:00", diagnosis="suspected", case_id="S14")
+    e.case(14, "2022-07-10 11:00", event="reclassify", diagnosis="confirmed", case_id="S14")
+    _symptom(e, "Y12", 12, "2022-07-08 07:30")
+    _symptom(e, "Y15", 15, "2022-06-20 07:30", "cough")  # 20 days ago: past the lookback
+    for pid in (10, 11, 12, 13, 14, 15):  # everyone tested: no 应检未检 in the way
+        _pool(e, f"T{pid}", [pid], "2022-07-09 08:00", "negative")
+    e.load(store, batch=1)
+    run_day(store, _day(0), ninth)
+    _same(store, _day(0), ninth)
+
+    ten = code_of(store, 10, _day(0))
+    assert ten.colour is CodeColour.RED and _reasons(store, 10, _day(0)) == ["suspected"]
+    row = ten.reasons.row(0, named=True)
+    assert (row["source"], row["source_ref"]) == ("suspected_case", "S10")
+    assert row["since"] == at("2022-07-10 09:00")
+    assert code_of(store, 11, _day(0)).colour is CodeColour.GREEN  # excluded the next day
+    assert _reasons(store, 14, _day(0)) == ["confirmed"]  # suspected, then confirmed
+    twelve = code_of(store, 12, _day(0))
+    assert twelve.colour is CodeColour.YELLOW
+    assert _reasons(store, 12, _day(0)) == ["fever_or_respiratory_symptoms"]
+    row = twelve.reasons.row(0, named=True)
+    assert (row["source"], row["source_ref"]) == ("symptom_report", "Y12")
+    assert row["since"] == at("2022-07-08 07:30")
+    assert code_of(store, 15, _day(0)).colour is CodeColour.GREEN
+
+    # day 1: a symptom of 13 observed on 06-28 arrives late (the lookback still holds it on
+    # 07-11); 10's suspected case is excluded (the correction), reported late too
+    late = _symptom(Events(), "Y13", 13, "2022-06-28 10:00", "sore_throat")
+    late.add(
+        "case_report", report_id="S10-excluded", case_id="S10", person_id=10,
+        region_code="310101", reported_at=at("2022-07-10 22:00"), event_type="reclassify",
+        diagnosis="excluded",
+    )  # fmt: skip
+    late.load(store, batch=2)
+    before = store.count("health_code")
+    run_day(store, _day(1), ninth)
+    _same(store, _day(1), ninth)
+    assert code_of(store, 13, _day(1)).colour is CodeColour.YELLOW
+    assert code_of(store, 13, _day(0)).colour is CodeColour.GREEN  # what day 0's run knew
+    assert code_of(store, 10, _day(1)).colour is CodeColour.GREEN
+    assert code_of(store, 10, _day(0)).colour is CodeColour.RED
+    written = store.count("health_code") - before
+    assert {10, 13} <= set(
+        store.fetch(
+            "SELECT person_id FROM health_code WHERE run_day = :d", {"d": _day(1)}
+        ).get_column("person_id")
+    )
+    assert written < store.count("person")  # only the people whose facts changed
+
+    # day 2: 13's report leaves the 14-day lookback (observed 06-28 10:00; 07-12 ends it)
+    run_day(store, _day(2), ninth)
+    _same(store, _day(2), ninth)
+    assert code_of(store, 13, _day(2)).colour is CodeColour.GREEN
+    assert code_of(store, 12, _day(2)).colour is CodeColour.YELLOW  # 07-08: still inside

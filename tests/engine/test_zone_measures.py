@@ -9,9 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.cli.common import console
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import open_scenario
 from fangkong.engine.zones_measures import (
@@ -24,7 +26,7 @@ from fangkong.policy import load_policy
 from fangkong.store import Store, open_store
 
 from .test_policy_cases import put
-from .test_zones import _reports
+from .test_zones import _reports, fits
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NINTH = "cn-2022-06-28"
@@ -147,7 +149,7 @@ def test_a_lowered_area_s_measures_are_the_lower_level_s_from_its_day(store: Sto
     ).rows() == [(7, "closed")]
 
 
-def test_zones_measures_and_explain(tmp_path: Path) -> None:
+def test_zones_measures_and_explain(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
     url = str(tmp_path / "measures.duckdb")
     with open_store(url) as st:
         _world(st)
@@ -166,6 +168,11 @@ def test_zones_measures_and_explain(tmp_path: Path) -> None:
     assert rows[("compound:C1", "residents")]["restriction"] == "stay_home"
     assert rows[("compound:C1", "residents")]["rule"] == "risk_areas.area_rules.high"
     assert rows[("venue:100", "enclosed_entertainment")]["restriction"] == "closed"
+    monkeypatch.setattr(console, "width", 80)
+    text = runner.invoke(app, ["zones", "--date", "2022-07-04", "--measures", "--store", url])
+    assert text.exit_code == 0 and fits(text.output), text.output
+    for value in ("compound:C1", "stay_home", "closed", "enclosed_entertainment"):
+        assert value in text.output, text.output
     (line,) = steps.filter(steps["summary"].str.starts_with("area measure")).rows(named=True)
     assert "stay_home" in line["summary"] and "compound:C1" in line["summary"]
     assert (line["rule"], line["policy_id"]) == ("risk_areas.area_rules.high", NINTH)

@@ -9,9 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from pytest import MonkeyPatch
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.cli.common import console
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import open_scenario
 from fangkong.engine.zones import areas_on, draw_areas
@@ -125,13 +128,19 @@ def test_a_what_if_draws_its_own_areas_and_never_touches_live(store: Store) -> N
     assert store.scalar("SELECT count(*) FROM risk_area WHERE scenario = 'close-5-3'") == 2
 
 
-def test_the_published_list(tmp_path: Path) -> None:
+def _listed_store(tmp_path: Path) -> str:
+    """A store file with one high-risk compound drawn on 2022-07-02 in a named street."""
     url = str(tmp_path / "list.duckdb")
     with open_store(url) as st:
         _ninth_world(st)
         put(st, "region", [{"region_code": "310104001", "name": "天平路街道", "level": "street",
                             "parent_code": "310104"}])  # fmt: skip
         run_day(st, date(2022, 7, 2), load_policy("cn-2022-06-28"))
+    return url
+
+
+def test_the_published_list(tmp_path: Path) -> None:
+    url = _listed_store(tmp_path)
     runner = CliRunner()
     out = runner.invoke(app, ["zones", "--date", "2022-07-05", "--store", url, "-f", "json"])
     assert out.exit_code == 0, out.output
@@ -151,6 +160,26 @@ def test_the_published_list(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["zones", "--store", url])
     assert bad.exit_code == 2
     assert pl.read_csv(csv.output.encode()).height == 1
+
+
+def fits(output: str, width: int = 80) -> bool:
+    """Every line of a command's output fits `width` terminal cells (a Chinese character takes
+    two)."""
+    return all(cell_len(line) <= width for line in output.splitlines())
+
+
+def test_the_list_fits_an_80_column_terminal(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    url = _listed_store(tmp_path)
+    monkeypatch.setattr(console, "width", 80)
+    out = CliRunner().invoke(app, ["zones", "--date", "2022-07-05", "--store", url])
+    assert out.exit_code == 0, out.output
+    assert fits(out.output), out.output
+    # every value of the row is there, wrapped at spaces where it must be
+    for value in ("上海市", "徐汇区", "天平路街道 C1", "high", "2022-07-02", "compound:C1"):
+        assert value in out.output, out.output
+    monkeypatch.setattr(console, "width", 200)  # a wide terminal: the same columns, unwrapped
+    wide = CliRunner().invoke(app, ["zones", "--date", "2022-07-05", "--store", url])
+    assert "上海市 市辖区 徐汇区 天平路街道 C1" in wide.output
 
 
 def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> None:

@@ -11,15 +11,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.cli.common import console
 from fangkong.engine.zones_audit import audit_areas
 from fangkong.policy import Policy, PolicyStatus, list_policies, load_policy_file
 from fangkong.policy.audit import national_of, national_reference, stricter_than
 from fangkong.store import Store, open_store
 
 from .test_policy_cases import put
+from .test_zones import fits
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "data" / "policies" / "cn-sample-2022-11-20.yaml"
@@ -136,7 +139,9 @@ def test_the_zones_audit_finds_each_planted_area_rule(store: Store, sample: Poli
         assert audit_areas(store, day, national, national).height == 0
 
 
-def test_the_audit_commands(tmp_path: Path, library: Path, sample: Policy) -> None:
+def test_the_audit_commands(
+    tmp_path: Path, library: Path, sample: Policy, monkeypatch: MonkeyPatch
+) -> None:
     runner = CliRunner()
     env = {"FANGKONG_POLICIES": str(library)}
     out = runner.invoke(app, ["policy", "audit", sample.id, "--format", "json"], env=env)
@@ -158,3 +163,11 @@ def test_the_audit_commands(tmp_path: Path, library: Path, sample: Policy) -> No
     kinds = sorted({(r["area_id"], r["finding"]) for r in json.loads(out.output)})
     assert ("street:310104001", "not_lifted") in kinds
     assert ("venue:100", "level_not_in_regime") in kinds
+    monkeypatch.setattr(console, "width", 80)
+    text = runner.invoke(
+        app, ["zones", "audit", "--date", "2022-11-27", "--policy", sample.id, "--store", url],
+        env=env,
+    )  # fmt: skip
+    assert text.exit_code == 0, text.output
+    assert fits(text.output), text.output
+    assert "not_lifted" in text.output and "level_not_in_regime" in text.output

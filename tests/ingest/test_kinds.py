@@ -35,6 +35,7 @@ VALID = [
     ),
     ("moves", "moves.csv", {"person_move": 2}),
     ("fever_clinic_visits", "fever_clinic_visits.csv", {"fever_clinic_visit": 2}),
+    ("symptom_reports", "symptom_reports.csv", {"symptom_report": 3}),
 ]
 
 MALFORMED = [
@@ -47,6 +48,7 @@ MALFORMED = [
     ("person_corrections", "person_corrections_bad_check_digit.csv", 2, "id_number", "GB 11643"),
     ("moves", "moves_building_without_compound.csv", 1, None, "a building is given with its"),
     ("fever_clinic_visits", "fever_clinic_visits_unknown_person.csv", 2, "person_id", "404"),
+    ("symptom_reports", "symptom_reports_fahrenheit.csv", 2, "temperature", "[30, 45]"),
 ]
 
 

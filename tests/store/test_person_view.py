@@ -13,7 +13,7 @@ REGISTRATION = re.compile(r"\b(?:FROM|JOIN)\s+(person|person_identity)\b(?!_)", 
 ALLOWED = {
     ("output/explain.py", "SELECT count(*) FROM person WHERE person_id = :p"),
     ("engine/testing_sql.py", 'pop = "SELECT person_id FROM person"'),  # everyone registered
-    ("engine/colours.py", '"SELECT person_id FROM person"'),  # everyone asked to test
+    ("engine/colours.py", "(SELECT person_id FROM person{only})"),  # everyone asked to test
     ("engine/colours.py", "SELECT person_id FROM person WHERE batch_id"),  # new registrations
 }
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated
 
 import polars as pl
 import typer
+from rich import box
 from rich.table import Table
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
@@ -41,7 +43,55 @@ ScenarioOption = Annotated[
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text, json or csv")]
 
 
-def _emit(frame: pl.DataFrame, fmt: Format, title: str, empty: str) -> None:
+# The text table of each command: a few columns built from the frame's, so that it fits an
+# 80-column terminal (the JSON and CSV outputs keep every column as it is). Each entry: header,
+# expression over the frame, and whether it may wrap (Rich narrows those to fit; the others are
+# short values, kept whole).
+_Shown = tuple[str, pl.Expr, bool]
+
+
+def _joined(*columns: str) -> pl.Expr:
+    """Non-empty values of `columns`, in order, separated by a space; a value equal to the one
+    before it is shown once (a municipality's province and city have the same name)."""
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns]
+    kept = [parts[0]] + [pl.when(p != q).then(p).otherwise(pl.lit("")) for q, p in pairwise(parts)]
+    return pl.concat_list(kept).list.eval(pl.element().filter(pl.element() != "")).list.join(" ")
+
+
+_LIST_SHOWN: tuple[_Shown, ...] = (
+    ("place", _joined("province", "city", "county", "street", "compound"), True),
+    ("level", pl.col("level"), False),
+    ("since", pl.col("since").cast(pl.String), False),
+    (
+        "then",
+        pl.when(pl.col("next_change_on").is_not_null()).then(
+            pl.format("{} on {}", pl.col("next_level").fill_null("low"), "next_change_on")
+        ),
+        True,
+    ),
+    ("area", pl.format("{} ({})", "area_id", "unit"), True),
+    ("reason", pl.col("reason"), True),
+)
+# the policy's measure, rule and policy of each measure: in json and csv
+_MEASURES_SHOWN: tuple[_Shown, ...] = (
+    ("area", pl.format("{} ({})", "area_id", "level"), True),
+    ("subject", pl.col("subject"), False),
+    ("restriction", pl.col("restriction"), False),
+    ("from", pl.col("in_force_from").cast(pl.String), False),
+    ("until", pl.col("in_force_until").cast(pl.String), False),
+)
+_AUDIT_SHOWN: tuple[_Shown, ...] = (
+    ("area", pl.format("{} ({})", "area_id", "level"), True),
+    ("finding", pl.col("finding"), False),
+    ("local", pl.col("local"), True),
+    ("national", pl.format("{} ({})", "national", "national_key"), True),
+    ("source", pl.col("national_source"), True),
+)
+
+
+def _emit(
+    frame: pl.DataFrame, fmt: Format, title: str, empty: str, shown_as: tuple[_Shown, ...]
+) -> None:
     if fmt is Format.JSON:
         typer.echo(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=2, default=str))
         return
@@ -51,10 +101,11 @@ def _emit(frame: pl.DataFrame, fmt: Format, title: str, empty: str) -> None:
     if frame.height == 0:
         console.print(empty)
         return
-    table = Table(title=title)
-    for column in frame.columns:
-        table.add_column(column, overflow="fold")
-    for row in frame.iter_rows():
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for header, _, wraps in shown_as:
+        table.add_column(header, overflow="fold", no_wrap=not wraps)
+    text = frame.select(expr.alias(header) for header, expr, _ in shown_as)
+    for row in text.iter_rows():
         table.add_row(*(shown("" if v is None else v) for v in row))
     console.print(table)
 
@@ -93,20 +144,12 @@ def zones_command(
         except FangkongError as exc:
             raise fail(exc) from exc
     if measures:
-        if fmt is Format.TEXT:  # the policy's measure, rule and policy: in json and csv
-            found = found.select(
-                "area_id",
-                "level",
-                "subject",
-                "restriction",
-                pl.col("in_force_from").alias("from"),
-                pl.col("in_force_until").alias("until"),
-            )
         _emit(
             found,
             fmt,
             f"{the_day}: measures of the risk areas ({scenario})",
             f"{the_day}: no area measure in force ({scenario})",
+            _MEASURES_SHOWN,
         )
         return
     _emit(
@@ -114,6 +157,7 @@ def zones_command(
         fmt,
         f"{the_day}: risk areas ({scenario})",
         f"{the_day}: no risk area in force ({scenario}; none drawn, or no day run)",
+        _LIST_SHOWN,
     )
 
 
@@ -143,4 +187,5 @@ def audit_command(
         fmt,
         f"{the_day}: areas of {local.id} beyond the national regime",
         f"{the_day}: the areas of {local.id} are within the national regime",
+        _AUDIT_SHOWN,
     )

@@ -1,8 +1,9 @@
 """Signing the codes of a whole city: a Polars frame of code facts in, QR texts out.
 
 Each code needs its own ECDSA signature, so the work per code is a call into OpenSSL; the loop
-around it is kept to building the claims map (cbor2, in C), the signature and zlib, and the
-Base45 of a whole chunk is done at once (NumPy, `base45.encode_many`). Chunks go to worker
+around it is kept to splicing the code's values into the claims encoded once for the issuance
+(`issue.CodeClaims`), the COSE parts written once for the key (`cose.Sign1Writer`), and zlib;
+the Base45 of a whole chunk is done at once (NumPy, `base45.encode_many`). Chunks go to worker
 processes (one per core asked for), each holding the signer key it was started with.
 """
 
@@ -16,13 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fangkong.credential import base45
+from fangkong.credential.cose import Sign1Writer
 from fangkong.credential.envelope import Prefix, compress
-from fangkong.credential.healthcode import CodeFacts
-from fangkong.credential.issue import code_cose, protected_header
+from fangkong.credential.issue import CodeClaims, protected_header
 from fangkong.credential.keys import Signer
 from fangkong.errors import InputError
 from fangkong.model.glossary import CodeColour
-from fangkong.policy.terms import CodeReason
 
 __all__ = ["FACT_COLUMNS", "sign_codes"]
 
@@ -34,7 +34,7 @@ FACT_COLUMNS: dict[str, pl.DataType] = {
     "policy_id": pl.String(),
 }
 
-_worker: tuple[Signer, str, int, int, bytes] | None = None
+_worker: tuple[Sign1Writer, CodeClaims] | None = None
 
 
 def _start_worker(
@@ -43,29 +43,16 @@ def _start_worker(
     global _worker  # noqa: PLW0603 — one signer per worker process, set once at its start
     key = serialization.load_pem_private_key(key_pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
-    signer = Signer(key, cert)
-    _worker = (signer, region, issued_at, validity_hours, protected_header(signer))
+    writer = Sign1Writer(key, protected_header(Signer(key, cert)))
+    _worker = (writer, CodeClaims(region, issued_at, validity_hours))
 
 
 def _sign_chunk(rows: tuple[list[str], list[str], list[list[str]], list[str]]) -> list[str]:
     assert _worker is not None
-    signer, region, issued_at, hours, protected = _worker
+    writer, claims = _worker
+    message, encode = writer.message, claims.encode
     compressed = [
-        compress(
-            code_cose(
-                CodeFacts(
-                    subject,
-                    CodeColour(colour),
-                    tuple(CodeReason(r) for r in reasons),
-                    policy,
-                ),
-                signer=signer,
-                region=region,
-                issued_at=issued_at,
-                validity_hours=hours,
-                protected=protected,
-            )
-        )
+        compress(message(encode(subject, colour, tuple(reasons), policy)))
         for subject, colour, reasons, policy in zip(*rows, strict=True)
     ]
     prefix = Prefix.FANGKONG.value

@@ -38,6 +38,8 @@ CLAIM_FANGKONG = -65537
 
 def read_time(value: Any, name: str) -> float:
     """Seconds since the epoch from any CBOR time encoding."""
+    if type(value) is int:  # what nearly every issuer writes: the cheapest check first
+        return float(value)
     if isinstance(value, datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
         return stamp.timestamp()
@@ -48,7 +50,8 @@ def read_time(value: Any, name: str) -> float:
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class Claims:
     """The claims fangkong reads. Absent claims are None."""
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeGuard, cast
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
     encode_dss_signature,
 )
 
@@ -32,8 +32,11 @@ __all__ = [
     "CWT_TAG",
     "MAP_TYPES",
     "SIGN1_TAG",
+    "TEXT_HEADS",
     "PublicKey",
     "Sign1",
+    "Sign1Writer",
+    "cbor_head",
     "decode_cbor",
     "encode_sign1",
     "parse_sign1",
@@ -60,18 +63,29 @@ _ECDSA = ec.ECDSA(hashes.SHA256())
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 
 
-def _bstr(data: bytes) -> bytes:
-    """A CBOR byte string (major type 2) with its shortest length head, as RFC 8949 encodes."""
-    n = len(data)
+def cbor_head(major: int, n: int) -> bytes:
+    """The head of a CBOR item of major type `major` (2: byte string, 3: text string, ...)
+    with argument `n` (a length), in the shortest form, as RFC 8949 encodes it."""
     if n < 24:
-        head = bytes((0x40 + n,))
-    elif n < 0x100:
-        head = bytes((0x58, n))
-    elif n < 0x10000:
-        head = b"\x59" + n.to_bytes(2, "big")
-    else:
-        head = b"\x5a" + n.to_bytes(4, "big")
-    return head + data
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+# the heads of byte and text strings shorter than 256 bytes (every part of a code), looked up
+_BYTES_HEADS = tuple(cbor_head(2, n) for n in range(256))
+TEXT_HEADS = tuple(cbor_head(3, n) for n in range(256))
+
+
+def _bstr(data: bytes) -> bytes:
+    """A CBOR byte string."""
+    n = len(data)
+    return (_BYTES_HEADS[n] if n < 256 else cbor_head(2, n)) + data
 
 
 # ["Signature1", protected, external_aad = h'', payload]: array(4), text(10) "Signature1"
@@ -92,7 +106,8 @@ def decode_cbor(data: bytes, refusal: Refusal, what: str) -> Any:
         raise CredentialError(refusal, f"{what} is not well-formed CBOR") from None
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class Sign1:
     """A parsed COSE_Sign1 message. `protected_bytes` is kept as received: it is signed."""
 
@@ -137,12 +152,29 @@ def parse_sign1(data: bytes) -> Sign1:
         raise CredentialError(Refusal.BAD_COSE, "the headers are not a byte string and a map")
     if not isinstance(payload, bytes) or not isinstance(signature, bytes):
         raise CredentialError(Refusal.BAD_COSE, "the payload or signature is not a byte string")
-    protected: Any = {}
-    if protected_bytes:
-        protected = decode_cbor(protected_bytes, Refusal.BAD_COSE, "the protected header")
-        if not isinstance(protected, MAP_TYPES):
+    return Sign1(protected_bytes, _protected(protected_bytes), unprotected, payload, signature)
+
+
+# Protected headers read, by their bytes: every code of a signer carries the same header, so a
+# verifier reads it once per key, not once per code. Bounded: cleared when full.
+_PROTECTED: dict[bytes, Mapping[Any, Any]] = {}
+_PROTECTED_KEPT = 1024
+
+
+def _protected(data: bytes) -> Mapping[Any, Any]:
+    found = _PROTECTED.get(data)
+    if found is not None:
+        return found
+    header: Mapping[Any, Any] = MappingProxyType({})
+    if data:
+        item = decode_cbor(data, Refusal.BAD_COSE, "the protected header")
+        if not isinstance(item, MAP_TYPES):
             raise CredentialError(Refusal.BAD_COSE, "the protected header is not a map")
-    return Sign1(protected_bytes, protected, unprotected, payload, signature)
+        header = MappingProxyType(item)  # shared by the messages: read-only
+    if len(_PROTECTED) >= _PROTECTED_KEPT:
+        _PROTECTED.clear()
+    _PROTECTED[data] = header
+    return header
 
 
 def encode_sign1(protected_bytes: bytes, payload: bytes, signature: bytes) -> bytes:
@@ -151,10 +183,47 @@ def encode_sign1(protected_bytes: bytes, payload: bytes, signature: bytes) -> by
     return b"\xd2\x84" + _bstr(protected_bytes) + b"\xa0" + _bstr(payload) + _bstr(signature)
 
 
+class Sign1Writer:
+    """COSE_Sign1 messages (as `encode_sign1` writes them) of one key and protected header,
+    for many payloads: the parts that do not change from one message to the next are written
+    once."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, protected_bytes: bytes) -> None:
+        self._key = key
+        header = _bstr(protected_bytes)
+        self._to_be_signed = _SIG_STRUCTURE_HEAD + header + b"\x40"
+        self._message = b"\xd2\x84" + header + b"\xa0"
+
+    def message(self, payload: bytes) -> bytes:
+        """The signed COSE_Sign1 over `payload` (ES256)."""
+        body = _bstr(payload)
+        return self._message + body + _bstr(sign_es256(self._key, self._to_be_signed + body))
+
+
 def sign_es256(key: ec.EllipticCurvePrivateKey, to_be_signed: bytes) -> bytes:
-    """ES256 signature in COSE form: r and s as 32-byte big-endian integers, concatenated."""
-    r, s = decode_dss_signature(key.sign(to_be_signed, _ECDSA))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    """ES256 signature in COSE form: r and s as 32-byte big-endian integers, concatenated.
+
+    OpenSSL gives SEQUENCE { INTEGER r, INTEGER s } in DER; for P-256 every length fits in one
+    byte, so the integers are sliced out where DER puts them (a bulk signer does this millions
+    of times; a test checks it against `decode_dss_signature`): 30 len 02 rlen r 02 slen s,
+    each integer minimal (shorter than 32 bytes, or 33 with a 00 before a high bit)."""
+    der = key.sign(to_be_signed, _ECDSA)
+    r_end = 4 + der[3]
+    s_end = r_end + 2 + der[r_end + 1]
+    return der[4:r_end][-32:].rjust(32, b"\0") + der[r_end + 2 : s_end][-32:].rjust(32, b"\0")
+
+
+# the key classes found to be EC keys (an ABC check costs a microsecond a code; a class's
+# answer never changes)
+_EC_CLASSES: dict[type, bool] = {}
+
+
+def _is_p256(key: PublicKey) -> TypeGuard[ec.EllipticCurvePublicKey]:
+    kind = type(key)
+    is_ec = _EC_CLASSES.get(kind)
+    if is_ec is None:
+        is_ec = _EC_CLASSES[kind] = isinstance(key, ec.EllipticCurvePublicKey)
+    return is_ec and cast(ec.EllipticCurvePublicKey, key).curve.name == "secp256r1"
 
 
 def verify_signature(message: Sign1, key: PublicKey) -> None:
@@ -162,7 +231,7 @@ def verify_signature(message: Sign1, key: PublicKey) -> None:
     alg = message.algorithm
     data = message.to_be_signed()
     if alg == ALG_ES256:
-        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        if not _is_p256(key):
             raise CredentialError(Refusal.BAD_SIGNATURE, "ES256 needs a P-256 key")
         if len(message.signature) != 64:
             raise CredentialError(Refusal.BAD_SIGNATURE, "an ES256 signature is 64 bytes")

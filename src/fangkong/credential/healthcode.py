@@ -60,7 +60,7 @@ REASON_CODES: dict[CodeReason, int] = {
     CodeReason.FROM_RISK_AREA: 5,
     CodeReason.FEVER_CLINIC_VISIT: 6,
     CodeReason.FEVER_OR_RESPIRATORY_SYMPTOMS: 7,
-    CodeReason.ABNORMAL_RECORD: 8,
+    # 8 was "abnormal_record", a reason no rule could find (glossary.CodeReason): never reused
     CodeReason.CENTRALIZED_QUARANTINE: 9,
     CodeReason.HOME_QUARANTINE: 10,
     CodeReason.POOL_POSITIVE: 11,
@@ -84,7 +84,8 @@ class CodeFacts:
     policy_id: str
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class CodePayload:
     """A decoded fangkong payload."""
 

@@ -85,8 +85,8 @@ class RevocationSet:
         self, *, identifier: str | None, issuer: str, signature: bytes, algorithm: object
     ) -> HashType | None:
         """The first hash type under which the code is revoked, or None."""
-        for kind in HashType:
-            if not self.hashes[kind]:
+        for kind, revoked in self.hashes.items():  # in HashType's order (the default's)
+            if not revoked:
                 continue
             if kind is not HashType.SIGNATURE and identifier is None:
                 continue
@@ -97,7 +97,7 @@ class RevocationSet:
                 signature=signature,
                 algorithm=algorithm,
             )
-            if digest in self.hashes[kind]:
+            if digest in revoked:
                 return kind
         return None
 

@@ -27,7 +27,8 @@ from fangkong.errors import CredentialError
 __all__ = ["VerifiedCode", "Verifier"]
 
 
-@dataclass(frozen=True, slots=True)
+# not frozen: one is made per code verified, and a frozen dataclass's __init__ costs more
+@dataclass(slots=True)
 class VerifiedCode:
     """An accepted code."""
 

@@ -16,8 +16,14 @@ yellow, else green.
   `centralized_quarantine` for everyone else (secondary contacts, inbound travellers); a phase at
   home gives `home_quarantine`.
 - `pool_positive_awaiting_retest`: an open temporary control (`testing.under_temporary_control`).
+- `suspected`: a suspected case (疑似病例) by the case registry: the person's latest case event
+  that names what they are is a report or reclassification to `suspected` (`episode.
+  suspect_ctes`; excluded, confirmed or an outcome ends it), since the first such report.
 - `fever_clinic_visit`: a visit to a fever clinic (`fever_clinic_visit`) within the policy's
   `health_code.yellow_lookback_days` (14 days: Jiangsu), since the visit.
+- `fever_or_respiratory_symptoms`: a symptom report (`symptom_report`: fever, cough, sore
+  throat, shortness of breath, from a health declaration, a temperature check or a clinic)
+  observed within the same lookback, since the observation.
 - `no_recent_test` (应检未检), when the policy sets `health_code.missing_test_after_days`: a
   registered person whose latest negative test (`testing.latest_negative`, counted from sampling
   or the report as the policy says) is older than that many days, or who has none.
@@ -26,8 +32,8 @@ yellow, else green.
   (`fangkong.engine.zones`) — in force at the end of D, since the area got its level. Who stayed
   at a venue area, or left an area, has the orders the policy gives them (their quarantine is
   a reason above), not this one.
-  `suspected`, `fever_or_respiratory_symptoms`, `abnormal_record` have no event kind in the
-  registry: no rule finds them either.
+Jiangsu's "abnormal record in the provincial database" is no reason here: no source says which
+records those are (the policies' `yellow_reasons` note).
 
 **The test validity window.** `tested_at` is the person's latest negative test counted from the
 column `testing.validity_column(policy)` names; `venue_valid_until` and `leave_city_valid_until`
@@ -41,11 +47,13 @@ everybody else keeps their row, and a person's colour on a day is their latest r
 day (`code_of`). A person with no row is green with no reason and no test on record. The people
 recomputed are those with
 - an event new to the run (`fangkong.engine.scenario` watermarks): a case report, a sample, a
-  tube result (for every member of the tube), a registration, a fever-clinic visit;
+  tube result (for every member of the tube), a registration, a fever-clinic visit, a symptom
+  report;
 - an engine row of this run: a derived case event, an order (quarantine issued, extended,
   released, converted; temporary control; ...);
 - a quarantine phase starting or ending since the previous run's day;
-- a fever-clinic visit leaving the lookback window since the previous run's day;
+- a fever-clinic visit or a symptom report leaving the lookback window since the previous
+  run's day;
 - a latest negative test that lapsed past `missing_test_after_days` since the previous run's day;
 - a row written by an earlier run of the same day (a rerun replaces it);
 - a resident of a medium- or high-risk area in force on D or on the previous run's day (an
@@ -64,12 +72,13 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import ZONE, day_bounds, midnight, read
+from fangkong.engine.episode import suspect_ctes
+from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, midnight, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import read_once
-from fangkong.engine.testing import latest_negative, under_temporary_control, validity_column
+from fangkong.engine.testing import under_temporary_control, validity_column
+from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones import AREA_SCHEMA, area_residents, areas_on
 from fangkong.errors import NotFoundError
@@ -186,27 +195,81 @@ def _quarantine_reasons(
     )
 
 
-_VISITS_SQL = """
-SELECT person_id, visit_id, visited_at FROM fever_clinic_visit
-WHERE visited_at > :since AND visited_at <= :until
-"""
+@dataclass(frozen=True)
+class _Lookback:
+    """A kind of event that gives a reason for the policy's `yellow_lookback_days` after it."""
+
+    table: str
+    id_column: str
+    time_column: str
+    reason: CodeReason
+    source: CodeSource
+
+    def sql(self) -> str:
+        return (
+            f"SELECT person_id, {self.id_column} AS ref, {self.time_column} AS at"
+            f" FROM {self.table} WHERE {self.time_column} > :since"
+            f" AND {self.time_column} <= :until"
+        )
 
 
-def _visit_reasons(store: Store, day: date, policy: Policy, ids: pl.Series | None) -> pl.DataFrame:
+_LOOKBACKS = (
+    _Lookback(
+        "fever_clinic_visit",
+        "visit_id",
+        "visited_at",
+        CodeReason.FEVER_CLINIC_VISIT,
+        CodeSource.FEVER_CLINIC,
+    ),
+    _Lookback(
+        "symptom_report",
+        "report_id",
+        "observed_at",
+        CodeReason.FEVER_OR_RESPIRATORY_SYMPTOMS,
+        CodeSource.SYMPTOM_REPORT,
+    ),
+)
+
+
+def _lookback_reasons(
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, kind: _Lookback
+) -> pl.DataFrame:
     at = _last_instant(day)
     since = at - timedelta(days=policy.health_code.yellow_lookback_days)
-    visits = read(
+    events = read(
         store,
-        _VISITS_SQL,
+        kind.sql(),
         {"since": since, "until": at},
-        {"person_id": pl.Int64(), "visit_id": pl.String(), "visited_at": TIME},
+        {"person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
     )
     return _reasons(
-        _only(visits, ids),
-        reason=CodeReason.FEVER_CLINIC_VISIT.value,
-        source=CodeSource.FEVER_CLINIC.value,
-        source_ref=pl.col("visit_id"),
-        since=pl.col("visited_at"),
+        _only(events, ids),
+        reason=kind.reason.value,
+        source=kind.source.value,
+        source_ref=pl.col("ref"),
+        since=pl.col("at"),
+    )
+
+
+def _suspect_reasons(
+    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
+) -> pl.DataFrame:
+    persons = None if ids is None else IDS
+    params: dict[str, Any] = {"until": day_bounds(day)[1], **scenario.params()}
+    if ids is not None:
+        params["ids"] = ids_of(ids)
+    suspects = read(
+        store,
+        f"WITH {suspect_ctes(scenario, persons=persons)} SELECT * FROM suspect",
+        params,
+        {"person_id": pl.Int64(), "case_id": pl.String(), "since": TIME},
+    )
+    return _reasons(
+        suspects,
+        reason=CodeReason.SUSPECTED.value,
+        source=CodeSource.SUSPECTED_CASE.value,
+        source_ref=pl.col("case_id"),
+        since=pl.col("since"),
     )
 
 
@@ -221,36 +284,39 @@ def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) 
 
 
 def _tests(
-    store: Store, day: date, policy: Policy, ids: pl.Series | None, scenario: Scenario
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, *, residents: bool = False
 ) -> pl.DataFrame:
-    """Per person with a negative test: `tested_at` (counted the policy's way) and the windows."""
+    """Per person with a negative test (`testing.latest_negative`): `tested_at` (counted the
+    policy's way) and the windows; with `residents`, every registered person too (with no test:
+    nulls), marked `resident`. One query: for a whole city, joining the registry to the tests
+    in the store costs less than carrying both out and joining them here."""
     code = policy.health_code
     column = validity_column(policy) or "sampled_at"
-    # everyone's, read once per run (the run writes no test; it scans every test stored)
-    every = read_once(
-        store,
-        scenario,
-        day,
-        "latest_negative",
-        lambda: latest_negative(store, _last_instant(day)),
+    only = f" WHERE {among_ids(store, 'person_id')}" if ids is not None else ""
+    latest = f"SELECT person_id, {column} AS tested_at FROM ({LATEST_NEGATIVE_SQL}) n{only}"
+    if residents:
+        sql = (
+            "SELECT coalesce(n.person_id, p.person_id) AS person_id, n.tested_at,"
+            " p.person_id IS NOT NULL AS resident"
+            f" FROM ({latest}) n FULL JOIN (SELECT person_id FROM person{only}) p"
+            " ON p.person_id = n.person_id"
+        )
+    else:
+        sql = f"SELECT person_id, tested_at, false AS resident FROM ({latest}) n"
+    params: dict[str, Any] = {"until": _last_instant(day)}
+    if ids is not None:
+        params["ids"] = ids_of(ids)
+    found = read(
+        store, sql, params, {"person_id": pl.Int64(), "tested_at": TIME, "resident": pl.Boolean()}
     )
-    latest = _only(every, ids)
     counting = code.test_validity_counted_in
-    return latest.select(
-        "person_id",
-        pl.col(column).alias("tested_at"),
-        _window(pl.col(column), code.venue_entry_test_validity_hours, counting).alias(
-            "venue_valid_until"
-        ),
-        _window(pl.col(column), code.leave_city_test_validity_hours, counting).alias(
+    tested = pl.col("tested_at")
+    return found.with_columns(
+        _window(tested, code.venue_entry_test_validity_hours, counting).alias("venue_valid_until"),
+        _window(tested, code.leave_city_test_validity_hours, counting).alias(
             "leave_city_valid_until"
         ),
     )
-
-
-def _residents(store: Store, ids: pl.Series | None) -> pl.DataFrame:
-    people = read(store, "SELECT person_id FROM person", {}, {"person_id": pl.Int64()})
-    return _only(people, ids)
 
 
 def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
@@ -300,6 +366,7 @@ def derive_colours(
     code = policy.health_code
     red = {r.value for r in code.red_reasons}
     listed = red | {r.value for r in code.yellow_reasons}
+    wanted, ids = ids, _narrowing(store, ids)
     parts = [pl.DataFrame(schema=REASON_SCHEMA)]
     if listed & {r.value for r in _CASE_REASONS.values()}:
         parts.append(_case_reasons(store, day, ids, scenario))
@@ -316,70 +383,100 @@ def derive_colours(
                 since=pl.col("since"),
             )
         )
-    if CodeReason.FEVER_CLINIC_VISIT.value in listed:
-        parts.append(_visit_reasons(store, day, policy, ids))
+    if CodeReason.SUSPECTED.value in listed:
+        parts.append(_suspect_reasons(store, day, ids, scenario))
+    for kind in _LOOKBACKS:
+        if kind.reason.value in listed:
+            parts.append(_lookback_reasons(store, day, policy, ids, kind))
     if CodeReason.FROM_RISK_AREA.value in listed:
         drawn = areas if areas is not None else areas_on(store, day, scenario)
         parts.append(_area_reasons(store, day, drawn, ids))
     # `known`: everyone with a negative test, and every resident when the policy asks a test
-    # of everyone (one join); the people of the reasons above are few, added after
-    few = pl.concat([p.select("person_id") for p in parts])
-    known = _tests(store, day, policy, ids, scenario)
+    # of everyone (one query); the people of the reasons above are few. The colour of the many
+    # is decided on `known`'s own rows (a column for a lapsed test, membership in the few
+    # reasons' small id sets), not by joining millions of reasons back to them.
+    everyone_few = pl.concat([p.select("person_id") for p in parts]).get_column("person_id")
+    found = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
     after = code.missing_test_after_days
-    if CodeReason.NO_RECENT_TEST.value in listed and after is not None:
-        residents = _residents(store, ids).with_columns(pl.lit(True).alias("resident"))
-        known = residents.join(known, on="person_id", how="full", coalesce=True)
-        tested = pl.col("tested_at")
-        parts.append(
-            _reasons(
-                known.filter(
-                    pl.col("resident")
-                    & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
-                ),
-                reason=CodeReason.NO_RECENT_TEST.value,
-                source=CodeSource.LATEST_NEGATIVE.value,
-                source_ref=pl.lit(None, pl.String),
-                since=_lapse(tested, after),
-            )
-        )
-    if ids is not None:
-        few = pl.concat([few, ids.to_frame("person_id")])
-    others = few.unique().join(known, on="person_id", how="anti")
+    asks = CodeReason.NO_RECENT_TEST.value in listed and after is not None
+    known = _tests(store, day, policy, ids, residents=asks).with_columns(
+        pl.lit(False).alias("_lapsed")
+    )
     # each rule gives a person a reason once per fact (one episode, one current phase, one
     # control per tube, one visit each, one lapse): no duplicates to remove
-    reasons = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
-    flagged = reasons.group_by("person_id").agg(
-        pl.col("reason").is_in(list(red)).any().alias("red")
-    )
-    codes = (
-        pl.concat([known.select(list(CODE_SCHEMA)[0:1] + _WINDOW), others], how="diagonal")
-        .join(flagged, on="person_id", how="left")
-        .select(
-            "person_id",
-            pl.when(pl.col("red"))
-            .then(pl.lit(CodeColour.RED.value))
-            .when(pl.col("red").is_not_null())
-            .then(pl.lit(CodeColour.YELLOW.value))
-            .otherwise(pl.lit(CodeColour.GREEN.value))
-            .alias("colour"),
-            *_WINDOW,
+    reasons = found
+    if after is not None and asks:
+        tested = pl.col("tested_at")
+        lapsed = pl.col("resident") & (
+            tested.is_null() | (_lapse(tested, after) <= _last_instant(day))
         )
+        known = known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
+        lapses = _reasons(
+            known.filter(pl.col("_lapsed")),
+            reason=CodeReason.NO_RECENT_TEST.value,
+            source=CodeSource.LATEST_NEGATIVE.value,
+            source_ref=pl.lit(None, pl.String),
+            since=_lapse(tested, after),
+        )
+        reasons = pl.concat([found, lapses])
+    # the people of a reason or asked for (`ids`) with no negative test and no registration
+    others = (
+        everyone_few if wanted is None else pl.concat([everyone_few, wanted.rename("person_id")])
     )
+    others = others.unique()
+    others = others.filter(~others.is_in(known.get_column("person_id").implode()))
+    person, lapse = pl.col("person_id"), pl.col("_lapsed")
+    red_ids = found.filter(pl.col("reason").is_in(list(red))).get_column("person_id")
+    lapse_is_red = pl.lit(CodeReason.NO_RECENT_TEST.value in red)
+    codes = pl.concat(
+        [known, others.to_frame().with_columns(pl.lit(False).alias("_lapsed"))],
+        how="diagonal",
+    ).select(
+        "person_id",
+        pl.when(person.is_in(red_ids.implode()) | (lapse & lapse_is_red))
+        .then(pl.lit(CodeColour.RED.value))
+        .when(person.is_in(found.get_column("person_id").implode()) | lapse)
+        .then(pl.lit(CodeColour.YELLOW.value))
+        .otherwise(pl.lit(CodeColour.GREEN.value))
+        .alias("colour"),
+        *_WINDOW,
+    )
+    if wanted is not None and ids is None:  # everyone was read: keep the people asked for
+        keep = pl.col("person_id").is_in(wanted.implode())
+        codes, reasons = codes.filter(keep), reasons.filter(keep)
     return Colours(codes.select(list(CODE_SCHEMA)), reasons)
+
+
+# above this many people, whether to read everyone is asked (`_narrowing`)
+_LONG_LIST = 100_000
+
+
+def _narrowing(store: Store, ids: pl.Series | None) -> pl.Series | None:
+    """The people the queries are to be restricted to: `ids`, unless they are half the registry
+    or more (a testing round that reached everyone): a list of millions of ids bound into each
+    query costs more than reading everyone (25 million: 206 s against 10 s), so then None."""
+    if ids is None or ids.len() < _LONG_LIST:
+        return ids
+    return None if 2 * ids.len() >= store.count("person") else ids
 
 
 # -- who changed --------------------------------------------------------------------------------
 
 _NEW = "((batch_id > :w_prev AND batch_id <= :w_cur) OR {time} >= :fresh_since)"
+# an event new to the run, or one leaving the lookback window since the previous run's day
+_LOOKBACK_CHANGES = "".join(
+    f"UNION SELECT person_id FROM {k.table}\n"
+    f"      WHERE {_NEW.format(time=k.time_column)}\n"
+    f"         OR ({k.time_column} >= :lapse_from AND {k.time_column} < :lapse_to)\n"
+    for k in _LOOKBACKS
+)
 _CHANGED_SQL = f"""
 SELECT person_id FROM case_report WHERE {_NEW.format(time="reported_at")}
 UNION SELECT person_id FROM sample WHERE {_NEW.format(time="sampled_at")}
 UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
       WHERE {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
 UNION SELECT person_id FROM person WHERE batch_id > :w_prev AND batch_id <= :w_cur
-UNION SELECT person_id FROM fever_clinic_visit
-      WHERE {_NEW.format(time="visited_at")}
-         OR (visited_at >= :visit_lapse_from AND visited_at < :visit_lapse_to)
+{_LOOKBACK_CHANGES}\
 UNION SELECT person_id FROM engine_case_event WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order o
@@ -403,15 +500,15 @@ def _changed(
     }
     lookback = timedelta(days=policy.health_code.yellow_lookback_days)
     assert marks.since is not None
-    params["visit_lapse_from"] = marks.since - lookback
-    params["visit_lapse_to"] = until - lookback
+    params["lapse_from"] = marks.since - lookback
+    params["lapse_to"] = until - lookback
     sql = _CHANGED_SQL.format(visible=scenario.visible("o"))
     changed = read(store, sql, params, {"person_id": pl.Int64()})
     after = policy.health_code.missing_test_after_days
     if after is not None and CodeReason.NO_RECENT_TEST in policy.health_code.yellow_reasons + (
         policy.health_code.red_reasons
     ):
-        tests = _tests(store, day, policy, None, scenario)
+        tests = _tests(store, day, policy, None)
         lapse = _lapse(pl.col("tested_at"), after)
         changed = pl.concat(
             [changed, tests.filter((lapse >= marks.since) & (lapse < until)).select("person_id")]

@@ -67,6 +67,7 @@ __all__ = [
     "episode_ctes",
     "keep_episodes",
     "refresh_episodes",
+    "suspect_ctes",
 ]
 
 EPISODE_COLUMNS = (
@@ -100,6 +101,58 @@ def _latest(column: str) -> str:
     ) x WHERE k = 1"""
 
 
+def _case_event_cte(scenario: Scenario, persons: str | None, until: str) -> str:
+    """`case_event`: a person's case events, the registry's and the engine's of `scenario`."""
+    only = f" AND person_id IN ({persons})" if persons else ""
+    return f"""case_event AS (
+    SELECT report_id, case_id, person_id, region_code, reported_at, event_type, diagnosis,
+           origin, severity, outcome, onset_date, batch_id, CAST(NULL AS DATE) AS run_day
+    FROM case_report WHERE reported_at {until}{only}
+    UNION ALL
+    SELECT report_id, case_id, person_id, region_code, reported_at, event_type, diagnosis,
+           origin, severity, outcome, onset_date, CAST(NULL AS INTEGER), run_day
+    FROM engine_case_event e
+    WHERE reported_at {until} AND {scenario.visible("e")}{only}
+)"""
+
+
+def suspect_ctes(scenario: Scenario, *, persons: str | None = None, until: str = "< :until") -> str:
+    """The CTEs (without the leading WITH) that define `suspect` as of `until`: the people who
+    are a suspected case (疑似病例), with `case_id` and `since`.
+
+    A suspected case is not an episode (nothing of the control chain treats it as a case): a
+    person is one while the latest of their case events that says what they are — a report or
+    a reclassification naming a diagnosis, or an outcome — is a report or reclassification to
+    `suspected`. A reclassification to confirmed or asymptomatic (an episode opens), to
+    `excluded` (排除), or an outcome ends it; `since` is the first of the suspected events
+    since the last event that said otherwise, `case_id` the latest one's. The events are the
+    same as the episodes' (`case_event`), for `scenario`, `persons` and `until` as there."""
+    return f"""
+{_case_event_cte(scenario, persons, until)},
+said AS (
+    SELECT person_id, case_id, reported_at, report_id,
+           CASE WHEN event_type <> 'outcome' AND diagnosis = 'suspected' THEN 1 ELSE 0
+           END AS suspected
+    FROM case_event WHERE diagnosis IS NOT NULL OR event_type = 'outcome'
+),
+said_run AS (
+    SELECT said.*,
+           sum(1 - suspected) OVER (
+               PARTITION BY person_id ORDER BY reported_at, report_id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run,
+           row_number() OVER (
+               PARTITION BY person_id ORDER BY reported_at DESC, report_id DESC) AS k
+    FROM said
+),
+suspect AS (
+    SELECT l.person_id, l.case_id, min(r.reported_at) AS since
+    FROM said_run l
+    JOIN said_run r ON r.person_id = l.person_id AND r.run = l.run AND r.suspected = 1
+    WHERE l.k = 1 AND l.suspected = 1
+    GROUP BY l.person_id, l.case_id
+)"""
+
+
 def episode_ctes(
     scenario: Scenario,
     *,
@@ -114,18 +167,8 @@ def episode_ctes(
     `engine_episode`; `until` must then be no later than the end of that day."""
     if kept is not None:
         return _kept_ctes(scenario, persons, until, kept)
-    only = f" AND person_id IN ({persons})" if persons else ""
     return f"""
-case_event AS (
-    SELECT report_id, case_id, person_id, region_code, reported_at, event_type, diagnosis,
-           origin, severity, outcome, onset_date, batch_id, CAST(NULL AS DATE) AS run_day
-    FROM case_report WHERE reported_at {until}{only}
-    UNION ALL
-    SELECT report_id, case_id, person_id, region_code, reported_at, event_type, diagnosis,
-           origin, severity, outcome, onset_date, CAST(NULL AS INTEGER), run_day
-    FROM engine_case_event e
-    WHERE reported_at {until} AND {scenario.visible("e")}{only}
-),
+{_case_event_cte(scenario, persons, until)},
 flagged AS (
     SELECT case_event.*,
            CASE WHEN {_OPENING} THEN 1 ELSE 0 END AS opening,

@@ -246,7 +246,8 @@ def latest_negative(store: Store, as_of: datetime) -> pl.DataFrame:
     its members): `person_id`, `sampled_at` (the latest sampling of a negative tube) and
     `reported_at` (the latest report of one). A tube counts by its result as of `as_of`."""
     until = _aware(as_of, "as_of")
-    return read(store, LATEST_NEGATIVE_SQL, {"until": until}, _LATEST_SCHEMA)
+    sql = f"{LATEST_NEGATIVE_SQL} ORDER BY person_id"
+    return read(store, sql, {"until": until}, _LATEST_SCHEMA)
 
 
 def validity_column(policy: Policy) -> Literal["sampled_at", "reported_at"] | None:

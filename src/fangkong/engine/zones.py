@@ -58,12 +58,13 @@ from fangkong.engine.frames import ZONE, day_bounds, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones_county import county_areas
-from fangkong.model.glossary import AreaReason
+from fangkong.model.glossary import AreaReason, RegionLevel
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaUnit, Classification, Delineation, RiskLevel
 from fangkong.store import Store
 from fangkong.store.person_view import current_person
+from fangkong.store.regions import LEVEL_DIGITS
 
 # the units an area can have residents in, and the parameter naming their keys
 _DWELLING_UNITS = {
@@ -72,11 +73,20 @@ _DWELLING_UNITS = {
     AreaUnit.STREET: "streets",
     AreaUnit.COUNTY: "counties",
 }
+
+
+def _division(level: RegionLevel, column: str = "region_code") -> str:
+    """SQL: the code of the division at `level` that the division code `column` lies in (its
+    leading digits of that level)."""
+    return f"substr({column}, 1, {LEVEL_DIGITS[level]})"
+
+
 _AREA_RESIDENTS_SQL = f"""
 SELECT person_id, region_code, compound_id, building_id
 FROM {current_person(":as_of")} p
 WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
-   OR substr(region_code, 1, 9) = ANY(:streets) OR substr(region_code, 1, 6) = ANY(:counties)
+   OR {_division(RegionLevel.STREET)} = ANY(:streets)
+   OR {_division(RegionLevel.COUNTY)} = ANY(:counties)
 """
 
 __all__ = [
@@ -125,7 +135,10 @@ STORED_AREA_SCHEMA: dict[str, pl.DataType] = {
 # possible"), never by a street or county the rule does not draw
 _RESIDENCE_UNITS = (AreaUnit.BUILDING, AreaUnit.COMPOUND)
 # how long a region code's prefix is for the units drawn by division code
-_PREFIX = {AreaUnit.STREET: 9, AreaUnit.COUNTY: 6}
+_PREFIX = {
+    AreaUnit.STREET: LEVEL_DIGITS[RegionLevel.STREET],
+    AreaUnit.COUNTY: LEVEL_DIGITS[RegionLevel.COUNTY],
+}
 
 
 def area_key(unit: AreaUnit) -> pl.Expr:
@@ -447,8 +460,8 @@ LEFT JOIN sample s ON s.person_id = p.person_id AND s.sampled_at >= :start
 LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
 WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
    OR p.building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))
-   OR substr(p.region_code, 1, 6) IN (SELECT unnest(CAST(:r AS VARCHAR[])))
-   OR substr(p.region_code, 1, 9) IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
+   OR {_division(RegionLevel.COUNTY, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))
+   OR {_division(RegionLevel.STREET, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
     rows = read(
         store,
         sql,

@@ -2,11 +2,11 @@
 
 The kinds are declared by domain — the registry (regions, persons, venues, facilities) in
 `kinds_registry`, events (check-ins, trips, arrivals, vaccinations, contacts, fever-clinic
-visits) in `kinds_events`, samples, results and cases in `kinds_lab`, assistance requests in
-`kinds_assistance`, corrections of the person registry (identity corrections, moves) in
-`kinds_corrections` — with the vocabulary of `fangkong.ingest.declaration` (`Kind`, `Field`,
-`Check`, `Target`), which this
-module re-exports for the importer.
+visits, symptom reports) in `kinds_events`, samples, results and cases in `kinds_lab`,
+assistance requests in `kinds_assistance`, corrections of the person registry (identity
+corrections, moves) in `kinds_corrections` — with the vocabulary of
+`fangkong.ingest.declaration` (`Kind`, `Field`, `Check`, `Target`), which this module
+re-exports for the importer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fangkong.ingest.kinds_events import (
     CHECKINS,
     CONTACTS,
     FEVER_CLINIC_VISITS,
+    SYMPTOM_REPORTS,
     TRIPS,
     VACCINATIONS,
 )
@@ -46,6 +47,7 @@ KINDS: dict[str, Kind] = {
         PERSON_CORRECTIONS,
         MOVES,
         FEVER_CLINIC_VISITS,
+        SYMPTOM_REPORTS,
     )
 }
 

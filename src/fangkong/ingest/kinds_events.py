@@ -1,16 +1,24 @@
 """The import kinds of events that tracing, the border and the health codes read: venue-code
 check-ins, domestic trips, arrivals from abroad, vaccinations, contacts declared by a case or
-found in field investigation, and fever-clinic visits.
+found in field investigation, fever-clinic visits and symptom reports.
 
 How a kind is declared: `fangkong.ingest.declaration`.
 """
 
 from __future__ import annotations
 
-from fangkong.ingest.declaration import DATE, Check, Field, Kind, S, V
-from fangkong.model.glossary import Setting
+from fangkong.ingest.declaration import DATE, Check, D, Field, Kind, S, V
+from fangkong.model.glossary import Setting, Symptom, SymptomObserver
 
-__all__ = ["ARRIVALS", "CHECKINS", "CONTACTS", "FEVER_CLINIC_VISITS", "TRIPS", "VACCINATIONS"]
+__all__ = [
+    "ARRIVALS",
+    "CHECKINS",
+    "CONTACTS",
+    "FEVER_CLINIC_VISITS",
+    "SYMPTOM_REPORTS",
+    "TRIPS",
+    "VACCINATIONS",
+]
 
 _SEAT_ROW = Field(
     "seat_row",
@@ -159,4 +167,32 @@ FEVER_CLINIC_VISITS = Kind.one_table(
         Field("hospital", V, required=False, optional_column=True),
     ),
     key=("visit_id",),
+)
+
+SYMPTOM_REPORTS = Kind.one_table(
+    "symptom_reports",
+    "Fever or respiratory symptoms of a person (发热、干咳等症状), as a health declaration, a"
+    " temperature check or a clinic recorded them: a health-code reason. One row per symptom.",
+    table="symptom_report",
+    fields=(
+        Field.id("report_id", V),
+        Field.person("person_id"),
+        Field.time("observed_at"),
+        Field("symptom", V, values=Symptom),
+        Field("observed_by", V, values=SymptomObserver),
+        Field(
+            "temperature",
+            D,
+            required=False,
+            optional_column=True,
+            # a reading outside what a living body shows is a unit or typing error (°F, 365)
+            checks=(
+                Check(
+                    "{temperature} < 30 OR {temperature} > 45",
+                    "a body temperature in °C lies in [30, 45]",
+                ),
+            ),
+        ),
+    ),
+    key=("report_id",),
 )

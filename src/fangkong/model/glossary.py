@@ -30,6 +30,8 @@ __all__ = [
     "Setting",
     "Severity",
     "Sex",
+    "Symptom",
+    "SymptomObserver",
     "TestResult",
     "VenueCategory",
     "Waiting",
@@ -57,7 +59,9 @@ class CodeReason(StrEnum):
     """Reasons for a health-code colour. Which colour each gives is the policy's
     (`health_code.red_reasons`, `yellow_reasons`); the rules that find them are
     `fangkong.engine.colours`. The first eight are Jiangsu's 苏康码 rules (no national rulebook
-    was found); the later ones Shanghai's 随申码 rules of 2022."""
+    was found); the later ones Shanghai's 随申码 rules of 2022. Jiangsu's "abnormal record in
+    the provincial database within 14 days" (14天内省级数据库异常记录) is not among them: no
+    source found says which records are abnormal (policies/cn-2022-06-28.yaml, yellow_reasons)."""
 
     CONFIRMED = "confirmed"  # 确诊病例
     SUSPECTED = "suspected"  # 疑似病例
@@ -66,7 +70,6 @@ class CodeReason(StrEnum):
     FROM_RISK_AREA = "from_risk_area"  # 来自重点地区或中高风险地区
     FEVER_CLINIC_VISIT = "fever_clinic_visit"  # 14天内发热门诊就诊
     FEVER_OR_RESPIRATORY_SYMPTOMS = "fever_or_respiratory_symptoms"  # 发热、干咳等症状
-    ABNORMAL_RECORD = "abnormal_record"  # 14天内省级数据库异常记录
     # 集中隔离医学观察中 (not as a close contact: secondary contact, inbound traveller, ...)
     CENTRALIZED_QUARANTINE = "centralized_quarantine"
     HOME_QUARANTINE = "home_quarantine"  # 居家隔离医学观察或居家健康监测中
@@ -83,6 +86,28 @@ class CodeSource(StrEnum):
     LATEST_NEGATIVE = "latest_negative"  # the latest negative test, or none (ref: none)
     FEVER_CLINIC = "fever_clinic"  # a visit to a fever clinic (ref: the visit id)
     RISK_AREA = "risk_area"  # the person lives in a medium- or high-risk area (ref: area id)
+    SUSPECTED_CASE = "suspected_case"  # a case report's diagnosis 'suspected' (ref: case id)
+    SYMPTOM_REPORT = "symptom_report"  # a fever or respiratory symptom reported (ref: report id)
+
+
+class Symptom(StrEnum):
+    """The symptoms of the health-code reason "fever, dry cough and other symptoms" (发热、干咳等
+    症状, Jiangsu's 苏康码 rules): fever and the respiratory symptoms a health declaration or a
+    temperature check records (GB/T 38962-2020 lists temperature and symptoms among a person's
+    health information). Every one of them gives the reason."""
+
+    FEVER = "fever"  # 发热
+    COUGH = "cough"  # 咳嗽 (干咳: a dry cough is a cough)
+    SORE_THROAT = "sore_throat"  # 咽痛
+    SHORTNESS_OF_BREATH = "shortness_of_breath"  # 气促、呼吸困难
+
+
+class SymptomObserver(StrEnum):
+    """Who recorded a symptom."""
+
+    SELF_DECLARATION = "self_declaration"  # 健康申报: the person, through the code's app
+    TEMPERATURE_CHECK = "temperature_check"  # 体温检测 at a venue, a checkpoint or a school
+    CLINIC = "clinic"  # a clinic's record (a fever clinic's visit is a reason of its own)
 
 
 class CertificateCheck(StrEnum):

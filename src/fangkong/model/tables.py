@@ -27,6 +27,7 @@ __all__ = [
     "TABLES_V8",
     "TABLES_V9",
     "TABLES_V10",
+    "TABLES_V11",
     "Column",
     "SqlType",
     "Table",
@@ -680,6 +681,26 @@ ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
 RUN_STATE_KEPT = _c("state_kept", SqlType.BOOLEAN)
 
 
+# Added by migration 11: symptoms reported of a person (a health-code reason).
+TABLES_V11: tuple[Table, ...] = (
+    Table(
+        "symptom_report",
+        (
+            _c("report_id", V),
+            _c("person_id", B),
+            _c("observed_at", TS),
+            _c("symptom", V),
+            _c("observed_by", V),
+            _c("temperature", D, True),
+            BATCH,
+        ),
+        key=("report_id",),
+        doc="A fever or respiratory symptom of a person (glossary.Symptom) as a health"
+        " declaration, a temperature check or a clinic recorded it; temperature in °C.",
+    ),
+)
+
+
 def _current(t: Table) -> Table:
     """A table as the migrations after its own leave it (columns in the order they add them)."""
     if t.name == "person":
@@ -706,6 +727,7 @@ ALL_TABLES = (
     + TABLES_V8
     + TABLES_V9
     + TABLES_V10
+    + TABLES_V11
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

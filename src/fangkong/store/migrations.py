@@ -24,6 +24,7 @@ from fangkong.model.tables import (
     TABLES_V8,
     TABLES_V9,
     TABLES_V10,
+    TABLES_V11,
     Table,
 )
 from fangkong.store.base import Store
@@ -182,6 +183,14 @@ def _create_v10_tables(store: Store) -> None:
         store.execute('CREATE INDEX "area_measure_day" ON "area_measure" (scenario, run_day)')
 
 
+def _create_v11_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V11)
+    if store.dialect == "postgres":  # the colours read the reports of a lookback window
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "symptom_report_time" ON "symptom_report" (observed_at)'
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -214,6 +223,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         10, "the measures of the risk areas drawn, per scenario and run day", _create_v10_tables
     ),
+    Migration(11, "symptom reports (a health-code reason)", _create_v11_tables),
 )
 
 

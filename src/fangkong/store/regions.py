@@ -20,6 +20,7 @@ from fangkong.model.glossary import RegionLevel
 from fangkong.store.base import Store
 
 __all__ = [
+    "LEVEL_DIGITS",
     "XPCC_CODE",
     "builtin_region_periods",
     "builtin_regions",
@@ -35,6 +36,17 @@ _EXTRA_PROVINCES = {
     "820000": "澳门特别行政区",
 }
 _PERIOD = re.compile(r"^\[(\d*)-(\d*)\](.*)$")
+
+
+# the leading digits of a division code that name its division at each level (a street's code
+# begins with its county's six digits, a community's with its street's nine)
+LEVEL_DIGITS: dict[RegionLevel, int] = {
+    RegionLevel.PROVINCE: 2,
+    RegionLevel.PREFECTURE: 4,
+    RegionLevel.COUNTY: 6,
+    RegionLevel.STREET: 9,
+    RegionLevel.COMMUNITY: 12,
+}
 
 
 def region_level(code: str) -> RegionLevel:
@@ -60,8 +72,8 @@ def _parent(code: str) -> str | None:
     if level is RegionLevel.COUNTY:
         return code[:4] + "00"
     if level is RegionLevel.STREET:
-        return code[:6]
-    return code[:9]
+        return code[: LEVEL_DIGITS[RegionLevel.COUNTY]]
+    return code[: LEVEL_DIGITS[RegionLevel.STREET]]
 
 
 @cache
