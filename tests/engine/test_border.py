@@ -26,7 +26,7 @@ def test_imported_arrivals_get_rooms_near_the_port(store: Store) -> None:
     for kind in ("persons", "facilities", "arrivals"):
         import_file(store, kind, CARE / f"{kind}.csv")
     day = date(2022, 7, 2)
-    orders, occ = assign_facilities(store, border_orders(store, day, NINTH), day)
+    orders, occ = assign_facilities(store, border_orders(store, day, NINTH), day, NINTH.facilities)
     rooms = dict(
         orders.filter(pl.col("detail") == "centralized_quarantine")
         .select("person_id", "place")

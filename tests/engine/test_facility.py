@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
+import pytest
 
 from fangkong.engine.facility import NO_ROOM, allocate, occupancy
 from fangkong.policy import load_policy
@@ -177,7 +178,24 @@ def test_release_frees_the_room(store: Store) -> None:
     assert occupancy(store, last + timedelta(days=1)).item(0, "occupied") == 0
 
 
-def test_forecast_when_capacity_runs_out(store: Store) -> None:
+@pytest.mark.parametrize(
+    ("trend_days", "rate", "full_in"),
+    [
+        # start of day 3: 4 in; today +2 → 6; at the start of day 1: 0 → +2 a day; 4 free → 2 days
+        (3, 2.0, 2),
+        # a longer trend reaches back before the first contact: (6 - 0) / 4 a day → 3 days
+        (4, 1.5, 3),
+    ],
+)
+def test_forecast_when_capacity_runs_out(
+    store: Store, trend_days: int, rate: float, full_in: int
+) -> None:
+    policy = POLICY.model_copy(
+        update={
+            "facilities": POLICY.facilities.model_copy(update={"occupancy_trend_days": trend_days})
+        }
+    )
+    assert POLICY.facilities.occupancy_trend_days == 3  # the released file's value
     put(
         store,
         "facility",
@@ -199,14 +217,13 @@ def test_forecast_when_capacity_runs_out(store: Store) -> None:
         _orders, occ = run_steps(
             store,
             day,
-            POLICY,
+            policy,
             ["quarantine_orders", "assign_facilities"],
             close(*people, exposed=exposed),
         )
     assert occ is not None
     site = occ.filter(pl.col("facility_id") == "QS-1").row(0, named=True)
-    # start of day 3: 4 in; today +2 → 6; three days ago 0: +2 a day; 4 free → full in 2 days
     assert (site["occupied"], site["admitted_today"], site["free"]) == (4, 2, 4)
-    assert site["rate_per_day"] == 2.0
-    assert site["full_on"] == start + timedelta(days=2 + 2)
+    assert site["rate_per_day"] == rate
+    assert site["full_on"] == start + timedelta(days=2 + full_in)
     assert site["alert"] is None

@@ -158,7 +158,7 @@ def run_steps(
     orders = concat_orders(STEPS[s](store, day, policy, inputs) for s in steps if s in STEPS)
     occupancy = None
     if "assign_facilities" in steps:
-        orders, occupancy = assign_facilities(store, orders, day)
+        orders, occupancy = assign_facilities(store, orders, day, policy.facilities)
     store_orders(store, orders, day)
     return orders, occupancy
 

@@ -164,7 +164,9 @@ def run_day(
                 area_round_orders(store, day, policy, areas, scenario=scenario),
             ]
         )
-        orders, occupancy = assign_facilities(store, orders, day, scenario=scenario)
+        orders, occupancy = assign_facilities(
+            store, orders, day, policy.facilities, scenario=scenario
+        )
         stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
         traced = contacts.select(
             pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA

@@ -38,6 +38,7 @@ from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.state import kept_day, kept_places, people_to_read, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
+from fangkong.policy.schema import Facilities
 from fangkong.policy.terms import CareSetting, Population
 from fangkong.store import Store
 from fangkong.store.person_view import current_person
@@ -68,7 +69,7 @@ OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
     "admitted_today": pl.Int64(),  # placed by the day's orders
     "leaving_today": pl.Int64(),  # released or discharged by the day's orders
     "free": pl.Int64(),  # capacity - occupied - admitted + leaving (negative: over capacity)
-    "rate_per_day": pl.Float64(),  # net growth of occupancy, mean of the last 3 days
+    "rate_per_day": pl.Float64(),  # net growth of occupancy per day, over the policy's trend days
     "full_on": pl.Date(),  # the day free reaches 0 at that rate; null when not filling up
     "alert": pl.String(),
 }
@@ -323,7 +324,12 @@ def _leaving() -> pl.Expr:
 
 
 def assign_facilities(
-    store: Store, orders: pl.DataFrame, day: date, *, scenario: Scenario = LIVE
+    store: Store,
+    orders: pl.DataFrame,
+    day: date,
+    facilities: Facilities,
+    *,
+    scenario: Scenario = LIVE,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rooms for the day's orders that need one, and the occupancy of every facility.
 
@@ -344,8 +350,8 @@ def assign_facilities(
             pl.col("end_at").alias("to"),
         )
     )
-    facilities = occupancy(store, day, scenario=scenario)
-    rooms = facilities.filter(pl.col("kind") == FacilityKind.QUARANTINE_SITE.value)
+    occupied = occupancy(store, day, scenario=scenario)
+    rooms = occupied.filter(pl.col("kind") == FacilityKind.QUARANTINE_SITE.value)
     demand = (
         _regions(store, day, wanting)
         .with_row_index("row")
@@ -387,7 +393,9 @@ def assign_facilities(
     n_unplaced = demand.height - got.height
     if n_unplaced:
         log.warning("%d people need a quarantine room and none is free", n_unplaced)
-    report = _occupancy_report(store, day, facilities, out, n_unplaced, scenario)
+    report = _occupancy_report(
+        store, day, occupied, out, n_unplaced, facilities.occupancy_trend_days, scenario
+    )
     return check_orders(out), report
 
 
@@ -397,6 +405,7 @@ def _occupancy_report(
     facilities: pl.DataFrame,
     orders: pl.DataFrame,
     unplaced: int,
+    trend_days: int,
     scenario: Scenario,
 ) -> pl.DataFrame:
     def count(rows: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -407,7 +416,8 @@ def _occupancy_report(
             .agg(pl.len().cast(pl.Int64).alias(name))
         )
 
-    before = occupancy(store, day - timedelta(days=2), scenario=scenario).select(
+    # occupancy at the start of the first day of the trend; `now` is at the end of `day`
+    before = occupancy(store, day - timedelta(days=trend_days - 1), scenario=scenario).select(
         "facility_id", pl.col("occupied").alias("before")
     )
     per = (
@@ -439,7 +449,7 @@ def _occupancy_report(
     )
     now = pl.col("occupied") + pl.col("admitted_today") - pl.col("leaving_today")
     free = pl.col("capacity") - now
-    rate = (now - pl.col("before")) / 3.0
+    rate = (now - pl.col("before")) / trend_days
     days_left = (pl.col("free") / pl.col("rate_per_day")).ceil().cast(pl.Int64)
     room_kind = pl.col("kind") == FacilityKind.QUARANTINE_SITE.value
     return (

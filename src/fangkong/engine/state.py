@@ -66,7 +66,14 @@ _RUNS: ContextVar[tuple[_Run, ...]] = ContextVar("_RUNS", default=())
 
 @contextmanager
 def kept_state(store: Store, scenario: Scenario, day: date) -> Iterator[None]:
-    """While inside: the run of `day` in `scenario` keeps the engine's state in `store`."""
+    """While inside: the run of `day` in `scenario` keeps the engine's state in `store`.
+    Inside another for the same store, scenario and day, it is that one: a caller that reads
+    the state at the start of the day (the twin, obeying the orders in force) and then runs
+    the day shares the frames it read with the run, instead of the run reading them again."""
+    run = _run(store, scenario)
+    if run is not None and run.day == day:
+        yield
+        return
     token = _RUNS.set((*_RUNS.get(), _Run(id(store), scenario.name, day)))
     try:
         yield

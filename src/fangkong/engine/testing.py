@@ -262,8 +262,23 @@ def validity_column(policy: Policy) -> Literal["sampled_at", "reported_at"] | No
 def under_temporary_control(store: Store, as_of: datetime, policy: Policy) -> pl.DataFrame:
     """The temporary controls open at `as_of`: `person_id`, the positive pool's `tube_id`, and
     `since` (the pool's report). One row per person and pool."""
-    params = {**_cutoff_params(policy), "until": _aware(as_of, "as_of")}
+    until = _aware(as_of, "as_of")
+    # a control needs a pool (a tube of two or more samples) with a positive result: where
+    # none was ever reported, the query below (every tube's latest result) has nothing to find
+    if not store.scalar(_ANY_POSITIVE_POOL_SQL, {"until": until}):
+        return pl.DataFrame(schema=_CONTROL_SCHEMA)
+    params = {**_cutoff_params(policy), "until": until}
     return read(store, UNDER_CONTROL_SQL, params, _CONTROL_SCHEMA)
+
+
+_ANY_POSITIVE_POOL_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM sample s
+    WHERE s.tube_id IN (
+        SELECT tube_id FROM tube_result WHERE "result" = 'positive' AND reported_at <= :until)
+    GROUP BY s.tube_id
+    HAVING count(*) > 1
+)"""
 
 
 @dataclass(frozen=True, slots=True)

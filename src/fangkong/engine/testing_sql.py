@@ -11,7 +11,11 @@ Parameters every query built on `core_ctes` binds:
 
 The CTEs of `core_ctes`, in order:
 
-    last_report, eff   each tube's latest report as of :until (its result)
+    last_report, eff   each tube's latest report as of :until (its result); with
+                       `all_tubes=False`, only of the tubes with a report that is not
+                       negative (the others' latest result is negative: no rule of the
+                       orders or of temporary control starts from them, and reading every
+                       tube's latest report grows with the history of testing)
     <pre>              extra CTEs of the caller, which may read `eff`
     cand               the tubes whose members and cut-off are needed (given by the caller;
                        it must hold every tube whose result is 'positive')
@@ -21,6 +25,8 @@ The CTEs of `core_ctes`, in order:
                        positive, weak, negative, invalid)
     ep                 temporary control: the members of each pooled tube positive at :until
     rs, single         their samples taken since the control began, and which tubes are single
+    rs_eff             the latest report of each of those tubes (read apart from `eff`:
+                       a retest is mostly negative)
     res                per (member, pool): the first single-tube retest with a definitive
                        result (negative or positive), if any
 """
@@ -53,14 +59,21 @@ STATUS = """CASE
     END"""
 
 
-def core_ctes(op: Op, cand: str, pre: str = "") -> str:
-    """The shared CTEs (without the leading WITH), as of `:until` with comparison `op`."""
+def core_ctes(op: Op, cand: str, pre: str = "", *, all_tubes: bool = True) -> str:
+    """The shared CTEs (without the leading WITH), as of `:until` with comparison `op`; `eff`
+    of every tube, or (`all_tubes=False`) of those with a report that is not negative."""
     pre_block = f"{pre.strip()},\n" if pre else ""
+    some = (
+        ""
+        if all_tubes
+        else "AND tube_id IN (SELECT tube_id FROM tube_result"
+        f" WHERE \"result\" <> 'negative' AND reported_at {op} :until)"
+    )
     return f"""
 last_report AS (
     SELECT tube_id, max(reported_at) AS reported_at
     FROM tube_result
-    WHERE reported_at {op} :until
+    WHERE reported_at {op} :until {some}
     GROUP BY tube_id
 ),
 eff AS MATERIALIZED (
@@ -116,6 +129,16 @@ single AS (
     GROUP BY s.tube_id
     HAVING count(*) = 1
 ),
+rs_eff AS MATERIALIZED (
+    SELECT r.tube_id, r.result, r.reported_at, r.batch_id
+    FROM tube_result r
+    JOIN (
+        SELECT tube_id, max(reported_at) AS reported_at
+        FROM tube_result
+        WHERE reported_at {op} :until AND tube_id IN (SELECT tube_id FROM single)
+        GROUP BY tube_id
+    ) l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+),
 res AS MATERIALIZED (
     SELECT person_id, pool_id, tube_id, reported_at, batch_id, status
     FROM (
@@ -126,7 +149,7 @@ res AS MATERIALIZED (
                ) AS k
         FROM rs
         JOIN single ON single.tube_id = rs.tube_id
-        JOIN eff e ON e.tube_id = rs.tube_id
+        JOIN rs_eff e ON e.tube_id = rs.tube_id
         LEFT JOIN st ON st.tube_id = rs.tube_id
         WHERE coalesce(st.status, e.result) IN ('negative', 'positive')
     ) x
@@ -185,7 +208,7 @@ def orders_sql(scenario: Scenario, kept: date | None = None) -> str:
     """The facts of the day's testing orders (see `fangkong.engine.testing`), for `scenario`
     (whose case episodes say who is a case already; `kept`: see `episode_ctes`)."""
     return f"""
-WITH {core_ctes("<", _ORDERS_CAND, _PREV)},
+WITH {core_ctes("<", _ORDERS_CAND, _PREV, all_tubes=False)},
 {episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept)},
 sp AS (
     SELECT m.person_id, st.tube_id, st.reported_at, st.batch_id
@@ -277,7 +300,9 @@ orders AS (
            'testing.tube_not_returned', {_NO_FACTS}
     FROM lost l
     JOIN sample s ON s.tube_id = l.tube_id
-    WHERE NOT EXISTS (SELECT 1 FROM eff WHERE eff.tube_id = l.tube_id)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM tube_result r WHERE r.tube_id = l.tube_id AND r.reported_at < :until
+    )
 
     UNION ALL
     -- a result that is not negative for a tube with no registered sample: members unknown
@@ -329,18 +354,30 @@ SELECT EXISTS (
 
 # -- state as of an instant -----------------------------------------------------------------------
 
+# A tube counts by its latest report. Most tubes have only negative reports: every one of their
+# reports is negative, so they are read without finding each tube's latest (a grouping of every
+# tube ever tested); only the few tubes with a report that is not negative are grouped.
 LATEST_NEGATIVE_SQL = """
-WITH last_report AS (
+WITH mixed AS (
+    SELECT DISTINCT tube_id FROM tube_result
+    WHERE "result" <> 'negative' AND reported_at <= :until
+),
+last_mixed AS (
     SELECT tube_id, max(reported_at) AS reported_at
     FROM tube_result
-    WHERE reported_at <= :until
+    WHERE reported_at <= :until AND tube_id IN (SELECT tube_id FROM mixed)
     GROUP BY tube_id
 ),
 neg AS (
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
-    JOIN last_report l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
-    WHERE r.result = 'negative'
+    WHERE r.reported_at <= :until AND r."result" = 'negative'
+      AND r.tube_id NOT IN (SELECT tube_id FROM mixed)
+    UNION ALL
+    SELECT r.tube_id, r.reported_at
+    FROM tube_result r
+    JOIN last_mixed l ON l.tube_id = r.tube_id AND l.reported_at = r.reported_at
+    WHERE r."result" = 'negative'
 )
 SELECT s.person_id, max(s.sampled_at) AS sampled_at, max(n.reported_at) AS reported_at
 FROM sample s
@@ -350,7 +387,7 @@ GROUP BY s.person_id
 """  # unordered: the colours join it to every person (sorting 20 million rows costs seconds)
 
 UNDER_CONTROL_SQL = f"""
-WITH {core_ctes("<=", _POSITIVE_TUBES)}
+WITH {core_ctes("<=", _POSITIVE_TUBES, all_tubes=False)}
 SELECT ep.person_id, ep.pool_id AS tube_id, ep.start_at AS since
 FROM ep
 WHERE NOT EXISTS (

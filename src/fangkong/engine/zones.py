@@ -345,20 +345,26 @@ def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataF
             schema={"venue_id": pl.Int64(), "region_code": pl.String(), "on": pl.Date()}
         )
     cases = infections.select("person_id", "opened_at")
+    window = timedelta(days=window_days)
+    # the constant bounds let the scan skip the check-ins of other days (zone maps, indexes)
     sql = """
 SELECT c.person_id, c.opened_at, k.venue_id, v.region_code
 FROM (SELECT unnest(CAST(:ids AS BIGINT[])) AS person_id,
              unnest(CAST(:opened AS TIMESTAMPTZ[])) AS opened_at) c
 JOIN checkin k ON k.person_id = c.person_id
  AND k.checkin_at <= c.opened_at AND k.checkin_at >= c.opened_at - :window
-JOIN venue v ON v.venue_id = k.venue_id"""
+JOIN venue v ON v.venue_id = k.venue_id
+WHERE k.checkin_at >= :first_from AND k.checkin_at <= :last_to"""
+    opened = cases.get_column("opened_at")
     frame = read(
         store,
         sql,
         {
             "ids": cases.get_column("person_id").to_list(),
-            "opened": cases.get_column("opened_at").to_list(),
-            "window": timedelta(days=window_days),
+            "opened": opened.to_list(),
+            "window": window,
+            "first_from": opened.min() - window,  # type: ignore[operator]
+            "last_to": opened.max(),
         },
         {
             "person_id": pl.Int64(),
@@ -372,6 +378,63 @@ JOIN venue v ON v.venue_id = k.venue_id"""
         .unique(["person_id", "opened_at", "venue_id"])
         .select("venue_id", "region_code", "on")
     )
+
+
+def _stay_events(
+    store: Store,
+    infections: pl.DataFrame,
+    window_days: int,
+    unit: AreaUnit,
+    day: date,
+    lifted_after: int | None,
+) -> pl.DataFrame:
+    """The stays of `infections` as area events (`unit`, `key`, `on`), for the areas that can
+    be in force on `day`. An area of stays is lifted `lifted_after` days after its last
+    infection (None: never, or `_areas_from` is to see every stay), and an infection that
+    many days or more after the one before it starts a new area (`_chain`): so only the areas
+    with an infection in the last `lifted_after` days are in force, and only their infections
+    back to such a gap count. The check-ins are read from the latest reports back, a window of
+    `lifted_after` days at a time, while an area in force may still reach further back: the
+    cost follows the areas in force, not the length of history."""
+
+    def events(part: pl.DataFrame) -> pl.DataFrame:
+        stays = _stays(store, part, window_days)
+        if unit is AreaUnit.VENUE:
+            stays = stays.with_columns(
+                pl.lit(AreaUnit.VENUE.value).alias("unit"),
+                pl.col("venue_id").cast(pl.String).alias("key"),
+            )
+        else:
+            stays = stays.with_columns(
+                pl.lit(unit.value).alias("unit"), area_key(unit).alias("key")
+            )
+        return stays.filter(pl.col("key").is_not_null())
+
+    if lifted_after is None:
+        return events(infections)
+    gap = timedelta(days=lifted_after)
+    on = pl.col("on")
+    lo = day - gap  # every infection after `lo` is read
+    read_so_far = events(infections.filter(on > lo))
+    alive = read_so_far.get_column("key").unique().implode()
+    read_so_far = read_so_far.filter(pl.col("key").is_in(alive))
+    earliest = infections.get_column("on").min()
+    while read_so_far.height and isinstance(earliest, date) and earliest <= lo:
+        # each area's current chain starts at its first infection after the last gap of
+        # `lifted_after` days or more among those read; one starting less than that after
+        # `lo` may continue with an infection not read yet
+        ordered = read_so_far.select("key", "on").unique().sort("key", "on")
+        starts = ordered.filter(
+            (on - on.shift(1).over("key") >= pl.duration(days=lifted_after))
+            | on.shift(1).over("key").is_null()
+        )
+        chain_from = starts.group_by("key").agg(on.max()).get_column("on").min()
+        if not isinstance(chain_from, date) or chain_from - lo >= gap:
+            break
+        older = events(infections.filter((on > lo - gap) & (on <= lo)))
+        read_so_far = pl.concat([read_so_far, older.filter(pl.col("key").is_in(alive))])
+        lo -= gap
+    return read_so_far
 
 
 def _rounds(
@@ -474,7 +537,7 @@ def _areas_from(
 
 
 def _case_location_areas(
-    store: Store, day: date, policy: Policy, scenario: Scenario
+    store: Store, day: date, policy: Policy, scenario: Scenario, whole_history: bool
 ) -> list[dict[str, object]]:
     rules = policy.risk_areas
     assert rules is not None
@@ -502,35 +565,43 @@ def _case_location_areas(
     stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
     if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
         window = policy.contacts.exposure_window_days if policy.contacts else 0
-        stays = _stays(store, infections, window)
         unit = stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
-        if unit is AreaUnit.VENUE:
-            stays = stays.with_columns(
-                pl.lit(AreaUnit.VENUE.value).alias("unit"),
-                pl.col("venue_id").cast(pl.String).alias("key"),
-            )
-        else:
-            stays = stays.with_columns(
-                pl.lit(unit.value).alias("unit"), area_key(unit).alias("key")
-            )
-        stays = stays.filter(pl.col("key").is_not_null())
+        lifted_after = None if whole_history else _lifted_after(rules, RiskLevel.MEDIUM, day)
+        stays = _stay_events(store, infections, window, unit, day, lifted_after)
         areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
     return areas
 
 
+def _lifted_after(rules: RiskAreas, level: RiskLevel, day: date) -> int | None:
+    """The days after its last infection that an area of `level` with no residents (no round
+    to wait for) is lifted, by the lifting rules; None when it never is."""
+    steps = lowering_schedule(rules, level, day, None)
+    last = steps[-1]
+    if last.to is not RiskLevel.LOW or last.on is None:
+        return None
+    return (last.on - day).days
+
+
 def draw_areas(
-    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    whole_history: bool = False,
 ) -> pl.DataFrame:
     """The risk areas in force on `day` under `policy` (AREA_SCHEMA; none where the policy
     draws no risk areas). One row per area: where a residence area and a stay area have the
-    same id (a local rule drawing both by county), the higher level is kept."""
+    same id (a local rule drawing both by county), the higher level is kept. The check-ins
+    of the cases' stays are read only for the areas that can be in force (`_stay_events`);
+    `whole_history` reads every case's, for a check that both give the same areas."""
     rules = policy.risk_areas
     if rules is None:
         return pl.DataFrame(schema=AREA_SCHEMA)
     if rules.classification is Classification.COUNTY_CASE_COUNTS:
         rows = county_areas(rules, _infections(store, day, scenario), day)
     else:
-        rows = _case_location_areas(store, day, policy, scenario)
+        rows = _case_location_areas(store, day, policy, scenario, whole_history)
     if not rows:
         return pl.DataFrame(schema=AREA_SCHEMA)
     order = list(RiskLevel)

@@ -88,6 +88,7 @@ __all__ = [
     "CircuitBreaker",
     "Contacts",
     "Discharge",
+    "Facilities",
     "HealthCode",
     "Inbound",
     "LiftingRule",
@@ -308,6 +309,14 @@ class Inbound(_Section):
     circuit_breaker: CircuitBreaker | None = None
 
 
+class Facilities(_Section):
+    """Quarantine sites and hospital beds: the command centre's view of their occupancy."""
+
+    # occupancy's net growth per day is averaged over this many days (the day's own change
+    # included) to forecast the day a facility is full
+    occupancy_trend_days: Annotated[AtLeastOne, Spec(Unit.DAYS, Stricter.NEITHER)]
+
+
 class Bulletin(_Section):
     """The daily bulletin."""
 
@@ -384,6 +393,7 @@ class Policy(BaseModel):
     risk_areas: RiskAreas | None
     health_code: HealthCode
     inbound: Inbound
+    facilities: Facilities
     bulletin: Bulletin
 
     _meta: dict[str, ParamMeta] = PrivateAttr(default_factory=dict)

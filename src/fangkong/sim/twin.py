@@ -63,6 +63,7 @@ from fangkong.engine.facility import placements
 from fangkong.engine.frames import day_bounds, day_start
 from fangkong.engine.scenario import Scenario, open_scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.state import kept_state
 from fangkong.engine.testing import under_temporary_control
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
@@ -339,6 +340,15 @@ class Twin:
         if self.store is None:
             events = ep.step(all_checkins=False)
             return self._record(day, events, 0, 0, (0, 0, 0, 0, 0), None)
+        # the run of the day shares what the twin reads of the state at its start (open
+        # quarantines, placements: `fangkong.engine.state`); the twin's events are all of the
+        # day (none late), so the run would read the same
+        with kept_state(self.store, self.scenario, day):
+            return self._step(day)
+
+    def _step(self, day: date) -> TwinDay:
+        assert self.store is not None
+        ep, k = self.epidemic, self.epidemic.day
         restrictions, figures = self._restrictions(day)
         if k % 7 < WEEKDAYS:
             c = ep.courses
