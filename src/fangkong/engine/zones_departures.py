@@ -198,31 +198,33 @@ _LISTED_AREA = {
 def _listed(store: Store, scenario: Scenario, first: date, last: date) -> pl.DataFrame:
     """The high and medium areas listed on each day from `first` to `last` (see the module
     docstring): `on`, `area_id`, `level` (that day's), with `unit` and `venue_id`."""
-    runs = read(
-        store,
-        f"SELECT DISTINCT r.run_day FROM engine_run r WHERE {scenario.visible('r')}"
-        " AND r.run_day < :last",
-        {**scenario.params(), "last": last},
-        {"run_day": pl.Date()},
-    ).get_column("run_day")
-    days = pl.DataFrame({"on": pl.date_range(first, last, eager=True)})
-    # the run each day's list comes from: the latest before the day
-    by_day = days.sort("on").join_asof(
-        pl.DataFrame({"run_day": runs})
-        .sort("run_day")
-        .with_columns((pl.col("run_day") + timedelta(days=1)).alias("on")),
-        on="on",
-        strategy="backward",
+    params = {**scenario.params(), "first": first, "last": last}
+    # the runs from the latest before `first` (its list holds on `first`) to the day before `last`
+    window = (
+        "run_day < :last AND run_day >= coalesce((SELECT max(q.run_day) FROM engine_run q"
+        f" WHERE {scenario.visible('q')} AND q.run_day < :first), :first)"
     )
-    used = by_day.get_column("run_day").drop_nulls().unique()
-    if used.len() == 0:
-        return pl.DataFrame(schema={**_LISTED, "unit": pl.String(), "venue_id": pl.Int64()})
     areas = read(
         store,
         f"SELECT {', '.join(f'a.{c}' for c in _LISTED_AREA)} FROM risk_area a"
-        f" WHERE {scenario.visible('a')} AND a.run_day IN (SELECT unnest(CAST(:runs AS DATE[])))",
-        {**scenario.params(), "runs": used.to_list()},
+        f" WHERE {scenario.visible('a')} AND a.{window}",
+        params,
         _LISTED_AREA,
+    )
+    if areas.height == 0:  # no area listed in the window: nothing more to read
+        return pl.DataFrame(schema={**_LISTED, "unit": pl.String(), "venue_id": pl.Int64()})
+    runs = read(
+        store,
+        f"SELECT DISTINCT r.run_day FROM engine_run r WHERE {scenario.visible('r')} AND r.{window}",
+        params,
+        {"run_day": pl.Date()},
+    )
+    days = pl.DataFrame({"on": pl.date_range(first, last, eager=True)})
+    # the run each day's list comes from: the latest before the day
+    by_day = days.join_asof(
+        runs.sort("run_day").with_columns((pl.col("run_day") + timedelta(days=1)).alias("on")),
+        on="on",
+        strategy="backward",
     )
     changed = (
         pl.col("next_change_on").is_not_null()
