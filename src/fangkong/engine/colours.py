@@ -366,14 +366,15 @@ def derive_colours(
     code = policy.health_code
     red = {r.value for r in code.red_reasons}
     listed = red | {r.value for r in code.yellow_reasons}
-    wanted, ids = ids, _narrowing(store, ids)
+    # whom the queries read: the people asked for, or everyone when they are most of them
+    read_for = _narrowing(store, ids)
     parts = [pl.DataFrame(schema=REASON_SCHEMA)]
     if listed & {r.value for r in _CASE_REASONS.values()}:
-        parts.append(_case_reasons(store, day, ids, scenario))
+        parts.append(_case_reasons(store, day, read_for, scenario))
     if listed & {r.value for r in _QUARANTINE_REASONS}:
-        parts.append(_quarantine_reasons(store, day, ids, scenario))
+        parts.append(_quarantine_reasons(store, day, read_for, scenario))
     if CodeReason.POOL_POSITIVE.value in listed:
-        control = _only(under_temporary_control(store, _last_instant(day), policy), ids)
+        control = _only(under_temporary_control(store, _last_instant(day), policy), read_for)
         parts.append(
             _reasons(
                 control,
@@ -384,13 +385,13 @@ def derive_colours(
             )
         )
     if CodeReason.SUSPECTED.value in listed:
-        parts.append(_suspect_reasons(store, day, ids, scenario))
+        parts.append(_suspect_reasons(store, day, read_for, scenario))
     for kind in _LOOKBACKS:
         if kind.reason.value in listed:
-            parts.append(_lookback_reasons(store, day, policy, ids, kind))
+            parts.append(_lookback_reasons(store, day, policy, read_for, kind))
     if CodeReason.FROM_RISK_AREA.value in listed:
         drawn = areas if areas is not None else areas_on(store, day, scenario)
-        parts.append(_area_reasons(store, day, drawn, ids))
+        parts.append(_area_reasons(store, day, drawn, read_for))
     # `known`: everyone with a negative test, and every resident when the policy asks a test
     # of everyone (one query); the people of the reasons above are few. The colour of the many
     # is decided on `known`'s own rows (a column for a lapsed test, membership in the few
@@ -399,7 +400,7 @@ def derive_colours(
     found = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
     after = code.missing_test_after_days
     asks = CodeReason.NO_RECENT_TEST.value in listed and after is not None
-    known = _tests(store, day, policy, ids, residents=asks).with_columns(
+    known = _tests(store, day, policy, read_for, residents=asks).with_columns(
         pl.lit(False).alias("_lapsed")
     )
     # each rule gives a person a reason once per fact (one episode, one current phase, one
@@ -420,9 +421,7 @@ def derive_colours(
         )
         reasons = pl.concat([found, lapses])
     # the people of a reason or asked for (`ids`) with no negative test and no registration
-    others = (
-        everyone_few if wanted is None else pl.concat([everyone_few, wanted.rename("person_id")])
-    )
+    others = everyone_few if ids is None else pl.concat([everyone_few, ids.rename("person_id")])
     others = others.unique()
     others = others.filter(~others.is_in(known.get_column("person_id").implode()))
     person, lapse = pl.col("person_id"), pl.col("_lapsed")
@@ -441,8 +440,8 @@ def derive_colours(
         .alias("colour"),
         *_WINDOW,
     )
-    if wanted is not None and ids is None:  # everyone was read: keep the people asked for
-        keep = pl.col("person_id").is_in(wanted.implode())
+    if ids is not None and read_for is None:  # everyone was read: keep the people asked for
+        keep = pl.col("person_id").is_in(ids.implode())
         codes, reasons = codes.filter(keep), reasons.filter(keep)
     return Colours(codes.select(list(CODE_SCHEMA)), reasons)
 
