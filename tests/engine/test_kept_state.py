@@ -183,6 +183,16 @@ def _people(store: Store, day: date, state: str) -> list[tuple[int, str | None]]
     return [(int(p), place) for p, place in rows.rows()]
 
 
+def _schedules(store: Store, day: date) -> pl.DataFrame:
+    """The open quarantines at the start of `day` as its run kept them (schedule columns)."""
+    return store.fetch(
+        "SELECT person_id, issued_day AS run_day, order_type, start_at, end_at, place, detail,"
+        " rule, policy_id, reason, population, waiting_for, released FROM engine_schedule"
+        " WHERE scenario = 'live' AND run_day = :d ORDER BY person_id, start_at",
+        {"d": day},
+    )
+
+
 def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) -> None:
     from fangkong.engine.facility import placements
     from fangkong.engine.schedule import open_schedules
@@ -191,16 +201,20 @@ def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) 
     days = [date(2022, 7, 10) + timedelta(days=k) for k in range(14)]
     for day in days:
         run_day(store, day, load_policy(NINTH))
-    kept = {d: (_people(store, d, "quarantined"), _people(store, d, "placed")) for d in days}
+    kept = {d: (_schedules(store, d), _people(store, d, "placed")) for d in days}
     # derived whole: as if no run had kept any state
     store.execute("UPDATE engine_run SET state_kept = false")
     for day in days:
-        quarantined = sorted((int(p), None) for p in set(open_schedules(store, day)["person_id"]))
+        _same(kept[day][0], open_schedules(store, day))
         placed = sorted(placements(store, day).select("person_id", "place").rows())
-        assert kept[day] == (quarantined, placed), day
-    assert any(kept[d][0] for d in days) and any(kept[d][1] for d in days)
-    assert not kept[days[0]][0] and (2, None) in kept[days[1]][0]
-    assert all(p != 6 for q, placed in kept.values() for p, _ in q + placed)
+        assert kept[day][1] == placed, day
+    quarantined = {d: set(kept[d][0]["person_id"]) for d in days}
+    assert any(quarantined.values()) and any(kept[d][1] for d in days)
+    assert not quarantined[days[0]] and 2 in quarantined[days[1]]
+    # phases released while the schedule stays open are kept as released
+    assert any(kept[d][0].filter(pl.col("released").cast(pl.Boolean)).height for d in days)
+    assert all(6 not in quarantined[d] for d in days)
+    assert all(p != 6 for _, placed in kept.values() for p, _ in placed)
 
 
 def test_class_b_management_ends_the_quarantines_and_isolations_ordered_before_it(

@@ -63,6 +63,38 @@ def test_named_parameters_leave_casts_alone() -> None:
     assert named_params("SELECT 1 % 2, :a", "postgres") == "SELECT 1 %% 2, %(a)s"
 
 
+@pytest.mark.parametrize("n", [3, 5000])
+def test_list_parameters_read_as_sets(store: Store, n: int) -> None:
+    """A list parameter read by `IN (SELECT unnest(...))` gives the same rows however long it is
+    (the embedded store binds a long one as a frame), also beside another use of a list and
+    inside a statement that writes."""
+    store.execute("CREATE TEMPORARY TABLE t (k BIGINT, s VARCHAR)")
+    store.execute("INSERT INTO t SELECT i, CAST(i AS VARCHAR) FROM generate_series(1, 9000) g(i)")
+    ids, names = list(range(2, 2 * n + 2, 2)), [str(i) for i in range(1, n + 1)]
+    both = store.fetch(
+        "SELECT k FROM t WHERE k IN (SELECT unnest(CAST(:ids AS BIGINT[])))"
+        " AND s IN (SELECT unnest(CAST(:names AS VARCHAR[]))) ORDER BY k",
+        {"ids": ids, "names": names},
+    )
+    assert both["k"].to_list() == [i for i in ids if i <= n]
+    # the same list also read another way: bound as a list
+    counted = store.scalar(
+        "SELECT count(*) + 0 * cardinality(CAST(:ids AS BIGINT[])) FROM t"
+        " WHERE k IN (SELECT unnest(CAST(:ids AS BIGINT[])))",
+        {"ids": ids},
+    )
+    stored = len([i for i in ids if i <= 9000])
+    assert counted == stored
+    store.execute("DELETE FROM t WHERE k IN (SELECT unnest(CAST(:ids AS BIGINT[])))", {"ids": ids})
+    assert store.scalar("SELECT count(*) FROM t") == 9000 - stored
+    assert (
+        store.fetch(
+            "SELECT k FROM t WHERE k IN (SELECT unnest(CAST(:ids AS BIGINT[])))", {"ids": []}
+        ).height
+        == 0
+    )
+
+
 def test_region_levels() -> None:
     assert region_level("310000") is RegionLevel.PROVINCE
     assert region_level("310100") is RegionLevel.PREFECTURE

@@ -63,7 +63,7 @@ from fangkong.engine.quarantine import (
 )
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
-from fangkong.engine.schedule import QUARANTINED, open_schedules
+from fangkong.engine.schedule import keep_schedules, open_schedules
 from fangkong.engine.state import forget_later, keep_people, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
@@ -90,6 +90,7 @@ DERIVED_TABLES = (
     "engine_case_event",
     "engine_episode",
     "engine_state",
+    "engine_schedule",
     "risk_area",
     "area_measure",
 )
@@ -197,10 +198,9 @@ def run_day(
 
 
 def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
-    """Record who is in quarantine and in a facility at the start of the day (as the run read
-    them: `fangkong.engine.state`)."""
-    quarantined = open_schedules(store, day, scenario=scenario).select("person_id")
-    keep_people(store, scenario, day, QUARANTINED, quarantined)
+    """Record the open quarantines and who is in a facility at the start of the day (as the
+    run read them: `fangkong.engine.state`)."""
+    keep_schedules(store, scenario, day, open_schedules(store, day, scenario=scenario))
     keep_people(store, scenario, day, PLACED, placements(store, day, scenario=scenario))
 
 

@@ -22,7 +22,10 @@ reserved until they are found. Every order of a schedule carries its `population
 
 **An open quarantine**, as of a day D (only orders of earlier days count: a run of D replaces
 D's), is a person's latest schedule (the `quarantine`/`extend` rows of the latest run day that
-issued any), not ended by a `convert`, whose last phase is not released.
+issued any), not ended by a `convert`, whose last phase is not released. Each run keeps the
+open quarantines it started from (`engine_schedule`, `keep_schedules`); the next run derives
+its own from them and the orders of the runs since (`fangkong.engine.state`), and from every
+order only when no earlier run kept them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, among_ids, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import kept_day, people_to_read, read_once
+from fangkong.engine.state import kept_day, kept_run, read_once
 from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
@@ -44,7 +47,7 @@ from fangkong.store import Store
 __all__ = [
     "CENTRALIZED",
     "NO_ADDRESS",
-    "QUARANTINED",
+    "keep_schedules",
     "open_schedules",
     "phase_table",
     "schedule_orders",
@@ -52,7 +55,6 @@ __all__ = [
 ]
 
 NO_ADDRESS = "no address: locate"
-QUARANTINED = "quarantined"  # the state of an open quarantine (`engine_state`)
 CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
 
 _PHASE_SCHEMA: dict[str, pl.DataType] = {
@@ -80,6 +82,11 @@ _SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "waiting_for": pl.String(),
     "released": pl.Boolean(),
 }
+# the orders that open and end a schedule, as `_fold` reads them
+_ORDER_SCHEMA = {k: t for k, t in _SCHEDULE_SCHEMA.items() if k != "released"}
+_ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
+# a kept phase's columns besides who and the day its order was issued (`engine_schedule`)
+_PHASE_FACTS = [c for c in _SCHEDULE_SCHEMA if c not in ("person_id", "run_day")]
 
 
 def phase_table(policy: Policy) -> pl.DataFrame:
@@ -208,44 +215,6 @@ def schedule_orders(
     return pl.concat([phases, test_rows, transfer])
 
 
-_OPEN_SCHEDULES_SQL = """
-WITH q AS (
-    SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-           reason, population, waiting_for,
-           max(run_day) OVER (PARTITION BY person_id) AS latest
-    FROM engine_order o
-    WHERE order_type IN ('quarantine', 'extend') AND person_id IS NOT NULL AND run_day < :day
-          AND {visible} {only}
-),
-s AS (SELECT * FROM q WHERE run_day = latest),
-k AS (SELECT DISTINCT person_id, latest FROM s),
-ends AS (
-    SELECT o.person_id, o.order_type, o.detail
-    FROM engine_order o JOIN k ON o.person_id = k.person_id AND o.run_day >= k.latest
-    WHERE o.run_day < :day AND o.order_type IN ('release', 'convert') AND {visible}
-),
--- joined, not looked up row by row (a correlated EXISTS over the CTE costs |s| x |ends| on
--- PostgreSQL, which materializes a CTE read twice)
-released_phase AS (SELECT DISTINCT person_id, detail FROM ends WHERE order_type = 'release'),
-converted AS (SELECT DISTINCT person_id FROM ends WHERE order_type = 'convert'),
-t AS (
-    SELECT s.*, r.person_id IS NOT NULL AS released
-    FROM s
-    LEFT JOIN released_phase r ON r.person_id = s.person_id AND r.detail = s.detail
-    WHERE s.person_id NOT IN (SELECT person_id FROM converted)
-)
-SELECT person_id, run_day, order_type, start_at, end_at, place, detail, rule, policy_id,
-       reason, population, waiting_for, released
-FROM (
-    -- a window, not `IN (SELECT ... FROM t)`: PostgreSQL plans that self-join as a nested loop
-    -- over the materialized CTE (|t| squared) when the table's statistics are not yet fresh
-    SELECT t.*, bool_and(released) OVER (PARTITION BY person_id) AS all_released FROM t
-) x
-WHERE NOT all_released
-ORDER BY person_id, start_at
-"""
-
-
 def open_schedules(
     store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
@@ -260,27 +229,89 @@ def open_schedules(
     return _open(store, day, ids, scenario)
 
 
-# the people whose quarantine may have begun since the run of :p_day (see
-# `fangkong.engine.state.people_to_read`): a schedule is issued by a run's order
-_QUARANTINED_SINCE = """
-SELECT DISTINCT person_id FROM engine_order o
-WHERE {visible} AND o.order_type IN ('quarantine', 'extend') AND o.person_id IS NOT NULL
-  AND o.run_day >= :p_day AND o.run_day < :x_day
-"""
-
-
 def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) -> pl.DataFrame:
-    if ids is None:
-        since = _QUARANTINED_SINCE.format(visible=scenario.visible("o"))
-        ids = people_to_read(store, scenario, day, QUARANTINED, since)
+    """The open schedules of `ids` (or everyone) as of `day`: from the schedules the latest
+    run before `day` that kept them started from, and the orders of the runs since (for
+    everyone, when a run kept them), else from every order before `day`."""
     if ids is not None and not ids:
         return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
-    only = f"AND {among_ids(store, 'person_id')}" if ids is not None else ""
+    kept_on = kept_run(store, scenario, day) if ids is None else None
     params: dict[str, Any] = {"day": day, **scenario.params()}
-    if ids is not None:
-        params["ids"] = ids
-    sql = _OPEN_SCHEDULES_SQL.format(only=only, visible=scenario.visible("o"))
-    return read(store, sql, params, _SCHEDULE_SCHEMA)
+    where = ""
+    if kept_on is not None:
+        where, params["p_day"] = "AND run_day >= :p_day", kept_on
+    elif ids is not None:
+        where, params["ids"] = f"AND {among_ids(store, 'person_id')}", ids
+    orders = read(
+        store,
+        f"SELECT {', '.join(_ORDER_SCHEMA)} FROM engine_order o"
+        " WHERE order_type IN ('quarantine', 'extend', 'release', 'convert')"
+        f" AND person_id IS NOT NULL AND run_day < :day AND {scenario.visible('o')} {where}",
+        params,
+        _ORDER_SCHEMA,
+    )
+    kept = (
+        pl.DataFrame(schema=_SCHEDULE_SCHEMA)
+        if kept_on is None
+        else read(
+            store,
+            f"SELECT person_id, issued_day AS run_day, {', '.join(_PHASE_FACTS)}"
+            f" FROM engine_schedule k WHERE {scenario.visible('k')} AND k.run_day = :p_day",
+            {"p_day": kept_on, **scenario.params()},
+            _SCHEDULE_SCHEMA,
+        )
+    )
+    return _fold(kept, orders)
+
+
+def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """The open schedules after `orders` (ORDER_SCHEMA rows of quarantine, extend, release and
+    convert orders, of the runs after those that left `kept` open): each person's latest
+    schedule (the quarantine/extend rows of the latest run day that issued any), its phases
+    released by a release of the same phase (detail) issued on that day or later, unless a
+    convert on that day or later ended it, and kept only while a phase is not released."""
+    issued = orders.filter(pl.col("order_type").is_in(_ISSUES)).with_columns(
+        pl.lit(False).alias("released")
+    )
+    phases = pl.concat([kept, issued.select(*_SCHEDULE_SCHEMA)])
+    latest = phases.filter(pl.col("run_day") == pl.col("run_day").max().over("person_id"))
+    since = latest.group_by("person_id").agg(pl.col("run_day").first().alias("latest"))
+    ends = (
+        orders.filter(~pl.col("order_type").is_in(_ISSUES))
+        .join(since, on="person_id")
+        .filter(pl.col("run_day") >= pl.col("latest"))
+    )
+    released = (
+        ends.filter(pl.col("order_type") == OrderType.RELEASE.value)
+        .select("person_id", "detail", pl.lit(True).alias("hit"))
+        .unique()
+    )
+    converted = ends.filter(pl.col("order_type") == OrderType.CONVERT.value).select("person_id")
+    return (
+        latest.join(released, on=["person_id", "detail"], how="left")
+        .with_columns(pl.col("released") | pl.col("hit").fill_null(False))
+        .join(converted.unique(), on="person_id", how="anti")
+        .filter(~pl.col("released").all().over("person_id"))
+        .sort("person_id", "start_at", maintain_order=True)
+        .select(*_SCHEDULE_SCHEMA)
+    )
+
+
+def keep_schedules(store: Store, scenario: Scenario, day: date, schedules: pl.DataFrame) -> None:
+    """Record the phases of the open quarantines at the start of `day` (`open_schedules`), as
+    the run of `day` read them: the next run starts from them."""
+    if schedules.height == 0:
+        return
+    store.insert_frame(
+        "engine_schedule",
+        schedules.select(
+            pl.lit(scenario.name).alias("scenario"),
+            pl.lit(day).alias("run_day"),
+            "person_id",
+            pl.col("run_day").alias("issued_day"),
+            *_PHASE_FACTS,
+        ),
+    )
 
 
 def stored_tests(

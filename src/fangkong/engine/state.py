@@ -10,14 +10,18 @@ before its end changes it. Each person's latest episode is read once too, and ag
 run writes episodes (`forget`). Outside a run (a report, a test calling a step alone) every read
 goes to the store.
 
-**Who is in a state** (`engine_state`): each run records the people in an open quarantine
-(`quarantined`) and in a facility (`placed`) at the start of its day (`keep_people`). A later
-read of that state as of day X need only look at the people of the latest run P <= X that kept
-it, and at those the orders of the runs from P to X name (`people_to_read`): whoever is in the
-state at the start of X and was not at the start of P owes it to an order of such a run (or,
-for a facility, to an order of an earlier run that starts between P and X). So the cost of the
-read follows the open state, not the length of history; the definition of each state stays in
-its module, read for fewer people.
+**The open quarantines** (`engine_schedule`): each run records the phases of every open
+quarantine at the start of its day, as it read them (`schedule.keep_schedules`). The next run
+derives the open quarantines from those of the latest run P that kept them and the orders of the
+runs from P on (`schedule.open_schedules`): the read follows the open state and the days since P,
+not the length of history.
+
+**Who is in a facility** (`engine_state`): each run records the people in a facility (`placed`)
+at the start of its day (`keep_people`). A later read of that state as of day X need only look at
+the people of the latest run P <= X that kept it, and at those the orders of the runs from P to X
+name (`people_to_read`): whoever is in a facility at the start of X and was not at the start of P
+owes it to an order of such a run, or to an order of an earlier run that starts between P and X.
+The definition of the state stays in its module, read for fewer people.
 
 A run of a day that has runs after it (a rerun after late events) changes what those runs
 started from: their kept state no longer holds, and they are marked so (`forget_later`); the
@@ -45,6 +49,7 @@ __all__ = [
     "keep_people",
     "kept_day",
     "kept_places",
+    "kept_run",
     "kept_state",
     "people_to_read",
     "read_once",
@@ -114,7 +119,7 @@ def forget(store: Store, scenario: Scenario, name: str) -> None:
         run.frames.pop(name, None)
 
 
-def _kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
+def kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
     """The day of the latest run <= `day` (< `day` for the day being run) that kept its state."""
     op = "<" if kept_day(store, scenario) == day else "<="
     found = store.scalar(
@@ -132,7 +137,7 @@ def people_to_read(
     run P that kept it, and those `named_since` finds (a query of person_id binding :p_day and
     :x_day, the days P and `day`, :p_end and :x_end, their ends, and the scenario's). None
     when no run kept it: everyone's must be read."""
-    p = _kept_run(store, scenario, day)
+    p = kept_run(store, scenario, day)
     if p is None:
         return None
     params: dict[str, Any] = {**scenario.params(), "p": p, "state": state}
@@ -177,7 +182,7 @@ def keep_people(
 def kept_places(store: Store, scenario: Scenario, day: date, state: str) -> pl.DataFrame | None:
     """`person_id` and `place` of the people in `state` at the start of `day` as the run of
     that day kept them, when it did (and it is not the run going on); else None."""
-    if kept_day(store, scenario) == day or _kept_run(store, scenario, day) != day:
+    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
         return None
     return read(
         store,

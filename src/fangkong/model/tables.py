@@ -28,6 +28,7 @@ __all__ = [
     "TABLES_V9",
     "TABLES_V10",
     "TABLES_V11",
+    "TABLES_V12",
     "Column",
     "SqlType",
     "Table",
@@ -701,6 +702,38 @@ TABLES_V11: tuple[Table, ...] = (
 )
 
 
+# Added by migration 12: the open quarantine schedules a run started from, phase by phase, so
+# that the next run reads them and the orders of the runs since, not every order of history
+# (`fangkong.engine.schedule`).
+TABLES_V12: tuple[Table, ...] = (
+    Table(
+        "engine_schedule",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("person_id", B),
+            _c("issued_day", DATE),
+            _c("order_type", V),
+            _c("start_at", TS),
+            _c("end_at", TS, True),
+            _c("place", V, True),
+            _c("detail", V, True),
+            _c("rule", V),
+            _c("policy_id", V),
+            _c("reason", V),
+            _c("population", V, True),
+            _c("waiting_for", V, True),
+            _c("released", BOOL),
+        ),
+        key=("scenario", "run_day", "person_id", "issued_day", "start_at"),
+        doc="The phases of every open quarantine at the start of a run's day, as the run read"
+        " them (`issued_day`: the run day of the phase's order; `released`: the phase released"
+        " since). The next run starts from these and the orders of the runs after this one.",
+        batched=False,
+    ),
+)
+
+
 def _current(t: Table) -> Table:
     """A table as the migrations after its own leave it (columns in the order they add them)."""
     if t.name == "person":
@@ -728,6 +761,7 @@ ALL_TABLES = (
     + TABLES_V9
     + TABLES_V10
     + TABLES_V11
+    + TABLES_V12
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,16 @@ from fangkong.store.sql import named_params
 __all__ = ["EmbeddedStore", "duckdb_connect"]
 
 LOCAL_TIMEZONE = "Asia/Shanghai"
+
+# a list parameter read as a set (`_lists_bound`), and how long a list is worth a frame
+_LIST_IN = re.compile(
+    r"IN \(SELECT unnest\(CAST\(:(?P<name>\w+) AS (?P<type>BIGINT|VARCHAR)\[\]\)\)\)"
+)
+_LONG_LIST = 64
+
+
+def _list_in(name: str) -> str:
+    return rf"IN \(SELECT unnest\(CAST\(:{name} AS (?:BIGINT|VARCHAR)\[\]\)\)\)"
 
 
 def duckdb_connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -44,13 +55,43 @@ class EmbeddedStore(Store):
         self._depth = 0
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        # fetch to the end: DuckDB refuses other work on a connection with a pending result
-        self.connection.execute(named_params(sql, "duckdb"), dict(params or {})).fetchall()
+        with self._lists_bound(sql, params) as (text, values):
+            # fetch to the end: DuckDB refuses other work on a connection with a pending result
+            self.connection.execute(text, values).fetchall()
 
     def fetch(self, sql: str, params: Params | None = None) -> pl.DataFrame:
-        rel = self.connection.sql(named_params(sql, "duckdb"), params=dict(params or {}))
-        frame: pl.DataFrame = rel.pl() if rel is not None else pl.DataFrame()
+        with self._lists_bound(sql, params) as (text, values):
+            rel = self.connection.sql(text, params=values)
+            frame: pl.DataFrame = rel.pl() if rel is not None else pl.DataFrame()
         return frame
+
+    @contextmanager
+    def _lists_bound(self, sql: str, params: Params | None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The statement in DuckDB's style and its values, with each long list parameter that
+        the statement reads only as `IN (SELECT unnest(CAST(:name AS T[])))` bound as a
+        registered one-column frame instead: DuckDB converts a Python list parameter value by
+        value (about 10 ms for 5,000 person ids, against 1-2 ms for the frame)."""
+        values = dict(params or {})
+        frames: dict[str, pl.DataFrame] = {}
+        for m in _LIST_IN.finditer(sql):
+            name, value = m["name"], values.get(m["name"])
+            if (
+                isinstance(value, list | tuple)
+                and len(value) >= _LONG_LIST
+                and len(re.findall(rf":{name}\b", sql)) == len(re.findall(_list_in(name), sql))
+            ):
+                dtype = pl.Int64 if m["type"] == "BIGINT" else pl.String
+                frames[name] = pl.DataFrame({"v": list(value)}, schema={"v": dtype})
+        text = sql
+        for name, frame in frames.items():
+            del values[name]
+            text = re.sub(_list_in(name), f'IN (SELECT v FROM "_list_{name}")', text)
+            self.connection.register(f"_list_{name}", frame)
+        try:
+            yield named_params(text, "duckdb"), values
+        finally:
+            for name in frames:
+                self.connection.unregister(f"_list_{name}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -25,6 +25,7 @@ from fangkong.model.tables import (
     TABLES_V9,
     TABLES_V10,
     TABLES_V11,
+    TABLES_V12,
     Table,
 )
 from fangkong.store.base import Store
@@ -191,6 +192,16 @@ def _create_v11_tables(store: Store) -> None:
         )
 
 
+def _create_v12_tables(store: Store) -> None:
+    # the runs stored before kept who was in quarantine, not their schedules: the next run
+    # derives the state whole
+    store.execute("UPDATE engine_run SET state_kept = false WHERE state_kept")
+    store.execute("DELETE FROM engine_state WHERE state = 'quarantined'")
+    _create_tables(store, TABLES_V12)
+    if store.dialect == "postgres":
+        store.execute('CREATE INDEX "engine_schedule_day" ON "engine_schedule" (scenario, run_day)')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -224,6 +235,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         10, "the measures of the risk areas drawn, per scenario and run day", _create_v10_tables
     ),
     Migration(11, "symptom reports (a health-code reason)", _create_v11_tables),
+    Migration(
+        12,
+        "the engine's state between days: the phases of the open quarantines",
+        _create_v12_tables,
+    ),
 )
 
 
