@@ -287,6 +287,8 @@ SELECT person_id, 'case', region_code FROM (
 def _regions(store: Store, day: date, frame: pl.DataFrame) -> pl.DataFrame:
     """Where each person of `frame` should be placed near: the port of their latest arrival
     for border orders, their case's region for treatment orders, else their residence."""
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(None, pl.String).alias("region_code"))
     params = {"ids": ids_of(frame.get_column("person_id")), "end": day_bounds(day)[1]}
     schema = {"person_id": pl.Int64(), "src": pl.String(), "region_code": pl.String()}
     found = read(store, _REGIONS_SQL, params, schema)

@@ -53,6 +53,7 @@ __all__ = [
     "kept_state",
     "people_to_read",
     "read_once",
+    "run_memo",
 ]
 
 
@@ -62,6 +63,7 @@ class _Run:
     scenario: str
     day: date
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 # the runs keeping their state now (a run inside another's, e.g. a twin's, is on a store of its
@@ -110,6 +112,16 @@ def read_once(
     if name not in run.frames:
         run.frames[name] = load()
     return run.frames[name]
+
+
+def run_memo(store: Store, day: date) -> dict[str, Any] | None:
+    """A memo shared by the steps of the innermost run of `day` on `store`, whatever its
+    scenario, for reads that do not depend on the scenario (the registry as of the day);
+    None outside a run of `day`."""
+    for run in reversed(_RUNS.get()):
+        if run.store_id == id(store) and run.day == day:
+            return run.memo
+    return None
 
 
 def forget(store: Store, scenario: Scenario, name: str) -> None:

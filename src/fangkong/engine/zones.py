@@ -57,6 +57,7 @@ from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import ZONE, day_bounds, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.state import run_memo
 from fangkong.engine.zones_county import county_areas
 from fangkong.model.glossary import AreaReason, RegionLevel
 from fangkong.policy import Policy
@@ -169,25 +170,49 @@ def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame
         )
         for unit in _DWELLING_UNITS
     }
-    params: dict[str, object] = {"as_of": day_bounds(day)[1] - timedelta(microseconds=1)}
-    for unit, name in _DWELLING_UNITS.items():  # [""] for none: an empty array has no type
-        params[name] = keyed[unit].get_column("key").drop_nulls().to_list() or [""]
-    people = read(
+    people = _residents_of_keys(
         store,
-        _AREA_RESIDENTS_SQL,
-        params,
-        {
-            "person_id": pl.Int64(),
-            "region_code": pl.String(),
-            "compound_id": pl.String(),
-            "building_id": pl.String(),
-        },
+        day,
+        {unit: set(mine.get_column("key").drop_nulls().to_list()) for unit, mine in keyed.items()},
     )
     found = [
         people.select("person_id", area_key(unit).alias("key")).join(mine, on="key").drop("key")
         for unit, mine in keyed.items()
     ]
     return pl.concat([pl.DataFrame(schema=schema), *found]).unique(maintain_order=True)
+
+
+_RESIDENT_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "region_code": pl.String(),
+    "compound_id": pl.String(),
+    "building_id": pl.String(),
+}
+
+
+def _residents_of_keys(store: Store, day: date, keys: dict[AreaUnit, set[str]]) -> pl.DataFrame:
+    """The residence (_RESIDENT_SCHEMA) at the end of `day` of everyone living in an area of
+    `keys` (per unit, the areas' keys), and maybe of others. In a run of `day`, the steps
+    share what was read (the colours, the measures and the rounds ask for the residents of the
+    same areas, and a read scans the whole registry): only the keys not read yet are read."""
+    memo = run_memo(store, day)
+    read_keys: dict[AreaUnit, set[str]] = memo.setdefault("area_keys", {}) if memo else {}
+    missing = {unit: wanted - read_keys.get(unit, set()) for unit, wanted in keys.items()}
+    known = memo.get("area_people") if memo else None
+    if not any(missing.values()) and known is not None:
+        return known
+    params: dict[str, object] = {"as_of": day_bounds(day)[1] - timedelta(microseconds=1)}
+    for unit, name in _DWELLING_UNITS.items():  # [""] for none: an empty array has no type
+        params[name] = sorted(missing.get(unit, set())) or [""]
+    people = read(store, _AREA_RESIDENTS_SQL, params, _RESIDENT_SCHEMA)
+    if memo is None:
+        return people
+    for unit, wanted in missing.items():
+        read_keys.setdefault(unit, set()).update(wanted)
+    if known is not None:
+        people = pl.concat([known, people]).unique("person_id", maintain_order=True)
+    memo["area_people"] = people
+    return people
 
 
 def _residence_key(frame: pl.DataFrame, unit: AreaUnit) -> pl.DataFrame:
