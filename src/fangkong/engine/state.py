@@ -63,7 +63,7 @@ class _Run:
     scenario: str
     day: date
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
-    memo: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)  # reads asked once per run (by name)
 
 
 # the runs keeping their state now (a run inside another's, e.g. a twin's, is on a store of its
@@ -132,8 +132,18 @@ def forget(store: Store, scenario: Scenario, name: str) -> None:
 
 
 def kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
-    """The day of the latest run <= `day` (< `day` for the day being run) that kept its state."""
-    op = "<" if kept_day(store, scenario) == day else "<="
+    """The day of the latest run <= `day` (< `day` for the day being run) that kept its state
+    (for the day being run, asked once: the runs before it do not change while it runs)."""
+    run = _run(store, scenario)
+    if run is not None and run.day == day:
+        if "kept_run" not in run.memo:
+            run.memo["kept_run"] = _latest_kept(store, scenario, day, "<")
+        found: date | None = run.memo["kept_run"]
+        return found
+    return _latest_kept(store, scenario, day, "<=")
+
+
+def _latest_kept(store: Store, scenario: Scenario, day: date, op: str) -> date | None:
     found = store.scalar(
         f"SELECT max(run_day) FROM engine_run r WHERE {scenario.visible('r')}"
         f" AND r.run_day {op} :day AND r.state_kept",
