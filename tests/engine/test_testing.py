@@ -187,10 +187,14 @@ def test_inbound_ct_37_is_not_positive_under_the_twenty_measures(
     assert persons(weak) == [31]
     reason = weak.get_column("reason")[0]
     assert "Ct 37, not below the cut-off 35 (the inbound cut-off)" in reason
-    assert "risk assessment" in reason
+    # Ct 35-40 at release from inbound quarantine: a risk assessment too (item 9)
+    assessed = rows(orders, "testing.inbound_assessment", "assess")
+    assert persons(assessed) == [31]
+    assert assessed["detail"].to_list() == weak["detail"].to_list()  # the tube
+    assert "below 40" in assessed.get_column("reason")[0]
     # person 32, a resident: cut-off 40, a case
     assert persons(rows(orders, "testing.single_positive", "report_case")) == [32]
-    assert orders.height == 2
+    assert orders.height == 3
     # under the 9th edition the inbound cut-off is 40 too: both are cases
     before = pooled_testing_orders(loaded, day, ninth)
     assert persons(rows(before, "testing.single_positive", "report_case")) == [31, 32]

@@ -19,8 +19,8 @@ How events make results
   inbound regime). A pooled tube takes the highest cut-off of its members: it is positive if it
   would be for any of them. A 'positive' at or above its cut-off is a *weak positive*: not a
   positive (no case report, no temporary control) but a retest; for an inbound person whose Ct
-  is also below `testing.inbound_release_assessment_ct_below` the reason says a risk assessment
-  is due (twenty measures, item 9).
+  is also below `testing.inbound_release_assessment_ct_below` a risk assessment is ordered too
+  (twenty measures, item 9: Ct 35-40 at release from inbound quarantine).
 
 The orders of a day D (`pooled_testing_orders`)
 ----------------------------------------
@@ -43,6 +43,9 @@ Rules (each "when" is about a report on D):
 - `testing.pool_corrected`: a pool positive at D's start has a later, non-positive report →
   `release_control` for each member.
 - `testing.weak_positive`: 'positive' at or above the cut-off → `retest` for each member.
+- `testing.inbound_assessment`: that weak positive, for an inbound person, with a Ct below
+  `testing.inbound_release_assessment_ct_below` → `assess` (an epidemiologist's risk
+  assessment), beside the retest.
 - `testing.invalid`: 'invalid' (无效) → `retest` for each member (re-sample).
 - `testing.tube_not_returned`: a tube's result is overdue — `testing.result_deadline_hours`
   after its last sample falls on D and no result came by D's end → `retest` for each member,
@@ -117,6 +120,7 @@ from fangkong.engine.testing_sql import (
     round_progress_sql,
 )
 from fangkong.errors import InputError, NotFoundError
+from fangkong.model.glossary import OrderType
 from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
 from fangkong.store.base import Store
 
@@ -147,6 +151,7 @@ RULES: tuple[str, ...] = (
     "testing.pool_not_confirmed",
     "testing.pool_corrected",
     "testing.weak_positive",
+    "testing.inbound_assessment",
     "testing.invalid",
     "testing.tube_not_returned",
     "testing.unknown_tube",
@@ -215,6 +220,7 @@ def pooled_testing_orders(
     facts = read(store, orders_sql(scenario, kept_day(store, scenario)), params, _FACTS_SCHEMA)
     if facts.height == 0:
         return empty_orders()
+    facts = pl.concat([facts, _inbound_assessments(facts, policy)])
     unknown = facts.filter(pl.col("rule") == "testing.unknown_tube").height
     if unknown:
         log.warning("%d results on %s for tubes with no registered sample", unknown, day)
@@ -225,6 +231,24 @@ def pooled_testing_orders(
         order_reason(policy, result_deadline).alias("reason"),
     )
     return check_orders(orders.select(c for c in ORDER_SCHEMA if c in orders.columns))
+
+
+def _inbound_assessments(facts: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The facts of an `assess` for each inbound person's weak positive whose Ct is below
+    `testing.inbound_release_assessment_ct_below` (twenty measures, item 9)."""
+    below = policy.testing.inbound_release_assessment_ct_below
+    if below is None:
+        return facts.clear()
+    return facts.filter(
+        (pl.col("rule") == "testing.weak_positive")
+        & (pl.col("order_type") == OrderType.RETEST.value)
+        & pl.col("inbound")
+        & pl.col("person_id").is_not_null()
+        & (pl.col("ct") < below)
+    ).with_columns(
+        pl.lit(OrderType.ASSESS.value).alias("order_type"),
+        pl.lit("testing.inbound_assessment").alias("rule"),
+    )
 
 
 # -- state as of an instant ----------------------------------------------------------------------

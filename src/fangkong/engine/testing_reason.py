@@ -42,11 +42,6 @@ def order_reason(policy: Policy, deadline: timedelta) -> pl.Expr:
         .otherwise(pl.concat_str(pl.lit("Ct "), _num(ct), pl.lit(" < "), _num(cut), cutoff_note))
     )
     assess = t.inbound_release_assessment_ct_below
-    weak_assess = (
-        pl.when(pl.col("inbound") & pl.lit(assess is not None) & (ct < (assess or 0.0)))
-        .then(pl.lit(f"; an inbound Ct below {_fmt(assess)} calls for a risk assessment"))
-        .otherwise(pl.lit(""))
-    )
     hours = f"{deadline.total_seconds() / 3600:g}"
     texts: dict[tuple[str, str], pl.Expr] = {
         ("testing.pool_positive", "temporary_control"): pl.concat_str(
@@ -95,7 +90,12 @@ def order_reason(policy: Policy, deadline: timedelta) -> pl.Expr:
             _num(cut),
             cutoff_note,
             pl.lit(": a weak positive, not a positive; retest"),
-            weak_assess,
+        ),
+        ("testing.inbound_assessment", "assess"): pl.concat_str(
+            pl.lit("inbound traveller's tube reported positive with Ct "),
+            _num(ct),
+            pl.lit(f", at or above the inbound cut-off and below {_fmt(assess)}:"),
+            pl.lit(" a risk assessment, beside the retest"),
         ),
         ("testing.invalid", "retest"): pl.lit("invalid result: re-sample for a retest"),
         ("testing.tube_not_returned", "retest"): pl.lit(
