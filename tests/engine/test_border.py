@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from fangkong.engine.border import NO_FLIGHT, border_orders
+from fangkong.engine.day import run_day
 from fangkong.engine.facility import assign_facilities
 from fangkong.ingest import import_file
 from fangkong.policy import load_policy
@@ -167,3 +168,54 @@ def test_the_breaker_exists_while_a_policy_has_one(
     _flight(store, "CA934", range(1, 6), "2022-11-20 07:00", "2022-11-21")
     assert len(_suspensions(store, date(2022, 11, 21), policy_id)) == expected
     assert (load_policy(policy_id).inbound.circuit_breaker is not None) == bool(expected)
+
+
+def _arrive(store: Store, flight: str, people: range, arrived: str) -> None:
+    put(
+        store,
+        "arrival",
+        [
+            {
+                "arrival_id": f"A{p}",
+                "person_id": p,
+                "arrived_at": arrived,
+                "port_region_code": "310115",
+                "origin_country": "SG",
+                "flight": flight,
+            }
+            for p in people
+        ],
+    )
+
+
+def _rewards(store: Store, day: date) -> list[tuple[object, ...]]:
+    orders = border_orders(store, day, JUNE_2020)
+    return as_rows(orders.filter(pl.col("order_type") == "reward_route"))
+
+
+def test_three_weeks_without_a_positive_reward_the_route_once(store: Store) -> None:
+    # CA934 once a week for three weeks; MU220 skips the middle week; SQ830 carried a positive
+    for week, arrived in enumerate(("2020-06-11 07:00", "2020-06-18 07:00", "2020-06-25 07:00")):
+        _arrive(store, "CA934", range(100 * week + 1, 100 * week + 4), arrived)
+        if week != 1:
+            _arrive(store, "MU220", range(100 * week + 10, 100 * week + 12), arrived)
+        if week != 0:
+            _arrive(store, "SQ830", range(100 * week + 20, 100 * week + 22), arrived)
+    _flight(store, "SQ830", range(1000, 1001), "2020-06-11 07:00", "2020-06-12")
+    # on the third flight's day, its passengers are not tested yet: weeks end the day before
+    assert _rewards(store, date(2020, 6, 25)) == []
+    day = date(2020, 6, 26)  # weeks: 06-19..06-25, 06-12..06-18, 06-05..06-11
+    reward = (None, "reward_route", "1 more weekly flight(s), at most 2", "2020-06-27", None)
+    assert _rewards(store, day) == [(*reward, "CA934")]
+    # stored by the run of the day, it is not given again within the streak's days, even when
+    # the route flies on
+    run_day(store, day, JUNE_2020)
+    _arrive(store, "CA934", range(401, 403), "2020-07-02 07:00")
+    assert _rewards(store, date(2020, 7, 3)) == []
+    # MU220 flying every week, but already at the cap of 2 in the last week: no reward
+    _arrive(store, "MU220", range(501, 503), "2020-06-18 07:00")
+    _arrive(store, "MU220", range(503, 505), "2020-06-22 07:00")
+    assert _rewards(store, day) == [(*reward, "CA934")]
+    # under the twenty measures there is no circuit breaker, and no reward
+    twenty = load_policy("cn-2022-11-11")
+    assert twenty.inbound.circuit_breaker is None

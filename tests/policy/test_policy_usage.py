@@ -37,9 +37,6 @@ KNOWN_UNREAD = frozenset(
         "inbound.pre_boarding_tests",
         "inbound.pre_boarding_window_hours",
         "inbound.repeat_quarantine_at_destination",
-        "inbound.circuit_breaker.reward_after_zero_positive_days",
-        "inbound.circuit_breaker.reward_extra_weekly_flights",
-        "inbound.circuit_breaker.reward_max_weekly_flights",
         "bulletin.day_boundary_timezone",
         "bulletin.local_cases_by_city",
     }

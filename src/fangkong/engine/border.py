@@ -18,8 +18,15 @@ a positive counts from when it was reported. A flight arrival whose count reache
 threshold on the day (it was below it at the day's start) suspends the route for the long
 period; one that reaches the short threshold, for the short period. The `suspend_route` order
 has no person, `place` = the flight number, start = 00:00 the next day, end = start + the
-suspension's days; one per flight number and day (the longest). The reward (more weekly flights
-after weeks without a positive) is not ordered: the engine has no order type for it.
+suspension's days; one per flight number and day (the longest).
+
+**The reward**: a route (flight number) that, in the `reward_after_zero_positive_days` (21)
+before the day (the day's own arrivals are not tested yet), had arrivals in every week (7 days
+counted back from the day before) and no positive passenger known by the day's end (counted as
+above), and fewer arrivals in the last of those weeks than `reward_max_weekly_flights`, gets a
+`reward_route` (place = the flight number, start = 00:00 the next day, no end: the route may add
+`reward_extra_weekly_flights` a week up to the cap), once per streak: not if it was rewarded in
+those days.
 """
 
 from __future__ import annotations
@@ -144,13 +151,17 @@ def circuit_breaker_orders(
     scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
     """`suspend_route` for the flight arrivals whose positive passengers reach a threshold on
-    `day` (see the module docstring for the counting)."""
+    `day`, and `reward_route` for the routes with no positive passenger for the reward's weeks
+    (see the module docstring for the counting)."""
     regime = policy.regime(Population.INBOUND_TRAVELLER)
     if regime is None:  # refused when the policy is loaded (`Policy` validation)
         raise PolicyError(f"{policy.id}: a circuit breaker without an inbound regime")
     window = timedelta(days=regime.total_days)
+    streak = timedelta(days=breaker.reward_after_zero_positive_days)
     start, end = day_bounds(day)
-    flown = _arrivals(store, start - window, end).filter(pl.col("flight").is_not_null())
+    flown = _arrivals(store, start - max(window, streak - timedelta(days=1)), end).filter(
+        pl.col("flight").is_not_null()
+    )
     if flown.height == 0:
         return empty_orders()
     ids = ids_of(flown.get_column("person_id"))
@@ -164,18 +175,34 @@ def circuit_breaker_orders(
     cases = case_state(store, day, ids, scenario=scenario).select(
         "person_id", pl.col("case_since").alias("at"), pl.col("case_since").alias("known")
     )
-    counts = (
+    # each positive passenger of a flight arrival, when it was known
+    positives = (
         flown.join(pl.concat([tests, cases]), on="person_id")
         .filter(
             (pl.col("at") >= pl.col("arrived_at")) & (pl.col("at") < pl.col("arrived_at") + window)
         )
         .group_by("flight", pl.col("arrived_at").dt.date().alias("flown_on"), "person_id")
         .agg(pl.col("known").min())
-        .group_by("flight", "flown_on")
-        .agg(
-            (pl.col("known") < end).sum().alias("now"),
-            (pl.col("known") < start).sum().alias("before"),
+    )
+    return check_orders(
+        pl.concat(
+            [
+                _suspensions(positives, day, policy, breaker),
+                _rewards(store, flown, positives, day, policy, breaker, scenario),
+            ]
         )
+    )
+
+
+def _suspensions(
+    positives: pl.DataFrame, day: date, policy: Policy, breaker: CircuitBreaker
+) -> pl.DataFrame:
+    """`suspend_route` for the flight arrivals whose count of `positives` reaches a threshold on
+    `day` (it was below it at the day's start): the longest suspension reached."""
+    start, end = day_bounds(day)
+    counts = positives.group_by("flight", "flown_on").agg(
+        (pl.col("known") < end).sum().alias("now"),
+        (pl.col("known") < start).sum().alias("before"),
     )
     levels = pl.DataFrame(
         {
@@ -197,24 +224,95 @@ def circuit_breaker_orders(
     if hits.height:
         log.info("circuit breaker: %d routes suspended", hits.height)
     first = pl.lit(day + timedelta(days=1))
-    return check_orders(
-        orders_from(
-            hits.with_columns(pl.lit(None, pl.Int64).alias("person_id")),
-            OrderType.SUSPEND_ROUTE,
-            start_at=midnight(first),
-            end_at=midnight(first + pl.duration(days=pl.col("days"))),
-            place="flight",
-            detail=pl.format("{} positive passengers", "now"),
-            rule=pl.lit("border.circuit_breaker.") + pl.col("level"),
-            policy_id=policy.id,
-            reason=pl.format(
-                "{} positive passengers on flight {} arriving {} (threshold {}): route"
-                " suspended {} days",
-                "now",
-                "flight",
-                "flown_on",
-                "threshold",
-                "days",
-            ),
+    return orders_from(
+        hits.with_columns(pl.lit(None, pl.Int64).alias("person_id")),
+        OrderType.SUSPEND_ROUTE,
+        start_at=midnight(first),
+        end_at=midnight(first + pl.duration(days=pl.col("days"))),
+        place="flight",
+        detail=pl.format("{} positive passengers", "now"),
+        rule=pl.lit("border.circuit_breaker.") + pl.col("level"),
+        policy_id=policy.id,
+        reason=pl.format(
+            "{} positive passengers on flight {} arriving {} (threshold {}): route"
+            " suspended {} days",
+            "now",
+            "flight",
+            "flown_on",
+            "threshold",
+            "days",
+        ),
+    )
+
+
+def _rewards(
+    store: Store,
+    flown: pl.DataFrame,
+    positives: pl.DataFrame,
+    day: date,
+    policy: Policy,
+    breaker: CircuitBreaker,
+    scenario: Scenario,
+) -> pl.DataFrame:
+    """`reward_route` for each route (flight number) that, in the reward's days before `day`,
+    flew in every week of them and had no positive passenger known by the day's end, flew fewer
+    arrivals in the last week than the reward's cap, and was not rewarded in those days (one
+    reward per streak)."""
+    days = breaker.reward_after_zero_positive_days
+    # the streak's days end the day before: the arrivals of the day are not yet tested
+    last, first = day - timedelta(days=1), day - timedelta(days=days)
+    weeks = max(1, days // 7)
+    recent = flown.with_columns(pl.col("arrived_at").dt.date().alias("flown_on")).filter(
+        pl.col("flown_on").is_between(first, last)
+    )
+    _, end = day_bounds(day)
+    positive_routes = positives.filter(
+        pl.col("flown_on").is_between(first, last) & (pl.col("known") < end)
+    ).select("flight")
+    week = ((pl.lit(last) - pl.col("flown_on")).dt.total_days() // 7).alias("week")
+    routes = (
+        recent.select("flight", "flown_on")
+        .unique()
+        .with_columns(week)
+        .group_by("flight")
+        .agg(
+            pl.col("week").filter(pl.col("week") < weeks).n_unique().alias("weeks_flown"),
+            (pl.col("week") == 0).sum().alias("last_week"),
         )
+        .filter(
+            (pl.col("weeks_flown") == weeks)
+            & (pl.col("last_week") < breaker.reward_max_weekly_flights)
+        )
+        .join(positive_routes.unique(), on="flight", how="anti")
+    )
+    if routes.height == 0:
+        return empty_orders()
+    rewarded = read(
+        store,
+        "SELECT DISTINCT place AS flight FROM engine_order o WHERE order_type = 'reward_route'"
+        f" AND run_day >= :first AND run_day < :day AND {scenario.visible('o')}",  # one a streak
+        {"first": first, "day": day, **scenario.params()},
+        {"flight": pl.String()},
+    )
+    routes = routes.join(rewarded, on="flight", how="anti").sort("flight")
+    if routes.height:
+        log.info("circuit breaker: %d routes rewarded", routes.height)
+    return orders_from(
+        routes.with_columns(pl.lit(None, pl.Int64).alias("person_id")),
+        OrderType.REWARD_ROUTE,
+        start_at=midnight(pl.lit(day + timedelta(days=1))),
+        place="flight",
+        detail=pl.lit(
+            f"{breaker.reward_extra_weekly_flights} more weekly flight(s),"
+            f" at most {breaker.reward_max_weekly_flights}"
+        ),
+        rule="border.circuit_breaker.reward",
+        policy_id=policy.id,
+        reason=pl.format(
+            "no positive passenger on flight {} in the {} days to {}, with arrivals every week:"
+            " the route may fly more",
+            "flight",
+            pl.lit(days),
+            pl.lit(last.isoformat()),
+        ),
     )

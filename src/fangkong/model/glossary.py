@@ -305,5 +305,6 @@ class OrderType(StrEnum):
     MONITOR = "monitor"  # 出院后健康监测
     ASSIST = "assist"  # 协查: a contact who lives in another region
     SUSPEND_ROUTE = "suspend_route"  # 熔断: an airline's inbound route suspended
+    REWARD_ROUTE = "reward_route"  # 熔断奖励: a route without positives may fly more weekly
     ASSESS = "assess"  # 风险人员排查: a risk person for an epidemiologist to assess
     AREA_ROUND = "area_round"  # 区域核酸筛查: a resident's swab in the round a risk area waits for
