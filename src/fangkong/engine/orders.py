@@ -90,6 +90,8 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> 
 def check_orders(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with ORDER_SCHEMA's columns and types; a programming error if it cannot be."""
     out = _conform(frame, ORDER_SCHEMA, "orders")
+    if out.height == 0:
+        return out
     bad = set(out.get_column("order_type").unique().to_list()) - _ORDER_TYPES
     if bad:
         raise ValueError(f"unknown order types {sorted(map(str, bad))}")
@@ -106,6 +108,8 @@ def check_orders(frame: pl.DataFrame) -> pl.DataFrame:
 
 def check_contacts(frame: pl.DataFrame) -> pl.DataFrame:
     out = _conform(frame, CONTACT_SCHEMA, "contacts")
+    if out.height == 0:
+        return out
     if set(out.get_column("tier").unique().to_list()) - _TIERS:
         raise ValueError("unknown contact tier")
     if set(out.get_column("via").unique().to_list()) - _VIAS:

@@ -270,6 +270,8 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     schedule (the quarantine/extend rows of the latest run day that issued any), its phases
     released by a release of the same phase (detail) issued on that day or later, unless a
     convert on that day or later ended it, and kept only while a phase is not released."""
+    if kept.height == 0 and orders.height == 0:
+        return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
     issued = orders.filter(pl.col("order_type").is_in(_ISSUES)).with_columns(
         pl.lit(False).alias("released")
     )

@@ -404,12 +404,18 @@ def treatment_orders(
         log.info("policy %s orders no isolation or admission of cases", policy.id)
         return empty_orders()
     start = day_start(day)
-    cases = (  # first reported, first served when beds are short
-        case_state(store, day, scenario=scenario)
-        .sort("case_since", "person_id")
-        .with_columns(_setting(routing).alias("setting"))
-    )
+    every = case_state(store, day, scenario=scenario)
     care = _care(store, day, scenario)
+    monitoring = (
+        (pl.col("order_type") == OrderType.MONITOR.value)
+        & (pl.col("start_at") < start + timedelta(days=1))
+        & (pl.col("end_at") > start)
+    )
+    if active_cases(every).height == 0 and care.filter(monitoring).height == 0:
+        return empty_orders()  # no case in care, none under monitoring: nothing to decide
+    cases = (  # first reported, first served when beds are short
+        every.sort("case_since", "person_id").with_columns(_setting(routing).alias("setting"))
+    )
     last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
     active = active_cases(cases).join(last, on="person_id", how="left")
     new = active.filter(
@@ -435,11 +441,7 @@ def treatment_orders(
         pl.col("setting"),
     )
     # monitoring after discharge: a low Ct sends the person back
-    monitor = care.filter(
-        (pl.col("order_type") == OrderType.MONITOR.value)
-        & (pl.col("start_at") < start + timedelta(days=1))
-        & (pl.col("end_at") > start)
-    ).join(
+    monitor = care.filter(monitoring).join(
         last.filter(pl.col("order_type") == OrderType.DISCHARGE.value).select("person_id"),
         on="person_id",
     )
