@@ -174,13 +174,14 @@ def _city() -> Events:
     return e
 
 
-def _people(store: Store, day: date, state: str) -> list[tuple[int, str | None]]:
-    rows = store.fetch(
-        "SELECT person_id, place FROM engine_state WHERE scenario = 'live' AND run_day = :d"
-        " AND state = :s ORDER BY person_id",
-        {"d": day, "s": state},
+def _placed(store: Store, day: date, scenario: str = "live") -> pl.DataFrame:
+    """The placements at the start of `day` as its run kept them (placement columns)."""
+    return store.fetch(
+        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at"
+        " FROM engine_state WHERE scenario = :s AND run_day = :d AND state = 'placed'"
+        " ORDER BY person_id",
+        {"d": day, "s": scenario},
     )
-    return [(int(p), place) for p, place in rows.rows()]
 
 
 def _schedules(store: Store, day: date, scenario: str = "live") -> pl.DataFrame:
@@ -194,6 +195,7 @@ def _schedules(store: Store, day: date, scenario: str = "live") -> pl.DataFrame:
 
 
 def test_a_what_if_keeps_the_open_quarantines_its_own_orders_give(store: Store) -> None:
+    from fangkong.engine.facility import placements
     from fangkong.engine.schedule import open_schedules
 
     _city().load(store, batch=1)
@@ -205,12 +207,14 @@ def test_a_what_if_keeps_the_open_quarantines_its_own_orders_give(store: Store) 
     for day in days[3:]:
         run_day(store, day, load_policy(WHATIF), scenario=whatif)
     kept = {d: _schedules(store, d, "w") for d in days[3:]}
+    placed = {d: _placed(store, d, "w") for d in days[3:]}
     early = "SELECT count(*) FROM engine_schedule WHERE scenario = 'w' AND run_day < :f"
     assert store.scalar(early, {"f": days[3]}) == 0  # nothing of the what-if before its fork
     # derived whole from every order the what-if sees: the same
     store.execute("UPDATE engine_run SET state_kept = false")
     for day in days[3:]:
         _same(kept[day], open_schedules(store, day, scenario=whatif))
+        _same(placed[day], placements(store, day, scenario=whatif).sort("person_id"))
     # the what-if's shorter quarantine (5 + 3) shows in its schedules, live's are untouched
     assert any(not kept[d].equals(live[days.index(d)]) for d in days[4:])
     for day, rows in zip(days, live, strict=True):
@@ -225,20 +229,21 @@ def test_who_is_in_quarantine_or_a_facility_is_what_history_gives(store: Store) 
     days = [date(2022, 7, 10) + timedelta(days=k) for k in range(14)]
     for day in days:
         run_day(store, day, load_policy(NINTH))
-    kept = {d: (_schedules(store, d), _people(store, d, "placed")) for d in days}
+    kept = {d: (_schedules(store, d), _placed(store, d)) for d in days}
     # derived whole: as if no run had kept any state
     store.execute("UPDATE engine_run SET state_kept = false")
     for day in days:
         _same(kept[day][0], open_schedules(store, day))
-        placed = sorted(placements(store, day).select("person_id", "place").rows())
-        assert kept[day][1] == placed, day
+        _same(kept[day][1], placements(store, day).sort("person_id"))
     quarantined = {d: set(kept[d][0]["person_id"]) for d in days}
-    assert any(quarantined.values()) and any(kept[d][1] for d in days)
+    assert any(quarantined.values()) and any(kept[d][1].height for d in days)
     assert not quarantined[days[0]] and 2 in quarantined[days[1]]
     # phases released while the schedule stays open are kept as released
     assert any(kept[d][0].filter(pl.col("released").cast(pl.Boolean)).height for d in days)
     assert all(6 not in quarantined[d] for d in days)
-    assert all(p != 6 for _, placed in kept.values() for p, _ in placed)
+    assert all(6 not in set(placed["person_id"]) for _, placed in kept.values())
+    # conversions and admissions: someone leaves a site for a hospital
+    assert len({tuple(p["place"].to_list()) for _, p in kept.values() if p.height}) > 1
 
 
 def test_class_b_management_ends_the_quarantines_and_isolations_ordered_before_it(

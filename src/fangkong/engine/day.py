@@ -47,7 +47,7 @@ from fangkong.engine.border import border_orders
 from fangkong.engine.certificates import store_certificate_checks
 from fangkong.engine.colours import store_colours
 from fangkong.engine.episode import keep_episodes, refresh_episodes
-from fangkong.engine.facility import PLACED, assign_facilities, placements
+from fangkong.engine.facility import assign_facilities, keep_placements, placements
 from fangkong.engine.frames import ids_of
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
@@ -64,7 +64,7 @@ from fangkong.engine.quarantine import (
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.schedule import keep_schedules, open_schedules
-from fangkong.engine.state import forget_later, keep_people, kept_state
+from fangkong.engine.state import forget_later, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
@@ -201,7 +201,7 @@ def _keep_people(store: Store, scenario: Scenario, day: date) -> None:
     """Record the open quarantines and who is in a facility at the start of the day (as the
     run read them: `fangkong.engine.state`)."""
     keep_schedules(store, scenario, day, open_schedules(store, day, scenario=scenario))
-    keep_people(store, scenario, day, PLACED, placements(store, day, scenario=scenario))
+    keep_placements(store, scenario, day, placements(store, day, scenario=scenario))
 
 
 def _received(

@@ -32,11 +32,11 @@ from datetime import date, timedelta
 import polars as pl
 
 from fangkong.engine.episode import episode_ctes
-from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
+from fangkong.engine.frames import IDS, among_ids, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import kept_day, kept_places, people_to_read, read_once
+from fangkong.engine.state import kept_day, kept_run, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.schema import Facilities
 from fangkong.policy.terms import CareSetting, Population
@@ -50,6 +50,7 @@ __all__ = [
     "PLACED",
     "allocate",
     "assign_facilities",
+    "keep_placements",
     "occupancy",
     "placements",
 ]
@@ -81,7 +82,10 @@ _PLACEMENT_SCHEMA: dict[str, pl.DataType] = {
     "detail": pl.String(),
     "run_day": pl.Date(),
     "start_at": TIME,
+    "end_at": TIME,
 }
+# the orders that place people and end placements, as `_placements_since` reads them
+_ORDER_ROWS: dict[str, pl.DataType] = {**_PLACEMENT_SCHEMA, "at_facility": pl.Boolean()}
 
 _FACILITY_SCHEMA: dict[str, pl.DataType] = {
     "facility_id": pl.String(),
@@ -91,8 +95,7 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _placements_sql(scenario: Scenario, kept: date | None, persons: bool) -> str:
-    only = f" AND o.person_id IN ({IDS})" if persons else ""
+def _placements_sql(scenario: Scenario, kept: date | None) -> str:
     return f"""
 WITH {episode_ctes(scenario, until="< :day", kept=kept)},
 p AS (
@@ -102,7 +105,7 @@ p AS (
                ORDER BY o.start_at DESC, o.run_day DESC, o.order_type DESC) AS rn
     FROM engine_order o LEFT JOIN facility f ON f.facility_id = o.place
     WHERE o.run_day < :day AND o.person_id IS NOT NULL AND o.place IS NOT NULL
-      AND {scenario.visible("o")}{only}
+      AND {scenario.visible("o")}
       AND o.start_at < :day_end
       AND (o.order_type = 'admit'
            OR (f.facility_id IS NOT NULL AND (o.order_type = 'transfer'
@@ -110,7 +113,7 @@ p AS (
                    AND o.detail = '{CENTRALIZED}'))))
 ),
 c AS (SELECT * FROM p WHERE rn = 1)
-SELECT c.person_id, c.place, c.order_type, c.detail, c.run_day, c.start_at
+SELECT c.person_id, c.place, c.order_type, c.detail, c.run_day, c.start_at, c.end_at
 FROM c JOIN facility f ON f.facility_id = c.place
 WHERE NOT (c.order_type = 'monitor' AND c.end_at <= :day)
   AND NOT EXISTS (
@@ -131,27 +134,175 @@ def placements(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.Data
     return read_once(store, scenario, day, "placements", lambda: _placements(store, day, scenario))
 
 
-# the people whose placement may have begun since the run of :p_day (see
-# `fangkong.engine.state.people_to_read`): named by an order of a run since, or by an order of an
-# earlier run that starts since
-_PLACED_SINCE = """
-SELECT DISTINCT person_id FROM engine_order o
-WHERE {visible} AND o.person_id IS NOT NULL AND o.place IS NOT NULL AND o.run_day < :x_day
-  AND (o.run_day >= :p_day OR (o.start_at >= :p_end AND o.start_at < :x_end))
-"""
-
-
 def _placements(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
+    """The placements at the start of `day`: from those the latest run before it kept and the
+    orders since (`_placements_since`), else from every order (the definition above)."""
+    kept_on = kept_run(store, scenario, day)
+    if kept_on is not None:
+        return _placements_since(store, day, kept_on, scenario)
     start, end = day_bounds(day)
     params: dict[str, object] = {"day": start, "day_end": end, **scenario.params()}
-    since = _PLACED_SINCE.format(visible=scenario.visible("o"))
-    persons = people_to_read(store, scenario, day, PLACED, since)
-    if persons is not None:
-        if not persons:
-            return pl.DataFrame(schema=_PLACEMENT_SCHEMA)
-        params["ids"] = persons
-    sql = _placements_sql(scenario, kept_day(store, scenario), persons is not None)
+    sql = _placements_sql(scenario, kept_day(store, scenario))
     return read(store, sql, params, _PLACEMENT_SCHEMA)
+
+
+# The orders since the run of :p_day that may place a person or end a placement: those of the
+# runs from :p_day on, and those of earlier runs that start from the end of :p_day's day (they
+# were not placing anyone yet when that run read the placements). Two parts, so that each is
+# read through the zone maps of its own column.
+_SINCE_SQL = """
+SELECT o.person_id, o.place, o.order_type, o.detail, o.run_day, o.start_at, o.end_at,
+       f.facility_id IS NOT NULL AS at_facility
+FROM engine_order o LEFT JOIN facility f ON f.facility_id = o.place
+WHERE o.person_id IS NOT NULL AND o.run_day < :day AND {visible}
+  AND o.order_type IN ('admit', 'transfer', 'quarantine', 'extend', 'monitor', 'discharge',
+                       'release')
+  AND {part}"""
+_SINCE_PARTS = (
+    "o.run_day >= :p_day",
+    "o.run_day < :p_day AND o.start_at >= :p_end AND o.start_at < :day_end AND o.place IS NOT NULL",
+)
+
+
+def _stored_placing() -> pl.Expr:
+    """Orders that put a person in a facility (`placements`' definition): an `admit`
+    anywhere, or at a facility a `transfer` or a centralized phase."""
+    centralized = pl.col("order_type").is_in(["quarantine", "extend", "monitor"]) & (
+        pl.col("detail") == CENTRALIZED
+    )
+    return pl.col("place").is_not_null() & (
+        (pl.col("order_type") == OrderType.ADMIT.value)
+        | (
+            pl.col("at_facility")
+            & ((pl.col("order_type") == OrderType.TRANSFER.value) | centralized)
+        )
+    )
+
+
+def _placements_since(store: Store, day: date, kept_on: date, scenario: Scenario) -> pl.DataFrame:
+    """The placements at the start of `day` from those kept by the run of `kept_on` and the
+    orders since, by the definition of `_placements_sql`: each person's latest placing order
+    (by start, then run day, then order type), at a facility, not a monitoring phase over,
+    not ended by a discharge or a release of the centralized phase issued on its run day or
+    later, nor by a case episode closed at or after its start."""
+    start, end = day_bounds(day)
+    params: dict[str, object] = {
+        "day": day,
+        "p_day": kept_on,
+        "p_end": day_bounds(kept_on)[1],
+        "day_end": end,
+        **scenario.params(),
+    }
+    kept = read(
+        store,
+        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at,"
+        f" true AS at_facility FROM engine_state s WHERE {scenario.visible('s')}"
+        " AND s.run_day = :p_day AND s.state = :state",
+        {"p_day": kept_on, "state": PLACED, **scenario.params()},
+        _ORDER_ROWS,
+    )
+    sql = " UNION ALL ".join(
+        _SINCE_SQL.format(visible=scenario.visible("o"), part=part) for part in _SINCE_PARTS
+    )
+    orders = read(store, sql, params, _ORDER_ROWS)
+    latest = (
+        pl.concat(
+            [
+                kept.with_columns(pl.lit(True).alias("kept")),
+                orders.filter(_stored_placing() & (pl.col("start_at") < end)).with_columns(
+                    pl.lit(False).alias("kept")
+                ),
+            ]
+        )
+        .sort(["start_at", "run_day", "order_type"], descending=True, maintain_order=True)
+        .unique("person_id", keep="first", maintain_order=True)
+        .filter(
+            pl.col("at_facility")
+            & ~((pl.col("order_type") == OrderType.MONITOR.value) & (pl.col("end_at") <= start))
+        )
+    )
+    if latest.height == 0:
+        return pl.DataFrame(schema=_PLACEMENT_SCHEMA)
+    ends = orders.filter(_leaving()).select("person_id", "run_day")
+    # a placing order issued before the kept run and not kept by it (it starts later): the
+    # ends issued between it and that run count too
+    early = latest.filter(~pl.col("kept") & (pl.col("run_day") < kept_on))
+    if early.height:
+        earlier = read(
+            store,
+            "SELECT person_id, run_day FROM engine_order o"
+            f" WHERE {scenario.visible('o')} AND {among_ids(store, 'person_id')}"
+            " AND run_day >= :since AND run_day < :p_day AND (order_type = 'discharge'"
+            f" OR (order_type = 'release' AND detail = '{CENTRALIZED}'))",
+            {
+                "ids": ids_of(early.get_column("person_id")),
+                "since": early.get_column("run_day").min(),
+                "p_day": kept_on,
+                **scenario.params(),
+            },
+            {"person_id": pl.Int64(), "run_day": pl.Date()},
+        )
+        ends = pl.concat([ends, earlier])
+    ended = (
+        latest.select("person_id", "run_day")
+        .join(ends, on="person_id", suffix="_end")
+        .filter(pl.col("run_day_end") >= pl.col("run_day"))
+        .select("person_id")
+    )
+    episodes = episode_ctes(scenario, persons=IDS, until="< :day", kept=kept_day(store, scenario))
+    closed_episodes = read(
+        store,
+        f"WITH {episodes} SELECT person_id, closed_at FROM episode WHERE closed_at IS NOT NULL",
+        {"day": start, "ids": ids_of(latest.get_column("person_id")), **scenario.params()},
+        {"person_id": pl.Int64(), "closed_at": TIME},
+    )
+    closed = (
+        latest.select("person_id", "start_at")
+        .join(closed_episodes, on="person_id")
+        .filter(pl.col("closed_at") >= pl.col("start_at"))
+        .select("person_id")
+    )
+    return (
+        latest.join(pl.concat([ended, closed]).unique(), on="person_id", how="anti")
+        .sort("person_id")
+        .select(*_PLACEMENT_SCHEMA)
+    )
+
+
+def keep_placements(store: Store, scenario: Scenario, day: date, placed: pl.DataFrame) -> None:
+    """Record the placements at the start of `day` (`placements`), as the run of `day` read
+    them: the next run starts from them."""
+    if placed.height == 0:
+        return
+    store.insert_frame(
+        "engine_state",
+        placed.select(
+            pl.lit(scenario.name).alias("scenario"),
+            pl.lit(day).alias("run_day"),
+            pl.lit(PLACED).alias("state"),
+            "person_id",
+            "place",
+            "order_type",
+            "detail",
+            pl.col("run_day").alias("issued_day"),
+            "start_at",
+            "end_at",
+        ),
+    )
+
+
+def _kept_places(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
+    """`person_id` and `place` of the people in a facility at the start of `day` as the run of
+    that day kept them, when it did (and it is not the run going on); else None."""
+    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
+        return None
+    return read(
+        store,
+        "SELECT person_id, place FROM engine_state s"
+        f" WHERE {scenario.visible('s')} AND s.run_day = :day AND s.state = :state",
+        {**scenario.params(), "day": day, "state": PLACED},
+        {"person_id": pl.Int64(), "place": pl.String()},
+    )
 
 
 def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
@@ -163,7 +314,7 @@ def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataF
         _FACILITY_SCHEMA,
     )
     # an earlier day's, as its run kept it (the rate over the last days reads it)
-    placed = kept_places(store, scenario, day, PLACED)
+    placed = _kept_places(store, scenario, day)
     if placed is None:
         placed = placements(store, day, scenario=scenario)
     counts = placed.group_by("place").agg(pl.len().cast(pl.Int64).alias("n"))

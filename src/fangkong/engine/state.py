@@ -16,12 +16,9 @@ derives the open quarantines from those of the latest run P that kept them and t
 runs from P on (`schedule.open_schedules`): the read follows the open state and the days since P,
 not the length of history.
 
-**Who is in a facility** (`engine_state`): each run records the people in a facility (`placed`)
-at the start of its day (`keep_people`). A later read of that state as of day X need only look at
-the people of the latest run P <= X that kept it, and at those the orders of the runs from P to X
-name (`people_to_read`): whoever is in a facility at the start of X and was not at the start of P
-owes it to an order of such a run, or to an order of an earlier run that starts between P and X.
-The definition of the state stays in its module, read for fewer people.
+**Who is in a facility** (`engine_state`, state `placed`): each run records the placements at
+the start of its day with the orders that made them (`facility.keep_placements`); the next run
+derives its own from them and the orders of the runs since (`facility.placements`).
 
 A run of a day that has runs after it (a rerun after late events) changes what those runs
 started from: their kept state no longer holds, and they are marked so (`forget_later`); the
@@ -39,19 +36,15 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import day_bounds, ids_of, named, read
 from fangkong.engine.scenario import Scenario
 from fangkong.store.base import Store
 
 __all__ = [
     "forget",
     "forget_later",
-    "keep_people",
     "kept_day",
-    "kept_places",
     "kept_run",
     "kept_state",
-    "people_to_read",
     "read_once",
     "run_memo",
 ]
@@ -150,69 +143,6 @@ def _latest_kept(store: Store, scenario: Scenario, day: date, op: str) -> date |
         {"day": day, **scenario.params()},
     )
     return found if isinstance(found, date) else None
-
-
-def people_to_read(
-    store: Store, scenario: Scenario, day: date, state: str, named_since: str
-) -> list[int] | None:
-    """The people whose `state` as of the start of `day` must be read: those of the latest
-    run P that kept it, and those `named_since` finds (a query of person_id binding :p_day and
-    :x_day, the days P and `day`, :p_end and :x_end, their ends, and the scenario's). None
-    when no run kept it: everyone's must be read."""
-    p = kept_run(store, scenario, day)
-    if p is None:
-        return None
-    params: dict[str, Any] = {**scenario.params(), "p": p, "state": state}
-    kept = store.fetch(
-        "SELECT person_id FROM engine_state s"
-        f" WHERE {scenario.visible('s')} AND s.run_day = :p AND s.state = :state",
-        params,
-    )
-    bounds: dict[str, Any] = {
-        **scenario.params(),
-        "p_day": p,
-        "x_day": day,
-        "p_end": day_bounds(p)[1],
-        "x_end": day_bounds(day)[1],
-    }
-    since = store.fetch(named_since, named(named_since, bounds))
-    # PostgreSQL returns untyped empties
-    both = [f.get_column("person_id").cast(pl.Int64) for f in (kept, since) if f.height]
-    return ids_of(pl.concat(both)) if both else []
-
-
-def keep_people(
-    store: Store, scenario: Scenario, day: date, state: str, people: pl.DataFrame
-) -> None:
-    """Record the people in `state` at the start of `day` (`person_id`, and `place` if the
-    state has one), as the run of `day` read them."""
-    if people.height == 0:
-        return
-    place = pl.col("place") if "place" in people.columns else pl.lit(None, pl.String)
-    store.insert_frame(
-        "engine_state",
-        people.select(
-            pl.lit(scenario.name).alias("scenario"),
-            pl.lit(day).alias("run_day"),
-            pl.lit(state).alias("state"),
-            pl.col("person_id").cast(pl.Int64),
-            place.cast(pl.String).alias("place"),
-        ).unique(["person_id"]),
-    )
-
-
-def kept_places(store: Store, scenario: Scenario, day: date, state: str) -> pl.DataFrame | None:
-    """`person_id` and `place` of the people in `state` at the start of `day` as the run of
-    that day kept them, when it did (and it is not the run going on); else None."""
-    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
-        return None
-    return read(
-        store,
-        "SELECT person_id, place FROM engine_state s"
-        f" WHERE {scenario.visible('s')} AND s.run_day = :day AND s.state = :state",
-        {**scenario.params(), "day": day, "state": state},
-        {"person_id": pl.Int64(), "place": pl.String()},
-    )
 
 
 def forget_later(store: Store, scenario: Scenario, day: date) -> None:

@@ -196,9 +196,11 @@ def _residents_of_keys(store: Store, day: date, keys: dict[AreaUnit, set[str]]) 
     share what was read (the colours, the measures and the rounds ask for the residents of the
     same areas, and a read scans the whole registry): only the keys not read yet are read."""
     memo = run_memo(store, day)
-    read_keys: dict[AreaUnit, set[str]] = memo.setdefault("area_keys", {}) if memo else {}
+    read_keys: dict[AreaUnit, set[str]] = (
+        memo.setdefault("area_keys", {}) if memo is not None else {}
+    )
     missing = {unit: wanted - read_keys.get(unit, set()) for unit, wanted in keys.items()}
-    known = memo.get("area_people") if memo else None
+    known: pl.DataFrame | None = memo.get("area_people") if memo is not None else None
     if not any(missing.values()) and known is not None:
         return known
     params: dict[str, object] = {"as_of": day_bounds(day)[1] - timedelta(microseconds=1)}

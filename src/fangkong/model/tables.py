@@ -18,6 +18,7 @@ from enum import StrEnum
 __all__ = [
     "ALL_TABLES",
     "PERSON_V6_COLUMNS",
+    "STATE_ORDER",
     "TABLES",
     "TABLES_V3",
     "TABLES_V4",
@@ -519,9 +520,10 @@ TABLES_V7: tuple[Table, ...] = (
         "engine_state",
         (SCENARIO, _c("run_day", DATE), _c("state", V), _c("person_id", B), _c("place", V, True)),
         key=("scenario", "run_day", "state", "person_id"),
-        doc="Who is in a state at the start of a run's day, as the run read it: `quarantined`"
-        " (an open quarantine schedule), `placed` (in a facility: `place`). The next run reads"
-        " the state again only for these people and those its days' orders name.",
+        doc="Who is in a state at the start of a run's day, as the run read it: `placed` (in a"
+        " facility: `place`, and the order that placed them, issued on `issued_day`; migration"
+        " 12). The next run starts from them and the orders of the runs since. (Open"
+        " quarantines, kept as `quarantined` before migration 12, are in `engine_schedule`.)",
         batched=False,
     ),
 )
@@ -680,6 +682,14 @@ CARRIAGE = _c("carriage", S, True)
 ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
 # migration 7: whether the run kept the engine's state (runs stored before it did not)
 RUN_STATE_KEPT = _c("state_kept", SqlType.BOOLEAN)
+# migration 12: a kept placement carries the order that placed the person
+STATE_ORDER = (
+    _c("order_type", V, True),
+    _c("detail", V, True),
+    _c("issued_day", DATE, True),
+    _c("start_at", TS, True),
+    _c("end_at", TS, True),
+)
 
 
 # Added by migration 11: symptoms reported of a person (a health-code reason).
@@ -744,6 +754,8 @@ def _current(t: Table) -> Table:
         return Table(t.name, (*t.columns, *ORDER_FACTS), t.key, t.doc, t.personal, t.batched)
     if t.name == "engine_run":
         return Table(t.name, (*t.columns, RUN_STATE_KEPT), t.key, t.doc, t.personal, t.batched)
+    if t.name == "engine_state":
+        return Table(t.name, (*t.columns, *STATE_ORDER), t.key, t.doc, t.personal, t.batched)
     if t.name == "trip":  # migration 5 adds the train carriage
         return Table(t.name, (*t.columns, CARRIAGE), t.key, t.doc, t.personal, t.batched)
     if t.name == "arrival":  # migration 9 adds the foreign certificate
@@ -756,7 +768,7 @@ ALL_TABLES = (
     + TABLES_V4
     + tuple(_current(t) for t in TABLES_V5)
     + TABLES_V6
-    + TABLES_V7
+    + tuple(_current(t) for t in TABLES_V7)
     + TABLES_V8
     + TABLES_V9
     + TABLES_V10

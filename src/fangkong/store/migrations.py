@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from fangkong.model.tables import (
     PERSON_V6_COLUMNS,
+    STATE_ORDER,
     TABLES,
     TABLES_V3,
     TABLES_V4,
@@ -193,10 +194,15 @@ def _create_v11_tables(store: Store) -> None:
 
 
 def _create_v12_tables(store: Store) -> None:
-    # the runs stored before kept who was in quarantine, not their schedules: the next run
-    # derives the state whole
+    # the runs stored before kept who was in quarantine or a facility, not their schedules and
+    # placing orders: the next run derives the state whole
     store.execute("UPDATE engine_run SET state_kept = false WHERE state_kept")
-    store.execute("DELETE FROM engine_state WHERE state = 'quarantined'")
+    store.execute("DELETE FROM engine_state")
+    for column in STATE_ORDER:
+        store.execute(
+            f'ALTER TABLE "engine_state" ADD COLUMN {quote(column.name)}'
+            f" {TYPE_NAMES[store.dialect][column.type]}"
+        )
     _create_tables(store, TABLES_V12)
     if store.dialect == "postgres":
         store.execute('CREATE INDEX "engine_schedule_day" ON "engine_schedule" (scenario, run_day)')
@@ -237,7 +243,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "symptom reports (a health-code reason)", _create_v11_tables),
     Migration(
         12,
-        "the engine's state between days: the phases of the open quarantines",
+        "the engine's state between days: the phases of the open quarantines, the order that"
+        " placed each person in a facility",
         _create_v12_tables,
     ),
 )
