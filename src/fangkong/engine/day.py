@@ -19,7 +19,8 @@ and what the steps before it wrote in this run):
 7. colours      health-code colours of the people whose facts changed (`engine.colours`)
 8. certificates arrivals' foreign certificates (EU DCC) checked (`engine.certificates`)
 
-Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`,
+Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`, or
+kept from the previous run when nothing new can change them: `fangkong.engine.zones_kept`;
 stored in `risk_area`, with the measures of their levels in `area_measure`: residents confined,
 venues closed or restricted, `fangkong.engine.zones_measures`; the swabs of the negative
 round an area's lowering waits for are ordered the day before it is due), and the people who
@@ -68,8 +69,9 @@ from fangkong.engine.state import forget_later, kept_state
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
-from fangkong.engine.zones import draw_areas, store_areas
+from fangkong.engine.zones import store_areas
 from fangkong.engine.zones_departures import area_departures
+from fangkong.engine.zones_kept import areas_of_run
 from fangkong.engine.zones_measures import area_measures, area_round_orders, store_measures
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
@@ -144,7 +146,7 @@ def run_day(
         away = _persons_away(store, contacts, prefix)
         local = contacts.filter(~pl.col("contact_person_id").is_in(away))
         received, unmatched = _received(store, day, policy, prefix, marks)
-        areas = draw_areas(store, day, policy, scenario=scenario)
+        areas = areas_of_run(store, day, policy, scenario=scenario, marks=marks)
         departures = area_departures(
             store, day, policy, areas, scenario=scenario, marks=marks
         ).filter(~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode()))

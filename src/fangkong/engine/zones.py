@@ -6,8 +6,9 @@
 `run_day` draws the areas after tracing and stores them in `risk_area`, in its scenario and run
 day (a rerun replaces them; a what-if never touches live's). The areas are a function of the
 case episodes (`fangkong.engine.episode`, the one definition of an infection), the cases'
-residences (`fangkong.store.person_view`), their check-ins, and the residents' test results:
-nothing is carried from one day to the next, so a late report redraws the areas it touches.
+residences (`fangkong.store.person_view`), their check-ins, and the residents' test results,
+drawn from them whole; a run keeps the previous run's areas instead when nothing new to it can
+change them (`fangkong.engine.zones_kept`), so a late report redraws the areas it touches.
 
 **Drawing, by the policy's `risk_areas.classification`.**
 
