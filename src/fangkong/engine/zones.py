@@ -58,7 +58,7 @@ from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import ZONE, day_bounds, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import run_memo
+from fangkong.engine.state import kept_day, run_memo
 from fangkong.engine.zones_county import county_areas
 from fangkong.model.glossary import AreaReason, RegionLevel
 from fangkong.policy import Policy
@@ -93,12 +93,15 @@ WHERE building_id = ANY(:buildings) OR compound_id = ANY(:compounds)
 
 __all__ = [
     "AREA_SCHEMA",
+    "STAY_LEVEL",
     "STORED_AREA_SCHEMA",
     "area_cases",
     "area_key",
     "area_residents",
+    "areas_frame",
     "areas_on",
     "draw_areas",
+    "level_on",
     "lowering_schedule",
     "stay_unit",
     "store_areas",
@@ -132,6 +135,8 @@ STORED_AREA_SCHEMA: dict[str, pl.DataType] = {
     **AREA_SCHEMA,
 }
 
+# the level of an area where a case stayed when it is drawn (it has no residents: no round)
+STAY_LEVEL = RiskLevel.MEDIUM
 # the residence units a rule drawing by building or compound draws by, finest first: a case
 # whose building is not recorded is drawn by its compound (still the rule's unit, "smaller where
 # possible"), never by a street or county the rule does not draw
@@ -306,11 +311,28 @@ def _chain(
                 top_since = t  # lowered, then raised again by this infection
         count += 1
         prev = t
+    now = level_on(rules, first, days[-1], rounds, day, top_since)
+    if now is None:
+        return None
+    return {"drawn_on": start, "last_infection_on": days[-1], "infections": count, **now}
+
+
+def level_on(
+    rules: RiskAreas,
+    first: RiskLevel,
+    last: date,
+    rounds: list[date] | None,
+    day: date,
+    top_since: date,
+) -> dict[str, object] | None:
+    """An area of level `first` whose last infection was on `last` (at that level since
+    `top_since`), on `day`: its `level`, `level_since`, `next_level`, `next_change_on` and
+    `awaiting_round` by the lifting rules; None when it is lifted."""
     level, since = first, top_since
     next_level: RiskLevel | None = None
     next_on: date | None = None
     awaiting = False
-    for step in lowering_schedule(rules, first, days[-1], rounds):
+    for step in lowering_schedule(rules, first, last, rounds):
         if step.on is not None and not step.awaiting_round and step.on <= day:
             level, since = step.to, step.on
             continue
@@ -320,10 +342,7 @@ def _chain(
         return None
     return {
         "level": level.value,
-        "drawn_on": start,
         "level_since": since,
-        "last_infection_on": days[-1],
-        "infections": count,
         "next_level": None if next_level in (None, RiskLevel.LOW) else next_level.value,
         "next_change_on": next_on,
         "awaiting_round": awaiting,
@@ -332,9 +351,12 @@ def _chain(
 
 def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     """Every case episode opened by the end of `day` and not withdrawn: the person, the day of
-    the report (Beijing time), the region it was reported in, and the person's residence."""
+    the report (Beijing time), the region it was reported in, and the person's residence.
+    Inside the run of `day`, the episodes are those the run keeps (`engine_episode`), not
+    derived again from every case event."""
+    kept = kept_day(store, scenario)
     sql = f"""
-WITH {episode_ctes(scenario)}
+WITH {episode_ctes(scenario, kept=kept if kept == day else None)}
 SELECT e.person_id, e.opened_at, e.region_code AS case_region, p.region_code, p.compound_id,
        p.building_id, p.household_id
 FROM episode e
@@ -596,7 +618,7 @@ def _case_location_areas(
         unit = stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
         lifted_after = None if whole_history else _lifted_after(rules, RiskLevel.MEDIUM, day)
         stays = _stay_events(store, infections, window, unit, day, lifted_after)
-        areas += _areas_from(rules, stays, RiskLevel.MEDIUM, AreaReason.CASE_STAYED, day, None)
+        areas += _areas_from(rules, stays, STAY_LEVEL, AreaReason.CASE_STAYED, day, None)
     return areas
 
 
@@ -630,7 +652,14 @@ def draw_areas(
         rows = county_areas(rules, _infections(store, day, scenario), day)
     else:
         rows = _case_location_areas(store, day, policy, scenario, whole_history)
-    if not rows:
+    return areas_frame(rows, policy)
+
+
+def areas_frame(rows: Sequence[dict[str, object]], policy: Policy) -> pl.DataFrame:
+    """AREA_SCHEMA from the areas `rows` (their columns but the policy's: `area_rule`,
+    `policy_id`, `rule`), one per area id (the higher level where two share one), sorted."""
+    rules = policy.risk_areas
+    if not rows or rules is None:
         return pl.DataFrame(schema=AREA_SCHEMA)
     order = list(RiskLevel)
     frame = pl.DataFrame(

@@ -120,6 +120,9 @@ WHERE k.checkin_at >= :since AND k.checkin_at < :until
 def _moves(
     store: Store, listed: pl.DataFrame, since: object, params: dict[str, object]
 ) -> pl.DataFrame:
+    units = listed.get_column("unit").unique().to_list()
+    if not set(units) & {*_RESIDENCE_KEYS, *_REGION_UNITS}:  # only venues: nobody lives there
+        return pl.DataFrame(schema=_FOUND)
     moved = f"""
 SELECT * FROM {residences_left(":since", ":until")} m
 WHERE {_NEW.format(t="m.effective_at", b="m.batch_id")}"""
@@ -145,7 +148,6 @@ WHERE {_NEW.format(t="m.effective_at", b="m.batch_id")}"""
         AreaUnit.COMPOUND.value: pl.col("compound_id"),
         **{u: _region_key("region_code", u) for u in _REGION_UNITS},
     }
-    units = listed.get_column("unit").unique().to_list()
     left = _keyed(rows, units, keys)
     stayed = _keyed(rows, units, now).select("person_id", "effective_at", "area_id")
     return left.join(stayed, on=["person_id", "effective_at", "area_id"], how="anti").select(
@@ -199,30 +201,31 @@ def _listed(store: Store, scenario: Scenario, first: date, last: date) -> pl.Dat
     """The high and medium areas listed on each day from `first` to `last` (see the module
     docstring): `on`, `area_id`, `level` (that day's), with `unit` and `venue_id`."""
     params = {**scenario.params(), "first": first, "last": last}
-    # the runs from the latest before `first` (its list holds on `first`) to the day before `last`
+    # the runs from the latest before `first` (its list holds on `first`) to the day before
+    # `last`, each with the areas it stored (one row with none when it stored none)
     window = (
         "run_day < :last AND run_day >= coalesce((SELECT max(q.run_day) FROM engine_run q"
         f" WHERE {scenario.visible('q')} AND q.run_day < :first), :first)"
     )
-    areas = read(
+    rows = read(
         store,
-        f"SELECT {', '.join(f'a.{c}' for c in _LISTED_AREA)} FROM risk_area a"
-        f" WHERE {scenario.visible('a')} AND a.{window}",
+        f"SELECT r.run_day, {', '.join(f'a.{c}' for c in _LISTED_AREA if c != 'run_day')}"
+        f" FROM (SELECT DISTINCT run_day FROM engine_run r"
+        f" WHERE {scenario.visible('r')} AND r.{window}) r"
+        f" LEFT JOIN risk_area a ON a.run_day = r.run_day AND {scenario.visible('a')}",
         params,
         _LISTED_AREA,
     )
-    if areas.height == 0:  # no area listed in the window: nothing more to read
+    areas = rows.filter(pl.col("area_id").is_not_null())
+    if areas.height == 0:  # no area listed in the window
         return pl.DataFrame(schema={**_LISTED, "unit": pl.String(), "venue_id": pl.Int64()})
-    runs = read(
-        store,
-        f"SELECT DISTINCT r.run_day FROM engine_run r WHERE {scenario.visible('r')} AND r.{window}",
-        params,
-        {"run_day": pl.Date()},
-    )
     days = pl.DataFrame({"on": pl.date_range(first, last, eager=True)})
     # the run each day's list comes from: the latest before the day
     by_day = days.join_asof(
-        runs.sort("run_day").with_columns((pl.col("run_day") + timedelta(days=1)).alias("on")),
+        rows.select("run_day")
+        .unique()
+        .sort("run_day")
+        .with_columns((pl.col("run_day") + timedelta(days=1)).alias("on")),
         on="on",
         strategy="backward",
     )

@@ -14,8 +14,11 @@ are the areas of day D too when
 - no episode is new to the run of D: the run writes `engine_episode` rows of D exactly for the
   people whose case events are new to it (`fangkong.engine.episode.keep_episodes`, and the
   reports it derives before the areas are drawn) — a report, a late one, a reclassification;
-- no area of P changes level by D: its `next_change_on` is after D, or it awaits a round that
-  is not due before D is over (no round of a later day can have been taken);
+- no area of P with residents, or drawn otherwise than as a place where a case stayed,
+  changes level by D: its `next_change_on` is after D, or it awaits a round that is not due
+  before D is over (no round of a later day can have been taken). A venue where a case stayed
+  waits for no round: its level on D follows from its last infection by the lifting rules
+  (`zones.level_on`, as when it is drawn), lowered or lifted on D without drawing;
 - nothing new to the run (by import batch, or dated after P's day) touches the other inputs: a
   check-in of a case within its exposure window before its report (a late check-in makes a
   place where it stayed), a venue, a person's registration or move (a case's residence; an
@@ -44,7 +47,8 @@ import polars as pl
 
 from fangkong.engine.frames import day_bounds, named, read
 from fangkong.engine.scenario import Scenario, Watermarks
-from fangkong.engine.zones import AREA_SCHEMA, draw_areas
+from fangkong.engine.zones import AREA_SCHEMA, STAY_LEVEL, areas_frame, draw_areas, level_on
+from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaUnit, Classification, RiskLevel
@@ -121,22 +125,35 @@ def _waits_for_rounds(rules: RiskAreas) -> bool:
     return any(r.negative_round_on_day is not None for r in (rules.lifting or {}).values())
 
 
-def _stable(rules: RiskAreas, areas: pl.DataFrame, day: date, previous: date) -> bool:
-    """No area of `areas` (drawn by the run of `previous`) changes level by the end of `day`,
-    nor can a round of it have been taken, when no new infection comes."""
+def _areas_on(
+    rules: RiskAreas, areas: pl.DataFrame, day: date, previous: date
+) -> list[dict[str, object]] | None:
+    """The areas of `areas` (drawn by the run of `previous`) on `day` when no new infection
+    comes: a place where a case stayed by its lifting rules (it waits for no round); any other
+    area as it was, unless it changes level by `day` or a round of it can have been taken (None:
+    the areas must be drawn)."""
     rounds = _waits_for_rounds(rules)
+    rows: list[dict[str, object]] = []
     for area in areas.iter_rows(named=True):
+        if area["reason"] == AreaReason.CASE_STAYED.value and area["unit"] == AreaUnit.VENUE.value:
+            # drawn at STAY_LEVEL; while at it, `level_since` is when it last rose to it
+            top = area["level_since"] if area["level"] == STAY_LEVEL.value else area["drawn_on"]
+            now = level_on(rules, STAY_LEVEL, area["last_infection_on"], None, day, top)
+            if now is not None:
+                rows.append({**area, **now})
+            continue
         if rounds and area["unit"] in _DWELLINGS and area["last_infection_on"] >= previous:
-            return False  # the round of `previous` counted for it on that day only
+            return None  # the round of `previous` counted for it on that day only
         if area["awaiting_round"]:
             rule = (rules.lifting or {})[RiskLevel(area["level"])]
             assert rule.negative_round_on_day is not None
             due = area["last_infection_on"] + timedelta(days=rule.negative_round_on_day)
             if due <= day:
-                return False
+                return None
         elif area["next_change_on"] is not None and area["next_change_on"] <= day:
-            return False
-    return True
+            return None
+        rows.append(area)
+    return rows
 
 
 def kept_areas(
@@ -161,7 +178,8 @@ def kept_areas(
     if policy_id != policy.id or not state_kept or new_episodes:
         return None
     areas = rows.filter(pl.col("area_id").is_not_null()).select(list(AREA_SCHEMA))
-    if not _stable(rules, areas, day, previous):
+    now = _areas_on(rules, areas, day, previous)
+    if now is None:
         return None
     checks = dict(_CHANGED)
     if _waits_for_rounds(rules):
@@ -181,7 +199,7 @@ def kept_areas(
     }
     if any(bool(v) for v in store.fetch(sql, named(sql, params)).row(0)):
         return None
-    return areas.sort("level", "area_id")
+    return areas_frame(now, policy)
 
 
 def areas_of_run(
