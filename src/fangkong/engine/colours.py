@@ -61,8 +61,8 @@ kept negatives only. The people recomputed are those with
 - a fever-clinic visit or a symptom report leaving the lookback window since the previous
   run's day;
 - a row written by an earlier run of the same day (a rerun replaces it);
-- a resident of a medium- or high-risk area in force on D or on the previous run's day (an
-  area drawn, raised, lowered or lifted).
+- a resident of a medium- or high-risk area in force on D (an area drawn, raised or lowered),
+  or a risk area in their row (an area lifted, or they moved out).
 Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
 another policy (a what-if's first run, a new regime in force): a colour depends on the policy.
 A run of a day replaces what an earlier run of that day wrote, in its scenario only.
@@ -86,7 +86,7 @@ from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control, validity_column
 from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import AREA_SCHEMA, area_residents, areas_on
+from fangkong.engine.zones import area_residents, areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
 from fangkong.policy import Policy, Population, RiskLevel, ValidityCount, load_policy
@@ -393,12 +393,10 @@ def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _area_reasons(
-    store: Store, day: date, areas: pl.DataFrame, ids: pl.Series | None
-) -> pl.DataFrame:
-    residents = _only(_area_residents(store, day, areas), ids)
+def _area_reasons(residents: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+    """`from_risk_area` for the `residents` of the day's areas (`_area_residents`)."""
     return _reasons(
-        residents,
+        _only(residents, ids),
         reason=CodeReason.FROM_RISK_AREA.value,
         source=CodeSource.RISK_AREA.value,
         source_ref=pl.col("area_id"),
@@ -413,9 +411,11 @@ def _found(
     scenario: Scenario,
     read_for: pl.Series | None,
     areas: pl.DataFrame | None,
+    residents: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every reason but the lapse of a test, of the people `read_for` (or of everyone), each
-    rule asked only where the policy lists its reason (REASON_SCHEMA)."""
+    rule asked only where the policy lists its reason (REASON_SCHEMA); `residents`: those of
+    the day's risk areas, when the caller read them (`_area_residents`)."""
     code = policy.health_code
     listed = {r.value for r in (*code.red_reasons, *code.yellow_reasons)}
     parts = [pl.DataFrame(schema=REASON_SCHEMA)]
@@ -440,8 +440,10 @@ def _found(
         if kind.reason.value in listed:
             parts.append(_lookback_reasons(store, day, policy, read_for, kind))
     if CodeReason.FROM_RISK_AREA.value in listed:
-        drawn = areas if areas is not None else areas_on(store, day, scenario)
-        parts.append(_area_reasons(store, day, drawn, read_for))
+        if residents is None:
+            drawn = areas if areas is not None else areas_on(store, day, scenario)
+            residents = _area_residents(store, day, drawn)
+        parts.append(_area_reasons(residents, read_for))
     # each rule gives a person a reason once per fact (one episode, one current phase, one
     # control per tube, one visit each): no duplicates to remove
     return pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
@@ -511,14 +513,15 @@ _LOOKBACK_CHANGES = "".join(
 )
 # a negative result changes no stored reason (the lapse and the window are read from the kept
 # negatives): only a result that is not negative can start a pooled-tube reason, and the people
-# with one in their row are asked again (a retest or a corrected result ends it)
+# with one in their row are asked again (a retest or a corrected result ends it); so are the
+# people with a risk area in their row (the area lowered or lifted, or they moved out)
 _CHANGED_SQL = f"""
 SELECT person_id FROM case_report WHERE {_NEW.format(time="reported_at")}
 UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
       WHERE r."result" <> 'negative'
         AND {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
 UNION SELECT r.person_id FROM health_code_reason r
-      WHERE r.reason = :pool AND {{visible_r}} AND r.run_day < :day
+      WHERE r.reason IN (:pool, :area) AND {{visible_r}} AND r.run_day < :day
         AND NOT EXISTS (
             SELECT 1 FROM health_code h
             WHERE h.person_id = r.person_id AND {{visible_h}}
@@ -546,6 +549,7 @@ def _changed(
         "day": day,
         "until": until,
         "pool": CodeReason.POOL_POSITIVE.value,
+        "area": CodeReason.FROM_RISK_AREA.value,
     }
     lookback = timedelta(days=policy.health_code.yellow_lookback_days)
     assert marks.since is not None
@@ -657,24 +661,23 @@ def store_colours(
         for name in ("health_code", "health_code_reason"):
             store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
     full = marks.since is None or _previous_policy(store, scenario, day) != policy.id
-    ids = None
+    ids, residents = None, None
     if not full:
         changed = _changed(store, day, policy, scenario, marks)
-        # residents of an area in force now or at the previous run: drawn, changed or lifted
-        drawn = pl.concat(
-            [
-                areas.select(list(AREA_SCHEMA)),
-                areas_on(store, day - timedelta(days=1), scenario).select(list(AREA_SCHEMA)),
-            ]
+        # the residents of an area in force now (drawn, raised or lowered); those of an area
+        # lifted since have its reason in their row (`_changed`)
+        residents = _area_residents(store, day, areas)
+        ids = (
+            pl.concat([changed, rerun.get_column("person_id"), residents.get_column("person_id")])
+            .unique()
+            .sort()
         )
-        residents = _area_residents(store, day, drawn).get_column("person_id")
-        ids = pl.concat([changed, rerun.get_column("person_id"), residents]).unique().sort()
     written = Colours(pl.DataFrame(schema=CODE_SCHEMA), pl.DataFrame(schema=REASON_SCHEMA))
     if ids is not None and ids.len() == 0:  # a quiet day: nobody's facts changed
         log.info("%s: colours of nobody changed", day)
         return written
     read_for = _narrowing(store, ids)
-    found = _found(store, day, policy, scenario, read_for, areas)
+    found = _found(store, day, policy, scenario, read_for, areas, residents)
     if ids is not None and read_for is None:  # everyone was read: keep the people asked for
         found = found.filter(pl.col("person_id").is_in(ids.implode()))
     before = _rows(store, day, scenario, None if ids is None else ids_of(ids), before=True)
