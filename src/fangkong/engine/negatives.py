@@ -49,9 +49,13 @@ NEGATIVE_SCHEMA: dict[str, pl.DataType] = {
 
 # an event new to the run (`Watermarks.params`), at or before the end of its day
 _NEW = "{t} <= :until AND ((batch_id > :w_prev AND batch_id <= :w_cur) OR {t} >= :fresh_since)"
+# the tubes with a new report, and those of a new sample without one: two disjoint sets, so a
+# round's millions of samples are only probed against its tubes, not deduplicated with them
+_NEW_REPORTS = f"SELECT tube_id FROM tube_result WHERE {_NEW.format(t='reported_at')}"
 _NEW_TUBES = (
-    f"SELECT tube_id FROM tube_result WHERE {_NEW.format(t='reported_at')}"
-    f" UNION SELECT tube_id FROM sample WHERE {_NEW.format(t='sampled_at')}"
+    f"SELECT DISTINCT tube_id FROM tube_result WHERE {_NEW.format(t='reported_at')}"
+    f" UNION ALL SELECT DISTINCT tube_id FROM sample WHERE {_NEW.format(t='sampled_at')}"
+    f" AND tube_id NOT IN ({_NEW_REPORTS})"
 )
 # the people of a tube whose new report is not negative while a negative one was known before
 _CORRECTED_SQL = f"""
