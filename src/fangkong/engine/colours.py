@@ -238,22 +238,35 @@ _LOOKBACKS = (
 
 
 def _lookback_reasons(
-    store: Store, day: date, policy: Policy, ids: pl.Series | None, kind: _Lookback
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, kinds: list[_Lookback]
 ) -> pl.DataFrame:
+    """The reasons of the events of `kinds` within the policy's lookback (one query)."""
     at = _last_instant(day)
     since = at - timedelta(days=policy.health_code.yellow_lookback_days)
-    events = read(
-        store,
-        kind.sql(),
-        {"since": since, "until": at},
-        {"person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
+    sql = " UNION ALL ".join(
+        f"SELECT {k} AS kind, * FROM ({kind.sql()}) e{k}" for k, kind in enumerate(kinds)
     )
-    return _reasons(
-        _only(events, ids),
-        reason=kind.reason.value,
-        source=kind.source.value,
-        source_ref=pl.col("ref"),
-        since=pl.col("at"),
+    events = _only(
+        read(
+            store,
+            sql,
+            {"since": since, "until": at},
+            {"kind": pl.Int32(), "person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
+        ),
+        ids,
+    )
+    return pl.concat(
+        [pl.DataFrame(schema=REASON_SCHEMA)]
+        + [
+            _reasons(
+                events.filter(pl.col("kind") == k),
+                reason=kind.reason.value,
+                source=kind.source.value,
+                source_ref=pl.col("ref"),
+                since=pl.col("at"),
+            )
+            for k, kind in enumerate(kinds)
+        ]
     )
 
 
@@ -436,9 +449,9 @@ def _found(
         )
     if CodeReason.SUSPECTED.value in listed:
         parts.append(_suspect_reasons(store, day, read_for, scenario))
-    for kind in _LOOKBACKS:
-        if kind.reason.value in listed:
-            parts.append(_lookback_reasons(store, day, policy, read_for, kind))
+    kinds = [kind for kind in _LOOKBACKS if kind.reason.value in listed]
+    if kinds:
+        parts.append(_lookback_reasons(store, day, policy, read_for, kinds))
     if CodeReason.FROM_RISK_AREA.value in listed:
         if residents is None:
             drawn = areas if areas is not None else areas_on(store, day, scenario)
