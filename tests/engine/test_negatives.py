@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from fangkong.engine.colours import code_of
 from fangkong.engine.day import run_day
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.negatives import kept_negatives
@@ -117,3 +118,26 @@ def test_the_kept_latest_negatives_follow_late_corrected_and_rerun_results(store
     run_day(store, _day(4), NINTH)
     _kept_is_the_rule(store, _day(4))
     assert _rows(store, _day(4)).get_column("person_id").to_list() == [7]
+
+
+def test_a_day_run_before_the_negatives_were_kept_reads_the_rule(store: Store) -> None:
+    """A store migrated from before migration 12 has runs that kept no latest negative: the
+    colour of their days is read with the rule over the tests, and the next run keeps them
+    all (its previous run's state no longer holds)."""
+    e = Events().person(1, 1).person(2, 2)
+    _tube(e, "A1", [1], "2022-07-09 08:00", "negative", "2022-07-09 20:00")
+    e.load(store, batch=1)
+    run_day(store, _day(0), NINTH)
+    kept = code_of(store, 1, _day(0))
+    store.execute("DELETE FROM engine_negative")  # as a store migrated from version 11
+    store.execute("UPDATE engine_run SET state_kept = false")
+    read = code_of(store, 1, _day(0))
+    assert (read.colour, read.tested_at, read.venue_valid_until) == (
+        kept.colour,
+        at("2022-07-09 08:00"),
+        kept.venue_valid_until,
+    )
+    assert read.reasons.equals(kept.reasons)
+    run_day(store, _day(1), NINTH)
+    assert _rows(store, _day(1)).get_column("whole").all()
+    _kept_is_the_rule(store, _day(1))

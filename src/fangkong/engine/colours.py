@@ -79,12 +79,12 @@ import polars as pl
 
 from fangkong.engine.episode import suspect_ctes
 from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, midnight, read
-from fangkong.engine.negatives import kept_negatives
+from fangkong.engine.negatives import NEGATIVE_SCHEMA, kept_negatives
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control, validity_column
-from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
+from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL, latest_negative_sql
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones import area_residents, areas_on
 from fangkong.errors import NotFoundError
@@ -788,6 +788,13 @@ def code_of(
     row = _rows(store, day, scenario, [person_id], before=False)
     found = row.filter(pl.col("reason").is_not_null()).select(list(REASON_SCHEMA))
     negative = kept_negatives(store, run_day, scenario, [person_id])
+    if negative.height == 0:  # none kept: none, or a day run before they were kept (migration 12)
+        negative = read(
+            store,
+            latest_negative_sql(persons="s.person_id = :p"),
+            {"p": person_id, "until": _last_instant(run_day)},
+            NEGATIVE_SCHEMA,
+        )
     column = validity_column(rules) or "sampled_at"
     registered = bool(
         store.scalar(

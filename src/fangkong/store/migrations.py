@@ -215,8 +215,12 @@ def _create_v13_tables(store: Store) -> None:
     # latest negatives the runs keep: the rows stop holding them
     for column in ("tested_at", "venue_valid_until", "leave_city_valid_until"):
         store.execute(f'ALTER TABLE "health_code" DROP COLUMN {quote(column)}')
+    # the lapse of a test (应检未检) is derived when read too: the rows written before keep
+    # their other reasons only
+    store.execute("DELETE FROM health_code_reason WHERE reason = 'no_recent_test'")
     # runs stored before this migration kept no latest negatives: the next run derives every
-    # kept state whole (`Watermarks.state_kept`)
+    # kept state whole (`Watermarks.state_kept`); a colour of a day before it is read with the
+    # rule over the tests (`colours.code_of`)
     store.execute("UPDATE engine_run SET state_kept = false WHERE state_kept")
     if store.dialect == "postgres":  # a person's rows, read by `fangkong code`
         store.execute(
