@@ -96,7 +96,8 @@ def _child(mode: str, store: str, extra: str) -> None:
             return run
 
         for name in ("keep_negatives", "store_colours"):
-            setattr(engine_day, name, timed(getattr(engine_day, name)))
+            if hasattr(engine_day, name):  # the code before the negatives were kept has one
+                setattr(engine_day, name, timed(getattr(engine_day, name)))
         result = run_day(st, date.fromisoformat(DAY), load_policy(POLICY), jurisdiction="31")
         out["orders"] = result.orders.height
         out["contacts"] = result.contacts.height
