@@ -121,7 +121,7 @@ def test_the_kept_latest_negatives_follow_late_corrected_and_rerun_results(store
 
 
 def test_a_day_run_before_the_negatives_were_kept_reads_the_rule(store: Store) -> None:
-    """A store migrated from before migration 12 has runs that kept no latest negative: the
+    """A store migrated from before migration 13 has runs that kept no latest negative: the
     colour of their days is read with the rule over the tests, and the next run keeps them
     all (its previous run's state no longer holds)."""
     e = Events().person(1, 1).person(2, 2)
@@ -129,7 +129,7 @@ def test_a_day_run_before_the_negatives_were_kept_reads_the_rule(store: Store) -
     e.load(store, batch=1)
     run_day(store, _day(0), NINTH)
     kept = code_of(store, 1, _day(0))
-    store.execute("DELETE FROM engine_negative")  # as a store migrated from version 11
+    store.execute("DELETE FROM engine_negative")  # as a store migrated from version 12
     store.execute("UPDATE engine_run SET state_kept = false")
     read = code_of(store, 1, _day(0))
     assert (read.colour, read.tested_at, read.venue_valid_until) == (

@@ -788,7 +788,7 @@ def code_of(
     row = _rows(store, day, scenario, [person_id], before=False)
     found = row.filter(pl.col("reason").is_not_null()).select(list(REASON_SCHEMA))
     negative = kept_negatives(store, run_day, scenario, [person_id])
-    if negative.height == 0:  # none kept: none, or a day run before they were kept (migration 12)
+    if negative.height == 0:  # none kept: none, or a day run before they were kept (migration 13)
         negative = read(
             store,
             latest_negative_sql(persons="s.person_id = :p"),
