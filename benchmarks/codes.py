@@ -9,9 +9,12 @@
              lookup, ES256, payload, revocation), one core; the bare loop verifies the same
              to-be-signed bytes and signatures, converted to DER beforehand.
 
-    colours  fangkong `store_colours` on a full recompute (every person: reasons from case
-             episodes, suspected cases, open quarantines, temporary controls, fever-clinic
-             visits, symptom reports and latest negatives; colours; the rows written) for
+    colours  what a first run does for the colours of everyone: fangkong `keep_negatives`
+             (every person's latest negative test, kept) and `store_colours` on a full
+             recompute (every person: reasons from case episodes, suspected cases, open
+             quarantines, temporary controls, fever-clinic visits and symptom reports; colours;
+             a row written for each person with a reason: the lapse of a test and its validity
+             window are derived when a code is read, from the kept negatives) for
              `--people` persons (default 25 million, measured, not extrapolated), beside the
              floor: one bare DuckDB statement over the same tables (latest negative per person,
              left-joined to every person with the cases, the quarantine orders, the fever-clinic
@@ -258,19 +261,23 @@ def _run_colours(work: Path, count: int, workers: int) -> float:
     from datetime import date
 
     from fangkong.engine.colours import store_colours
+    from fangkong.engine.negatives import keep_negatives
     from fangkong.engine.scenario import LIVE, Watermarks
     from fangkong.policy import load_policy
 
     day = date.fromisoformat(COLOUR_DAY)
     policy = load_policy("cn-2022-06-28")
     with _city_store(work) as store:
-        store.execute("DELETE FROM health_code")  # an earlier repeat's rows: not timed
-        store.execute("DELETE FROM health_code_reason")
+        for table in ("health_code", "health_code_reason", "engine_negative"):
+            store.execute(f"DELETE FROM {table}")  # an earlier repeat's rows: not timed
         start = time.perf_counter()
-        with store.transaction():  # as run_day calls it; no earlier run: a full recompute
-            colours = store_colours(store, day, policy, scenario=LIVE, marks=Watermarks(1, 1))
+        with store.transaction():  # as run_day calls them; no earlier run: a full recompute
+            marks = Watermarks(1, 1)
+            keep_negatives(store, day, LIVE, marks)
+            colours = store_colours(store, day, policy, scenario=LIVE, marks=marks)
         seconds = time.perf_counter() - start
-        assert colours.codes.height == count, colours.codes.height
+        kept = store.count("engine_negative")
+        assert 0 < colours.codes.height < count and 0 < kept < count, (colours.codes.height, kept)
     return seconds
 
 

@@ -16,7 +16,10 @@ from fangkong.cli.app import app
 from fangkong.engine import colours
 from fangkong.engine.colours import code_of, derive_colours
 from fangkong.engine.day import run_day
+from fangkong.engine.frames import day_bounds
+from fangkong.engine.negatives import kept_negatives
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario
+from fangkong.engine.testing import latest_negative
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour
 from fangkong.policy import Policy, ValidityCount, load_policy
@@ -157,7 +160,8 @@ def test_a_person_with_no_row_is_green_and_a_day_with_no_run_is_an_error(store: 
         code_of(store, 1, D1)
     _run(store, D1, TWENTY)
     nobody = code_of(store, 99, D1)
-    assert nobody.colour is CodeColour.GREEN and nobody.run_day is None
+    assert nobody.colour is CodeColour.GREEN and nobody.reasons.height == 0
+    assert not nobody.on_record and nobody.run_day == D1
 
 
 # -- incremental equals full ---------------------------------------------------------------------
@@ -177,25 +181,38 @@ def _normal(codes: pl.DataFrame, reasons: pl.DataFrame) -> tuple[pl.DataFrame, p
     )
 
 
-_LATEST = """
-SELECT * FROM (
-    SELECT h.*, row_number() OVER (
-        PARTITION BY person_id ORDER BY run_day DESC, (scenario = :scenario) DESC) AS k
-    FROM health_code h WHERE run_day <= :day AND {visible}
-) x WHERE k = 1
+_PEOPLE = """
+SELECT person_id FROM person UNION SELECT person_id FROM sample
+UNION SELECT person_id FROM case_report UNION SELECT person_id FROM health_code
+UNION SELECT person_id FROM arrival UNION SELECT person_id FROM symptom_report
+UNION SELECT person_id FROM fever_clinic_visit
 """
 
 
 def _stored(store: Store, day: date, scenario: Scenario) -> tuple[pl.DataFrame, pl.DataFrame]:
-    params = {**scenario.params(), "day": day}
-    latest_sql = _LATEST.format(visible=scenario.visible("h"))
-    latest = store.fetch(latest_sql, params)
-    reasons = store.fetch(
-        f"SELECT r.* FROM health_code_reason r JOIN ({latest_sql})"
-        " l ON l.person_id = r.person_id AND l.run_day = r.run_day AND l.scenario = r.scenario",
-        params,
+    """Everyone's colour as `code_of` reads it: their stored row, and the lapse and window
+    derived from the latest negatives the runs kept."""
+    people = sorted(store.fetch(_PEOPLE).get_column("person_id").to_list())
+    read = [code_of(store, pid, day, scenario=scenario) for pid in people]
+    codes = pl.DataFrame(
+        [
+            {
+                "person_id": c.person_id,
+                "colour": c.colour.value,
+                "tested_at": c.tested_at,
+                "venue_valid_until": c.venue_valid_until,
+                "leave_city_valid_until": c.leave_city_valid_until,
+            }
+            for c in read
+        ],
+        schema=colours.CODE_SCHEMA,
     )
-    return _normal(latest, reasons)
+    reasons = pl.concat(
+        [pl.DataFrame(schema=colours.REASON_SCHEMA)]
+        + [c.reasons.with_columns(pl.lit(c.person_id, pl.Int64).alias("person_id")) for c in read],
+        how="diagonal",
+    )
+    return _normal(codes, reasons)
 
 
 def _full(
@@ -206,9 +223,13 @@ def _full(
 
 
 def _same(store: Store, day: date, policy: Policy, scenario: Scenario = LIVE) -> None:
+    """The colours read equal a full recompute, and the latest negatives the runs kept equal
+    the rule over every test."""
     stored, full = _stored(store, day, scenario), _full(store, day, policy, scenario)
     for a, b in zip(stored, full, strict=True):
         assert a.equals(b), (day, scenario, a, b)
+    kept = kept_negatives(store, day, scenario).sort("person_id")
+    assert kept.equals(latest_negative(store, day_bounds(day)[1] - timedelta(microseconds=1)))
 
 
 def _day(n: int) -> date:
@@ -260,9 +281,11 @@ def test_incremental_equals_a_full_recompute_day_after_day(store: Store) -> None
     # 5's negative of 07-08 lapsed on 07-15: yellow from then
     assert code_of(store, 5, _day(4)).colour is CodeColour.GREEN
     assert "no_recent_test" in _reasons(store, 5, _day(5))
-    # the first run writes everyone; a quiet later day only the few whose facts changed
-    assert written[0] == 7  # everyone of the world: a first run has nothing to start from
-    assert 0 < min(written[3:]) < store.count("person")
+    # the first run writes everyone with a reason but the lapse of a test (1 a case, 2 its
+    # contact, 3 the pool, 7 inbound: 6's lapse and 5's window are read from the kept
+    # negatives); later days only the people whose colour or reasons changed
+    assert written[0] == 4, written
+    assert max(written[3:]) < store.count("person"), written
 
 
 def test_a_long_list_of_people_reads_everyone_and_keeps_those_asked_for(

@@ -15,6 +15,7 @@ ALLOWED = {
     ("engine/testing_sql.py", 'pop = "SELECT person_id FROM person"'),  # everyone registered
     ("engine/colours.py", "(SELECT person_id FROM person{only})"),  # everyone asked to test
     ("engine/colours.py", "SELECT person_id FROM person WHERE batch_id"),  # new registrations
+    ("engine/colours.py", "FROM person WHERE person_id = :p AND batch_id"),  # asked to test
 }
 
 

@@ -27,7 +27,7 @@ def _when(at: datetime | None) -> str:
 
 
 def _print(code: CodeOfPerson) -> None:
-    ran = f"run of {code.run_day}, policy {code.policy_id}" if code.run_day else "no row: no fact"
+    ran = f"run of {code.run_day}, policy {code.policy_id}"
     console.print(
         f"person {code.person_id} on {code.day}: [bold]{code.colour.value}[/bold] ({ran})"
     )
@@ -53,8 +53,8 @@ def _print(code: CodeOfPerson) -> None:
 
 
 def _signed(code: CodeOfPerson, keys: Path, qr: Path | None) -> str:
-    if code.policy_id is None:
-        raise InputError(f"person {code.person_id} has no colour row to sign on {code.day}")
+    if not code.on_record:
+        raise InputError(f"person {code.person_id} has no colour on record to sign on {code.day}")
     reasons = tuple(dict.fromkeys(CodeReason(r) for r in code.reasons.get_column("reason")))
     return sign_person_code(
         keys, code.person_id, code.colour, reasons, load_policy(code.policy_id), qr

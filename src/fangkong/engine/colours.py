@@ -42,22 +42,27 @@ in hours, or in calendar days (`test_validity_counted_in`: a "48 h" result of da
 through day 2, Beijing's way).
 
 **Stored rows, recomputed incrementally.** The run of D writes a `health_code` row (and its
-`health_code_reason` rows) for each person whose facts changed since the scenario's previous run;
-everybody else keeps their row, and a person's colour on a day is their latest row up to that
-day (`code_of`). A person with no row is green with no reason and no test on record. The people
-recomputed are those with
-- an event new to the run (`fangkong.engine.scenario` watermarks): a case report, a sample, a
-  tube result (for every member of the tube), a registration, a fever-clinic visit, a symptom
-  report;
+`health_code_reason` rows) for each person whose colour or reasons changed since the scenario's
+previous run, found among the people whose facts changed; everybody else keeps their row, and a
+person's colour on a day is their latest row up to that day (`code_of`). A person with no row is
+green with no reason. The rows hold every reason but one: **the test's lapse** (`no_recent_test`)
+and the validity window are functions of the person's latest negative test, the policy and the
+day, so they are derived when a colour is read (`code_of`), from the latest negatives the runs
+keep (`fangkong.engine.negatives`), under the policy of the run that covers the day. A testing
+round that reaches every resident thus rewrites no row for the round's negatives: it adds to the
+kept negatives only. The people recomputed are those with
+- an event new to the run (`fangkong.engine.scenario` watermarks): a case report, a tube result
+  that is not negative (for every member of the tube), a registration, a fever-clinic visit, a
+  symptom report;
+- a pooled-tube reason in their row (its retest, or a corrected result, may end it);
 - an engine row of this run: a derived case event, an order (quarantine issued, extended,
   released, converted; temporary control; ...);
 - a quarantine phase starting or ending since the previous run's day;
 - a fever-clinic visit or a symptom report leaving the lookback window since the previous
   run's day;
-- a latest negative test that lapsed past `missing_test_after_days` since the previous run's day;
 - a row written by an earlier run of the same day (a rerun replaces it);
-- a resident of a medium- or high-risk area in force on D or on the previous run's day (an
-  area drawn, raised, lowered or lifted).
+- a resident of a medium- or high-risk area in force on D (an area drawn, raised or lowered),
+  or a risk area in their row (an area lifted, or they moved out).
 Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
 another policy (a what-if's first run, a new regime in force): a colour depends on the policy.
 A run of a day replaces what an earlier run of that day wrote, in its scenario only.
@@ -74,16 +79,17 @@ import polars as pl
 
 from fangkong.engine.episode import suspect_ctes
 from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, midnight, read
+from fangkong.engine.negatives import NEGATIVE_SCHEMA, kept_negatives
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.testing import under_temporary_control, validity_column
-from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL
+from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL, latest_negative_sql
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import AREA_SCHEMA, area_residents, areas_on
+from fangkong.engine.zones import area_residents, areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
-from fangkong.policy import Policy, Population, RiskLevel, ValidityCount
+from fangkong.policy import Policy, Population, RiskLevel, ValidityCount, load_policy
 from fangkong.store.base import Store
 
 __all__ = [
@@ -232,22 +238,35 @@ _LOOKBACKS = (
 
 
 def _lookback_reasons(
-    store: Store, day: date, policy: Policy, ids: pl.Series | None, kind: _Lookback
+    store: Store, day: date, policy: Policy, ids: pl.Series | None, kinds: list[_Lookback]
 ) -> pl.DataFrame:
+    """The reasons of the events of `kinds` within the policy's lookback (one query)."""
     at = _last_instant(day)
     since = at - timedelta(days=policy.health_code.yellow_lookback_days)
-    events = read(
-        store,
-        kind.sql(),
-        {"since": since, "until": at},
-        {"person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
+    sql = " UNION ALL ".join(
+        f"SELECT {k} AS kind, * FROM ({kind.sql()}) e{k}" for k, kind in enumerate(kinds)
     )
-    return _reasons(
-        _only(events, ids),
-        reason=kind.reason.value,
-        source=kind.source.value,
-        source_ref=pl.col("ref"),
-        since=pl.col("at"),
+    events = _only(
+        read(
+            store,
+            sql,
+            {"since": since, "until": at},
+            {"kind": pl.Int32(), "person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
+        ),
+        ids,
+    )
+    return pl.concat(
+        [pl.DataFrame(schema=REASON_SCHEMA)]
+        + [
+            _reasons(
+                events.filter(pl.col("kind") == k),
+                reason=kind.reason.value,
+                source=kind.source.value,
+                source_ref=pl.col("ref"),
+                since=pl.col("at"),
+            )
+            for k, kind in enumerate(kinds)
+        ]
     )
 
 
@@ -283,6 +302,18 @@ def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) 
     return tested + pl.duration(hours=hours)
 
 
+def _windows(found: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """`found` with the validity windows of its `tested_at` (the module docstring)."""
+    code = policy.health_code
+    counting, tested = code.test_validity_counted_in, pl.col("tested_at")
+    return found.with_columns(
+        _window(tested, code.venue_entry_test_validity_hours, counting).alias("venue_valid_until"),
+        _window(tested, code.leave_city_test_validity_hours, counting).alias(
+            "leave_city_valid_until"
+        ),
+    )
+
+
 def _tests(
     store: Store, day: date, policy: Policy, ids: pl.Series | None, *, residents: bool = False
 ) -> pl.DataFrame:
@@ -290,7 +321,6 @@ def _tests(
     policy's way) and the windows; with `residents`, every registered person too (with no test:
     nulls), marked `resident`. One query: for a whole city, joining the registry to the tests
     in the store costs less than carrying both out and joining them here."""
-    code = policy.health_code
     column = validity_column(policy) or "sampled_at"
     only = f" WHERE {among_ids(store, 'person_id')}" if ids is not None else ""
     latest = f"SELECT person_id, {column} AS tested_at FROM ({LATEST_NEGATIVE_SQL}) n{only}"
@@ -309,20 +339,60 @@ def _tests(
     found = read(
         store, sql, params, {"person_id": pl.Int64(), "tested_at": TIME, "resident": pl.Boolean()}
     )
-    counting = code.test_validity_counted_in
-    tested = pl.col("tested_at")
-    return found.with_columns(
-        _window(tested, code.venue_entry_test_validity_hours, counting).alias("venue_valid_until"),
-        _window(tested, code.leave_city_test_validity_hours, counting).alias(
-            "leave_city_valid_until"
-        ),
-    )
+    return _windows(found, policy)
 
 
 def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
     # in hours: a duration in days is calendar-aware, converted element by element through the
     # time zone (slow for millions); Beijing time has had no daylight saving since 1991
     return tested + pl.duration(hours=24 * days)
+
+
+def _lapse_after(policy: Policy) -> int | None:
+    """The days after which a registered person's latest negative lapses (应检未检), when the
+    policy asks a test of everyone and lists the reason; else None."""
+    code = policy.health_code
+    listed = CodeReason.NO_RECENT_TEST in (*code.red_reasons, *code.yellow_reasons)
+    return code.missing_test_after_days if listed else None
+
+
+def _lapses(known: pl.DataFrame, policy: Policy, day: date) -> pl.DataFrame:
+    """`known` (person_id, tested_at, resident) with `_lapsed`: a resident whose latest negative
+    is older than the policy's days at the end of `day`, or who has none."""
+    after = _lapse_after(policy)
+    if after is None:
+        return known.with_columns(pl.lit(False).alias("_lapsed"))
+    tested = pl.col("tested_at")
+    lapsed = pl.col("resident") & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
+    return known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
+
+
+def _lapse_reasons(known: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    after = _lapse_after(policy) or 0
+    return _reasons(
+        known.filter(pl.col("_lapsed")),
+        reason=CodeReason.NO_RECENT_TEST.value,
+        source=CodeSource.LATEST_NEGATIVE.value,
+        source_ref=pl.lit(None, pl.String),
+        since=_lapse(pl.col("tested_at"), after),
+    )
+
+
+def _colour(found: pl.DataFrame, policy: Policy) -> pl.Expr:
+    """The colour of each row (person_id, `_lapsed`) given the reasons `found` (REASON_SCHEMA,
+    without the lapse): red when a reason is red, else yellow when there is one, else green."""
+    red = [r.value for r in policy.health_code.red_reasons]
+    person, lapse = pl.col("person_id"), pl.col("_lapsed")
+    red_ids = found.filter(pl.col("reason").is_in(red)).get_column("person_id")
+    lapse_is_red = pl.lit(CodeReason.NO_RECENT_TEST.value in red)
+    return (
+        pl.when(person.is_in(red_ids.implode()) | (lapse & lapse_is_red))
+        .then(pl.lit(CodeColour.RED.value))
+        .when(person.is_in(found.get_column("person_id").implode()) | lapse)
+        .then(pl.lit(CodeColour.YELLOW.value))
+        .otherwise(pl.lit(CodeColour.GREEN.value))
+        .alias("colour")
+    )
 
 
 # the units an area is drawn by that people live in (a venue area is where people stayed), with
@@ -336,12 +406,10 @@ def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _area_reasons(
-    store: Store, day: date, areas: pl.DataFrame, ids: pl.Series | None
-) -> pl.DataFrame:
-    residents = _only(_area_residents(store, day, areas), ids)
+def _area_reasons(residents: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+    """`from_risk_area` for the `residents` of the day's areas (`_area_residents`)."""
     return _reasons(
-        residents,
+        _only(residents, ids),
         reason=CodeReason.FROM_RISK_AREA.value,
         source=CodeSource.RISK_AREA.value,
         source_ref=pl.col("area_id"),
@@ -349,25 +417,20 @@ def _area_reasons(
     )
 
 
-def derive_colours(
+def _found(
     store: Store,
     day: date,
     policy: Policy,
-    *,
-    scenario: Scenario = LIVE,
-    ids: pl.Series | None = None,
-    areas: pl.DataFrame | None = None,
-) -> Colours:
-    """The colours of the people `ids` (or of everyone with a fact: a reason, a negative test,
-    or a registration when the policy asks a test of everyone) at the end of `day`, under
-    `policy`, as `scenario` sees the store; `areas`: the risk areas of the day (the run's own,
-    before it is recorded; default: those stored, `zones.areas_on`). Reads the store; writes
-    nothing."""
+    scenario: Scenario,
+    read_for: pl.Series | None,
+    areas: pl.DataFrame | None,
+    residents: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every reason but the lapse of a test, of the people `read_for` (or of everyone), each
+    rule asked only where the policy lists its reason (REASON_SCHEMA); `residents`: those of
+    the day's risk areas, when the caller read them (`_area_residents`)."""
     code = policy.health_code
-    red = {r.value for r in code.red_reasons}
-    listed = red | {r.value for r in code.yellow_reasons}
-    # whom the queries read: the people asked for, or everyone when they are most of them
-    read_for = _narrowing(store, ids)
+    listed = {r.value for r in (*code.red_reasons, *code.yellow_reasons)}
     parts = [pl.DataFrame(schema=REASON_SCHEMA)]
     if listed & {r.value for r in _CASE_REASONS.values()}:
         parts.append(_case_reasons(store, day, read_for, scenario))
@@ -386,60 +449,52 @@ def derive_colours(
         )
     if CodeReason.SUSPECTED.value in listed:
         parts.append(_suspect_reasons(store, day, read_for, scenario))
-    for kind in _LOOKBACKS:
-        if kind.reason.value in listed:
-            parts.append(_lookback_reasons(store, day, policy, read_for, kind))
+    kinds = [kind for kind in _LOOKBACKS if kind.reason.value in listed]
+    if kinds:
+        parts.append(_lookback_reasons(store, day, policy, read_for, kinds))
     if CodeReason.FROM_RISK_AREA.value in listed:
-        drawn = areas if areas is not None else areas_on(store, day, scenario)
-        parts.append(_area_reasons(store, day, drawn, read_for))
+        if residents is None:
+            drawn = areas if areas is not None else areas_on(store, day, scenario)
+            residents = _area_residents(store, day, drawn)
+        parts.append(_area_reasons(residents, read_for))
+    # each rule gives a person a reason once per fact (one episode, one current phase, one
+    # control per tube, one visit each): no duplicates to remove
+    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
+
+
+def derive_colours(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    ids: pl.Series | None = None,
+    areas: pl.DataFrame | None = None,
+) -> Colours:
+    """The colours of the people `ids` (or of everyone with a fact: a reason, a negative test,
+    or a registration when the policy asks a test of everyone) at the end of `day`, under
+    `policy`, as `scenario` sees the store, every reason and the validity window included,
+    the latest negatives read from every test stored (the rule, which the kept rows and
+    `code_of` must equal); `areas`: the risk areas of the day (default: those stored,
+    `zones.areas_on`). Reads the store; writes nothing."""
+    # whom the queries read: the people asked for, or everyone when they are most of them
+    read_for = _narrowing(store, ids)
+    found = _found(store, day, policy, scenario, read_for, areas)
     # `known`: everyone with a negative test, and every resident when the policy asks a test
     # of everyone (one query); the people of the reasons above are few. The colour of the many
     # is decided on `known`'s own rows (a column for a lapsed test, membership in the few
     # reasons' small id sets), not by joining millions of reasons back to them.
-    everyone_few = pl.concat([p.select("person_id") for p in parts]).get_column("person_id")
-    found = pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
-    after = code.missing_test_after_days
-    asks = CodeReason.NO_RECENT_TEST.value in listed and after is not None
-    known = _tests(store, day, policy, read_for, residents=asks).with_columns(
-        pl.lit(False).alias("_lapsed")
-    )
-    # each rule gives a person a reason once per fact (one episode, one current phase, one
-    # control per tube, one visit each, one lapse): no duplicates to remove
-    reasons = found
-    if after is not None and asks:
-        tested = pl.col("tested_at")
-        lapsed = pl.col("resident") & (
-            tested.is_null() | (_lapse(tested, after) <= _last_instant(day))
-        )
-        known = known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
-        lapses = _reasons(
-            known.filter(pl.col("_lapsed")),
-            reason=CodeReason.NO_RECENT_TEST.value,
-            source=CodeSource.LATEST_NEGATIVE.value,
-            source_ref=pl.lit(None, pl.String),
-            since=_lapse(tested, after),
-        )
-        reasons = pl.concat([found, lapses])
+    asks = _lapse_after(policy) is not None
+    known = _lapses(_tests(store, day, policy, read_for, residents=asks), policy, day)
+    reasons = pl.concat([found, _lapse_reasons(known, policy)]) if asks else found
     # the people of a reason or asked for (`ids`) with no negative test and no registration
-    others = everyone_few if ids is None else pl.concat([everyone_few, ids.rename("person_id")])
-    others = others.unique()
+    few = found.get_column("person_id")
+    others = (few if ids is None else pl.concat([few, ids.rename("person_id")])).unique()
     others = others.filter(~others.is_in(known.get_column("person_id").implode()))
-    person, lapse = pl.col("person_id"), pl.col("_lapsed")
-    red_ids = found.filter(pl.col("reason").is_in(list(red))).get_column("person_id")
-    lapse_is_red = pl.lit(CodeReason.NO_RECENT_TEST.value in red)
     codes = pl.concat(
         [known, others.to_frame().with_columns(pl.lit(False).alias("_lapsed"))],
         how="diagonal",
-    ).select(
-        "person_id",
-        pl.when(person.is_in(red_ids.implode()) | (lapse & lapse_is_red))
-        .then(pl.lit(CodeColour.RED.value))
-        .when(person.is_in(found.get_column("person_id").implode()) | lapse)
-        .then(pl.lit(CodeColour.YELLOW.value))
-        .otherwise(pl.lit(CodeColour.GREEN.value))
-        .alias("colour"),
-        *_WINDOW,
-    )
+    ).select("person_id", _colour(found, policy), *_WINDOW)
     if ids is not None and read_for is None:  # everyone was read: keep the people asked for
         keep = pl.col("person_id").is_in(ids.implode())
         codes, reasons = codes.filter(keep), reasons.filter(keep)
@@ -469,17 +524,27 @@ _LOOKBACK_CHANGES = "".join(
     f"         OR ({k.time_column} >= :lapse_from AND {k.time_column} < :lapse_to)\n"
     for k in _LOOKBACKS
 )
+# a negative result changes no stored reason (the lapse and the window are read from the kept
+# negatives): only a result that is not negative can start a pooled-tube reason, and the people
+# with one in their row are asked again (a retest or a corrected result ends it); so are the
+# people with a risk area in their row (the area lowered or lifted, or they moved out)
 _CHANGED_SQL = f"""
 SELECT person_id FROM case_report WHERE {_NEW.format(time="reported_at")}
-UNION SELECT person_id FROM sample WHERE {_NEW.format(time="sampled_at")}
 UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
-      WHERE {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
+      WHERE r."result" <> 'negative'
+        AND {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
+UNION SELECT r.person_id FROM health_code_reason r
+      WHERE r.reason IN (:pool, :area) AND {{visible_r}} AND r.run_day < :day
+        AND NOT EXISTS (
+            SELECT 1 FROM health_code h
+            WHERE h.person_id = r.person_id AND {{visible_h}}
+              AND h.run_day > r.run_day AND h.run_day < :day)
 UNION SELECT person_id FROM person WHERE batch_id > :w_prev AND batch_id <= :w_cur
 {_LOOKBACK_CHANGES}\
 UNION SELECT person_id FROM engine_case_event WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order WHERE scenario = :scenario AND run_day = :day
 UNION SELECT person_id FROM engine_order o
-      WHERE order_type IN ('quarantine', 'extend') AND {{visible}} AND run_day <= :day
+      WHERE order_type IN ('quarantine', 'extend') AND {{visible_o}} AND run_day <= :day
         AND ((start_at >= :fresh_since AND start_at < :until)
              OR (end_at >= :fresh_since AND end_at < :until))
 """
@@ -496,22 +561,19 @@ def _changed(
         **scenario.params(),
         "day": day,
         "until": until,
+        "pool": CodeReason.POOL_POSITIVE.value,
+        "area": CodeReason.FROM_RISK_AREA.value,
     }
     lookback = timedelta(days=policy.health_code.yellow_lookback_days)
     assert marks.since is not None
     params["lapse_from"] = marks.since - lookback
     params["lapse_to"] = until - lookback
-    sql = _CHANGED_SQL.format(visible=scenario.visible("o"))
+    sql = _CHANGED_SQL.format(
+        visible_o=scenario.visible("o"),
+        visible_r=scenario.visible("r"),
+        visible_h=scenario.visible("h"),
+    )
     changed = read(store, sql, params, {"person_id": pl.Int64()})
-    after = policy.health_code.missing_test_after_days
-    if after is not None and CodeReason.NO_RECENT_TEST in policy.health_code.yellow_reasons + (
-        policy.health_code.red_reasons
-    ):
-        tests = _tests(store, day, policy, None)
-        lapse = _lapse(pl.col("tested_at"), after)
-        changed = pl.concat(
-            [changed, tests.filter((lapse >= marks.since) & (lapse < until)).select("person_id")]
-        )
     return changed.get_column("person_id").drop_nulls().unique().sort()
 
 
@@ -525,6 +587,66 @@ def _previous_policy(store: Store, scenario: Scenario, day: date) -> str | None:
     return None if row.height == 0 else str(row.item(0, 0))
 
 
+_ROWS_SQL = """
+WITH latest AS (
+    SELECT person_id, colour, run_day, scenario FROM (
+        SELECT h.person_id, h.colour, h.run_day, h.scenario, row_number() OVER (
+            PARTITION BY h.person_id ORDER BY h.run_day DESC, (h.scenario = :scenario) DESC
+        ) AS k
+        FROM health_code h
+        WHERE {visible} AND h.run_day {op} :day{only}
+    ) x WHERE k = 1
+)
+SELECT l.person_id, l.colour, l.run_day, r.reason, r.source, r.source_ref, r.since
+FROM latest l
+LEFT JOIN health_code_reason r
+  ON r.scenario = l.scenario AND r.run_day = l.run_day AND r.person_id = l.person_id
+"""
+_ROW_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "colour": pl.String(),
+    "run_day": pl.Date(),
+    **{k: v for k, v in REASON_SCHEMA.items() if k != "person_id"},
+}
+
+
+def _rows(
+    store: Store, day: date, scenario: Scenario, ids: list[int] | None, *, before: bool
+) -> pl.DataFrame:
+    """Each person's latest stored row up to `day` (before it, with `before`), with one line
+    per reason (none: a null reason), of the people `ids` or of everyone (_ROW_SCHEMA)."""
+    params: dict[str, Any] = {**scenario.params(), "day": day}
+    only = ""
+    if ids is not None:
+        params["ids"] = ids
+        only = f" AND {among_ids(store, 'h.person_id')}"
+    sql = _ROWS_SQL.format(visible=scenario.visible("h"), op="<" if before else "<=", only=only)
+    return read(store, sql, params, _ROW_SCHEMA)
+
+
+def _signatures(codes: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """Per person of `codes` (person_id, colour): their colour and reasons as one string, to
+    compare a recompute with the stored row."""
+    line = pl.concat_str(
+        pl.col("reason"),
+        pl.col("source"),
+        pl.col("source_ref").fill_null(""),
+        pl.col("since").dt.epoch("us").cast(pl.String).fill_null(""),
+        separator="|",
+    )
+    lines = (
+        reasons.filter(pl.col("reason").is_not_null())
+        .group_by("person_id")
+        .agg(line.sort().str.join(";").alias("_lines"))
+    )
+    return codes.join(lines, on="person_id", how="left").select(
+        "person_id",
+        pl.concat_str(pl.col("colour"), pl.col("_lines").fill_null(""), separator="#").alias(
+            "_signature"
+        ),
+    )
+
+
 def store_colours(
     store: Store,
     day: date,
@@ -534,10 +656,11 @@ def store_colours(
     marks: Watermarks,
     areas: pl.DataFrame | None = None,
 ) -> Colours:
-    """Derive and store the colours of `day` in `scenario` for the people whose facts changed
-    (everyone on a full recompute: see the module docstring), replacing an earlier run's rows
-    of the day. Called by `run_day` after the day's orders are stored, in its transaction, with
-    the risk areas it drew (`areas`; default: those stored for the day)."""
+    """Derive the colours of `day` in `scenario` for the people whose facts changed (everyone
+    on a full recompute: see the module docstring) and store a row for each whose colour or
+    reasons differ from their stored row, replacing an earlier run's rows of the day; returns
+    the rows written. Called by `run_day` after the day's orders are stored, in its
+    transaction, with the risk areas it drew (`areas`; default: those stored for the day)."""
     if areas is None:
         areas = areas_on(store, day, scenario)
     key = {"s": scenario.name, "d": day}
@@ -547,45 +670,73 @@ def store_colours(
         key,
         {"person_id": pl.Int64()},
     )
-    for name in ("health_code", "health_code_reason"):
-        store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
+    if rerun.height:
+        for name in ("health_code", "health_code_reason"):
+            store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
     full = marks.since is None or _previous_policy(store, scenario, day) != policy.id
-    ids = None
+    ids, residents = None, None
     if not full:
         changed = _changed(store, day, policy, scenario, marks)
-        # residents of an area in force now or at the previous run: drawn, changed or lifted
-        before = areas_on(store, day - timedelta(days=1), scenario).select(list(AREA_SCHEMA))
-        residents = _area_residents(
-            store, day, pl.concat([areas.select(list(AREA_SCHEMA)), before])
-        )
+        # the residents of an area in force now (drawn, raised or lowered); those of an area
+        # lifted since have its reason in their row (`_changed`)
+        residents = _area_residents(store, day, areas)
         ids = (
             pl.concat([changed, rerun.get_column("person_id"), residents.get_column("person_id")])
             .unique()
             .sort()
         )
-    colours = derive_colours(store, day, policy, scenario=scenario, ids=ids, areas=areas)
-    stamp = (
-        pl.lit(scenario.name).alias("scenario"),
-        pl.lit(day).alias("run_day"),
+    written = Colours(pl.DataFrame(schema=CODE_SCHEMA), pl.DataFrame(schema=REASON_SCHEMA))
+    if ids is not None and ids.len() == 0:  # a quiet day: nobody's facts changed
+        log.info("%s: colours of nobody changed", day)
+        return written
+    read_for = _narrowing(store, ids)
+    found = _found(store, day, policy, scenario, read_for, areas, residents)
+    if ids is not None and read_for is None:  # everyone was read: keep the people asked for
+        found = found.filter(pl.col("person_id").is_in(ids.implode()))
+    before = _rows(store, day, scenario, None if ids is None else ids_of(ids), before=True)
+    if ids is None:  # everyone: the people of a reason, and those whose row has one
+        ids = pl.concat(
+            [
+                found.get_column("person_id"),
+                before.filter(pl.col("colour") != CodeColour.GREEN.value).get_column("person_id"),
+            ]
+        ).unique()
+    codes = (
+        ids.rename("person_id")
+        .to_frame()
+        .with_columns(pl.lit(False).alias("_lapsed"))
+        .select("person_id", _colour(found, policy))
     )
-    if colours.codes.height:
+    now = _signatures(codes, found)
+    was = _signatures(before.select("person_id", "colour").unique("person_id"), before)
+    differ = now.join(was, on="person_id", how="left", suffix="_was").filter(
+        pl.col("_signature") != pl.col("_signature_was").fill_null(f"{CodeColour.GREEN.value}#")
+    )
+    changed_ids = differ.get_column("person_id").implode()
+    written = Colours(
+        codes.filter(pl.col("person_id").is_in(changed_ids)).sort("person_id"),
+        found.filter(pl.col("person_id").is_in(changed_ids)),
+    )
+    stamp = (pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"))
+    if written.codes.height:
         store.insert_frame(
             "health_code",
-            colours.codes.select(
-                *stamp, "person_id", pl.lit(policy.id).alias("policy_id"), *list(CODE_SCHEMA)[1:]
+            written.codes.select(
+                *stamp, "person_id", pl.lit(policy.id).alias("policy_id"), "colour"
             ),
         )
-    if colours.reasons.height:
+    if written.reasons.height:
         store.insert_frame(
-            "health_code_reason", colours.reasons.select(*stamp, *list(REASON_SCHEMA))
+            "health_code_reason", written.reasons.select(*stamp, *list(REASON_SCHEMA))
         )
     log.info(
-        "%s: colours of %d people (%s)",
+        "%s: colours of %d people recomputed (%s), %d changed",
         day,
-        colours.codes.height,
+        ids.len(),
         "full" if full else "changed since the last run",
+        written.codes.height,
     )
-    return colours
+    return written
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -593,63 +744,88 @@ def store_colours(
 
 @dataclass(frozen=True)
 class CodeOfPerson:
-    """A person's colour on a day: their latest row up to it (none: green, no test on record)."""
+    """A person's colour on a day, as the latest run up to it (`run_day`, under `policy_id`)
+    gives it: their latest stored row up to the day (none: green, no reason), with the lapse of
+    their test and its validity window derived from their latest negative the runs kept."""
 
     person_id: int
     day: date
-    run_day: date | None  # the run that wrote the row
-    policy_id: str | None
+    run_day: date  # the run that covers the day: the latest run on or before it
+    policy_id: str
     colour: CodeColour
     tested_at: datetime | None
     venue_valid_until: datetime | None
     leave_city_valid_until: datetime | None
     reasons: pl.DataFrame  # reason, source, source_ref, since
+    on_record: bool  # a row, a negative test, or registered while every resident owes a test
 
 
-_LATEST_ROW_SQL = """
-SELECT run_day, policy_id, colour, tested_at, venue_valid_until, leave_city_valid_until,
-       scenario
-FROM health_code h
-WHERE person_id = :p AND run_day <= :day AND {visible}
+_RUN_SQL = """
+SELECT run_day, policy_id, batch_watermark FROM engine_run r
+WHERE run_day <= :day AND {visible}
 ORDER BY run_day DESC, (scenario = :scenario) DESC
 LIMIT 1
 """
 
 
-def code_of(store: Store, person_id: int, day: date, *, scenario: Scenario = LIVE) -> CodeOfPerson:
-    """Person `person_id`'s colour on `day` in `scenario`. NotFoundError when no run of the
-    scenario (or of live before its fork) covers the day."""
-    params = {**scenario.params(), "day": day}
-    ran = store.scalar(
-        f"SELECT count(*) FROM engine_run r WHERE run_day <= :day AND {scenario.visible('r')}",
-        params,
-    )
-    params["p"] = person_id
-    if not ran:
+def code_of(
+    store: Store,
+    person_id: int,
+    day: date,
+    *,
+    scenario: Scenario = LIVE,
+    policy: Policy | None = None,
+) -> CodeOfPerson:
+    """Person `person_id`'s colour on `day` in `scenario`, under the policy of the run that
+    covers the day (`policy`: that policy, when the caller has it; default: loaded by id).
+    NotFoundError when no run of the scenario (or of live before its fork) covers the day."""
+    params: dict[str, Any] = {**scenario.params(), "day": day}
+    run = store.fetch(_RUN_SQL.format(visible=scenario.visible("r")), params)
+    if run.height == 0:
         raise NotFoundError(f"no run on or before {day} in scenario {scenario.name!r}")
-    row = store.fetch(_LATEST_ROW_SQL.format(visible=scenario.visible("h")), params)
-    if row.height == 0:
-        return CodeOfPerson(
-            person_id, day, None, None, CodeColour.GREEN, None, None, None,
-            pl.DataFrame(schema={k: v for k, v in REASON_SCHEMA.items() if k != "person_id"}),
-        )  # fmt: skip
-    found = row.row(0, named=True)
-    reasons = read(
-        store,
-        "SELECT reason, source, source_ref, since FROM health_code_reason"
-        " WHERE scenario = :s AND run_day = :d AND person_id = :p"
-        " ORDER BY reason, source_ref",
-        {"s": found["scenario"], "d": found["run_day"], "p": person_id},
-        {k: v for k, v in REASON_SCHEMA.items() if k != "person_id"},
+    run_day, policy_id, watermark = run.row(0)
+    rules = policy if policy is not None else load_policy(str(policy_id))
+    row = _rows(store, day, scenario, [person_id], before=False)
+    found = row.filter(pl.col("reason").is_not_null()).select(list(REASON_SCHEMA))
+    negative = kept_negatives(store, run_day, scenario, [person_id])
+    if negative.height == 0:  # none kept: none, or a day run before they were kept (migration 13)
+        negative = read(
+            store,
+            latest_negative_sql(persons="s.person_id = :p"),
+            {"p": person_id, "until": _last_instant(run_day)},
+            NEGATIVE_SCHEMA,
+        )
+    column = validity_column(rules) or "sampled_at"
+    registered = bool(
+        store.scalar(
+            "SELECT count(*) FROM person WHERE person_id = :p AND batch_id <= :w",
+            {"p": person_id, "w": watermark},
+        )
     )
+    known = pl.DataFrame(
+        {
+            "person_id": [person_id],
+            "tested_at": negative.get_column(column).to_list() or [None],
+            "resident": [registered],
+        },
+        schema={"person_id": pl.Int64(), "tested_at": TIME, "resident": pl.Boolean()},
+    )
+    known = _windows(_lapses(known, rules, run_day), rules)
+    reasons = pl.concat([found, _lapse_reasons(known, rules)]).sort(
+        "reason", "source_ref", nulls_last=True
+    )
+    code = known.select(_colour(found, rules), *_WINDOW).row(0, named=True)
     return CodeOfPerson(
         person_id=person_id,
         day=day,
-        run_day=found["run_day"],
-        policy_id=found["policy_id"],
-        colour=CodeColour(found["colour"]),
-        tested_at=found["tested_at"],
-        venue_valid_until=found["venue_valid_until"],
-        leave_city_valid_until=found["leave_city_valid_until"],
-        reasons=reasons,
+        run_day=run_day,
+        policy_id=str(policy_id),
+        colour=CodeColour(code["colour"]),
+        tested_at=code["tested_at"],
+        venue_valid_until=code["venue_valid_until"],
+        leave_city_valid_until=code["leave_city_valid_until"],
+        reasons=reasons.drop("person_id"),
+        on_record=row.height > 0
+        or negative.height > 0
+        or (registered and _lapse_after(rules) is not None),
     )

@@ -16,7 +16,8 @@ and what the steps before it wrote in this run):
 5. border       arrivals (of the day, and earlier ones new to this run): closed-loop transfer and
                 the inbound regime; the flight circuit breaker
 6. facilities   centralized phases get rooms; occupancy and when capacity runs out
-7. colours      health-code colours of the people whose facts changed (`engine.colours`)
+7. colours      each person's latest negative test kept (`engine.negatives`); health-code
+                colours of the people whose facts changed (`engine.colours`)
 8. certificates arrivals' foreign certificates (EU DCC) checked (`engine.certificates`)
 
 Between tracing and quarantine, the risk areas of the day are drawn (`fangkong.engine.zones`, or
@@ -50,6 +51,7 @@ from fangkong.engine.colours import store_colours
 from fangkong.engine.episode import keep_episodes, refresh_episodes
 from fangkong.engine.facility import assign_facilities, keep_placements, placements
 from fangkong.engine.frames import ids_of
+from fangkong.engine.negatives import keep_negatives
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
     check_contacts,
@@ -95,6 +97,7 @@ DERIVED_TABLES = (
     "engine_schedule",
     "risk_area",
     "area_measure",
+    "engine_negative",
 )
 
 
@@ -183,6 +186,7 @@ def run_day(
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)
         store_measures(store, area_measures(store, areas, policy), day, scenario)
+        keep_negatives(store, day, scenario, marks)
         store_colours(store, day, policy, scenario=scenario, marks=marks, areas=areas)
         store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks)

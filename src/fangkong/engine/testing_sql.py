@@ -46,6 +46,7 @@ __all__ = [
     "UNDER_CONTROL_SQL",
     "core_ctes",
     "fresh",
+    "latest_negative_sql",
     "orders_sql",
     "round_progress_sql",
 ]
@@ -354,13 +355,29 @@ SELECT EXISTS (
 
 # -- state as of an instant -----------------------------------------------------------------------
 
+
 # A tube counts by its latest report. Most tubes have only negative reports: every one of their
 # reports is negative, so they are read without finding each tube's latest (a grouping of every
 # tube ever tested); only the few tubes with a report that is not negative are grouped.
-LATEST_NEGATIVE_SQL = """
-WITH mixed AS (
+def latest_negative_sql(tubes: str = "", persons: str = "") -> str:
+    """Per person, the latest negative test as of :until (`testing.latest_negative`): a tube
+    counts by its latest report, negative. `tubes`: a query of tube_id, the only tubes read
+    (the tubes new to a run: `fangkong.engine.negatives`); `persons`: a condition on
+    `s.person_id`, the only people read."""
+    only, r_only = (
+        (
+            " AND tube_id IN (SELECT tube_id FROM tubes)",
+            " AND r.tube_id IN (SELECT tube_id FROM tubes)",
+        )
+        if tubes
+        else ("", "")
+    )
+    first = f"tubes AS MATERIALIZED ({tubes}),\n" if tubes else ""
+    who = f" AND {persons}" if persons else ""
+    return f"""
+WITH {first}mixed AS (
     SELECT DISTINCT tube_id FROM tube_result
-    WHERE "result" <> 'negative' AND reported_at <= :until
+    WHERE "result" <> 'negative' AND reported_at <= :until{only}
 ),
 last_mixed AS (
     SELECT tube_id, max(reported_at) AS reported_at
@@ -372,7 +389,7 @@ neg AS (
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
     WHERE r.reported_at <= :until AND r."result" = 'negative'
-      AND r.tube_id NOT IN (SELECT tube_id FROM mixed)
+      AND r.tube_id NOT IN (SELECT tube_id FROM mixed){r_only}
     UNION ALL
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
@@ -382,9 +399,12 @@ neg AS (
 SELECT s.person_id, max(s.sampled_at) AS sampled_at, max(n.reported_at) AS reported_at
 FROM sample s
 JOIN neg n ON n.tube_id = s.tube_id
-WHERE s.sampled_at <= :until
+WHERE s.sampled_at <= :until{who}
 GROUP BY s.person_id
 """  # unordered: the colours join it to every person (sorting 20 million rows costs seconds)
+
+
+LATEST_NEGATIVE_SQL = latest_negative_sql()
 
 UNDER_CONTROL_SQL = f"""
 WITH {core_ctes("<=", _POSITIVE_TUBES, all_tubes=False)}

@@ -30,6 +30,7 @@ __all__ = [
     "TABLES_V10",
     "TABLES_V11",
     "TABLES_V12",
+    "TABLES_V13",
     "Column",
     "SqlType",
     "Table",
@@ -600,7 +601,9 @@ TABLES_V9: tuple[Table, ...] = (
         doc="A person's health-code colour as a run of a day derived it (fangkong.engine.colours):"
         " written for the people whose facts changed; a person's colour on a day is their row"
         " of the latest run day on or before it. tested_at is the latest negative test, counted"
-        " from sampling or the report as the policy says; the windows end its validity.",
+        " from sampling or the report as the policy says; the windows end its validity"
+        " (migration 13 drops these three, and the row no longer holds the lapse of a test:"
+        " both are derived when read, from engine_negative).",
         batched=False,
     ),
     Table(
@@ -744,8 +747,37 @@ TABLES_V12: tuple[Table, ...] = (
 )
 
 
+# Added by migration 13: each person's latest negative test, kept by the runs (issue 6).
+TABLES_V13: tuple[Table, ...] = (
+    Table(
+        "engine_negative",
+        (
+            SCENARIO,
+            _c("run_day", DATE),
+            _c("person_id", B),
+            _c("sampled_at", TS, True),
+            _c("reported_at", TS, True),
+            _c("whole", BOOL),
+        ),
+        key=("scenario", "run_day", "person_id"),
+        doc="The latest negative tests a run of a day found (fangkong.engine.negatives): per"
+        " person, the latest sampling and report of a tube negative as of the end of the day,"
+        " among the tubes new to the run (`whole` false), or among all of the person's tests"
+        " (`whole` true: the first run, a result corrected away, a state not kept). A person's"
+        " latest negative as of day D is the latest of their rows up to D, from their latest"
+        " whole row on. A run of a day replaces its own rows.",
+        batched=False,
+    ),
+)
+# migration 13 drops the test validity window from health_code: it is derived when read
+_WINDOW_COLUMNS = frozenset({"tested_at", "venue_valid_until", "leave_city_valid_until"})
+
+
 def _current(t: Table) -> Table:
     """A table as the migrations after its own leave it (columns in the order they add them)."""
+    if t.name == "health_code":
+        kept = tuple(c for c in t.columns if c.name not in _WINDOW_COLUMNS)
+        return Table(t.name, kept, t.key, t.doc, t.personal, t.batched)
     if t.name == "person":
         return Table(t.name, t.columns + PERSON_V6_COLUMNS, t.key, t.doc, t.personal, t.batched)
     if t.name in _SCENARIO_TABLES:
@@ -770,10 +802,11 @@ ALL_TABLES = (
     + TABLES_V6
     + tuple(_current(t) for t in TABLES_V7)
     + TABLES_V8
-    + TABLES_V9
+    + tuple(_current(t) for t in TABLES_V9)
     + TABLES_V10
     + TABLES_V11
     + TABLES_V12
+    + TABLES_V13
 )
 
 _BY_NAME = {t.name: t for t in ALL_TABLES}

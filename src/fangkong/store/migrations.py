@@ -27,6 +27,7 @@ from fangkong.model.tables import (
     TABLES_V10,
     TABLES_V11,
     TABLES_V12,
+    TABLES_V13,
     Table,
 )
 from fangkong.store.base import Store
@@ -208,6 +209,26 @@ def _create_v12_tables(store: Store) -> None:
         store.execute('CREATE INDEX "engine_schedule_day" ON "engine_schedule" (scenario, run_day)')
 
 
+def _create_v13_tables(store: Store) -> None:
+    _create_tables(store, TABLES_V13)
+    # the validity window and the lapse of a test are derived when a colour is read, from the
+    # latest negatives the runs keep: the rows stop holding them
+    for column in ("tested_at", "venue_valid_until", "leave_city_valid_until"):
+        store.execute(f'ALTER TABLE "health_code" DROP COLUMN {quote(column)}')
+    # the lapse of a test (应检未检) is derived when read too: the rows written before keep
+    # their other reasons only
+    store.execute("DELETE FROM health_code_reason WHERE reason = 'no_recent_test'")
+    # runs stored before this migration kept no latest negatives: the next run derives every
+    # kept state whole (`Watermarks.state_kept`); a colour of a day before it is read with the
+    # rule over the tests (`colours.code_of`)
+    store.execute("UPDATE engine_run SET state_kept = false WHERE state_kept")
+    if store.dialect == "postgres":  # a person's rows, read by `fangkong code`
+        store.execute(
+            'CREATE INDEX IF NOT EXISTS "engine_negative_person" ON "engine_negative"'
+            " (person_id, run_day)"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -246,6 +267,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the engine's state between days: the phases of the open quarantines, the order that"
         " placed each person in a facility",
         _create_v12_tables,
+    ),
+    Migration(
+        13,
+        "each person's latest negative test kept by the runs; health-code rows without the"
+        " test validity window",
+        _create_v13_tables,
     ),
 )
 
