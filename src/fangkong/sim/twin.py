@@ -45,7 +45,7 @@ Memory (the twin at 25 million people is to stay within 8 GB): in a file DuckDB 
 tables compressed and holds in memory the blocks it reads, while an in-memory database keeps
 appended rows uncompressed until a checkpoint. The first run of the engine writes every
 resident's health code and its reason (应检未检: nobody has a test yet), 25 million rows each at
-25 million people: 4.2 GB held in memory after the first day, 0.5 GB in a file (whole store).
+25 million people: 4.2 GB held in memory after two days, 0.5 GB in a file (whole store).
 The city's people and doses are loaded a slice of people at a time (`Twin._load_city`).
 
 What the twin does not simulate: rounds nobody gave it (the engine orders none), and the
