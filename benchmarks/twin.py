@@ -22,18 +22,18 @@ synthetic city, variant omicron-ba2 (R0 6), 20 seed infections, each day's check
 for the infectious agents (`Checkins.INFECTIOUS`: transmission is the same whichever check-ins are
 asked for, and Covasim's run draws none; the control chain's check-ins are its own cost).
 
-`--control`: the twin loop of `fangkong demo` (`fangkong.sim.twin.Twin`: one imported Omicron
-BA.2 case, the city obeying each day what `run_day` ordered under cn-2022-06-28 the day before,
-the day's swabs, reports and check-ins appended to the twin's in-memory DuckDB store, then
-`run_day` for the day) beside Covasim's test-trace-quarantine scenario on the same number of
-agents and days: the setting above plus `cv.test_prob(symp_prob=0.2, asymp_prob=0.001,
-symp_quar_prob=1.0, asymp_quar_prob=1.0)` and `cv.contact_tracing(trace_probs=0.8,
-trace_time=1)` (traced contacts are quarantined, as Covasim does with tracing). The target is
-fangkong's agent-days/s at least 5x Covasim's. The two runs do different work per day (Covasim
-tests and traces by probabilities over its contact network; fangkong derives and stores every
-order of the engine, contacts from check-ins and households, rooms and beds), so the ratio
-compares the cost of a controlled day in each, not equal work. `--large N` then runs the twin
-alone at N agents (the 25-million target: <= 15 min, <= 8 GB).
+`--control`: the twin loop of `fangkong demo` (`fangkong.sim.twin.Twin`: one imported Omicron BA.2
+case, the city obeying each day what `run_day` ordered under cn-2022-06-28 the day before, the day's
+swabs, reports and check-ins appended to the twin's DuckDB store (a file of its own in a temporary
+directory), then `run_day` for the day) beside Covasim's test-trace-quarantine scenario on the same
+number of agents and days: the setting above plus `cv.test_prob(symp_prob=0.2, asymp_prob=0.001,
+symp_quar_prob=1.0, asymp_quar_prob=1.0)` and `cv.contact_tracing(trace_probs=0.8, trace_time=1)`
+(traced contacts are quarantined, as Covasim does with tracing). The target is fangkong's
+agent-days/s at least 5x Covasim's. The two runs do different work per day (Covasim tests and traces
+by probabilities over its contact network; fangkong derives and stores every order of the engine,
+contacts from check-ins and households, rooms and beds), so the ratio compares the cost of a
+controlled day in each, not equal work. `--large N` then runs the twin alone at N agents (the
+25-million target: <= 15 min, <= 8 GB).
 
     flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/twin.py --control --large 0
 """

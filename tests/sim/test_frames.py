@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
+from polars.testing import assert_frame_equal
+
 from fangkong.ingest.importer import import_file
 from fangkong.ingest.kinds import KINDS
 from fangkong.sim import frames
@@ -38,3 +41,15 @@ def test_frames_import_with_full_validation(store: Store, tmp_path: Path) -> Non
     households = frames.households_frame(city)
     assert households.height == city.households.n
     assert households["size"].sum() == city.n
+
+
+def test_slices_of_people_are_the_whole_frames() -> None:
+    """The twin loads its people and their doses a slice of people at a time: the slices
+    together are the frames of the whole city, the vaccination dates drawn alike."""
+    city = build_city(3_000, 5)
+    people = pl.concat(frames.person_slices(city, 2022, 700))
+    whole = frames.persons_frame(city, 2022, identities=False).drop("id_number")
+    assert_frame_equal(people, whole)
+    doses = list(frames.vaccination_slices(city, 700))
+    assert len(doses) == 5
+    assert_frame_equal(pl.concat(doses), frames.vaccinations_frame(city))

@@ -24,13 +24,14 @@ POLICY = "cn-2022-06-28"
 
 
 @pytest.fixture(scope="module")
-def twin() -> Twin:
+def twin() -> Iterator[Twin]:
     """A city of 20,000 whose imported case starts chains the engine finds (seed 1), with a
     citywide testing round on day 12."""
     t = Twin(20_000, 1, load_policy(POLICY), rounds=(Round(12, "31"),))
     for _ in t.run(25):
         pass
-    return t
+    yield t
+    t.close()
 
 
 def test_the_engine_finds_real_infections_only(twin: Twin) -> None:
@@ -151,7 +152,10 @@ def test_the_twin_store_is_saved_to_a_file(tmp_path: Path) -> None:
     path = tmp_path / "twin.duckdb"
     t.save(str(path))
     orders = t.store.scalar("SELECT count(*) FROM checkin")  # type: ignore[union-attr]
+    scratch = Path(t.store.url).parent  # type: ignore[union-attr]
+    assert scratch.is_dir()
     t.close()
+    assert not scratch.exists()  # the twin's own store goes with it
     with open_store(path) as st:
         assert st.scalar("SELECT count(*) FROM checkin") == orders
         assert st.scalar("SELECT count(*) FROM person") == 5_000
@@ -212,8 +216,15 @@ def test_a_round_pools_the_residents_and_positive_pools_are_retested(twin: Twin)
     assert controlled.height > 0 and untaken.height == 0
 
 
-def _small(store_url: str = ":memory:") -> Twin:
-    t = Twin(5_000, 3, load_policy(POLICY), store_url=store_url, rounds=(Round(4, "31"),))
+def _small(store_url: str = ":memory:", people_per_slice: int = 1_000_000) -> Twin:
+    t = Twin(
+        5_000,
+        3,
+        load_policy(POLICY),
+        store_url=store_url,
+        rounds=(Round(4, "31"),),
+        people_per_slice=people_per_slice,
+    )
     for _ in t.run(8):
         pass
     return t
@@ -238,5 +249,16 @@ def test_the_twin_runs_the_same_on_either_backend(store_url: str) -> None:
     reference.close()
     assert sum(d.orders for d in reference.days) > 0  # the round found the imported case
     t = _small(store_url)
+    t.close()
+    assert t.days == reference.days
+
+
+def test_a_city_loaded_in_slices_runs_the_same() -> None:
+    reference = _small()
+    reference.close()
+    t = _small(people_per_slice=1_200)  # five slices, the last one short
+    assert t.store is not None
+    assert t.store.count("person") == t.city.n
+    assert t.store.count("vaccination") == int(t.city.persons.doses.sum())
     t.close()
     assert t.days == reference.days

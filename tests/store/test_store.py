@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from fangkong.errors import StoreError
@@ -55,6 +56,28 @@ def test_transaction_rolls_back_on_error(store: Store) -> None:
         )
         raise RuntimeError("boom")
     assert store.scalar("SELECT count(*) FROM region WHERE batch_id = 9") == 0
+
+
+def test_a_large_frame_is_stored_whole_in_the_callers_transaction(store: Store) -> None:
+    """More rows than the embedded store appends per statement (a million): all stored, and a
+    rollback of the transaction they were inserted in takes all of them."""
+    n = 1_200_000
+    people = pl.DataFrame(
+        {
+            "person_id": pl.int_range(n, eager=True),
+            "id_type": pl.repeat("ric", n, eager=True),
+            "batch_id": pl.repeat(1, n, dtype=pl.Int32, eager=True),
+        }
+    )
+    with pytest.raises(RuntimeError), store.transaction():
+        store.insert_frame("person", people)
+        raise RuntimeError("boom")
+    assert store.count("person") == 0
+    store.insert_frame("person", people)
+    stored = store.fetch(
+        "SELECT count(DISTINCT person_id) AS n, max(person_id) AS last FROM person"
+    )
+    assert stored.row(0) == (n, n - 1)
 
 
 def test_named_parameters_leave_casts_alone() -> None:

@@ -12,6 +12,7 @@ day * 10**9 + its index in the day. Times are Beijing time, day 0 being `start`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,14 +24,16 @@ from fangkong.sample.identity import ric_numbers, valid_birthplaces
 from fangkong.sim.agent import VenueKind
 from fangkong.sim.checkin import Visits
 from fangkong.sim.city import City
-from fangkong.sim.population import PRIVATE
+from fangkong.sim.population import PRIVATE, Persons
 from fangkong.sim.rng import Stream, stream_generator
 
 __all__ = [
     "checkins_frame",
     "households_frame",
+    "person_slices",
     "persons_frame",
     "regions_frame",
+    "vaccination_slices",
     "vaccinations_frame",
     "venues_frame",
 ]
@@ -56,9 +59,57 @@ def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> p
     district codes, and whose birth date agrees with their age on 1 January of `year`. With
     `identities=False` the `id_number` column is null (the twin's store holds no personal data,
     and drawing the numbers is most of the cost)."""
+    people = _persons(city, year, range(city.n))
+    ids = (
+        _ric_numbers(city, year, people["birth_year"].to_numpy())
+        if identities
+        else pl.repeat(None, city.n, dtype=pl.String, eager=True)
+    )
+    return people.with_columns(id_number=ids).select(
+        "person_id", "id_type", "id_number", *people.columns[2:]
+    )
+
+
+def person_slices(city: City, year: int, people_per_slice: int) -> Iterator[pl.DataFrame]:
+    """The rows of `persons_frame(city, year)` without the `id_number` column, in slices of
+    `people_per_slice` consecutive people: a store loads a city of 25 million without the city
+    being one frame in memory beside it."""
+    for first in range(0, city.n, people_per_slice):
+        yield _persons(city, year, range(first, min(first + people_per_slice, city.n)))
+
+
+def _persons(city: City, year: int, people: range) -> pl.DataFrame:
+    """The people of `people` (a range of agent ids) without their ID numbers."""
+    p, g = city.persons, city.geography
+    household = p.household[people.start : people.stop]
+    n = len(household)
+    building = g.household_building[household].astype(np.int64)
+    compound = np.where(building >= 0, g.building_compound[np.maximum(building, 0)], -1)
+    return pl.DataFrame(
+        {
+            "person_id": np.arange(people.start, people.stop, dtype=np.int64),
+            "id_type": pl.repeat("ric", n, eager=True),
+            "household_id": household.astype(np.int64),
+            "region_code": g.street_codes()[g.household_street[household]],
+            # the residence's compound and building (none for an institution's residents)
+            "compound_id": _ids_or_null(compound.astype(np.int64)),
+            "building_id": _ids_or_null(building),
+            "sex": np.where(p.male[people.start : people.stop], "M", "F"),
+            "birth_year": _birth_year(p.age[people.start : people.stop], year),
+        }
+    )
+
+
+def _birth_year(age: npt.NDArray[np.uint8], year: int) -> npt.NDArray[np.int16]:
+    """The birth year of people of `age` on 1 January of `year`."""
+    return (year - 1 - age.astype(np.int64)).astype(np.int16)
+
+
+def _ric_numbers(city: City, year: int, birth_year: npt.NDArray[np.int16]) -> npt.NDArray[np.str_]:
+    """Everyone's resident ID number, drawn over the whole city at once (the numbers are
+    distinct in the city)."""
     p = city.persons
     rng = stream_generator(city.seed, Stream.POPULATION, 2)
-    birth_year = (year - 1 - p.age.astype(np.int64)).astype(np.int16)
     day_of_year = rng.integers(0, 365, size=p.n)
     born = np.array([f"{y}-01-01" for y in range(1900, year + 1)], dtype="datetime64[D]")[
         birth_year - 1900
@@ -73,29 +124,7 @@ def persons_frame(city: City, year: int = 2022, *, identities: bool = True) -> p
     start = np.array([since.get(c) or 0 for c in codes])[order]
     ok = start[np.searchsorted(codes[order], district)] <= birth_year
     birthplace = np.where(ok, district, oldest)
-    ids = (
-        ric_numbers(birthplace, born, p.male, rng)
-        if identities
-        else pl.repeat(None, p.n, dtype=pl.String, eager=True)
-    )
-    building = city.geography.household_building[p.household].astype(np.int64)
-    compound = np.where(
-        building >= 0, city.geography.building_compound[np.maximum(building, 0)], -1
-    ).astype(np.int64)
-    return pl.DataFrame(
-        {
-            "person_id": np.arange(p.n, dtype=np.int64),
-            "id_type": np.full(p.n, "ric"),
-            "id_number": ids,
-            "household_id": p.household.astype(np.int64),
-            "region_code": city.geography.street_codes()[street],
-            # the residence's compound and building (none for an institution's residents)
-            "compound_id": _ids_or_null(compound),
-            "building_id": _ids_or_null(building),
-            "sex": np.where(p.male, "M", "F"),
-            "birth_year": birth_year,
-        }
-    )
+    return ric_numbers(birthplace, born, p.male, rng)
 
 
 def _ids_or_null(index: npt.NDArray[np.int64]) -> pl.Series:
@@ -142,20 +171,34 @@ def venues_frame(city: City) -> pl.DataFrame:
 def vaccinations_frame(city: City) -> pl.DataFrame:
     """Vaccine doses (import kind `vaccinations`): primary doses in the first half of 2021,
     boosters from November 2021 (an engineering spread of dates)."""
-    p = city.persons
+    return pl.concat(vaccination_slices(city, city.n))
+
+
+def vaccination_slices(city: City, people_per_slice: int) -> Iterator[pl.DataFrame]:
+    """The rows of `vaccinations_frame(city)`, the doses of `people_per_slice` consecutive
+    people at a time. The dates come from one stream drawn in person order, so the slices
+    together are the whole frame, whatever their size."""
     rng = stream_generator(city.seed, Stream.POPULATION, 3)
-    who = np.repeat(np.arange(p.n, dtype=np.int64), p.doses)
-    first = np.concatenate([[0], np.cumsum(p.doses.astype(np.int64))[:-1]])
-    dose = (np.arange(len(who)) - np.repeat(first, p.doses) + 1).astype(np.int16)
+    for first in range(0, city.n, people_per_slice):
+        yield _doses(city.persons, range(first, min(first + people_per_slice, city.n)), rng)
+
+
+def _doses(p: Persons, people: range, rng: np.random.Generator) -> pl.DataFrame:
+    doses = p.doses[people.start : people.stop]
+    who = np.repeat(np.arange(people.start, people.stop, dtype=np.int64), doses)
+    first = np.concatenate([[0], np.cumsum(doses.astype(np.int64))[:-1]])
+    dose = (np.arange(len(who)) - np.repeat(first, doses) + 1).astype(np.int16)
     base = np.array(["2021-01-15", "2021-03-01", "2021-11-15"], dtype="datetime64[D]")[dose - 1]
-    days = base + rng.integers(0, 90, size=len(who)).astype("timedelta64[D]")
+    # int64 draws: numpy draws bounded 64-bit integers one by one from the stream, so drawing
+    # a city's dates in slices gives the dates drawn at once (smaller types are buffered)
+    days = base + rng.integers(0, 90, size=len(who), dtype=np.int64).astype("timedelta64[D]")
     at = (days.astype("datetime64[us]") + np.timedelta64(10, "h")).astype("datetime64[us]")
     return pl.DataFrame(
         {
             "person_id": who,
             "dose": dose,
             "vaccinated_at": pl.Series(at).dt.replace_time_zone("Asia/Shanghai"),
-            "product": np.full(len(who), "inactivated"),
+            "product": pl.repeat("inactivated", len(who), eager=True),
         }
     )
 
