@@ -24,8 +24,10 @@ registered; 80% sampled in 10-in-1 tubes over the last three days, 1 tube in 2,0
 fever clinic in the last week and 1 in 1,000 with a fever reported; 200 suspected cases; policy
 cn-2022-06-28.
 
-Each measurement runs in a fresh process, repeated; medians are printed. The count of codes is
-what fits a run here (default 200,000); their 25-million figures are extrapolated linearly.
+Each measurement runs in a fresh process, repeated; medians are printed, of the wall time
+and of the CPU time (of every process of the run, pool workers included), and each ratio both
+ways. The count of codes is what fits a run here (default 200,000); their 25-million figures
+are extrapolated linearly.
 
     flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/codes.py [--count N] [--repeat R]
     flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/codes.py --only colours
