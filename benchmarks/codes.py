@@ -27,8 +27,10 @@ registered; 80% sampled in 10-in-1 tubes over the last three days, 1 tube in 2,0
 fever clinic in the last week and 1 in 1,000 with a fever reported; 200 suspected cases; policy
 cn-2022-06-28.
 
-Each measurement runs in a fresh process, repeated; medians are printed. The count of codes is
-what fits a run here (default 200,000); their 25-million figures are extrapolated linearly.
+Each measurement runs in a fresh process, repeated; medians are printed, of the wall time
+and of the CPU time (of every process of the run, pool workers included), and each ratio both
+ways. The count of codes is what fits a run here (default 200,000); their 25-million figures
+are extrapolated linearly.
 
     flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/codes.py [--count N] [--repeat R]
     flock /tmp/fangkong-bench.lock .venv/bin/python benchmarks/codes.py --only colours
@@ -40,6 +42,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -54,6 +57,27 @@ from fresh import measure, peak_rss  # noqa: E402
 
 CITY = 25_000_000
 T0 = 1_656_662_400  # 2022-07-01 08:00 UTC
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all its threads) and of its children that have ended (the
+    worker processes of a pool, once it is closed)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class _Clock:
+    """The wall and CPU seconds of a timed region. The machine is shared: other sessions' load
+    lengthens the wall time of one run and not the other's, while the CPU time is the work
+    done (on two processes, the parent's included), which the load barely changes."""
+
+    def __enter__(self) -> _Clock:
+        self.seconds, self.cpu = time.perf_counter(), _cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds, self.cpu = time.perf_counter() - self.seconds, _cpu() - self.cpu
 
 
 def _facts(count: int) -> Any:
@@ -94,23 +118,22 @@ def _signer(work: Path) -> Any:
     return KeyStore.open(work / "keys").active()
 
 
-def _run_sign(work: Path, count: int, workers: int) -> float:
+def _run_sign(work: Path, count: int, workers: int) -> _Clock:
     import polars as pl
 
     from fangkong.credential.bulk import sign_codes
 
     facts = pl.read_parquet(work / "facts.parquet")
     signer = _signer(work)
-    start = time.perf_counter()
-    codes = sign_codes(
-        facts, signer=signer, region="310000", issued_at=T0, validity_hours=24, workers=workers
-    )
-    seconds = time.perf_counter() - start
+    with _Clock() as clock:
+        codes = sign_codes(
+            facts, signer=signer, region="310000", issued_at=T0, validity_hours=24, workers=workers
+        )
     assert codes.len() == count
-    return seconds
+    return clock
 
 
-def _run_bare_sign(work: Path, count: int, workers: int) -> float:
+def _run_bare_sign(work: Path, count: int, workers: int) -> _Clock:
     from cryptography.hazmat.primitives import serialization
 
     key_pem = _signer(work).key.private_bytes(
@@ -120,22 +143,21 @@ def _run_bare_sign(work: Path, count: int, workers: int) -> float:
     )
     bounds = [count * w // workers for w in range(workers + 1)]
     parts = [(key_pem, bounds[w], bounds[w + 1]) for w in range(workers)]
-    start = time.perf_counter()
-    if workers == 1:
-        done = _bare_sign_part(parts[0])
-    else:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = sum(pool.map(_bare_sign_part, parts))
-    seconds = time.perf_counter() - start
+    with _Clock() as clock:
+        if workers == 1:
+            done = _bare_sign_part(parts[0])
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                done = sum(pool.map(_bare_sign_part, parts))
     assert done == count
-    return seconds
+    return clock
 
 
 def _codes(work: Path) -> list[str]:
     return (work / "codes.txt").read_text(encoding="ascii").splitlines()
 
 
-def _run_verify(work: Path, count: int, workers: int) -> float:
+def _run_verify(work: Path, count: int, workers: int) -> _Clock:
     from fangkong.credential.revocation import load_revocations
     from fangkong.credential.trust import load_trust_store
     from fangkong.credential.verify import Verifier
@@ -143,15 +165,14 @@ def _run_verify(work: Path, count: int, workers: int) -> float:
     codes = _codes(work)
     verifier = Verifier(load_trust_store(work / "keys"), load_revocations(work / "keys"))
     verify = verifier.verify
-    start = time.perf_counter()
-    for text in codes:
-        verify(text, at=T0 + 60)
-    seconds = time.perf_counter() - start
+    with _Clock() as clock:
+        for text in codes:
+            verify(text, at=T0 + 60)
     assert len(codes) == count and workers == 1
-    return seconds
+    return clock
 
 
-def _run_bare_verify(work: Path, count: int, workers: int) -> float:
+def _run_bare_verify(work: Path, count: int, workers: int) -> _Clock:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -167,12 +188,11 @@ def _run_bare_verify(work: Path, count: int, workers: int) -> float:
         pairs.append((encode_dss_signature(r, s), message.to_be_signed()))
     public = _signer(work).key.public_key()
     algorithm = ec.ECDSA(hashes.SHA256())
-    start = time.perf_counter()
-    for signature, data in pairs:
-        public.verify(signature, data, algorithm)
-    seconds = time.perf_counter() - start
+    with _Clock() as clock:
+        for signature, data in pairs:
+            public.verify(signature, data, algorithm)
     assert len(pairs) == count and workers == 1
-    return seconds
+    return clock
 
 
 COLOUR_DAY = "2022-07-10"
@@ -257,7 +277,7 @@ def _prepare_colours(work: Path, people: int) -> None:
                 store.execute(statement)
 
 
-def _run_colours(work: Path, count: int, workers: int) -> float:
+def _run_colours(work: Path, count: int, workers: int) -> _Clock:
     from datetime import date
 
     from fangkong.engine.colours import store_colours
@@ -270,24 +290,22 @@ def _run_colours(work: Path, count: int, workers: int) -> float:
     with _city_store(work) as store:
         for table in ("health_code", "health_code_reason", "engine_negative"):
             store.execute(f"DELETE FROM {table}")  # an earlier repeat's rows: not timed
-        start = time.perf_counter()
-        with store.transaction():  # as run_day calls them; no earlier run: a full recompute
+        # as run_day calls them; no earlier run: a full recompute
+        with _Clock() as clock, store.transaction():
             marks = Watermarks(1, 1)
             keep_negatives(store, day, LIVE, marks)
             colours = store_colours(store, day, policy, scenario=LIVE, marks=marks)
-        seconds = time.perf_counter() - start
         kept = store.count("engine_negative")
         assert 0 < colours.codes.height < count and 0 < kept < count, (colours.codes.height, kept)
-    return seconds
+    return clock
 
 
-def _run_colours_floor(work: Path, count: int, workers: int) -> float:
+def _run_colours_floor(work: Path, count: int, workers: int) -> _Clock:
     with _city_store(work) as store:
-        start = time.perf_counter()
-        store.execute(_FLOOR_SQL)
-        seconds = time.perf_counter() - start
+        with _Clock() as clock:
+            store.execute(_FLOOR_SQL)
         assert store.scalar("SELECT count(*) FROM floor") == count
-    return seconds
+    return clock
 
 
 def _colour_figure(script: str, work: Path, people: int, repeat: int) -> None:
@@ -316,9 +334,9 @@ _MODES = {
 
 
 def _child(mode: str, work: Path, count: int, workers: int) -> None:
-    seconds = _MODES[mode](work, count, workers)
-    result = {"mode": mode, "count": count, "workers": workers, "seconds": seconds}
-    result["rss"] = peak_rss()
+    clock = _MODES[mode](work, count, workers)
+    result = {"mode": mode, "count": count, "workers": workers}
+    result |= {"seconds": clock.seconds, "cpu": clock.cpu, "rss": peak_rss()}
     print(json.dumps(result))
 
 
@@ -371,7 +389,9 @@ def main() -> None:
         cores = os.cpu_count()
         print(
             f"{args.count:,} codes, medians of {args.repeat} fresh runs, fangkong and the bare"
-            f" loop alternating (the ratio: median of the paired runs), {cores} cores here"
+            f" loop alternating (a ratio: median of the paired runs; the CPU ratio counts the"
+            f" CPU time of every process of a run), {cores} cores here, load average"
+            f" {os.getloadavg()[0]:.1f}"
         )
         for workers in (1, 2):
             ours, bare, ratio = _paired(
@@ -380,8 +400,9 @@ def main() -> None:
             per_code = ours["seconds"] / args.count
             print(
                 f"sign, {workers} core(s): fangkong {ours['seconds']:.2f} s "
-                f"({args.count / ours['seconds']:,.0f} codes/s), bare ECDSA loop "
-                f"{bare['seconds']:.2f} s, ratio {ratio:.2f}x; "
+                f"({args.count / ours['seconds']:,.0f} codes/s, CPU {ours['cpu']:.2f} s), "
+                f"bare ECDSA loop {bare['seconds']:.2f} s (CPU {bare['cpu']:.2f} s), "
+                f"ratio {ratio['seconds']:.2f}x (CPU {ratio['cpu']:.2f}x); "
                 f"25M codes extrapolated: {per_code * CITY / 60:.1f} min "
                 f"(bare {bare['seconds'] / args.count * CITY / 60:.1f} min); "
                 f"peak RSS {ours['rss'] / 2**20:.0f} MiB"
@@ -389,27 +410,33 @@ def main() -> None:
         ours, bare, ratio = _paired(script, ("verify", "bare_verify"), work, n, "1", args.repeat)
         print(
             f"verify, 1 core: fangkong {ours['seconds']:.2f} s "
-            f"({args.count / ours['seconds']:,.0f} codes/s), bare ECDSA loop "
-            f"{bare['seconds']:.2f} s ({args.count / bare['seconds']:,.0f}/s), "
-            f"ratio {ratio:.2f}x"
+            f"({args.count / ours['seconds']:,.0f} codes/s, CPU {ours['cpu']:.2f} s), bare "
+            f"ECDSA loop {bare['seconds']:.2f} s ({args.count / bare['seconds']:,.0f}/s, CPU "
+            f"{bare['cpu']:.2f} s), ratio {ratio['seconds']:.2f}x (CPU {ratio['cpu']:.2f}x); "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
 
 
 def _paired(
     script: str, modes: tuple[str, str], work: Path, count: str, workers: str, repeat: int
-) -> tuple[dict[str, Any], dict[str, Any], float]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """fangkong's and the bare loop's figures (medians), run alternately so that both meet
-    the same load of the shared machine, and the median of the ratios of each pair."""
+    the same load of the shared machine, and the median of the ratios of each pair, of the
+    wall and of the CPU seconds."""
     pairs = [
         tuple(measure(script, [mode, str(work), count, workers], 1) for mode in modes)
         for _ in range(repeat)
     ]
     ours, bare = (
         {**runs[0], "seconds": statistics.median(r["seconds"] for r in runs),
+         "cpu": statistics.median(r["cpu"] for r in runs),
          "rss": max(r["rss"] for r in runs)}
         for runs in zip(*pairs, strict=True)
     )  # fmt: skip
-    ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)
+    ratio = {
+        figure: statistics.median(a[figure] / b[figure] for a, b in pairs)
+        for figure in ("seconds", "cpu")
+    }
     return ours, bare, ratio
 
 

@@ -13,14 +13,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.credential import base45
 from fangkong.credential.bulk import FACT_COLUMNS, sign_codes
 from fangkong.credential.claims import CLAIM_FANGKONG
-from fangkong.credential.cose import parse_sign1, sign_es256
+from fangkong.credential.cose import es256_der, parse_sign1, sign_es256
 from fangkong.credential.envelope import compress, unwrap
 from fangkong.credential.healthcode import CodeFacts, pseudonym
 from fangkong.credential.issue import CodeClaims, issue_code
@@ -242,3 +243,43 @@ def test_es256_signatures_are_read_out_of_der_as_the_library_reads_them() -> Non
         long_r += r.bit_length() == 256  # DER: 33 bytes, a 00 first
         short += min(r.bit_length(), s.bit_length()) <= 248  # DER: 31 bytes or fewer
     assert long_r and short  # both shapes were met (about 1,500 and 23 expected)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    signature=st.one_of(
+        st.binary(min_size=64, max_size=64),
+        # r or s short (leading zero bytes), zero, or with its high bit set
+        st.tuples(
+            st.integers(min_value=0, max_value=32),
+            st.integers(min_value=0, max_value=32),
+            st.binary(min_size=64, max_size=64),
+        ).map(lambda t: bytes(t[0]) + t[2][t[0] : 32] + bytes(t[1]) + t[2][32 + t[1] :]),
+        st.binary(min_size=64, max_size=64).map(lambda b: bytes((b[0] | 0x80,)) + b[1:]),
+    )
+)
+@example(bytes(64))  # r = s = 0
+@example(b"\x80" + bytes(31) + b"\x7f" + bytes(31))  # a high bit at the border, and not
+@example(b"\x7f" + bytes(31) + b"\x80" + bytes(31))
+@example(bytes(31) + b"\x80" + bytes(31) + b"\x01")  # one-byte integers, one with a high bit
+def test_es256_signatures_are_written_as_der_as_the_library_writes_them(
+    signature: bytes,
+) -> None:
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    assert es256_der(signature) == encode_dss_signature(r, s)
+
+
+def test_base45_of_many_items_is_one_buffer_in_row_order() -> None:
+    """Items of several lengths (even, odd, empty) encoded together: each text, behind the
+    prefix, is the Base45 of its item, in the items' order."""
+    rng = random.Random(45)
+    items = [rng.randbytes(rng.choice([0, 1, 2, 5, 250, 251])) for _ in range(500)]
+    data, ends = base45.encode_many(items, b"FK1:")
+    starts = [0, *ends[:-1].tolist()]
+    texts = [data[a:b].decode("ascii") for a, b in zip(starts, ends.tolist(), strict=True)]
+    assert [t[:4] for t in texts] == ["FK1:"] * len(items)
+    assert [base45.decode(t[4:]) for t in texts] == items
+    assert ends[-1] == len(data)
+    data, ends = base45.encode_many([])
+    assert (data, len(ends)) == (b"", 0)

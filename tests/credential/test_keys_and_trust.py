@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.credential import base45
 from fangkong.credential.certificate import read_certificate
@@ -128,6 +131,47 @@ def test_broken_key_usage_extension_restricts_nothing() -> None:
 def test_base45_rfc_9285_examples(data: bytes, text: str) -> None:
     assert base45.encode(data) == text
     assert base45.decode(text) == data
+
+
+def _base45_by_the_rfc(text: str) -> bytes | None:
+    """RFC 9285's decoding, one group at a time; None where the text is not Base45."""
+    values = [base45.ALPHABET.find(c) for c in text]
+    if -1 in values or len(values) % 3 == 1:
+        return None
+    out = bytearray()
+    for i in range(0, len(values), 3):
+        group = values[i : i + 3]
+        n = sum(v * 45**k for k, v in enumerate(group))
+        if n >= 256 ** (len(group) - 1):
+            return None
+        out += n.to_bytes(len(group) - 1, "big")
+    return bytes(out)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=base45.ALPHABET, max_size=40),  # mostly valid, some groups too large
+        st.text(alphabet=base45.ALPHABET + "a:é", max_size=12),
+        st.binary(max_size=300).map(base45.encode),
+    )
+)
+def test_base45_decodes_as_the_rfc_does(text: str) -> None:
+    """The whole-text decoding (one Python integer for all groups) gives the RFC's bytes and
+    refuses exactly the texts the RFC's arithmetic refuses (a group above 0xFFFF, a last pair
+    above 0xFF, a stray character, a length of 3k + 1)."""
+    expected = _base45_by_the_rfc(text)
+    if expected is None:
+        with pytest.raises(CredentialError) as caught:
+            base45.decode(text)
+        assert caught.value.reason is Refusal.BAD_BASE45
+    else:
+        assert base45.decode(text) == expected
+
+
+def test_base45_decodes_texts_longer_than_a_qr_code() -> None:
+    data = random.Random(9).randbytes(9000)  # 13,500 characters: past the masks kept
+    assert base45.decode(base45.encode(data)) == data
 
 
 @pytest.mark.parametrize("text", ["GGW", "A", "a", "ÄB", "::::"])
