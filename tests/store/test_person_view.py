@@ -16,6 +16,8 @@ ALLOWED = {
     ("engine/colours.py", "(SELECT person_id FROM person{only})"),  # everyone asked to test
     ("engine/colours.py", "SELECT person_id FROM person WHERE batch_id"),  # new registrations
     ("engine/colours.py", "FROM person WHERE person_id = :p AND batch_id"),  # asked to test
+    # whether any registration is new to a run (the kept risk areas must be drawn again)
+    ("engine/zones_kept.py", '"registered": f"EXISTS (SELECT 1 FROM person p WHERE'),
 }
 
 
