@@ -47,9 +47,7 @@ def test_imported_arrivals_get_rooms_near_the_port(store: Store) -> None:
     assert occ.filter(pl.col("facility_id") == "QS-PD-01").item(0, "free") == 0
 
 
-def _flight(
-    store: Store, flight: str | None, people: range, arrived: str, positive_on: str
-) -> None:
+def _arrive(store: Store, flight: str | None, people: range, arrived: str) -> None:
     put(
         store,
         "arrival",
@@ -65,6 +63,12 @@ def _flight(
             for p in people
         ],
     )
+
+
+def _flight(
+    store: Store, flight: str | None, people: range, arrived: str, positive_on: str
+) -> None:
+    _arrive(store, flight, people, arrived)
     put(
         store,
         "sample",
@@ -115,21 +119,7 @@ def test_short_then_long_as_positives_come_in(store: Store) -> None:
         (None, "suspend_route", "5 positive passengers", "2020-06-12", "2020-06-19", "CA934")
     ]
     # five more passengers of the same arrival positive two days later
-    put(
-        store,
-        "arrival",
-        [
-            {
-                "arrival_id": f"A{p}",
-                "person_id": p,
-                "arrived_at": "2020-06-10 07:00",
-                "port_region_code": "310115",
-                "origin_country": "SG",
-                "flight": "CA934",
-            }
-            for p in range(6, 11)
-        ],
-    )
+    _arrive(store, "CA934", range(6, 11), "2020-06-10 07:00")
     put(
         store,
         "case_report",
@@ -168,24 +158,6 @@ def test_the_breaker_exists_while_a_policy_has_one(
     _flight(store, "CA934", range(1, 6), "2022-11-20 07:00", "2022-11-21")
     assert len(_suspensions(store, date(2022, 11, 21), policy_id)) == expected
     assert (load_policy(policy_id).inbound.circuit_breaker is not None) == bool(expected)
-
-
-def _arrive(store: Store, flight: str, people: range, arrived: str) -> None:
-    put(
-        store,
-        "arrival",
-        [
-            {
-                "arrival_id": f"A{p}",
-                "person_id": p,
-                "arrived_at": arrived,
-                "port_region_code": "310115",
-                "origin_country": "SG",
-                "flight": flight,
-            }
-            for p in people
-        ],
-    )
 
 
 def _rewards(store: Store, day: date) -> list[tuple[object, ...]]:

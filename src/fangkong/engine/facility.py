@@ -193,14 +193,7 @@ def _placements_since(store: Store, day: date, kept_on: date, scenario: Scenario
         "day_end": end,
         **scenario.params(),
     }
-    kept = read(
-        store,
-        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at,"
-        f" true AS at_facility FROM engine_state s WHERE {scenario.visible('s')}"
-        " AND s.run_day = :p_day AND s.state = :state",
-        {"p_day": kept_on, "state": PLACED, **scenario.params()},
-        _ORDER_ROWS,
-    )
+    kept = _kept(store, scenario, kept_on).with_columns(pl.lit(True).alias("at_facility"))
     sql = " UNION ALL ".join(
         _SINCE_SQL.format(visible=scenario.visible("o"), part=part) for part in _SINCE_PARTS
     )
@@ -291,18 +284,24 @@ def keep_placements(store: Store, scenario: Scenario, day: date, placed: pl.Data
     )
 
 
-def _kept_places(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
-    """`person_id` and `place` of the people in a facility at the start of `day` as the run of
-    that day kept them, when it did (and it is not the run going on); else None."""
-    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
-        return None
+def _kept(store: Store, scenario: Scenario, day: date) -> pl.DataFrame:
+    """The placements (_PLACEMENT_SCHEMA) the run of `day` kept, as it read them."""
     return read(
         store,
-        "SELECT person_id, place FROM engine_state s"
-        f" WHERE {scenario.visible('s')} AND s.run_day = :day AND s.state = :state",
+        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at"
+        f" FROM engine_state s WHERE {scenario.visible('s')} AND s.run_day = :day"
+        " AND s.state = :state",
         {**scenario.params(), "day": day, "state": PLACED},
-        {"person_id": pl.Int64(), "place": pl.String()},
+        _PLACEMENT_SCHEMA,
     )
+
+
+def _kept_places(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
+    """The placements at the start of `day` as the run of that day kept them, when it did (and
+    it is not the run going on); else None."""
+    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
+        return None
+    return _kept(store, scenario, day)
 
 
 def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
