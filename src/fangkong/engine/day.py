@@ -67,7 +67,7 @@ from fangkong.engine.quarantine import (
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.schedule import keep_schedules, open_schedules
-from fangkong.engine.state import forget_later, kept_state
+from fangkong.engine.state import forget_later, kept_state, note_orders
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
@@ -182,6 +182,7 @@ def run_day(
         _keep_people(store, scenario, day)
         if stored.height:
             store.insert_frame("engine_order", stored)
+        note_orders(store, scenario, stored)
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)

@@ -30,7 +30,7 @@ order only when no earlier run kept them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -38,7 +38,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, among_ids, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import kept_day, kept_run, read_once
+from fangkong.engine.state import kept_day, kept_run, orders_of_run, read_once
 from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
@@ -85,6 +85,7 @@ _SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
 # the orders that open and end a schedule, as `_fold` reads them
 _ORDER_SCHEMA = {k: t for k, t in _SCHEDULE_SCHEMA.items() if k != "released"}
 _ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
+_FOLDED = (*_ISSUES, OrderType.RELEASE.value, OrderType.CONVERT.value)
 # a kept phase's columns besides who and the day its order was issued (`engine_schedule`)
 _PHASE_FACTS = [c for c in _SCHEDULE_SCHEMA if c not in ("person_id", "run_day")]
 
@@ -220,12 +221,22 @@ def open_schedules(
 ) -> pl.DataFrame:
     """The phases of every open quarantine as of `day` (of the people `ids`, or everyone): one
     row per phase of the person's latest schedule, with `released` per phase. In a run of
-    `day`, everyone's are read once (`fangkong.engine.state`) and `ids` picked from them."""
-    if kept_day(store, scenario) == day:
+    `day`, everyone's are read once (`fangkong.engine.state`) and `ids` picked from them; in a
+    run of the day before, once it stored its orders, they are those at the start of its day
+    folded with its orders."""
+    run = kept_day(store, scenario)
+    if run == day:
         every = read_once(
             store, scenario, day, "open_schedules", lambda: _open(store, day, None, scenario)
         )
         return every if ids is None else every.filter(pl.col("person_id").is_in(ids))
+    stored = orders_of_run(store, scenario)
+    if run is not None and stored is not None and day == run + timedelta(days=1):
+        start = open_schedules(store, run, ids, scenario=scenario)
+        mine = pl.col("order_type").is_in(_FOLDED) & pl.col("person_id").is_not_null()
+        if ids is not None:
+            mine &= pl.col("person_id").is_in(ids)
+        return _fold(start, stored.filter(mine).select(*_ORDER_SCHEMA))
     return _open(store, day, ids, scenario)
 
 

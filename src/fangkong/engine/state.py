@@ -45,6 +45,8 @@ __all__ = [
     "kept_day",
     "kept_run",
     "kept_state",
+    "note_orders",
+    "orders_of_run",
     "read_once",
     "run_memo",
 ]
@@ -105,6 +107,25 @@ def read_once(
     if name not in run.frames:
         run.frames[name] = load()
     return run.frames[name]
+
+
+_RUN_ORDERS = "orders of the run"
+
+
+def note_orders(store: Store, scenario: Scenario, orders: pl.DataFrame) -> None:
+    """The run of `scenario` in `store` stored `orders` (engine_order rows): the steps after it
+    that read the state at the end of its day fold them into the state at its start instead of
+    reading them back."""
+    run = _run(store, scenario)
+    if run is not None:
+        run.frames[_RUN_ORDERS] = orders
+
+
+def orders_of_run(store: Store, scenario: Scenario) -> pl.DataFrame | None:
+    """The orders the run of `scenario` in `store` stored (`note_orders`); None outside a run
+    or before it stored them."""
+    run = _run(store, scenario)
+    return None if run is None else run.frames.get(_RUN_ORDERS)
 
 
 def run_memo(store: Store, day: date) -> dict[str, Any] | None:
