@@ -41,6 +41,7 @@ from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.quarantine import issue_quarantine
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.schedule import CENTRALIZED
+from fangkong.engine.state import run_memo
 from fangkong.engine.treatment import case_state, person_results, positive
 from fangkong.errors import PolicyError
 from fangkong.model.glossary import OrderType
@@ -80,10 +81,21 @@ def _arrivals(store: Store, since: object, until: object) -> pl.DataFrame:
 
 def run_arrivals(store: Store, day: date, marks: Watermarks) -> pl.DataFrame:
     """The arrivals a run of `day` takes: those of the day, and earlier ones new to the run
-    (imported late), in arrival order (`_ARRIVAL_SCHEMA`)."""
+    (imported late), in arrival order (`_ARRIVAL_SCHEMA`). Read once per run of `day` with
+    these watermarks (the border step and the certificate checks both take them)."""
+    memo = run_memo(store, day)
+    key = f"run_arrivals {marks}"
+    if memo is not None and key in memo:
+        found: pl.DataFrame = memo[key]
+        return found
     start, end = day_bounds(day)
     params = {"since": start, "until": end, **marks.params()}
-    return read(store, _RUN_ARRIVALS_SQL, params, _ARRIVAL_SCHEMA).sort("arrived_at", "arrival_id")
+    arrivals = read(store, _RUN_ARRIVALS_SQL, params, _ARRIVAL_SCHEMA).sort(
+        "arrived_at", "arrival_id"
+    )
+    if memo is not None:
+        memo[key] = arrivals
+    return arrivals
 
 
 def border_orders(

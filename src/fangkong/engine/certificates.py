@@ -77,9 +77,8 @@ def store_certificate_checks(
     verifier: Verifier | None,
 ) -> pl.DataFrame:
     """Check the certificates of the run's arrivals and store the results (replacing an earlier
-    run's of the day, in `scenario`). Called by `run_day` in its transaction."""
-    key = {"s": scenario.name, "d": day}
-    store.execute("DELETE FROM certificate_check WHERE scenario = :s AND run_day = :d", key)
+    run's of the day, in `scenario`, which `run_day` deletes first). Called by `run_day` in its
+    transaction."""
     checks = check_certificates(run_arrivals(store, day, marks), verifier)
     if checks.height:
         refused = checks.filter(pl.col("result") == CertificateCheck.REFUSED.value).height

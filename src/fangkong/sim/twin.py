@@ -225,6 +225,8 @@ class Twin:
         # 3 discharged (the episode is closed by its outcome)
         self._reported = np.zeros(self.city.n, dtype=np.uint8)
         self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
+        # the people whose case episode is open at the end of yesterday's run (None: read them)
+        self._cases_open: pl.Series | None = None
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
@@ -406,6 +408,11 @@ class Twin:
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
         )
+        # as the run left them: tomorrow's restrictions keep them home (read inside the run's
+        # kept state, where the run's own read of everyone's episodes is shared)
+        self._cases_open = active_cases(case_state(self.store, day, scenario=self.scenario))[
+            "person_id"
+        ]
         return self._record(day, events, samples.height, tubes.height, figures, result)
 
     def run(self, days: int) -> Iterator[TwinDay]:
@@ -468,9 +475,11 @@ class Twin:
             [
                 quarantine.get_column("person_id"),
                 under_temporary_control(st, day_start(day), self.policy).get_column("person_id"),
-                active_cases(case_state(st, day - timedelta(days=1), scenario=sc)).get_column(
+                self._cases_open
+                if self._cases_open is not None
+                else active_cases(case_state(st, day - timedelta(days=1), scenario=sc))[
                     "person_id"
-                ),
+                ],
             ]
         )
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
