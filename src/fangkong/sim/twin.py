@@ -225,8 +225,8 @@ class Twin:
         # 3 discharged (the episode is closed by its outcome)
         self._reported = np.zeros(self.city.n, dtype=np.uint8)
         self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
-        # the people whose case episode is open at the end of yesterday's run (None: read them)
-        self._cases_open: pl.Series | None = None
+        # everyone's latest case episode as yesterday's run left them (None: read them)
+        self._cases_then: pl.DataFrame | None = None
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
@@ -408,11 +408,9 @@ class Twin:
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
         )
-        # as the run left them: tomorrow's restrictions keep them home (read inside the run's
-        # kept state, where the run's own read of everyone's episodes is shared)
-        self._cases_open = active_cases(case_state(self.store, day, scenario=self.scenario))[
-            "person_id"
-        ]
+        # the episodes as the run left them, for tomorrow's restrictions and reports (read
+        # inside the run's kept state, which holds the run's own read of everyone's)
+        self._cases_then = case_state(self.store, day, scenario=self.scenario)
         return self._record(day, events, samples.height, tubes.height, figures, result)
 
     def run(self, days: int) -> Iterator[TwinDay]:
@@ -475,11 +473,7 @@ class Twin:
             [
                 quarantine.get_column("person_id"),
                 under_temporary_control(st, day_start(day), self.policy).get_column("person_id"),
-                self._cases_open
-                if self._cases_open is not None
-                else active_cases(case_state(st, day - timedelta(days=1), scenario=sc))[
-                    "person_id"
-                ],
+                active_cases(self._episodes_before(day))["person_id"],
             ]
         )
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
@@ -503,6 +497,13 @@ class Twin:
         self._restrictions_today = restrictions
         figures = (quarantine.height, confined, len(self._inpatients), area.height, closed.height)
         return restrictions, figures
+
+    def _episodes_before(self, day: date) -> pl.DataFrame:
+        """Everyone's latest case episode at the end of the day before `day` (`case_state`)."""
+        if self._cases_then is not None:
+            return self._cases_then
+        assert self.store is not None
+        return case_state(self.store, day - timedelta(days=1), scenario=self.scenario)
 
     def _tests(self, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The day's swabs and their results, from the agents' viral load: single tubes for
@@ -635,9 +636,7 @@ class Twin:
         discharged the day before."""
         assert self.store is not None
         k, c = self.epidemic.day - 1, self.epidemic.courses
-        found = _ids(
-            case_state(self.store, day - timedelta(days=1), scenario=self.scenario)["person_id"]
-        )
+        found = _ids(self._episodes_before(day)["person_id"])
         new = found[self._reported[found] == 0]
         sympt = (c.onset[new] != NEVER) & (c.onset[new] <= k)
         severe_now = (c.severe[new] != NEVER) & (c.severe[new] <= k)
