@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import TypeVar
 
 import polars as pl
 
@@ -118,10 +119,11 @@ def check_contacts(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 Value = pl.Expr | str | datetime | None
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 def orders_from(
-    frame: pl.DataFrame,
+    frame: Frame,
     order_type: OrderType,
     *,
     start_at: Value,
@@ -133,9 +135,10 @@ def orders_from(
     reason: Value,
     population: Value = None,
     waiting_for: Value = None,
-) -> pl.DataFrame:
-    """One order (ORDER_SCHEMA) per row of `frame`, for its `person_id`. A string names a column
-    of `frame` (for `rule` and `policy_id`: it is the value), a datetime is a value, None null."""
+) -> Frame:
+    """One order (ORDER_SCHEMA) per row of `frame` (eager or lazy), for its `person_id`. A
+    string names a column of `frame` (for `rule` and `policy_id`: it is the value), a datetime
+    is a value, None null."""
 
     def col(value: Value, dtype: pl.DataType) -> pl.Expr:
         if value is None or isinstance(value, datetime):

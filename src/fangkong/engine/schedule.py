@@ -120,8 +120,10 @@ def schedule_orders(
     filled, plus `room`: a facility to keep) counted from their exposure (see the module
     docstring)."""
     today = pl.lit(day)
+    # one lazy plan (as in `_fold`): a run calls this for a few hundred people at a time
     p = (
-        people.join(phase_table(policy), on="population")
+        people.lazy()
+        .join(phase_table(policy).lazy(), on="population")
         .with_columns(_plus(pl.col("exposed_at").dt.date().fill_null(day), 1).alias("day1"))
         .with_columns(_plus(pl.col("day1"), pl.col("offset")).alias("first"))
         .with_columns(_plus(pl.col("first"), pl.col("days") - 1).alias("last"))
@@ -187,7 +189,9 @@ def schedule_orders(
             pl.lit(" (catch-up)").alias("tag"),
         )
     )
-    tests = pl.concat([tests.filter(pl.col("on") >= today), catch_up.select(tests.columns)])
+    tests = pl.concat(
+        [tests.filter(pl.col("on") >= today), catch_up.select(tests.collect_schema().names())]
+    )
     test_rows = orders_from(
         tests,
         OrderType.TEST,
@@ -213,7 +217,7 @@ def schedule_orders(
         population="population",
         waiting_for="waiting_for",
     )
-    return pl.concat([phases, test_rows, transfer])
+    return pl.concat([phases, test_rows, transfer]).collect()
 
 
 def open_schedules(
@@ -283,14 +287,17 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     convert on that day or later ended it, and kept only while a phase is not released."""
     if kept.height == 0 and orders.height == 0:
         return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
-    issued = orders.filter(pl.col("order_type").is_in(_ISSUES)).with_columns(
+    # one lazy plan: the fold runs on every run (and again for the state at its end), mostly
+    # over a few thousand rows, where each eager step would cost more than its work
+    given = orders.lazy()
+    issued = given.filter(pl.col("order_type").is_in(_ISSUES)).with_columns(
         pl.lit(False).alias("released")
     )
-    phases = pl.concat([kept, issued.select(*_SCHEDULE_SCHEMA)])
+    phases = pl.concat([kept.lazy(), issued.select(*_SCHEDULE_SCHEMA)])
     latest = phases.filter(pl.col("run_day") == pl.col("run_day").max().over("person_id"))
     since = latest.group_by("person_id").agg(pl.col("run_day").first().alias("latest"))
     ends = (
-        orders.filter(~pl.col("order_type").is_in(_ISSUES))
+        given.filter(~pl.col("order_type").is_in(_ISSUES))
         .join(since, on="person_id")
         .filter(pl.col("run_day") >= pl.col("latest"))
     )
@@ -307,6 +314,7 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
         .filter(~pl.col("released").all().over("person_id"))
         .sort("person_id", "start_at", maintain_order=True)
         .select(*_SCHEDULE_SCHEMA)
+        .collect()
     )
 
 
