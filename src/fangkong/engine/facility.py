@@ -284,24 +284,40 @@ def keep_placements(store: Store, scenario: Scenario, day: date, placed: pl.Data
     )
 
 
+def _kept_rows(scenario: Scenario) -> str:
+    """FROM and WHERE of the placements the run of :day kept (`s`; params `_kept_params`)."""
+    return (
+        f"FROM engine_state s WHERE {scenario.visible('s')}"
+        " AND s.run_day = :day AND s.state = :state"
+    )
+
+
+def _kept_params(scenario: Scenario, day: date) -> dict[str, object]:
+    return {**scenario.params(), "day": day, "state": PLACED}
+
+
 def _kept(store: Store, scenario: Scenario, day: date) -> pl.DataFrame:
     """The placements (_PLACEMENT_SCHEMA) the run of `day` kept, as it read them."""
     return read(
         store,
-        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at"
-        f" FROM engine_state s WHERE {scenario.visible('s')} AND s.run_day = :day"
-        " AND s.state = :state",
-        {**scenario.params(), "day": day, "state": PLACED},
+        "SELECT person_id, place, order_type, detail, issued_day AS run_day, start_at, end_at "
+        + _kept_rows(scenario),
+        _kept_params(scenario, day),
         _PLACEMENT_SCHEMA,
     )
 
 
-def _kept_places(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
-    """The placements at the start of `day` as the run of that day kept them, when it did (and
-    it is not the run going on); else None."""
+def _kept_counts(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
+    """The people per facility at the start of `day` (`place`, `n`) as the run of that day
+    kept them, when it did (and it is not the run going on); else None."""
     if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
         return None
-    return _kept(store, scenario, day)
+    return read(
+        store,
+        f"SELECT place, count(*) AS n {_kept_rows(scenario)} GROUP BY place",
+        _kept_params(scenario, day),
+        {"place": pl.String(), "n": pl.Int64()},
+    )
 
 
 def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
@@ -313,10 +329,13 @@ def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataF
         _FACILITY_SCHEMA,
     )
     # an earlier day's, as its run kept it (the rate over the last days reads it)
-    placed = _kept_places(store, scenario, day)
-    if placed is None:
-        placed = placements(store, day, scenario=scenario)
-    counts = placed.group_by("place").agg(pl.len().cast(pl.Int64).alias("n"))
+    counts = _kept_counts(store, scenario, day)
+    if counts is None:
+        counts = (
+            placements(store, day, scenario=scenario)
+            .group_by("place")
+            .agg(pl.len().cast(pl.Int64).alias("n"))
+        )
     return facilities.join(counts, left_on="facility_id", right_on="place", how="left").select(
         *_FACILITY_SCHEMA, pl.col("n").fill_null(0).alias("occupied")
     )
