@@ -290,6 +290,25 @@ def test_venue_window_edges(store: Store) -> None:
     assert exposed[6] == at("2022-07-10 08:55")
 
 
+def test_stays_that_began_before_the_window(store: Store) -> None:
+    """The reads of check-ins are bounded by the windows (to skip old row groups): a stay that
+    began long before the window and ended inside it still counts, for the case and for a
+    contact; a scan without a checkout before the window does not."""
+    e = Events().case(1, "2022-07-10 09:00", onset=date(2022, 7, 8))
+    # the window opens 2022-07-04 00:00
+    e.checkin(1, 100, "2022-07-01 08:00", "2022-07-04 02:00")  # the case, a three-day stay
+    e.checkin(2, 100, "2022-06-28 09:00", "2022-07-04 01:00")  # a longer stay, with the case
+    e.checkin(3, 100, "2022-07-03 20:00")  # no checkout, before the window: not
+    e.checkin(1, 101, "2022-07-09 10:00", "2022-07-09 11:00")
+    e.checkin(4, 101, "2022-07-02 10:00", "2022-07-09 10:30")  # a week's stay ending inside
+    e.load(store)
+    contacts = trace(store)
+    assert set(found(contacts)) == {2, 4}
+    exposed = dict(contacts.select("contact_person_id", "exposed_at").rows())
+    assert exposed[2] == at("2022-07-04 01:00")
+    assert exposed[4] == at("2022-07-09 10:30")
+
+
 def test_co_travel_seat_rows(store: Store) -> None:
     e = Events().case(1, "2022-07-10 09:00", onset=date(2022, 7, 8))
     e.trip(1, "G102", "2022-07-07 08:00", 10)

@@ -180,6 +180,9 @@ def trace_contacts(
         "starts": per_person.get_column("window_start").to_list(),
         "ends": per_person.get_column("window_end").to_list(),
         "latest_end": per_person.get_column("window_end").max(),
+        "earliest": per_person.select(
+            pl.col("window_start").min() - timedelta(minutes=rules.venue_copresence_minutes)
+        ).item(),
         "now": until,
         "tolerance": timedelta(minutes=rules.venue_copresence_minutes),
         "seat_rows": rules.co_travel_seat_rows,

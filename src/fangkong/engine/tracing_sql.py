@@ -158,6 +158,12 @@ co_travel AS (
 # The cases' presence at venues (widened by the tolerance) that meets their window; then every
 # check-in at those venues whose presence overlaps it inside the window. `is_close`: the venue's
 # category is one where the policy makes co-presence a close contact (else a risk person).
+# Both reads of `checkin` also carry bounds that the windows imply, as constants (:earliest, the
+# earliest window's start less the tolerance; :latest_end): the table is appended in time order,
+# so DuckDB skips the row groups outside them by their min/max instead of joining every check-in
+# ever stored (the read then follows the window, not the length of history).
+_IN_WINDOWS = """(k.checkout_at >= :earliest
+    OR (k.checkout_at IS NULL AND k.checkin_at >= :earliest))"""
 _VENUE = f"""
 case_visit AS (
   SELECT c.case_person_id, c.ws, c.we, k.venue_id,
@@ -168,6 +174,8 @@ case_visit AS (
   LEFT JOIN venue vn ON vn.venue_id = k.venue_id
   WHERE k.checkin_at - CAST(:tolerance AS INTERVAL) <= c.we
     AND coalesce(k.checkout_at, k.checkin_at) + CAST(:tolerance AS INTERVAL) >= c.ws
+    AND k.checkin_at <= CAST(:latest_end AS TIMESTAMPTZ) + CAST(:tolerance AS INTERVAL)
+    AND {_IN_WINDOWS}
 ),
 venue AS MATERIALIZED (
   SELECT v.case_person_id, k.person_id AS contact_person_id,
@@ -175,7 +183,7 @@ venue AS MATERIALIZED (
          least(v.hi, coalesce(k.checkout_at, k.checkin_at), v.we) AS exposed_at,
          greatest(v.lo, k.checkin_at, v.ws) AS first_at, v.is_close
   FROM checkin k JOIN case_visit v ON k.venue_id = v.venue_id
-  WHERE k.checkin_at <= :latest_end
+  WHERE k.checkin_at <= :latest_end AND {_IN_WINDOWS}
     AND k.checkin_at <= least(v.hi, v.we)
     AND coalesce(k.checkout_at, k.checkin_at) >= greatest(v.lo, v.ws)
 )"""
@@ -195,9 +203,10 @@ def trace_sql(
     kept: date | None = None,
 ) -> str:
     """The tracing query for a policy's switches. Parameters: case_ids, starts, ends,
-    latest_end, now, tolerance and same_flight (intervals), seat_rows, close_settings,
-    secondary_settings, venue_close (venue categories whose co-presence is a close contact),
-    and the scenario's. `kept`: see `episode_ctes`."""
+    latest_end, earliest (the earliest start less the tolerance), now, tolerance and
+    same_flight (intervals), seat_rows, close_settings, secondary_settings, venue_close (venue
+    categories whose co-presence is a close contact), and the scenario's. `kept`: see
+    `episode_ctes`."""
     declared = _declared(
         "c", "case_person_id", "c.ws", "c.we", ":close_settings", ROUTE_RANK[ContactVia.DECLARED]
     )
