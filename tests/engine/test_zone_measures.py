@@ -23,6 +23,7 @@ from fangkong.engine.zones_measures import (
 )
 from fangkong.output.explain import explain_person
 from fangkong.policy import load_policy
+from fangkong.policy.terms import AreaRestriction
 from fangkong.store import Store, open_store
 
 from .test_policy_cases import put
@@ -67,7 +68,9 @@ def test_a_what_if_s_measures_beside_live_s_and_a_rerun_replaces_its_own(store: 
     run_day(store, date(2022, 7, 2), ninth)
     run_day(store, date(2022, 7, 3), ninth)
     live_before = store.fetch("SELECT * FROM area_measure ORDER BY run_day, area_id, subject")
-    assert _confined(store, date(2022, 7, 3)) == {1: "stay_home", 3: "stay_home"}
+    # person 2 lives in the rest of the county (low): leaving the city needs a test
+    live = {1: "stay_home", 2: "leave_city_with_test", 3: "stay_home"}
+    assert _confined(store, date(2022, 7, 3)) == live
     assert venues_under_measures(store, date(2022, 7, 3)).rows() == [
         (100, "enclosed_entertainment", "venue:100", "closed", "temporarily_closed",
          "risk_areas.venue_measures.medium.enclosed_entertainment", NINTH),
@@ -75,7 +78,7 @@ def test_a_what_if_s_measures_beside_live_s_and_a_rerun_replaces_its_own(store: 
     whatif = load_policy("whatif-2022-06-28-close-contacts-5-3")
     scenario = open_scenario(store, "close-5-3", whatif.id, date(2022, 7, 3))
     # before its own run the what-if sees live's measures of the day before its fork
-    assert _confined(store, date(2022, 7, 3), scenario=scenario) == {1: "stay_home", 3: "stay_home"}
+    assert _confined(store, date(2022, 7, 3), scenario=scenario) == live
     put(store, "case_report", _reports([(2, 20, "310104", datetime(2022, 7, 3, 9, tzinfo=ZONE))]))
     run_day(store, date(2022, 7, 3), whatif, scenario=scenario)
     first = store.fetch("SELECT * FROM area_measure WHERE scenario = 'close-5-3' ORDER BY area_id")
@@ -92,22 +95,31 @@ def test_a_what_if_s_measures_beside_live_s_and_a_rerun_replaces_its_own(store: 
         "SELECT * FROM area_measure WHERE scenario = 'live' ORDER BY run_day, area_id, subject"
     )
     assert live_after.equals(live_before)
-    assert _confined(store, date(2022, 7, 3)) == {1: "stay_home", 3: "stay_home"}
+    assert _confined(store, date(2022, 7, 3)) == live
+    # a reader of the confined alone reads no resident of the low area
+    confining = [AreaRestriction.STAY_HOME, AreaRestriction.STAY_IN_AREA]
+    assert _confined(store, date(2022, 7, 3), restrictions=confining) == {
+        1: "stay_home",
+        3: "stay_home",
+    }
 
 
 def test_a_measure_ends_on_the_day_its_area_is_lifted_with_no_run_that_day(store: Store) -> None:
     """Twenty measures: building B1 is high from 15 November, lifted on the 20th if no infection
-    comes; read on days no run was made, its residents are confined up to the 19th only."""
+    comes, and the rest of its county with it; read on days no run was made, its residents are
+    confined up to the 19th only, and the county's need a test to leave the city as long."""
     _world(store)
     put(store, "case_report", _reports([(3, 30, "310104", datetime(2022, 11, 15, 9, tzinfo=ZONE))]))
     run_day(store, date(2022, 11, 15), load_policy("cn-2022-11-11"))
-    (row,) = measures_on(store, date(2022, 11, 19)).to_dicts()
-    assert (row["area_id"], row["restriction"], row["in_force_until"]) == (
-        "building:B2",
-        "stay_home",
-        date(2022, 11, 20),
+    rows = measures_on(store, date(2022, 11, 19)).select(
+        "area_id", "level", "restriction", "in_force_until"
     )
-    assert _confined(store, date(2022, 11, 19)) == {3: "stay_home"}
+    assert rows.rows() == [
+        ("building:B2", "high", "stay_home", date(2022, 11, 20)),
+        ("county:310104", "low", "leave_city_with_test", date(2022, 11, 20)),
+    ]
+    low = {1: "leave_city_with_test", 2: "leave_city_with_test"}
+    assert _confined(store, date(2022, 11, 19)) == {3: "stay_home", **low}
     assert measures_on(store, date(2022, 11, 20)).height == 0
     assert _confined(store, date(2022, 11, 20)) == {}
 
@@ -163,8 +175,16 @@ def test_zones_measures_and_explain(tmp_path: Path, monkeypatch: MonkeyPatch) ->
     rows = {(r["area_id"], r["subject"]): r for r in json.loads(out.output)}
     assert sorted(rows) == [
         ("compound:C1", "residents"),
+        ("county:310104", "residents"),
         ("venue:100", "enclosed_entertainment"),
     ]
+    low = rows[("county:310104", "residents")]
+    assert (low["restriction"], low["measure"], low["rule"], low["in_force_until"]) == (
+        "leave_city_with_test",
+        "personal_protection_no_gathering",
+        "risk_areas.leave_city_test.low",
+        None,  # the compound awaits its round: the county's low area has no end yet
+    )
     assert rows[("compound:C1", "residents")]["restriction"] == "stay_home"
     assert rows[("compound:C1", "residents")]["rule"] == "risk_areas.area_rules.high"
     assert rows[("venue:100", "enclosed_entertainment")]["restriction"] == "closed"
@@ -173,6 +193,13 @@ def test_zones_measures_and_explain(tmp_path: Path, monkeypatch: MonkeyPatch) ->
     assert text.exit_code == 0 and fits(text.output), text.output
     for value in ("compound:C1", "stay_home", "closed", "enclosed_entertainment"):
         assert value in text.output, text.output
-    (line,) = steps.filter(steps["summary"].str.starts_with("area measure")).rows(named=True)
+    # person 3 lives in the compound and in its county: both measures are explained
+    line, low_line = (
+        steps.filter(steps["summary"].str.starts_with("area measure"))
+        .sort("summary", descending=True)
+        .rows(named=True)
+    )
     assert "stay_home" in line["summary"] and "compound:C1" in line["summary"]
     assert (line["rule"], line["policy_id"]) == ("risk_areas.area_rules.high", NINTH)
+    assert "leave_city_with_test" in low_line["summary"]
+    assert "county:310104 (low risk)" in low_line["summary"]

@@ -100,21 +100,23 @@ def test_a_what_if_draws_its_own_areas_and_never_touches_live(store: Store) -> N
     run_day(store, date(2022, 7, 2), ninth)
     run_day(store, date(2022, 7, 3), ninth)
     live_before = store.fetch("SELECT * FROM risk_area ORDER BY run_day, area_id")
-    assert live_before.get_column("area_id").to_list() == ["compound:C1", "compound:C1"]
+    # the compound, and the rest of its county (low), each day
+    assert live_before.get_column("area_id").to_list() == ["compound:C1", "county:310104"] * 2
     whatif = load_policy("whatif-2022-06-28-close-contacts-5-3")
     scenario = open_scenario(store, "close-5-3", whatif.id, date(2022, 7, 3))
     # the what-if sees live's areas before its fork day, and none of its own yet after it
-    assert areas_on(store, date(2022, 7, 2), scenario).height == 1
-    assert areas_on(store, date(2022, 7, 3), scenario).get_column("run_day").to_list() == [
-        date(2022, 7, 2)
-    ]
+    assert areas_on(store, date(2022, 7, 2), scenario).height == 2
+    assert (
+        areas_on(store, date(2022, 7, 3), scenario).get_column("run_day").to_list()
+        == [date(2022, 7, 2)] * 2
+    )
     put(store, "case_report", _reports([(2, 20, "310104", datetime(2022, 7, 3, 9, tzinfo=ZONE))]))
     run_day(store, date(2022, 7, 3), whatif, scenario=scenario)
     run_day(store, date(2022, 7, 3), whatif, scenario=scenario)  # a rerun replaces its rows
     mine = areas_on(store, date(2022, 7, 3), scenario)
-    assert mine.get_column("area_id").to_list() == ["compound:C1", "compound:C2"]
+    assert mine.get_column("area_id").to_list() == ["compound:C1", "compound:C2", "county:310104"]
     assert set(mine.get_column("scenario")) == {"close-5-3"}
-    assert store.scalar("SELECT count(*) FROM risk_area WHERE scenario = 'close-5-3'") == 2
+    assert store.scalar("SELECT count(*) FROM risk_area WHERE scenario = 'close-5-3'") == 3
     live_after = store.fetch(
         "SELECT * FROM risk_area WHERE scenario = 'live' ORDER BY run_day, area_id"
     )
@@ -124,8 +126,9 @@ def test_a_what_if_draws_its_own_areas_and_never_touches_live(store: Store) -> N
     assert areas_on(store, date(2022, 7, 3)).get_column("area_id").to_list() == [
         "compound:C1",
         "compound:C2",
+        "county:310104",
     ]
-    assert store.scalar("SELECT count(*) FROM risk_area WHERE scenario = 'close-5-3'") == 2
+    assert store.scalar("SELECT count(*) FROM risk_area WHERE scenario = 'close-5-3'") == 3
 
 
 def _listed_store(tmp_path: Path) -> str:
@@ -144,8 +147,9 @@ def test_the_published_list(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(app, ["zones", "--date", "2022-07-05", "--store", url, "-f", "json"])
     assert out.exit_code == 0, out.output
-    (row,) = json.loads(out.output)
-    assert {k: row[k] for k in ("province", "county", "street", "compound", "level", "since")} == {
+    row, rest = json.loads(out.output)  # high before low
+    shown = ("province", "county", "street", "compound", "level", "since")
+    assert {k: row[k] for k in shown} == {
         "province": "上海市",
         "county": "徐汇区",
         "street": "天平路街道",
@@ -153,13 +157,25 @@ def test_the_published_list(tmp_path: Path) -> None:
         "level": "high",
         "since": "2022-07-02",
     }
+    # the rest of the county: the whole county, no street or compound, lifted with the compound
+    assert {k: rest[k] for k in (*shown, "area_id", "reason", "next_change_on")} == {
+        "province": "上海市",
+        "county": "徐汇区",
+        "street": None,
+        "compound": "",
+        "level": "low",
+        "since": "2022-07-02",
+        "area_id": "county:310104",
+        "reason": "rest_of_county",
+        "next_change_on": None,  # the compound awaits its round: no day yet
+    }
     csv = runner.invoke(app, ["zones", "--date", "2022-07-02", "--store", url, "-f", "csv"])
     assert csv.output.splitlines()[0].startswith("province,city,county,street,compound,level,since")
     none = runner.invoke(app, ["zones", "--date", "2022-07-01", "--store", url])
     assert none.exit_code == 0 and "no risk area" in none.output
     bad = runner.invoke(app, ["zones", "--store", url])
     assert bad.exit_code == 2
-    assert pl.read_csv(csv.output.encode()).height == 1
+    assert pl.read_csv(csv.output.encode()).height == 2
 
 
 def fits(output: str, width: int = 80) -> bool:
@@ -175,7 +191,7 @@ def test_the_list_fits_an_80_column_terminal(tmp_path: Path, monkeypatch: Monkey
     assert out.exit_code == 0, out.output
     assert fits(out.output), out.output
     # every value of the row is there, wrapped at spaces where it must be
-    for value in ("上海市", "徐汇区", "天平路街道 C1", "high", "2022-07-02", "compound:C1"):
+    for value in ("上海市", "徐汇区", "天平路街道 C1", "high", "2022-07-02", "compound:C1", "low"):
         assert value in out.output, out.output
     monkeypatch.setattr(console, "width", 200)  # a wide terminal: the same columns, unwrapped
     wide = CliRunner().invoke(app, ["zones", "--date", "2022-07-05", "--store", url])
@@ -184,7 +200,8 @@ def test_the_list_fits_an_80_column_terminal(tmp_path: Path, monkeypatch: Monkey
 
 def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> None:
     """Under the twenty measures a case with no building recorded is drawn by its compound; a
-    case with no compound either draws no area (never its whole street or county)."""
+    case with no compound either draws no area (never its whole street or county: the county
+    is low as the rest of the compound's county, not high for the case)."""
     put(store, "person", [
         {"person_id": 1, "household_id": 10, "region_code": "310104001", "compound_id": "C1"},
         {"person_id": 2, "household_id": 20, "region_code": "310104001"},
@@ -192,4 +209,7 @@ def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> 
     at = datetime(2022, 11, 15, 10, tzinfo=ZONE)
     put(store, "case_report", _reports([(1, 10, "310104", at), (2, 20, "310104", at)]))
     areas = draw_areas(store, date(2022, 11, 15), load_policy("cn-2022-11-11"))
-    assert areas.select("area_id", "unit").rows() == [("compound:C1", "compound")]
+    assert areas.select("area_id", "level").rows() == [
+        ("compound:C1", "high"),
+        ("county:310104", "low"),
+    ]

@@ -127,13 +127,19 @@ def test_the_zones_audit_finds_each_planted_area_rule(store: Store, sample: Poli
     # the twenty measures lift the building on 11-26; the sample city keeps the street high
     later = audit_areas(store, date(2022, 11, 27), sample, national)
     lifted = later.filter(later["finding"] == "not_lifted")
+    # and with them the rest of the county: nationally lifted with the building
     assert sorted(lifted.select("area_id", "local", "national").rows()) == [
+        ("county:310104", "kept for street:310104001, venue:100", "lifted on 2022-11-26"),
         ("street:310104001", "2022-12-01", "2022-11-26"),
         ("venue:100", "2022-11-28", "2022-11-26"),
     ]
-    assert set(lifted.get_column("national_key")) == {
-        "risk_areas.lifting.high.days_without_new_infection"
+    assert dict(lifted.select("area_id", "national_key").iter_rows()) == {
+        "county:310104": "risk_areas.delineation.low",
+        "street:310104001": "risk_areas.lifting.high.days_without_new_infection",
+        "venue:100": "risk_areas.lifting.high.days_without_new_infection",
     }
+    # on the first day the rest of the county is drawn as the national rule draws it: the
+    # street is too wide, not too long, and the county has it (no finding for county:310104)
     # the national regime audited against itself: nothing
     for day in (date(2022, 11, 21), date(2022, 11, 27)):
         assert audit_areas(store, day, national, national).height == 0

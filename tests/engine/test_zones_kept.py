@@ -1,7 +1,8 @@
 """Risk areas kept between runs (`zones_kept`): a run whose day brings nothing that can change
 the previous run's areas keeps them instead of drawing them again; every run stores the areas
 drawn from scratch (`draw_areas` from the whole history) — day by day, with a late report, a late
-check-in, a rerun, a what-if beside live, and an area waiting for its round. Both backends."""
+check-in, a rerun, a what-if beside live, and an area waiting for its round; the low areas (the
+rest of each county with a high or medium area) with them. Both backends."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ class Runs:
         stored = areas_on(self.store, day, scenario).select(list(AREA_SCHEMA))
         drawn = draw_areas(self.store, day, policy, scenario=scenario, whole_history=True)
         assert stored.equals(drawn), (scenario.name, day)
+        # the low areas are the rest of the counties with a high or medium area, kept or drawn
+        low = stored.filter(pl.col("level") == "low")
+        higher = stored.filter(pl.col("level") != "low").get_column("region_code").str.slice(0, 6)
+        assert sorted(low.get_column("region_code")) == sorted(set(higher)), (scenario.name, day)
         return stored
 
 
@@ -178,9 +183,19 @@ def test_an_area_waiting_for_its_round_is_drawn_when_the_round_can_count(
         d: areas_on(store, d).select("level", "awaiting_round").rows()
         for d in (date(2022, 7, 7), date(2022, 7, 8), date(2022, 7, 9))
     }
-    assert levels[date(2022, 7, 7)] == [("high", True)]
-    assert levels[date(2022, 7, 8)] == [("high", True)]  # swabbed, no result yet
-    assert levels[date(2022, 7, 9)] == [("medium", False)]  # lowered on the day of the round
+    # the compound, and the rest of its county (low, waiting for no round of its own)
+    assert levels[date(2022, 7, 7)] == [("high", True), ("low", False)]
+    assert levels[date(2022, 7, 8)] == [("high", True), ("low", False)]  # swabbed, no result yet
+    # lowered on the day of the round
+    assert levels[date(2022, 7, 9)] == [("low", False), ("medium", False)]
+    # the rest of the county ends with the compound: 3 days after it was lowered (on 8 July,
+    # the day of the round)
+    by_level = {r["level"]: r for r in areas_on(store, date(2022, 7, 9)).iter_rows(named=True)}
+    assert by_level["medium"]["level_since"] == date(2022, 7, 8)
+    low = by_level["low"]
+    assert (low["area_id"], low["next_change_on"]) == ("county:310101", date(2022, 7, 11))
+    assert areas_on(store, date(2022, 7, 10)).height == 2
+    assert areas_on(store, date(2022, 7, 11)).height == 0
     kept = {d for _, d in runs.kept}
     assert date(2022, 7, 3) in kept  # waiting, its round not due yet
     assert not kept & {date(2022, 7, 8), date(2022, 7, 9)}  # the round can count: drawn

@@ -379,6 +379,27 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
         "cite a section of a file of sources/",
     ),
     (
+        "a test to leave a confined area",
+        "cn-2022-06-28",
+        _set("risk_areas.leave_city_test.high", _param(True, "flag")),
+        "risk_areas.leave_city_test.high",
+        "'stay_home_door_to_door' confines its residents",
+    ),
+    (
+        "a test to leave the city with no validity",
+        "cn-2022-06-28",
+        _set("health_code.leave_city_test_validity_hours", _param(None, "hours")),
+        "risk_areas.leave_city_test.low",
+        "needs health_code.leave_city_test_validity_hours",
+    ),
+    (
+        "a test to leave the city for a level the policy lacks",
+        "cn-2022-11-11",
+        _set("risk_areas.leave_city_test.medium", _param(False, "flag")),
+        "risk_areas.leave_city_test.medium",
+        "not one of risk_areas.levels (low, high)",
+    ),
+    (
         "a citation of another directory's file",
         "cn-2020-04-08",
         _set("sources.seed-002-pbsc.read_at", "../reference/policy-notes.md § 2020 regime"),

@@ -30,7 +30,6 @@ KNOWN_UNREAD = frozenset(
         "testing.region_wide_mass_testing",
         "testing.max_tests_per_day",
         "testing.risk_post_test_interval_days",
-        "risk_areas.delineation.low",
         "risk_areas.delineation.high",
         "risk_areas.review_interval_days",
         "health_code.colour_rules_scope",

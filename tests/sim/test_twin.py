@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -14,11 +14,13 @@ import pytest
 
 from fangkong.engine.day import DERIVED_TABLES
 from fangkong.engine.facility import placements
+from fangkong.engine.scenario import Scenario
 from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
 from fangkong.policy import load_policy
+from fangkong.policy.terms import AreaRestriction
 from fangkong.sim.agent import NEVER
 from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
-from fangkong.store import open_store
+from fangkong.store import Store, open_store
 
 POLICY = "cn-2022-06-28"
 
@@ -96,6 +98,13 @@ def _held(twin: Twin, reader: Callable[..., pl.DataFrame], key: str, k: int) -> 
     return before.join(reader(twin.store, day, twin.scenario).select(key), on=key)
 
 
+def _confined(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
+    """The residents an area's measure confines (a low area's test to leave the city does
+    not keep anyone in)."""
+    confining = [AreaRestriction.STAY_HOME, AreaRestriction.STAY_IN_AREA]
+    return residents_under_measures(store, day, scenario, confining)
+
+
 def test_risk_area_measures_confine_residents_and_close_venues(twin: Twin) -> None:
     """The engine draws the found cases' compounds high (足不出户) and the venues they stayed at
     medium (closed): from the next day their residents make no visit and those venues get no
@@ -108,7 +117,7 @@ def test_risk_area_measures_confine_residents_and_close_venues(twin: Twin) -> No
     confined_days = closed_days = 0
     for k in range(1, len(twin.days)):
         day = twin.start + timedelta(days=k)
-        people = _held(twin, residents_under_measures, "person_id", k)
+        people = _held(twin, _confined, "person_id", k)
         venues = _held(twin, venues_under_measures, "venue_id", k)
         today, before = checkins.filter(pl.col("d") == day), checkins.filter(pl.col("d") < day)
         assert today.join(people, on="person_id").height == 0, day

@@ -1,5 +1,7 @@
 """`fangkong code PERSON`: a person's health-code colour on a day, every reason with the fact it
-comes from, the test validity window, and with `--keys` the signed code (and its QR image)."""
+comes from, what the risk area they live in asks of them (a low area: a negative test to leave
+the city; read from the typed restriction of the area's measure), the test validity window, and
+with `--keys` the signed code (and its QR image)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
@@ -14,9 +17,11 @@ from fangkong.cli.credential import sign_person_code
 from fangkong.cli.day import _parse_day
 from fangkong.engine.colours import CodeOfPerson, code_of
 from fangkong.engine.scenario import Scenario, scenario_of
+from fangkong.engine.zones_measures import resident_measures
 from fangkong.errors import FangkongError, InputError
 from fangkong.model.glossary import CodeReason
 from fangkong.policy import load_policy
+from fangkong.policy.terms import AreaRestriction
 from fangkong.store import Store
 
 __all__ = ["code_command"]
@@ -26,7 +31,15 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
-def _print(code: CodeOfPerson) -> None:
+# what a resident's area measure (AreaRestriction) asks, as the code shows it
+_ASKS = {
+    AreaRestriction.STAY_HOME.value: "stay home (足不出户)",
+    AreaRestriction.STAY_IN_AREA.value: "stay in the area (人不出区)",
+    AreaRestriction.LEAVE_CITY_WITH_TEST.value: "leaving the city needs a negative test",
+}
+
+
+def _print(code: CodeOfPerson, measures: pl.DataFrame) -> None:
     ran = f"run of {code.run_day}, policy {code.policy_id}"
     console.print(
         f"person {code.person_id} on {code.day}: [bold]{code.colour.value}[/bold] ({ran})"
@@ -38,6 +51,11 @@ def _print(code: CodeOfPerson) -> None:
             ),
             markup=False,
         )
+    for area, level, restriction, rule in measures.select(
+        "area_id", "level", "restriction", "rule"
+    ).iter_rows():
+        asks = _ASKS.get(restriction, restriction)
+        console.print(f"{asks}: resident of {area} ({level} risk, {rule})", markup=False)
     if code.tested_at is None:
         console.print("no negative test on record")
         return
@@ -84,7 +102,8 @@ def code_command(
         with opened_store(store) as st:
             found = scenario_of(st, scenario)
             code = code_of(st, person, on or _latest_run(st, found), scenario=found)
-        _print(code)
+            measures = resident_measures(st, person, code.day, found)
+        _print(code, measures)
         if keys is not None:
             console.print(_signed(code, keys, qr), markup=False, soft_wrap=True)
             if qr is not None:

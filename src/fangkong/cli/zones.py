@@ -20,6 +20,7 @@ from fangkong.engine.scenario import scenario_of
 from fangkong.engine.zones_audit import audit_areas
 from fangkong.engine.zones_measures import MEASURE_SCHEMA, measures_on
 from fangkong.errors import FangkongError
+from fangkong.model.glossary import AreaReason
 from fangkong.output.zones import published_list
 
 __all__ = ["app"]
@@ -64,9 +65,16 @@ _LIST_SHOWN: tuple[_Shown, ...] = (
     ("since", pl.col("since").cast(pl.String), False),
     (
         "then",
-        pl.when(pl.col("next_change_on").is_not_null()).then(
-            pl.format("{} on {}", pl.col("next_level").fill_null("low"), "next_change_on")
-        ),
+        # a low area (the rest of a county) has no day of its own: it is lifted with the
+        # county's last high or medium area
+        pl.when(pl.col("reason") == AreaReason.REST_OF_COUNTY.value)
+        .then(
+            pl.when(pl.col("next_change_on").is_not_null())
+            .then(pl.format("lifted on {}", "next_change_on"))
+            .otherwise(pl.lit("lifted with the county's last high or medium area"))
+        )
+        .when(pl.col("next_change_on").is_not_null())
+        .then(pl.format("{} on {}", pl.col("next_level").fill_null("low"), "next_change_on")),
         True,
     ),
     ("area", pl.format("{} ({})", "area_id", "unit"), True),
@@ -77,8 +85,14 @@ _MEASURES_SHOWN: tuple[_Shown, ...] = (
     ("area", pl.format("{} ({})", "area_id", "level"), True),
     ("subject", pl.col("subject"), False),
     ("restriction", pl.col("restriction"), False),
-    ("from", pl.col("in_force_from").cast(pl.String), False),
-    ("until", pl.col("in_force_until").cast(pl.String), False),
+    # one column, wrapped at its spaces: the restrictions' names leave no room for two
+    (
+        "in force",
+        pl.when(pl.col("in_force_until").is_null())
+        .then(pl.format("from {}", "in_force_from"))
+        .otherwise(pl.format("{} to {}", "in_force_from", "in_force_until")),
+        True,
+    ),
 )
 _AUDIT_SHOWN: tuple[_Shown, ...] = (
     ("area", pl.format("{} ({})", "area_id", "level"), True),

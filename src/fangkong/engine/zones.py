@@ -21,6 +21,10 @@ change them (`fangkong.engine.zones_kept`), so a late report redraws the areas i
   whose building is not recorded is drawn by its compound (the area's unit says so); one whose
   unit is not recorded at all draws no residence area (logged: the area cannot be delineated,
   and no wider one is drawn in its place).
+- the low areas, where the policy's `delineation.low` is `rest_of_county` (低风险区: the rest of
+  a county with a high or medium area): drawn from the day's high and medium areas, one per
+  county that holds one, lifted the day its county has none (`with_low_areas`, which says how
+  its days read). No resident is read to draw them.
 - `county_case_counts` (2020): `fangkong.engine.zones_county`.
 
 **Lowering and lifting** (`risk_areas.lifting`): an area of a level is lowered to the rule's
@@ -31,8 +35,9 @@ day of the count (every resident sampled that day, every tube negative); an area
 residents (a venue) has no round to wait for. A high area lowered to medium becomes low after
 `downgraded_high_to_low_after_days` more days where the policy says so, else after the medium
 rule's days. A new infection before the area is lifted raises it back to its first level and the
-count starts again; one after it is lifted draws a new area. Low is not published: a lowered-to-
-low area is lifted.
+count starts again; one after it is lifted draws a new area. An area lowered to low is lifted as
+an area of its own: its people are in the county's low area while the county has another high or
+medium area, and under no area after.
 
 Columns of an area (AREA_SCHEMA): `area_id` (unit:key, e.g. `compound:C12`, `venue:42`,
 `county:420106`), `level` (RiskLevel), `unit` (AreaUnit), `reason` (AreaReason), `region_code`
@@ -105,6 +110,7 @@ __all__ = [
     "lowering_schedule",
     "stay_unit",
     "store_areas",
+    "with_low_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -274,10 +280,7 @@ def lowering_schedule(
         if rule is None:
             steps.append(Step(level, RiskLevel.LOW, None, False))
             break
-        days = rule.days_without_new_infection
-        if steps and level is RiskLevel.MEDIUM and rules.downgraded_high_to_low_after_days:
-            days = rules.downgraded_high_to_low_after_days  # a lowered high area: 3 more days
-        on = start + timedelta(days=days)
+        on = start + timedelta(days=_step_days(rules, level, lowered=bool(steps)))
         waiting = False
         if rule.negative_round_on_day is not None and rounds is not None and not steps:
             due = start + timedelta(days=rule.negative_round_on_day)
@@ -291,6 +294,115 @@ def lowering_schedule(
             break
         level, start = rule.lowered_to, on
     return steps
+
+
+def _step_days(rules: RiskAreas, level: RiskLevel, *, lowered: bool) -> int:
+    """The days without a new infection after which an area at `level` (`lowered` to it from
+    a higher one) is lowered again, by the lifting rule of the level (which has one)."""
+    if lowered and level is RiskLevel.MEDIUM and rules.downgraded_high_to_low_after_days:
+        return rules.downgraded_high_to_low_after_days  # a lowered high area: 3 more days
+    assert rules.lifting is not None
+    return rules.lifting[level].days_without_new_infection
+
+
+def _days_to_lift(rules: RiskAreas, level: str | None) -> int | None:
+    """The days from an area's lowering to `level` (a RiskLevel value; None or low: it is
+    lifted then) to its lifting, by the lowerings that follow (from a lowered level, which
+    waits for no round); None when the rule never lifts it."""
+    days = 0
+    while level is not None and level != RiskLevel.LOW.value:
+        at = RiskLevel(level)
+        if rules.lifting is None or at not in rules.lifting:
+            return None
+        days += _step_days(rules, at, lowered=True)
+        level = rules.lifting[at].lowered_to.value
+    return days
+
+
+def _draws_low(rules: RiskAreas) -> bool:
+    """Whether `rules` draw a low area as the rest of the county of a high or medium area."""
+    return (
+        rules.classification is Classification.CASE_LOCATIONS
+        and RiskLevel.LOW in rules.levels
+        and (rules.delineation or {}).get(RiskLevel.LOW) is Delineation.REST_OF_COUNTY
+    )
+
+
+def with_low_areas(rules: RiskAreas, rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """`rows` (the high and medium areas of a day, without the policy's columns) and the low
+    areas the rule draws from them: under `rest_of_county` (the 9th edition, the twenty
+    measures), one per county that holds a high or medium area that day (its `region_code`
+    begins with the county's code; an area whose region is not recorded to the county is in
+    none), the county as a whole (`county:<code>`; its residents in a higher area are under
+    that area's stricter rule). A low area of `rows` (a previous run's) is drawn again.
+
+    It lasts while its county has such an area: `drawn_on` (and `level_since`) is the earliest
+    `drawn_on` of the county's areas in force (an area of the county lifted before, even if it
+    overlapped them, is not counted: the low area follows the areas in force, not their
+    history); `last_infection_on` and `infections` are those areas' latest and total (a case
+    counts in each area it made); `next_level` is null (the next change lifts it) and
+    `next_change_on` the day the county's last high or medium area is lifted if no new
+    infection comes (`_lifted`; null while one awaits its round or is never lifted): it has
+    no day of its own. A high or medium area lowered to low is lifted as an area of its own:
+    its people are in the county's low area while that is drawn."""
+    kept = [r for r in rows if r["reason"] != AreaReason.REST_OF_COUNTY.value]
+    if not _draws_low(rules):
+        return kept
+    n = LEVEL_DIGITS[RegionLevel.COUNTY]
+    counties: dict[str, list[dict[str, object]]] = {}
+    for row in kept:
+        code = row["region_code"]
+        if row["level"] in (RiskLevel.HIGH.value, RiskLevel.MEDIUM.value) and (
+            isinstance(code, str) and len(code) >= n
+        ):
+            counties.setdefault(code[:n], []).append(row)
+    # the days from each next level to the lifting, once per level (not per area)
+    after = {lvl: _days_to_lift(rules, lvl) for lvl in (None, *(v.value for v in RiskLevel))}
+    low: list[dict[str, object]] = []
+    for county, areas in sorted(counties.items()):
+        ends = [_lifted(a, after) for a in areas]
+        drawn = min(_date(a["drawn_on"]) for a in areas)
+        low.append(
+            {
+                "area_id": f"{AreaUnit.COUNTY.value}:{county}",
+                "level": RiskLevel.LOW.value,
+                "unit": AreaUnit.COUNTY.value,
+                "reason": AreaReason.REST_OF_COUNTY.value,
+                "region_code": county,
+                "compound_id": None,
+                "building_id": None,
+                "venue_id": None,
+                "drawn_on": drawn,
+                "level_since": drawn,
+                "last_infection_on": max(_date(a["last_infection_on"]) for a in areas),
+                "infections": sum(_count(a["infections"]) for a in areas),
+                "next_level": None,
+                "next_change_on": max(_date(e) for e in ends) if None not in ends else None,
+                "awaiting_round": False,
+            }
+        )
+    return kept + low
+
+
+def _lifted(area: dict[str, object], after: dict[str | None, int | None]) -> date | None:
+    """The day an area (AREA_SCHEMA row) is lifted if no new infection comes: its
+    `next_change_on`, and the days `after` give for its next level (`_days_to_lift`); None
+    while it awaits a round or when the rule never lifts it."""
+    level, on = area["next_level"], area["next_change_on"]
+    days = after.get(None if level is None else str(level))
+    if area["awaiting_round"] or not isinstance(on, date) or days is None:
+        return None
+    return on + timedelta(days=days)
+
+
+def _date(value: object) -> date:
+    assert isinstance(value, date)
+    return value
+
+
+def _count(value: object) -> int:
+    assert isinstance(value, int)
+    return value
 
 
 def _chain(
@@ -651,7 +763,9 @@ def draw_areas(
     if rules.classification is Classification.COUNTY_CASE_COUNTS:
         rows = county_areas(rules, _infections(store, day, scenario), day)
     else:
-        rows = _case_location_areas(store, day, policy, scenario, whole_history)
+        rows = with_low_areas(
+            rules, _case_location_areas(store, day, policy, scenario, whole_history)
+        )
     return areas_frame(rows, policy)
 
 

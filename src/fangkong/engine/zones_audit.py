@@ -12,7 +12,10 @@ beyond the national regime in force:
 - `not_lifted`: an area still listed on a day on or after the one the national lifting rule
   would lift it, counted from the same last infection (the national rule's round, if any, is
   taken as negative: the audit asks when the rule allows the lifting, not when the data shows
-  a round).
+  a round); and a low area (the rest of a county) whose county has no high or medium area the
+  national regime would still list, so that nationally it would be lifted. A low area is the
+  county itself: no unit is wider, so it has no `wider_unit` finding (a local rule cannot draw
+  a wider one).
 
 Each finding carries both values and the national source of the rule it breaks.
 """
@@ -87,8 +90,10 @@ def _findings(
     if level not in rules.levels:
         levels = ", ".join(v.value for v in rules.levels)
         out.append((AreaFinding.LEVEL_NOT_IN_REGIME, level.value, levels, "risk_areas.levels"))
-    if reason is AreaReason.COUNTY_CASE_COUNTS:
-        return out  # the 2020 counts have no units or lifting days to compare
+    if reason in (AreaReason.COUNTY_CASE_COUNTS, AreaReason.REST_OF_COUNTY):
+        # the 2020 counts have no units or lifting days to compare; a low area is the county
+        # (no unit is wider) and lasts as its county's areas do (`_low_not_lifted`)
+        return out
     unit = AreaUnit(str(area["unit"]))
     theirs, drawn = _unit(rules, reason, level)
     ruled, _ = _unit(local, reason, level)
@@ -105,6 +110,49 @@ def _findings(
         when = area["next_change_on"]
         mine = f"{when}" if area["next_level"] is None else f"{area['next_level']} on {when}"
         out.append((AreaFinding.NOT_LIFTED, mine, lifted.isoformat(), key))
+    return out
+
+
+def _low_not_lifted(
+    areas: pl.DataFrame, found: list[dict[str, object]], rules: RiskAreas | None
+) -> list[tuple[str, str, str, str]]:
+    """(area id, local value, national value, national key) of each low area whose county has
+    no area the national regime would still list (each of them not lifted on the day, or of a
+    level it does not have): nationally the county is under no area, since the latest day the
+    national rule lifts one of them (or at all, where it draws none of them)."""
+    if rules is None or RiskLevel.LOW not in rules.levels:
+        return []  # the low area's level is listed already
+    beyond = {
+        str(f["area_id"])
+        for f in found
+        if f["finding"] in (AreaFinding.NOT_LIFTED.value, AreaFinding.LEVEL_NOT_IN_REGIME.value)
+    }
+    # the day the national rule lifts each area not lifted (an area of a level the regime does
+    # not have is never drawn by it)
+    lifted = {
+        str(f["area_id"]): str(f["national"])
+        for f in found
+        if f["finding"] == AreaFinding.NOT_LIFTED.value
+    }
+    county = pl.col("region_code").str.slice(0, 6)
+    rest = pl.col("reason") == AreaReason.REST_OF_COUNTY.value
+    higher = pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
+    counted = areas.filter(~rest & higher)
+    listed = counted.filter(~pl.col("area_id").is_in(list(beyond))).select(county.unique())
+    out = []
+    for area in areas.filter(rest & ~county.is_in(listed.to_series().implode())).iter_rows(
+        named=True
+    ):
+        mine = counted.filter(county == area["region_code"]).get_column("area_id").sort()
+        days = [lifted[a] for a in mine.to_list() if a in lifted]
+        out.append(
+            (
+                area["area_id"],
+                f"kept for {', '.join(mine.to_list())}",
+                f"lifted on {max(days)}" if days else "not drawn",
+                f"risk_areas.delineation.{RiskLevel.LOW.value}",
+            )
+        )
     return out
 
 
@@ -136,5 +184,18 @@ def audit_areas(
         for finding, mine, theirs, key in _findings(
             area, local.risk_areas, national.risk_areas, day
         )
+    ]
+    levels = dict(areas.select("area_id", "level").iter_rows())
+    found += [
+        {
+            "area_id": area_id,
+            "level": levels[area_id],
+            "finding": AreaFinding.NOT_LIFTED.value,
+            "local": mine,
+            "national": theirs,
+            "national_key": key,
+            "national_source": national_reference(national, key)[1],
+        }
+        for area_id, mine, theirs, key in _low_not_lifted(areas, found, national.risk_areas)
     ]
     return pl.DataFrame(found, schema=AUDIT_SCHEMA)

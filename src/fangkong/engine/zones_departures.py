@@ -19,7 +19,8 @@ imported since the previous run: `fangkong.engine.scenario`), so that nobody is 
 quarantine twice for one stay. Residents of a high area of the run day are under its area rule
 (足不出户: the area is the order) and are not quarantined for it. Each row is DEPARTURE_SCHEMA
 (`fangkong.engine.quarantine`).
-The level is the one the area had on the day of the stay or move;
+The level is the one the area had on the day of the stay or move (a low area, the rest of a
+county, is listed but is no area to have stayed in or left: it orders nobody);
 `departure_quarantine_orders` gives the policy's orders (none where the policy has no regime for
 the population, as in 2020).
 """

@@ -14,11 +14,12 @@ are the areas of day D too when
 - no episode is new to the run of D: the run writes `engine_episode` rows of D exactly for the
   people whose case events are new to it (`fangkong.engine.episode.keep_episodes`, and the
   reports it derives before the areas are drawn) — a report, a late one, a reclassification;
-- no area of P with residents, or drawn otherwise than as a place where a case stayed,
-  changes level by D: its `next_change_on` is after D, or it awaits a round that is not due
-  before D is over (no round of a later day can have been taken). A venue where a case stayed
-  waits for no round: its level on D follows from its last infection by the lifting rules
-  (`zones.level_on`, as when it is drawn), lowered or lifted on D without drawing;
+- no area of P with residents, or drawn otherwise than as a place where a case stayed (but the
+  low areas, drawn again from the areas kept: `zones.with_low_areas`), changes level by D: its
+  `next_change_on` is after D, or it awaits a round that is not due before D is over (no round
+  of a later day can have been taken). A venue where a case stayed waits for no round: its
+  level on D follows from its last infection by the lifting rules (`zones.level_on`, as when it
+  is drawn), lowered or lifted on D without drawing;
 - nothing new to the run (by import batch, or dated after P's day) touches the other inputs: a
   check-in of a case within its exposure window before its report (a late check-in makes a
   place where it stayed), a venue, a person's registration or move (a case's residence; an
@@ -47,7 +48,14 @@ import polars as pl
 
 from fangkong.engine.frames import day_bounds, named, read
 from fangkong.engine.scenario import Scenario, Watermarks
-from fangkong.engine.zones import AREA_SCHEMA, STAY_LEVEL, areas_frame, draw_areas, level_on
+from fangkong.engine.zones import (
+    AREA_SCHEMA,
+    STAY_LEVEL,
+    areas_frame,
+    draw_areas,
+    level_on,
+    with_low_areas,
+)
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -135,6 +143,8 @@ def _areas_on(
     rounds = _waits_for_rounds(rules)
     rows: list[dict[str, object]] = []
     for area in areas.iter_rows(named=True):
+        if area["reason"] == AreaReason.REST_OF_COUNTY.value:
+            continue  # drawn again from the areas kept (`zones.with_low_areas`)
         if area["reason"] == AreaReason.CASE_STAYED.value and area["unit"] == AreaUnit.VENUE.value:
             # drawn at STAY_LEVEL; while at it, `level_since` is when it last rose to it
             top = area["level_since"] if area["level"] == STAY_LEVEL.value else area["drawn_on"]
@@ -184,7 +194,9 @@ def kept_areas(
     checks = dict(_CHANGED)
     if _waits_for_rounds(rules):
         checks |= _BROKEN_ROUNDS
-        if areas.filter(pl.col("unit").is_in(_DWELLINGS)).height:
+        dwellings = pl.col("unit").is_in(_DWELLINGS)
+        if areas.filter(dwellings & (pl.col("reason") != AreaReason.REST_OF_COUNTY.value)).height:
+            # a low area waits for no round: its county's areas say whether one can count
             checks["late_results"] = _LATE_RESULTS
     sql = "SELECT " + ",\n  ".join(f"{v} AS {k}" for k, v in checks.items())
     sql = sql.format(visible=scenario.visible("e"))
@@ -199,7 +211,7 @@ def kept_areas(
     }
     if any(bool(v) for v in store.fetch(sql, named(sql, params)).row(0)):
         return None
-    return areas_frame(now, policy)
+    return areas_frame(with_low_areas(rules, now), policy)
 
 
 def areas_of_run(

@@ -4,6 +4,7 @@ of its venues are closed or restricted, by the policy's rules for the area's lev
     measures = area_measures(store, areas, policy)       # MEASURE_SCHEMA, not stored
     measures_on(store, day, scenario)                    # as the runs stored them
     residents_under_measures(store, day, scenario)       # person_id, area_id, restriction
+    resident_measures(store, person_id, day, scenario)   # one person's, for the health code
     venues_under_measures(store, day, scenario)          # venue_id, category, area_id, ...
 
 `run_day` derives them from the areas it drew (`fangkong.engine.zones`) and stores them in
@@ -16,7 +17,12 @@ more, and nor are its measures.
 - the residents of an area (a building, compound, street or county; a venue has none), by the
   level's `area_rules`: 足不出户 (`stay_home_door_to_door`) keeps them home, 人不出区
   (`stay_in_area_staggered_pickup`) in the area (`AreaRule.confinement`). The 2020 strategies
-  and 个人防护、避免聚集 confine nobody, so they give no measure.
+  and 个人防护、避免聚集 confine nobody; where the level's `leave_city_test` says so (the 9th
+  edition's low area) its residents have `leave_city_with_test`: leaving the city needs a
+  negative test within the health code's `leave_city_test_validity_hours` (the code's
+  `leave_city_valid_until` says until when a resident's test does). No other measure, and no
+  order: only a stay in or a departure from a high or medium area is quarantined
+  (`fangkong.engine.zones_departures`).
 - the venues in an area, by the level's `venue_measures` and each venue's category (the special
   institutions share one rule): 临时禁止开业 closes them, every other measure restricts them
   (`VenueMeasure.restriction`). A venue lies in an area that is the venue itself, or the street
@@ -42,11 +48,12 @@ drawing of the areas (`fangkong.engine.zones`), as any sample is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.frames import midnight, read
+from fangkong.engine.frames import IDS, day_bounds, midnight, read
 from fangkong.engine.orders import empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones import area_cases, area_key, area_residents, areas_on
@@ -55,6 +62,7 @@ from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaRestriction, AreaUnit, RiskLevel
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 __all__ = [
     "MEASURE_SCHEMA",
@@ -63,6 +71,7 @@ __all__ = [
     "area_measures",
     "area_round_orders",
     "measures_on",
+    "resident_measures",
     "residents_under_measures",
     "store_measures",
     "venues_under_measures",
@@ -106,7 +115,8 @@ def _level_measures(
     base = {"area_id": area["area_id"], "level": level.value, "in_force_from": since}
     rule = rules.area_rules.get(level)
     confinement = rule.confinement if rule is not None else None
-    if confinement is not None and AreaUnit(str(area["unit"])) in _DWELLINGS:
+    dwelling = AreaUnit(str(area["unit"])) in _DWELLINGS
+    if confinement is not None and dwelling:
         out.append(
             {
                 **base,
@@ -115,6 +125,19 @@ def _level_measures(
                 "measure": rule.value if rule is not None else None,
                 "in_force_until": until,
                 "rule": f"risk_areas.area_rules.{level.value}",
+            }
+        )
+    elif dwelling and (rules.leave_city_test or {}).get(level):
+        # free to move (the consistency check keeps this off a confining rule), but leaving
+        # the city needs a negative test within the health code's window
+        out.append(
+            {
+                **base,
+                "subject": RESIDENTS,
+                "restriction": AreaRestriction.LEAVE_CITY_WITH_TEST.value,
+                "measure": rule.value if rule is not None else None,
+                "in_force_until": until,
+                "rule": f"risk_areas.leave_city_test.{level.value}",
             }
         )
     for category in categories:
@@ -260,10 +283,17 @@ def _strictest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     return frame.sort(rank, "area_id").unique(key, keep="first", maintain_order=True).sort(key)
 
 
-def residents_under_measures(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
-    """The people confined on `day` by a measure of the area they live in: person_id, area_id,
-    restriction (AreaRestriction: stay_home before stay_in_area where both), measure, rule,
-    policy_id."""
+def residents_under_measures(
+    store: Store,
+    day: date,
+    scenario: Scenario = LIVE,
+    restrictions: Sequence[AreaRestriction] | None = None,
+) -> pl.DataFrame:
+    """The people under a measure on `day` of the area they live in: person_id, area_id,
+    restriction (AreaRestriction: the strictest, stay_home before stay_in_area before
+    leave_city_with_test), measure, rule, policy_id; only the measures of `restrictions` where
+    given (a low area's test to leave the city covers a whole county: a reader of the
+    confined asks for those alone, and reads no other resident)."""
     schema = {
         "person_id": pl.Int64(),
         "area_id": pl.String(),
@@ -273,11 +303,42 @@ def residents_under_measures(store: Store, day: date, scenario: Scenario = LIVE)
         "policy_id": pl.String(),
     }
     measures = measures_on(store, day, scenario).filter(pl.col("subject") == RESIDENTS)
+    if restrictions is not None:
+        measures = measures.filter(pl.col("restriction").is_in([r.value for r in restrictions]))
     if measures.height == 0:
         return pl.DataFrame(schema=schema)
     areas = areas_on(store, day, scenario).join(measures.select("area_id").unique(), on="area_id")
     people = area_residents(store, day, areas).join(measures, on="area_id")
     return _strictest(people.select(list(schema)), "person_id")
+
+
+_HOME = {"region_code": pl.String(), "compound_id": pl.String(), "building_id": pl.String()}
+
+
+def resident_measures(
+    store: Store, person_id: int, day: date, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """The measures for residents in force on `day` (STORED_MEASURE_SCHEMA) of the areas the
+    person lives in at the end of `day` (each dwelling unit's `zones.area_key` of their
+    residence), the strictest first: what a health code shows beside the colour (a low area's
+    `leave_city_with_test`, a high one's `stay_home`). Reads the one person, not the areas'
+    residents."""
+    measures = measures_on(store, day, scenario).filter(pl.col("subject") == RESIDENTS)
+    if measures.height == 0:
+        return measures
+    home = read(
+        store,
+        f"SELECT region_code, compound_id, building_id FROM {current_person(person_ids=IDS)} p",
+        {"ids": [person_id], "as_of": day_bounds(day)[1] - timedelta(microseconds=1)},
+        _HOME,
+    )
+    keys = [
+        f"{unit.value}:{key}"
+        for unit in _DWELLINGS
+        for key in home.select(area_key(unit)).to_series().drop_nulls().to_list()
+    ]
+    rank = pl.col("restriction").replace_strict(_STRICTEST, range(len(_STRICTEST)))
+    return measures.filter(pl.col("area_id").is_in(keys)).sort(rank, "area_id")
 
 
 def venues_under_measures(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:

@@ -197,6 +197,8 @@ class AreaReason(StrEnum):
     CASE_RESIDENCE = "case_residence"  # 病例居住地: a case lives in the unit
     CASE_STAYED = "case_stayed"  # 病例停留过的场所: a case stayed at the place while infectious
     COUNTY_CASE_COUNTS = "county_case_counts"  # 2020: the county's new and cumulative cases
+    # 2022 低风险区: the rest of a county that has a high or medium area (所在县的其他地区)
+    REST_OF_COUNTY = "rest_of_county"
 
 
 class Sex(StrEnum):

@@ -1,7 +1,8 @@
 """The published risk-area list (中高风险地区名单), in the national list's columns: province, city,
 county, street, compound (the place: a compound, a building of a compound, a venue by its name;
-empty where the whole street or county is the area), level, since. Beside them the area's id,
-unit, reason, and the day the rule lowers or lifts it.
+empty where the whole street or county is the area, as for a low area, the rest of a county),
+level, since. Beside them the area's id, unit, reason, and the day the rule lowers or lifts it
+(a low area's: the day its county's last high or medium area is lifted, null while unknown).
 
 Names come from the division table (`region`: GB/T 2260 built in, streets by import); a code
 with no name there is shown as its code.
@@ -50,7 +51,7 @@ def _codes(code: pl.Expr) -> dict[str, pl.Expr]:
 
 def published_list(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
     """The areas in force on `day` in `scenario` as the list publishes them (LIST_COLUMNS),
-    high before medium, then by place."""
+    high, then medium, then low, then by place."""
     areas = areas_on(store, day, scenario)
     if areas.height == 0:
         return pl.DataFrame(schema=dict.fromkeys(LIST_COLUMNS, pl.String()))

@@ -206,7 +206,14 @@ def _risk_areas(policy: Policy) -> Iterator[Problem]:
     levels = areas.levels
     if RiskLevel.LOW not in levels:
         yield "risk_areas.levels", "the levels must include 'low'"
-    for name in ("drawn_by", "delineation", "lifting", "area_rules", "venue_measures"):
+    for name in (
+        "drawn_by",
+        "delineation",
+        "lifting",
+        "area_rules",
+        "venue_measures",
+        "leave_city_test",
+    ):
         yield from _levels_keyed(f"risk_areas.{name}", getattr(areas, name), levels)
     for name in ("drawn_by", "area_rules"):
         missing = [v.value for v in levels if v not in getattr(areas, name)]
@@ -231,6 +238,16 @@ def _risk_areas(policy: Policy) -> Iterator[Problem]:
                 f"{key}.negative_round_on_day",
                 f"day {day} is after the {rule.days_without_new_infection} days it counts",
             )
+    for level, needed in (areas.leave_city_test or {}).items():
+        key = f"risk_areas.leave_city_test.{level.value}"
+        if not needed:
+            continue
+        if policy.health_code.leave_city_test_validity_hours is None:
+            yield key, "needs health_code.leave_city_test_validity_hours"
+        area_rule = areas.area_rules.get(level)
+        if area_rule is not None and area_rule.confinement is not None:
+            # one measure for the residents of an area: a confined resident leaves nothing
+            yield key, f"the level's area rule {area_rule.value!r} confines its residents"
     if areas.downgraded_high_to_low_after_days is not None and not {
         RiskLevel.HIGH,
         RiskLevel.MEDIUM,

@@ -260,6 +260,9 @@ class RiskAreas(_Section):
     downgraded_high_to_low_after_days: Days | None = None
     area_rules: Mapping[RiskLevel, Annotated[AreaRule, category()]]
     venue_measures: Mapping[RiskLevel, VenueMeasures] | None = None
+    # the levels whose residents need a negative test to leave the city (within the health
+    # code's `leave_city_test_validity_hours`): the 9th edition's low-risk areas
+    leave_city_test: Mapping[RiskLevel, Flag] | None = None
 
     def venue_measure(self, level: RiskLevel, venue: VenueCategory) -> VenueMeasure | None:
         """The measure for a venue in an area of a level; None if the policy has no venue rule."""

@@ -159,6 +159,10 @@ class AreaRestriction(StrEnum):
     STAY_IN_AREA = "stay_in_area"  # 人不出区
     CLOSED = "closed"  # 临时禁止开业
     RESTRICTED = "restricted"  # open, under the measure's limits (分类适度限制, 强化措施 ...)
+    # free to move, but leaving the city needs a negative test within the health code's
+    # `leave_city_test_validity_hours` (the 9th edition's low-risk area: 离开所在城市须持
+    # 48小时核酸阴性证明)
+    LEAVE_CITY_WITH_TEST = "leave_city_with_test"
 
 
 _CONFINEMENT = {

@@ -122,7 +122,7 @@ _HOME_KINDS = (
 HOSPITALS = (FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value)
 _OUT = np.uint8(Restriction.ISOLATED | Restriction.QUARANTINED)
 # the risk-area measures that confine residents (`AreaRestriction`)
-_CONFINING = [AreaRestriction.STAY_HOME.value, AreaRestriction.STAY_IN_AREA.value]
+_CONFINING = [AreaRestriction.STAY_HOME, AreaRestriction.STAY_IN_AREA]
 
 
 @dataclass(frozen=True)
@@ -478,7 +478,7 @@ class Twin:
         )
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
         # layer within a compound or building, and no venue lies in one
-        area = residents_under_measures(st, day, sc).filter(pl.col("restriction").is_in(_CONFINING))
+        area = residents_under_measures(st, day, sc, _CONFINING)
         closed = venues_under_measures(st, day, sc).filter(
             pl.col("restriction") == AreaRestriction.CLOSED.value
         )
