@@ -60,7 +60,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from fangkong.engine.episode import episode_ctes
-from fangkong.engine.frames import ZONE, day_bounds, read
+from fangkong.engine.frames import IDS, ZONE, day_bounds, ids_of, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import kept_day, run_memo
@@ -608,35 +608,35 @@ def _rounds(
     if residences.height == 0:
         return {}
     keys = residences.select("unit", "key").unique()
-    compounds = keys.filter(pl.col("unit") == AreaUnit.COMPOUND.value)["key"].to_list()
-    buildings = keys.filter(pl.col("unit") == AreaUnit.BUILDING.value)["key"].to_list()
-    regions = keys.filter(pl.col("unit").is_in([AreaUnit.STREET.value, AreaUnit.COUNTY.value]))
-    prefixes = regions["key"].to_list()
+    wanted = {
+        AreaUnit(u): set(keys.filter(pl.col("unit") == u)["key"].to_list())
+        for u in keys.get_column("unit").unique().to_list()
+    }
+    # the residents from the read the run's steps share (`_residents_of_keys`), then only
+    # their samples of the days asked (the samples were joined to every person registered)
+    people = _residents_of_keys(store, day, wanted)
+    members = pl.concat(
+        [
+            people.filter(area_key(unit).is_in(sorted(mine)))
+            for unit, mine in wanted.items()
+            if unit in _DWELLING_UNITS
+        ]
+        or [people.clear()]
+    ).unique("person_id")
+    if members.height == 0:
+        return {}
     start, _ = day_bounds(since)
     _, end = day_bounds(day)
-    sql = f"""
-SELECT p.person_id, p.region_code, p.compound_id, p.building_id, s.sampled_at, r."result"
-FROM {current_person(":until")} p
-LEFT JOIN sample s ON s.person_id = p.person_id AND s.sampled_at >= :start
- AND s.sampled_at < :until
-LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
-WHERE p.compound_id IN (SELECT unnest(CAST(:c AS VARCHAR[])))
-   OR p.building_id IN (SELECT unnest(CAST(:b AS VARCHAR[])))
-   OR {_division(RegionLevel.COUNTY, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))
-   OR {_division(RegionLevel.STREET, "p.region_code")} IN (SELECT unnest(CAST(:r AS VARCHAR[])))"""
-    rows = read(
+    tests = read(
         store,
-        sql,
-        {"c": compounds, "b": buildings, "r": prefixes, "start": start, "until": end},
-        {
-            "person_id": pl.Int64(),
-            "region_code": pl.String(),
-            "compound_id": pl.String(),
-            "building_id": pl.String(),
-            "sampled_at": TIME,
-            "result": pl.String(),
-        },
+        f"""
+SELECT s.person_id, s.sampled_at, r."result"
+FROM sample s LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
+WHERE s.person_id IN ({IDS}) AND s.sampled_at >= :start AND s.sampled_at < :until""",
+        {"ids": ids_of(members.get_column("person_id")), "start": start, "until": end},
+        {"person_id": pl.Int64(), "sampled_at": TIME, "result": pl.String()},
     )
+    rows = members.join(tests, on="person_id", how="left")
     rows = rows.filter(~pl.col("person_id").is_in(residences.get_column("person_id").implode()))
     out: dict[str, list[date]] = {}
     for unit_value in keys.get_column("unit").unique().to_list():
