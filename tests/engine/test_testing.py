@@ -9,16 +9,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fangkong.engine.frames import day_bounds
+from fangkong.engine.frames import day_bounds, named
 from fangkong.engine.orders import ORDER_SCHEMA, check_orders
+from fangkong.engine.scenario import LIVE, watermarks
 from fangkong.engine.testing import (
     RULES,
+    _cutoff_params,
+    _facts,
     latest_negative,
     pooled_testing_orders,
+    result_deadline_of,
     round_progress,
     under_temporary_control,
     validity_column,
 )
+from fangkong.engine.testing_sql import MAY_ORDER_SQL, PARTS
 from fangkong.errors import InputError, NotFoundError
 from fangkong.ingest import import_file
 from fangkong.policy import Policy, load_policy
@@ -333,3 +338,29 @@ def test_round_progress_errors(loaded: Store) -> None:
         round_progress(loaded, "R1", day_bounds(D)[1], region="31%")
     with pytest.raises(InputError, match="timezone-aware"):
         latest_negative(loaded, datetime(2022, 7, 2))
+
+
+@pytest.mark.parametrize("policy_id", ["cn-2022-06-28", "cn-2022-11-11"])
+def test_only_the_rules_that_can_order_are_read(loaded: Store, policy_id: str) -> None:
+    """Each day's facts are read for the groups of rules whose necessary condition holds
+    (`MAY_ORDER_SQL`); reading every group gives the same facts, on every day of the round."""
+    policy = load_policy(policy_id)
+    found: set[str] = set()
+    for offset in range(-2, 4):
+        day = D + timedelta(days=offset)
+        marks = watermarks(loaded, LIVE, day)
+        params = {
+            **_cutoff_params(policy),
+            **marks.params(),
+            **LIVE.params(),
+            "day_start": day_bounds(day)[0],
+            "until": day_bounds(day)[1],
+            "lost_from": day_bounds(day)[0] - result_deadline_of(policy),
+            "lost_to": day_bounds(day)[1] - result_deadline_of(policy),
+        }
+        may = loaded.fetch(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)).row(0, named=True)
+        found |= {part for part, holds in may.items() if holds}
+        every = _facts(loaded, day, policy, LIVE, marks, PARTS)
+        assert _facts(loaded, day, policy, LIVE, marks).equals(every), day
+    # the round has a result of every group: each was read on some day
+    assert found == PARTS
