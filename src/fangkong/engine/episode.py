@@ -55,15 +55,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fangkong.engine.frames import IDS, day_bounds, ids_of
+import polars as pl
+
+from fangkong.engine.frames import IDS, day_bounds, ids_of, read
+from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import Scenario, Watermarks
-from fangkong.engine.state import forget
+from fangkong.engine.state import forget, revise
 from fangkong.store.base import Store
 
 __all__ = [
     "CASES",
+    "CASES_BEFORE",
+    "CASE_SCHEMA",
     "EPISODE_COLUMNS",
+    "EPISODE_SCHEMA",
     "active_at",
+    "case_rows",
     "episode_ctes",
     "keep_episodes",
     "refresh_episodes",
@@ -262,19 +269,70 @@ episode AS MATERIALIZED (
 
 _COLS = ", ".join(EPISODE_COLUMNS)
 
-# the frame of everyone's latest episode a run reads once (`fangkong.engine.treatment.case_state`)
-# until it writes episodes again
-CASES = "cases"
+EPISODE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "episode_no": pl.Int32(),
+    "case_id": pl.String(),
+    "opened_at": TIME,
+    "opened_batch": pl.Int32(),
+    "opened_run_day": pl.Date(),
+    "diagnosis": pl.String(),
+    "severity": pl.String(),
+    "origin": pl.String(),
+    "region_code": pl.String(),
+    "onset_date": pl.Date(),
+    "closed_at": TIME,
+    "ended_by": pl.String(),
+    "prev_closed_at": TIME,
+}
+
+# a person's case now: their latest episode (`fangkong.engine.treatment.case_state`)
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "case_id": pl.String(),  # of the event that opened the episode
+    "case_since": TIME,  # the episode's opening: first report as confirmed or asymptomatic
+    "diagnosis": pl.String(),  # latest
+    "severity": pl.String(),  # latest reported, null if none
+    "region_code": pl.String(),  # of the latest event
+    "outcome_at": TIME,  # the episode's end (outcome or withdrawal), null while open
+    "ended_by": pl.String(),  # cured | released | died | excluded; null while open
+}
+
+# the frames of everyone's latest episode a run reads once (`fangkong.engine.treatment.
+# case_state`): as of the end of its day, brought up to date when it writes episodes, and as of
+# the end of the day before (read before the run starts, by the twin), dropped then
+CASES, CASES_BEFORE = "cases", "cases_before"
+
+
+def case_rows(episodes: pl.DataFrame) -> pl.DataFrame:
+    """Each person's latest episode of `episodes` (EPISODE_SCHEMA's columns), as CASE_SCHEMA."""
+    return (
+        episodes.sort("person_id", "episode_no")
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .select(
+            "person_id",
+            "case_id",
+            pl.col("opened_at").alias("case_since"),
+            "diagnosis",
+            "severity",
+            "region_code",
+            pl.col("closed_at").alias("outcome_at"),
+            "ended_by",
+        )
+        .cast(CASE_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 def refresh_episodes(
     store: Store, scenario: Scenario, day: date, persons: list[int] | None
 ) -> None:
     """Write the episodes of `persons` (None: everyone with a case event) as of the end of
-    `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them)."""
+    `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them);
+    the run's frame of everyone's case (`CASES`) gets theirs."""
     if persons is not None and not persons:
         return
-    forget(store, scenario, CASES)
+    forget(store, scenario, CASES_BEFORE)
     only = f" AND person_id IN ({IDS})" if persons is not None else ""
     ids: dict[str, Any] = {} if persons is None else {"ids": persons}
     store.execute(
@@ -282,10 +340,29 @@ def refresh_episodes(
         {"s": scenario.name, "d": day, **ids},
     )
     ctes = episode_ctes(scenario, persons=IDS if persons is not None else None)
-    store.execute(
-        f"INSERT INTO engine_episode (scenario, run_day, {_COLS})"
-        f" WITH {ctes} SELECT :scenario, :d, {_COLS} FROM episode",
-        {"d": day, "until": day_bounds(day)[1], **scenario.params(), **ids},
+    rows = read(
+        store,
+        f"WITH {ctes} SELECT {_COLS} FROM episode",
+        {"until": day_bounds(day)[1], **scenario.params(), **ids},
+        EPISODE_SCHEMA,
+    )
+    if rows.height:
+        store.insert_frame(
+            "engine_episode",
+            rows.select(
+                pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *rows.columns
+            ),
+        )
+    if persons is None:
+        forget(store, scenario, CASES)
+        return
+    # a person whose events open no episode keeps the rows of an earlier run (none, in practice)
+    cases = case_rows(rows)
+    revise(
+        store,
+        scenario,
+        CASES,
+        lambda every: pl.concat([every.join(cases, on="person_id", how="anti"), cases]),
     )
 
 
@@ -302,7 +379,10 @@ WHERE reported_at < :until AND reported_at >= :fresh_since AND {visible}
 def keep_episodes(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
     """At the start of the run of `day`: the kept episodes brought to the end of `day` for the
     people whose case events are new to the run (everyone's when no earlier run is seen, or
-    the earlier run kept no state: a store of runs from before migration 7)."""
+    the earlier run kept no state: a store of runs from before migration 7). The frames of
+    everyone's case read before (the run removed its day's rows, on a rerun) are dropped."""
+    forget(store, scenario, CASES)
+    forget(store, scenario, CASES_BEFORE)
     if marks.since is None or not marks.state_kept:
         refresh_episodes(store, scenario, day, None)
         return
