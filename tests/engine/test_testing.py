@@ -12,6 +12,7 @@ import pytest
 from fangkong.engine.frames import day_bounds, named
 from fangkong.engine.orders import ORDER_SCHEMA, check_orders
 from fangkong.engine.scenario import LIVE, watermarks
+from fangkong.engine.state import kept_state
 from fangkong.engine.testing import (
     RULES,
     _cutoff_params,
@@ -364,3 +365,17 @@ def test_only_the_rules_that_can_order_are_read(loaded: Store, policy_id: str) -
         assert _facts(loaded, day, policy, LIVE, marks).equals(every), day
     # the round has a result of every group: each was read on some day
     assert found == PARTS
+
+
+def test_temporary_control_in_a_run_reads_what_the_testing_step_found(
+    loaded: Store, ninth: Policy
+) -> None:
+    """In a run, whether a positive pool exists by the day's end is what the testing step
+    found (`MAY_ORDER_SQL`): the controls open at the day's last instant are the same."""
+    for day in (D - timedelta(days=2), D, D + timedelta(days=1)):
+        last = day_bounds(day)[1] - timedelta(microseconds=1)
+        with kept_state(loaded, LIVE, day):
+            pooled_testing_orders(loaded, day, ninth)
+            inside = under_temporary_control(loaded, last, ninth)
+        assert inside.equals(under_temporary_control(loaded, last, ninth)), day
+        assert inside.height == (0 if day < D else 4 if day == D else 2)
