@@ -65,7 +65,6 @@ from fangkong.store.base import Store
 
 __all__ = [
     "CASES",
-    "CASES_BEFORE",
     "CASE_SCHEMA",
     "EPISODE_COLUMNS",
     "EPISODE_SCHEMA",
@@ -285,10 +284,9 @@ CASE_SCHEMA: dict[str, pl.DataType] = {
     "ended_by": pl.String(),  # cured | released | died | excluded; null while open
 }
 
-# the frames of everyone's latest episode a run reads once (`fangkong.engine.treatment.
-# case_state`): as of the end of its day, brought up to date when it writes episodes, and as of
-# the end of the day before (read before the run starts, by the twin), dropped then
-CASES, CASES_BEFORE = "cases", "cases_before"
+# the frame of everyone's latest episode a run reads once (`fangkong.engine.treatment.
+# case_state`), brought up to date when it writes episodes
+CASES = "cases"
 
 
 def case_rows(episodes: pl.DataFrame) -> pl.DataFrame:
@@ -319,7 +317,6 @@ def refresh_episodes(
     the run's frame of everyone's case (`CASES`) gets theirs."""
     if persons is not None and not persons:
         return
-    forget(store, scenario, CASES_BEFORE)
     only = f" AND person_id IN ({IDS})" if persons is not None else ""
     ids: dict[str, Any] = {} if persons is None else {"ids": persons}
     store.execute(
@@ -366,10 +363,9 @@ WHERE reported_at < :until AND reported_at >= :fresh_since AND {visible}
 def keep_episodes(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
     """At the start of the run of `day`: the kept episodes brought to the end of `day` for the
     people whose case events are new to the run (everyone's when no earlier run is seen, or
-    the earlier run kept no state: a store of runs from before migration 7). The frames of
-    everyone's case read before (the run removed its day's rows, on a rerun) are dropped."""
+    the earlier run kept no state: a store of runs from before migration 7). A frame of
+    everyone's case read before (the run removed its day's rows, on a rerun) is dropped."""
     forget(store, scenario, CASES)
-    forget(store, scenario, CASES_BEFORE)
     if marks.since is None or not marks.state_kept:
         refresh_episodes(store, scenario, day, None)
         return

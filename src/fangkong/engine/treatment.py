@@ -41,7 +41,6 @@ import polars as pl
 from fangkong.engine.episode import (
     CASE_SCHEMA,
     CASES,
-    CASES_BEFORE,
     EPISODE_COLUMNS,
     EPISODE_SCHEMA,
     case_rows,
@@ -87,13 +86,10 @@ def case_state(
     """Each person's latest case episode opened by the end of `day` (of `ids`, or everyone),
     with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`). In
     a run of `day`, everyone's are read once from the kept episodes and kept up to date as the
-    run writes episodes (`fangkong.engine.state`), and `ids` picked from them; so are those as
-    of the day before, until the run starts (the twin reads them twice)."""
-    kept = kept_day(store, scenario)
-    if kept is not None and day in (kept, kept - timedelta(days=1)):
-        name = CASES if day == kept else CASES_BEFORE
+    run writes episodes (`fangkong.engine.state`), and `ids` picked from them."""
+    if kept_day(store, scenario) == day:
         every = read_once(
-            store, scenario, kept, name, lambda: _case_state(store, day, None, scenario)
+            store, scenario, day, CASES, lambda: _case_state(store, day, None, scenario)
         )
         return every if ids is None else every.filter(pl.col("person_id").is_in(ids))
     return _case_state(store, day, ids, scenario)
