@@ -324,30 +324,29 @@ def refresh_episodes(
         {"s": scenario.name, "d": day, **ids},
     )
     ctes = episode_ctes(scenario, persons=IDS if persons is not None else None)
-    rows = read(
-        store,
-        f"WITH {ctes} SELECT {_COLS} FROM episode",
-        {"until": day_bounds(day)[1], **scenario.params(), **ids},
-        EPISODE_SCHEMA,
+    store.execute(
+        f"INSERT INTO engine_episode (scenario, run_day, {_COLS})"
+        f" WITH {ctes} SELECT :scenario, :d, {_COLS} FROM episode",
+        {"d": day, "until": day_bounds(day)[1], **scenario.params(), **ids},
     )
-    if rows.height:
-        store.insert_frame(
-            "engine_episode",
-            rows.select(
-                pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *rows.columns
-            ),
-        )
     if persons is None:
         forget(store, scenario, CASES)
         return
-    # a person whose events open no episode keeps the rows of an earlier run (none, in practice)
-    cases = case_rows(rows)
-    revise(
-        store,
-        scenario,
-        CASES,
-        lambda every: pl.concat([every.join(cases, on="person_id", how="anti"), cases]),
-    )
+
+    def update(every: pl.DataFrame) -> pl.DataFrame:
+        # the rows just written, read back (a person whose events open no episode keeps the
+        # rows of an earlier run: none, in practice)
+        written = read(
+            store,
+            f"SELECT {_COLS} FROM engine_episode"
+            f" WHERE scenario = :s AND run_day = :d AND person_id IN ({IDS})",
+            {"s": scenario.name, "d": day, **ids},
+            EPISODE_SCHEMA,
+        )
+        cases = case_rows(written)
+        return pl.concat([every.join(cases, on="person_id", how="anti"), cases])
+
+    revise(store, scenario, CASES, update)
 
 
 _CHANGED_SQL = """
