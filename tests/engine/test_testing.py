@@ -9,16 +9,22 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fangkong.engine.frames import day_bounds
+from fangkong.engine.frames import day_bounds, named
 from fangkong.engine.orders import ORDER_SCHEMA, check_orders
+from fangkong.engine.scenario import LIVE, watermarks
+from fangkong.engine.state import kept_state
 from fangkong.engine.testing import (
     RULES,
+    _cutoff_params,
+    _facts,
     latest_negative,
     pooled_testing_orders,
+    result_deadline_of,
     round_progress,
     under_temporary_control,
     validity_column,
 )
+from fangkong.engine.testing_sql import MAY_ORDER_SQL, PARTS
 from fangkong.errors import InputError, NotFoundError
 from fangkong.ingest import import_file
 from fangkong.policy import Policy, load_policy
@@ -333,3 +339,43 @@ def test_round_progress_errors(loaded: Store) -> None:
         round_progress(loaded, "R1", day_bounds(D)[1], region="31%")
     with pytest.raises(InputError, match="timezone-aware"):
         latest_negative(loaded, datetime(2022, 7, 2))
+
+
+@pytest.mark.parametrize("policy_id", ["cn-2022-06-28", "cn-2022-11-11"])
+def test_only_the_rules_that_can_order_are_read(loaded: Store, policy_id: str) -> None:
+    """Each day's facts are read for the groups of rules whose necessary condition holds
+    (`MAY_ORDER_SQL`); reading every group gives the same facts, on every day of the round."""
+    policy = load_policy(policy_id)
+    found: set[str] = set()
+    for offset in range(-2, 4):
+        day = D + timedelta(days=offset)
+        marks = watermarks(loaded, LIVE, day)
+        params = {
+            **_cutoff_params(policy),
+            **marks.params(),
+            **LIVE.params(),
+            "day_start": day_bounds(day)[0],
+            "until": day_bounds(day)[1],
+            "lost_from": day_bounds(day)[0] - result_deadline_of(policy),
+            "lost_to": day_bounds(day)[1] - result_deadline_of(policy),
+        }
+        may = loaded.fetch(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)).row(0, named=True)
+        found |= {part for part, holds in may.items() if holds}
+        every = _facts(loaded, day, policy, LIVE, marks, PARTS)
+        assert _facts(loaded, day, policy, LIVE, marks).equals(every), day
+    # the round has a result of every group: each was read on some day
+    assert found == PARTS
+
+
+def test_temporary_control_in_a_run_reads_what_the_testing_step_found(
+    loaded: Store, ninth: Policy
+) -> None:
+    """In a run, whether a positive pool exists by the day's end is what the testing step
+    found (`MAY_ORDER_SQL`): the controls open at the day's last instant are the same."""
+    for day in (D - timedelta(days=2), D, D + timedelta(days=1)):
+        last = day_bounds(day)[1] - timedelta(microseconds=1)
+        with kept_state(loaded, LIVE, day):
+            pooled_testing_orders(loaded, day, ninth)
+            inside = under_temporary_control(loaded, last, ninth)
+        assert inside.equals(under_temporary_control(loaded, last, ninth)), day
+        assert inside.height == (0 if day < D else 4 if day == D else 2)

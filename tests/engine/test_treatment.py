@@ -147,15 +147,18 @@ def test_no_bed_is_a_clear_state_retried_the_next_day(store: Store) -> None:
     ]
 
 
-def test_monitoring_test_with_a_low_ct_sends_back(store: Store) -> None:
+def discharged_on_07_09(store: Store) -> None:
+    """Case 1, reported on 07-01, admitted, and discharged on 07-09 (monitoring from 07-10)."""
     put(store, "case_report", [report(1, "2022-07-01 09:00")])
     admitted(store, date(2022, 7, 1))
     results(
         store, 1, ("2022-07-08 08:00", "negative", None), ("2022-07-09 09:00", "negative", None)
     )
     run_steps(store, date(2022, 7, 9), NINTH, ["treatment_orders"])
-    # monitoring day 7 = 07-16: Ct 30 < 35 → back to a 方舱
-    results(store, 3, ("2022-07-16 08:00", "positive", 30.0))
+
+
+def low_ct_on_07_16(store: Store) -> None:
+    """Case 1's monitoring test of day 7 (07-16): Ct 30, below the return cut-off (35)."""
     put(
         store,
         "sample",
@@ -173,10 +176,36 @@ def test_monitoring_test_with_a_low_ct_sends_back(store: Store) -> None:
             }
         ],
     )
+
+
+def test_monitoring_test_with_a_low_ct_sends_back(store: Store) -> None:
+    discharged_on_07_09(store)
+    # monitoring day 7 = 07-16: Ct 30 < 35 → back to a 方舱
+    results(store, 3, ("2022-07-16 08:00", "positive", 30.0))
+    low_ct_on_07_16(store)
     orders = treatment_orders(store, date(2022, 7, 16), NINTH)
     assert orders.select("order_type", "place", "rule").sort("order_type").rows() == [
         ("admit", "FC-1", "treatment.monitor_return"),
         ("transfer", "FC-1", "treatment.transfer"),
+    ]
+
+
+def test_a_monitoring_older_than_the_open_cases_still_sends_back(store: Store) -> None:
+    """The orders a day's decisions read reach back to the earliest open episode, and further
+    to the discharge of a monitoring in force: case 1 is discharged on 07-09, case 2 opens on
+    07-14, and case 1's low Ct on 07-16 still sends them back to care."""
+    discharged_on_07_09(store)
+    # the registry's outcome of the discharge closes case 1's episode (as a run derives it)
+    cured = {"event_type": "outcome", "outcome": "cured", "diagnosis": None, "severity": None}
+    put(store, "case_report", [report(1, "2022-07-09 12:00", **cured)])
+    put(store, "case_report", [report(2, "2022-07-14 09:00")])
+    first, _ = run_steps(store, date(2022, 7, 14), NINTH, ["treatment_orders"])
+    assert first.filter(pl.col("order_type") == "admit").get_column("person_id").to_list() == [2]
+    low_ct_on_07_16(store)
+    orders = treatment_orders(store, date(2022, 7, 16), NINTH)
+    assert orders.select("person_id", "order_type", "rule").sort("order_type").rows() == [
+        (1, "admit", "treatment.monitor_return"),
+        (1, "transfer", "treatment.transfer"),
     ]
 
 

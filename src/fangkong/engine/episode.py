@@ -55,15 +55,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fangkong.engine.frames import IDS, day_bounds, ids_of
+import polars as pl
+
+from fangkong.engine.frames import IDS, day_bounds, ids_of, read
+from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import Scenario, Watermarks
-from fangkong.engine.state import forget
+from fangkong.engine.state import forget, revise
 from fangkong.store.base import Store
 
 __all__ = [
     "CASES",
+    "CASE_SCHEMA",
     "EPISODE_COLUMNS",
+    "EPISODE_SCHEMA",
     "active_at",
+    "case_rows",
     "episode_ctes",
     "keep_episodes",
     "refresh_episodes",
@@ -91,14 +97,17 @@ _OPENING = "event_type IN ('report', 'reclassify') AND diagnosis IN ('confirmed'
 _CLOSING = "event_type = 'outcome' OR (event_type = 'reclassify' AND diagnosis = 'excluded')"
 
 
+def _first(value: str, flag: str) -> str:
+    """The segment's first `value` (by time, then id) among its events flagged `flag`."""
+    return f"(array_agg({value} ORDER BY reported_at, report_id) FILTER (WHERE {flag} = 1))[1]"
+
+
 def _latest(column: str) -> str:
-    """The segment's latest non-null value of `column` (a row_number() per segment)."""
-    return f"""
-    SELECT person_id, seg, {column} FROM (
-        SELECT person_id, seg, {column}, row_number() OVER (
-            PARTITION BY person_id, seg ORDER BY reported_at DESC, report_id DESC) AS k
-        FROM seg WHERE {column} IS NOT NULL AND (opening = 1 OR closing = 0)
-    ) x WHERE k = 1"""
+    """The segment's latest non-null value of `column`, its closing event left out."""
+    return (
+        f"(array_agg({column} ORDER BY reported_at DESC, report_id DESC)"
+        f" FILTER (WHERE {column} IS NOT NULL AND closing = 0))[1]"
+    )
 
 
 def _case_event_cte(scenario: Scenario, persons: str | None, until: str) -> str:
@@ -167,67 +176,51 @@ def episode_ctes(
     `engine_episode`; `until` must then be no later than the end of that day."""
     if kept is not None:
         return _kept_ctes(scenario, persons, until, kept)
+    # one pass numbers the segments, one grouping reads each segment's opening, closing and
+    # latest values (an event is never both opening and closing; a segment ends at its only
+    # closing event), one more numbers the episodes: DuckDB plans a few operators faster than
+    # a window and a join per value
     return f"""
 {_case_event_cte(scenario, persons, until)},
-flagged AS (
-    SELECT case_event.*,
-           CASE WHEN {_OPENING} THEN 1 ELSE 0 END AS opening,
-           CASE WHEN {_CLOSING} THEN 1 ELSE 0 END AS closing
-    FROM case_event
-),
-seg AS MATERIALIZED (
+seg AS (
     SELECT flagged.*,
            coalesce(sum(closing) OVER (
                PARTITION BY person_id ORDER BY reported_at, report_id
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS seg
-    FROM flagged
-),
-opened AS (
-    SELECT person_id, seg, case_id, reported_at AS opened_at, batch_id AS opened_batch,
-           run_day AS opened_run_day
     FROM (
-        SELECT seg.*, row_number() OVER (
-            PARTITION BY person_id, seg ORDER BY reported_at, report_id) AS k
-        FROM seg WHERE opening = 1
-    ) x WHERE k = 1
+        SELECT case_event.*,
+               CASE WHEN {_OPENING} THEN 1 ELSE 0 END AS opening,
+               CASE WHEN {_CLOSING} THEN 1 ELSE 0 END AS closing
+        FROM case_event
+    ) flagged
 ),
-closed AS (
-    SELECT person_id, seg, reported_at AS closed_at,
-           CASE WHEN event_type = 'outcome' THEN outcome ELSE 'excluded' END AS ended_by
-    FROM (
-        SELECT seg.*, row_number() OVER (
-            PARTITION BY person_id, seg ORDER BY reported_at, report_id) AS k
-        FROM seg WHERE closing = 1
-    ) x WHERE k = 1
-),
-l_diagnosis AS ({_latest("diagnosis")}
-),
-l_severity AS ({_latest("severity")}
-),
-l_origin AS ({_latest("origin")}
-),
-l_region AS ({_latest("region_code")}
-),
-l_onset AS ({_latest("onset_date")}
-),
-numbered AS (
-    SELECT o.*, c.closed_at, c.ended_by,
-           row_number() OVER (PARTITION BY o.person_id ORDER BY o.seg) AS episode_no
-    FROM opened o LEFT JOIN closed c ON c.person_id = o.person_id AND c.seg = o.seg
+segment AS (
+    SELECT person_id, seg,
+           {_first("case_id", "opening")} AS case_id,
+           min(reported_at) FILTER (WHERE opening = 1) AS opened_at,
+           {_first("batch_id", "opening")} AS opened_batch,
+           {_first("run_day", "opening")} AS opened_run_day,
+           {_latest("diagnosis")} AS diagnosis,
+           {_latest("severity")} AS severity,
+           {_latest("origin")} AS origin,
+           {_latest("region_code")} AS region_code,
+           {_latest("onset_date")} AS onset_date,
+           min(reported_at) FILTER (WHERE closing = 1) AS closed_at,
+           {_first("CASE WHEN event_type = 'outcome' THEN outcome ELSE 'excluded' END", "closing")}
+               AS ended_by
+    FROM seg
+    GROUP BY person_id, seg
+    HAVING count(*) FILTER (WHERE opening = 1) > 0
 ),
 episode AS MATERIALIZED (
-    SELECT n.person_id, n.episode_no, n.case_id, n.opened_at, n.opened_batch,
-           n.opened_run_day,
-           CASE WHEN d.diagnosis IN ('confirmed', 'asymptomatic') THEN d.diagnosis
+    SELECT person_id,
+           row_number() OVER (PARTITION BY person_id ORDER BY seg) AS episode_no,
+           case_id, opened_at, opened_batch, opened_run_day,
+           CASE WHEN diagnosis IN ('confirmed', 'asymptomatic') THEN diagnosis
                 ELSE 'confirmed' END AS diagnosis,
-           s.severity, g.origin, r.region_code, t.onset_date, n.closed_at, n.ended_by,
-           lag(n.closed_at) OVER (PARTITION BY n.person_id ORDER BY n.seg) AS prev_closed_at
-    FROM numbered n
-    LEFT JOIN l_diagnosis d ON d.person_id = n.person_id AND d.seg = n.seg
-    LEFT JOIN l_severity s ON s.person_id = n.person_id AND s.seg = n.seg
-    LEFT JOIN l_origin g ON g.person_id = n.person_id AND g.seg = n.seg
-    LEFT JOIN l_region r ON r.person_id = n.person_id AND r.seg = n.seg
-    LEFT JOIN l_onset t ON t.person_id = n.person_id AND t.seg = n.seg
+           severity, origin, region_code, onset_date, closed_at, ended_by,
+           lag(closed_at) OVER (PARTITION BY person_id ORDER BY seg) AS prev_closed_at
+    FROM segment
 )"""
 
 
@@ -262,19 +255,68 @@ episode AS MATERIALIZED (
 
 _COLS = ", ".join(EPISODE_COLUMNS)
 
-# the frame of everyone's latest episode a run reads once (`fangkong.engine.treatment.case_state`)
-# until it writes episodes again
+EPISODE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "episode_no": pl.Int32(),
+    "case_id": pl.String(),
+    "opened_at": TIME,
+    "opened_batch": pl.Int32(),
+    "opened_run_day": pl.Date(),
+    "diagnosis": pl.String(),
+    "severity": pl.String(),
+    "origin": pl.String(),
+    "region_code": pl.String(),
+    "onset_date": pl.Date(),
+    "closed_at": TIME,
+    "ended_by": pl.String(),
+    "prev_closed_at": TIME,
+}
+
+# a person's case now: their latest episode (`fangkong.engine.treatment.case_state`)
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "case_id": pl.String(),  # of the event that opened the episode
+    "case_since": TIME,  # the episode's opening: first report as confirmed or asymptomatic
+    "diagnosis": pl.String(),  # latest
+    "severity": pl.String(),  # latest reported, null if none
+    "region_code": pl.String(),  # of the latest event
+    "outcome_at": TIME,  # the episode's end (outcome or withdrawal), null while open
+    "ended_by": pl.String(),  # cured | released | died | excluded; null while open
+}
+
+# the frame of everyone's latest episode a run reads once (`fangkong.engine.treatment.
+# case_state`), brought up to date when it writes episodes
 CASES = "cases"
+
+
+def case_rows(episodes: pl.DataFrame) -> pl.DataFrame:
+    """Each person's latest episode of `episodes` (EPISODE_SCHEMA's columns), as CASE_SCHEMA."""
+    return (
+        episodes.sort("person_id", "episode_no")
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .select(
+            "person_id",
+            "case_id",
+            pl.col("opened_at").alias("case_since"),
+            "diagnosis",
+            "severity",
+            "region_code",
+            pl.col("closed_at").alias("outcome_at"),
+            "ended_by",
+        )
+        .cast(CASE_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 def refresh_episodes(
     store: Store, scenario: Scenario, day: date, persons: list[int] | None
 ) -> None:
     """Write the episodes of `persons` (None: everyone with a case event) as of the end of
-    `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them)."""
+    `day`, as rows of the run of `day` in `scenario` (replacing the run's earlier rows of them);
+    the run's frame of everyone's case (`CASES`) gets theirs."""
     if persons is not None and not persons:
         return
-    forget(store, scenario, CASES)
     only = f" AND person_id IN ({IDS})" if persons is not None else ""
     ids: dict[str, Any] = {} if persons is None else {"ids": persons}
     store.execute(
@@ -287,6 +329,24 @@ def refresh_episodes(
         f" WITH {ctes} SELECT :scenario, :d, {_COLS} FROM episode",
         {"d": day, "until": day_bounds(day)[1], **scenario.params(), **ids},
     )
+    if persons is None:
+        forget(store, scenario, CASES)
+        return
+
+    def update(every: pl.DataFrame) -> pl.DataFrame:
+        # the rows just written, read back (a person whose events open no episode keeps the
+        # rows of an earlier run: none, in practice)
+        written = read(
+            store,
+            f"SELECT {_COLS} FROM engine_episode"
+            f" WHERE scenario = :s AND run_day = :d AND person_id IN ({IDS})",
+            {"s": scenario.name, "d": day, **ids},
+            EPISODE_SCHEMA,
+        )
+        cases = case_rows(written)
+        return pl.concat([every.join(cases, on="person_id", how="anti"), cases])
+
+    revise(store, scenario, CASES, update)
 
 
 _CHANGED_SQL = """
@@ -302,7 +362,9 @@ WHERE reported_at < :until AND reported_at >= :fresh_since AND {visible}
 def keep_episodes(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
     """At the start of the run of `day`: the kept episodes brought to the end of `day` for the
     people whose case events are new to the run (everyone's when no earlier run is seen, or
-    the earlier run kept no state: a store of runs from before migration 7)."""
+    the earlier run kept no state: a store of runs from before migration 7). A frame of
+    everyone's case read before (the run removed its day's rows, on a rerun) is dropped."""
+    forget(store, scenario, CASES)
     if marks.since is None or not marks.state_kept:
         refresh_episodes(store, scenario, day, None)
         return

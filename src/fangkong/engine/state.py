@@ -6,9 +6,9 @@ While `run_day` runs day D in a scenario (`kept_state`), the steps read the case
 runs of earlier days make — open quarantine schedules (`fangkong.engine.schedule`), who is in
 which facility (`fangkong.engine.facility`) — is read from the store once (`read_once`) and
 shared by the steps that need it, instead of each step reading it again: nothing the run writes
-before its end changes it. Each person's latest episode is read once too, and again after the
-run writes episodes (`forget`). Outside a run (a report, a test calling a step alone) every read
-goes to the store.
+before its end changes it. Each person's latest episode is read once too, and brought up to
+date for the people whose episodes the run writes (`revise`). Outside a run (a report, a test
+calling a step alone) every read goes to the store.
 
 **The open quarantines** (`engine_schedule`): each run records the phases of every open
 quarantine at the start of its day, as it read them (`schedule.keep_schedules`). The next run
@@ -48,6 +48,7 @@ __all__ = [
     "note_orders",
     "orders_of_run",
     "read_once",
+    "revise",
     "run_memo",
 ]
 
@@ -143,6 +144,20 @@ def forget(store: Store, scenario: Scenario, name: str) -> None:
     run = _run(store, scenario)
     if run is not None:
         run.frames.pop(name, None)
+
+
+def revise(
+    store: Store,
+    scenario: Scenario,
+    name: str,
+    change: Callable[[pl.DataFrame], pl.DataFrame],
+) -> None:
+    """The run of `scenario` in `store` changed part of what frame `name` holds, and `change`
+    brings the frame up to date (when it was read), instead of the next step reading it all
+    again."""
+    run = _run(store, scenario)
+    if run is not None and name in run.frames:
+        run.frames[name] = change(run.frames[name])
 
 
 def kept_run(store: Store, scenario: Scenario, day: date) -> date | None:

@@ -3,7 +3,9 @@ with N-in-1 pooled tubes (混检, N = `policy.testing.pool_size`), turned into o
 person's latest negative test, for health codes; the progress of a round.
 
 Everything is one set-based SQL statement over whole tables (`testing_sql`), the same on DuckDB
-and PostgreSQL; Python only formats the reasons of the few rows that become orders.
+and PostgreSQL, holding only the groups of rules whose necessary condition a cheap first query
+finds on the day (most days, none: no statement at all); Python only formats the reasons of the
+few rows that become orders.
 
 How events make results
 -----------------------
@@ -110,11 +112,12 @@ import polars as pl
 from fangkong.engine.frames import LOCAL_ZONE, day_bounds, named, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
-from fangkong.engine.state import kept_day
+from fangkong.engine.state import kept_day, run_memo
 from fangkong.engine.testing_reason import order_reason
 from fangkong.engine.testing_sql import (
     LATEST_NEGATIVE_SQL,
     MAY_ORDER_SQL,
+    POOLS,
     UNDER_CONTROL_SQL,
     orders_sql,
     round_progress_sql,
@@ -201,23 +204,8 @@ def pooled_testing_orders(
     """The orders that the tests reported on `day` (Asia/Shanghai), and the results reported
     earlier but new to this run (imported late), make under `policy`, in ORDER_SCHEMA; the
     module docstring gives the rules."""
-    start, end = day_bounds(day)
     result_deadline = result_deadline_of(policy)
-    marks = marks or watermarks(store, scenario, day)
-    params = {
-        **_cutoff_params(policy),
-        **marks.params(),
-        **scenario.params(),
-        "day_start": start,
-        "until": end,
-        "repeat_window": timedelta(days=policy.testing.repeat_positive_window_days),
-        "deadline": result_deadline,
-        "lost_from": start - result_deadline,
-        "lost_to": end - result_deadline,
-    }
-    if not store.scalar(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)):
-        return empty_orders()
-    facts = read(store, orders_sql(scenario, kept_day(store, scenario)), params, _FACTS_SCHEMA)
+    facts = _facts(store, day, policy, scenario, marks or watermarks(store, scenario, day))
     if facts.height == 0:
         return empty_orders()
     facts = pl.concat([facts, _inbound_assessments(facts, policy)])
@@ -231,6 +219,41 @@ def pooled_testing_orders(
         order_reason(policy, result_deadline).alias("reason"),
     )
     return check_orders(orders.select(c for c in ORDER_SCHEMA if c in orders.columns))
+
+
+def _facts(
+    store: Store,
+    day: date,
+    policy: Policy,
+    scenario: Scenario,
+    marks: Watermarks,
+    parts: frozenset[str] | None = None,
+) -> pl.DataFrame:
+    """The facts of the day's orders (`orders_sql`) of the groups of rules `parts`; by default
+    those whose necessary condition holds on the day (`MAY_ORDER_SQL`): none, most days."""
+    start, end = day_bounds(day)
+    result_deadline = result_deadline_of(policy)
+    params = {
+        **_cutoff_params(policy),
+        **marks.params(),
+        **scenario.params(),
+        "day_start": start,
+        "until": end,
+        "repeat_window": timedelta(days=policy.testing.repeat_positive_window_days),
+        "deadline": result_deadline,
+        "lost_from": start - result_deadline,
+        "lost_to": end - result_deadline,
+    }
+    if parts is None:
+        may = store.fetch(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)).row(0, named=True)
+        parts = frozenset(part for part, found in may.items() if found)
+        memo = run_memo(store, day)
+        if memo is not None:  # the run's colours ask it again (`under_temporary_control`)
+            memo[_pool_key(end)] = POOLS in parts
+    if not parts - {POOLS}:  # a positive pool alone orders nothing
+        return pl.DataFrame(schema=_FACTS_SCHEMA)
+    sql = orders_sql(scenario, kept_day(store, scenario), parts)
+    return read(store, sql, named(sql, params), _FACTS_SCHEMA)
 
 
 def _inbound_assessments(facts: pl.DataFrame, policy: Policy) -> pl.DataFrame:
@@ -288,21 +311,34 @@ def under_temporary_control(store: Store, as_of: datetime, policy: Policy) -> pl
     `since` (the pool's report). One row per person and pool."""
     until = _aware(as_of, "as_of")
     # a control needs a pool (a tube of two or more samples) with a positive result: where
-    # none was ever reported, the query below (every tube's latest result) has nothing to find
-    if not store.scalar(_ANY_POSITIVE_POOL_SQL, {"until": until}):
+    # none was ever reported, the query below (every tube's latest result) has nothing to find;
+    # in a run, the testing step found whether one was by the day's end
+    memo = run_memo(store, until.astimezone(LOCAL_ZONE).date())
+    known = memo.get(_pool_key(until + _INSTANT)) if memo is not None else None
+    if known is False or (
+        known is None and not store.scalar(_ANY_POSITIVE_POOL_SQL, {"until": until})
+    ):
         return pl.DataFrame(schema=_CONTROL_SCHEMA)
     params = {**_cutoff_params(policy), "until": until}
     return read(store, UNDER_CONTROL_SQL, params, _CONTROL_SCHEMA)
 
 
+# a pool positive by an instant: a positive report, and two samples or more, by then (as the
+# `pools` of `MAY_ORDER_SQL`, there before an instant)
 _ANY_POSITIVE_POOL_SQL = """
 SELECT EXISTS (
     SELECT 1 FROM sample s
-    WHERE s.tube_id IN (
+    WHERE s.sampled_at <= :until AND s.tube_id IN (
         SELECT tube_id FROM tube_result WHERE "result" = 'positive' AND reported_at <= :until)
     GROUP BY s.tube_id
     HAVING count(*) > 1
 )"""
+_INSTANT = timedelta(microseconds=1)  # the resolution of the stored times
+
+
+def _pool_key(before: datetime) -> str:
+    """The run memo's name for whether a positive pool existed before `before`."""
+    return f"testing.positive_pool_before.{before.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from fangkong.store.person_view import current_person
 __all__ = [
     "LATEST_NEGATIVE_SQL",
     "MAY_ORDER_SQL",
+    "PARTS",
     "UNDER_CONTROL_SQL",
     "core_ctes",
     "fresh",
@@ -60,9 +61,13 @@ STATUS = """CASE
     END"""
 
 
-def core_ctes(op: Op, cand: str, pre: str = "", *, all_tubes: bool = True) -> str:
+def core_ctes(
+    op: Op, cand: str, pre: str = "", *, all_tubes: bool = True, pools: bool = True
+) -> str:
     """The shared CTEs (without the leading WITH), as of `:until` with comparison `op`; `eff`
-    of every tube, or (`all_tubes=False`) of those with a report that is not negative."""
+    of every tube, or (`all_tubes=False`) of those with a report that is not negative; with
+    `pools=False`, only up to `st` (no temporary control: the caller knows no positive pool
+    exists)."""
     pre_block = f"{pre.strip()},\n" if pre else ""
     some = (
         ""
@@ -110,7 +115,12 @@ st AS MATERIALIZED (
            {STATUS} AS status
     FROM eff e
     JOIN tube t ON t.tube_id = e.tube_id
-),
+){_pool_ctes(op) if pools else ""}"""
+
+
+def _pool_ctes(op: Op) -> str:
+    """The CTEs of temporary control, after `st` (see `core_ctes`)."""
+    return f""",
 ep AS MATERIALIZED (
     SELECT DISTINCT m.person_id, st.tube_id AS pool_id, st.reported_at AS start_at
     FROM st
@@ -192,10 +202,9 @@ prev AS MATERIALIZED (
 )"""
 
 _ORDERS_CAND = f"""SELECT tube_id FROM eff
-    WHERE result = 'positive' OR (result <> 'negative' AND {fresh("eff")})
-    UNION
-    SELECT tube_id FROM prev"""
+    WHERE result = 'positive' OR (result <> 'negative' AND {fresh("eff")})"""
 
+# (no quote mark in a comment of the SQL: the parameter rewriting reads it as a string)
 # Columns of every branch: person_id, order_type, start_at, detail, rule, ct, cut, n, inbound,
 # note (the result a correction or an unknown tube reported).
 _NO_FACTS = (
@@ -204,19 +213,83 @@ _NO_FACTS = (
 )
 _TUBE_FACTS = "st.ct_value AS ct, st.cut, st.n, st.inbound, CAST(NULL AS VARCHAR) AS note"
 
+# The rules of the day's orders fall in groups, each with a necessary condition that
+# `MAY_ORDER_SQL` checks cheaply (one column each); `orders_sql` reads only what the groups whose
+# condition holds need (the statement's planning costs DuckDB more than running it on the few
+# tubes of a day). A result new to the run that is not negative (pool_positive, single_positive,
+# retest_positive, weak_positive, invalid, unknown_tube); a pooled tube reported positive by the
+# day's end (temporary control: what names a member's retest, and pool_positive); a result new
+# to the run of a person sampled after a positive pool they were in (retest_negative,
+# pool_not_confirmed); a report on the day for a tube reported positive before it
+# (pool_corrected); a sample whose tube has no result by the deadline falling on the day
+# (tube_not_returned).
+RESULTS, POOLS, RELEASES, CORRECTIONS, LOST = (
+    "results",
+    "pools",
+    "releases",
+    "corrections",
+    "lost",
+)
+PARTS = frozenset((RESULTS, POOLS, RELEASES, CORRECTIONS, LOST))
 
-def orders_sql(scenario: Scenario, kept: date | None = None) -> str:
+
+def orders_sql(scenario: Scenario, kept: date | None = None, parts: frozenset[str] = PARTS) -> str:
     """The facts of the day's testing orders (see `fangkong.engine.testing`), for `scenario`
-    (whose case episodes say who is a case already; `kept`: see `episode_ctes`)."""
+    (whose case episodes say who is a case already; `kept`: see `episode_ctes`), of the rules
+    of `parts` (the groups whose condition `MAY_ORDER_SQL` found: the others give no order)."""
+    results, pools, releases = RESULTS in parts, POOLS in parts, RELEASES in parts
+    corrections, lost = CORRECTIONS in parts, LOST in parts
+    control = releases or (results and pools)  # temporary control and its retests are read
+    ctes: list[str] = []
+    if results or releases or corrections:
+        cand = _ORDERS_CAND + ("\n    UNION\n    SELECT tube_id FROM prev" if corrections else "")
+        pre = _PREV if corrections else ""
+        ctes.append(core_ctes("<", cand, pre, all_tubes=False, pools=control))
+    if results:
+        ctes.append(episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept))
+        ctes.append(_SP)
+    if releases:
+        ctes.append(_VERDICT)
+    if lost:
+        ctes.append(_LOST)
+    branches: list[str] = []
+    if results and pools:
+        branches.append(_POOL_POSITIVE)
+    if results:
+        retest = (
+            "CASE WHEN EXISTS (SELECT 1 FROM res WHERE res.tube_id = sp.tube_id)"
+            " THEN 'testing.retest_positive' ELSE 'testing.single_positive' END"
+            if control
+            else "'testing.single_positive'"
+        )
+        branches += [_SINGLE_POSITIVE.format(rule=retest), _RETEST, _UNKNOWN_TUBE]
+    if releases:
+        branches.append(_RELEASE)
+    if corrections:
+        branches.append(_CORRECTED)
+    if lost:
+        branches.append(_NOT_RETURNED)
+    union = "\n\n    UNION ALL".join(branches)
+    with_ = ",".join(c.strip("\n") for c in ctes)
     return f"""
-WITH {core_ctes("<", _ORDERS_CAND, _PREV, all_tubes=False)},
-{episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept)},
+WITH {with_},
+orders AS ({union}
+)
+SELECT DISTINCT person_id, order_type, start_at, detail, rule, ct, cut, n, inbound, note
+FROM orders
+ORDER BY rule, detail, person_id, order_type
+"""
+
+
+_SP = """
 sp AS (
     SELECT m.person_id, st.tube_id, st.reported_at, st.batch_id
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
     WHERE st.n = 1 AND st.status = 'positive'
-),
+)"""
+
+_VERDICT = """
 verdict AS (
     SELECT ep.pool_id, count(*) AS members, count(res.person_id) AS resolved,
            count(*) FILTER (WHERE res.status = 'positive') AS positives,
@@ -224,29 +297,31 @@ verdict AS (
     FROM ep
     LEFT JOIN res ON res.person_id = ep.person_id AND res.pool_id = ep.pool_id
     GROUP BY ep.pool_id
-),
+)"""
+
+_LOST = """
 lost AS (
     SELECT tube_id, max(sampled_at) AS sampled_at
     FROM sample
     WHERE sampled_at >= :lost_from AND sampled_at < :until
     GROUP BY tube_id
     HAVING max(sampled_at) < :lost_to
-),
-orders AS (
+)"""
+
+_POOL_POSITIVE = f"""
     -- a pooled tube positive: temporary control and a single-tube retest for each member
     SELECT DISTINCT m.person_id, v.order_type, st.reported_at AS start_at, st.tube_id AS detail,
            'testing.pool_positive' AS rule, {_TUBE_FACTS}
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
     CROSS JOIN (VALUES ('temporary_control'), ('retest')) v(order_type)
-    WHERE st.n > 1 AND st.status = 'positive' AND {fresh("st")}
+    WHERE st.n > 1 AND st.status = 'positive' AND {fresh("st")}"""
 
-    UNION ALL
+# {{rule}}: the rule's name (a retest of a member of a positive pool is retest_positive)
+_SINGLE_POSITIVE = f"""
     -- a single tube positive: a case report, unless a repeat or a known case
-    SELECT sp.person_id, 'report_case', sp.reported_at, sp.tube_id,
-           CASE WHEN EXISTS (SELECT 1 FROM res WHERE res.tube_id = sp.tube_id)
-                THEN 'testing.retest_positive' ELSE 'testing.single_positive' END,
-           {_TUBE_FACTS}
+    SELECT sp.person_id, 'report_case' AS order_type, sp.reported_at AS start_at,
+           sp.tube_id AS detail, {{rule}} AS rule, {_TUBE_FACTS}
     FROM sp
     JOIN st ON st.tube_id = sp.tube_id
     WHERE {fresh("sp")}
@@ -260,96 +335,108 @@ orders AS (
       AND NOT EXISTS (
           SELECT 1 FROM episode e
           WHERE e.person_id = sp.person_id AND {active_at("e", "sp.reported_at")}
-      )
+      )"""
 
-    UNION ALL
-    -- 'positive' at or above the cut-off, or invalid: a retest for each member
-    SELECT DISTINCT m.person_id, 'retest', st.reported_at, st.tube_id,
-           CASE WHEN st.status = 'weak' THEN 'testing.weak_positive' ELSE 'testing.invalid' END,
+_RETEST = f"""
+    -- a positive at or above the cut-off, or invalid: a retest for each member
+    SELECT DISTINCT m.person_id, 'retest' AS order_type, st.reported_at AS start_at,
+           st.tube_id AS detail,
+           CASE WHEN st.status = 'weak' THEN 'testing.weak_positive' ELSE 'testing.invalid' END
+               AS rule,
            {_TUBE_FACTS}
     FROM st
     JOIN mem m ON m.tube_id = st.tube_id
-    WHERE st.status IN ('weak', 'invalid') AND {fresh("st")}
+    WHERE st.status IN ('weak', 'invalid') AND {fresh("st")}"""
 
-    UNION ALL
+_RELEASE = f"""
     -- the first definitive retest of a member is negative: release (the last of a pool whose
     -- retests are all negative names the contradiction)
-    SELECT res.person_id, 'release_control', res.reported_at, res.pool_id,
+    SELECT res.person_id, 'release_control' AS order_type, res.reported_at AS start_at,
+           res.pool_id AS detail,
            CASE WHEN v.resolved = v.members AND v.positives = 0
                      AND (v.last_at >= :day_start OR v.last_at >= :fresh_since
                           OR (v.last_batch > :w_prev AND v.last_batch <= :w_cur))
-                THEN 'testing.pool_not_confirmed' ELSE 'testing.retest_negative' END,
-           CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), v.members,
-           CAST(NULL AS BOOLEAN), CAST(NULL AS VARCHAR)
+                THEN 'testing.pool_not_confirmed' ELSE 'testing.retest_negative' END AS rule,
+           CAST(NULL AS DOUBLE PRECISION) AS ct, CAST(NULL AS DOUBLE PRECISION) AS cut,
+           v.members AS n, CAST(NULL AS BOOLEAN) AS inbound, CAST(NULL AS VARCHAR) AS note
     FROM res
     JOIN verdict v ON v.pool_id = res.pool_id
-    WHERE res.status = 'negative' AND {fresh("res")}
+    WHERE res.status = 'negative' AND {fresh("res")}"""
 
-    UNION ALL
-    -- a pool positive at the day's start whose result a later report replaced: release
-    SELECT DISTINCT m.person_id, 'release_control', st.reported_at, st.tube_id,
-           'testing.pool_corrected', st.ct_value, st.cut, st.n, st.inbound, st.status
+_CORRECTED = """
+    -- a pool positive at the start of the day whose result a later report replaced: release
+    SELECT DISTINCT m.person_id, 'release_control' AS order_type, st.reported_at AS start_at,
+           st.tube_id AS detail, 'testing.pool_corrected' AS rule, st.ct_value AS ct, st.cut,
+           st.n, st.inbound, st.status AS note
     FROM prev
     JOIN st ON st.tube_id = prev.tube_id
     JOIN mem m ON m.tube_id = st.tube_id
     WHERE st.n > 1 AND st.status <> 'positive'
-      AND (prev.ct_value IS NULL OR prev.ct_value < st.cut)
+      AND (prev.ct_value IS NULL OR prev.ct_value < st.cut)"""
 
-    UNION ALL
-    -- a tube whose result is overdue at the day's end: a retest for each member
-    SELECT DISTINCT s.person_id, 'retest', l.sampled_at + :deadline, l.tube_id,
-           'testing.tube_not_returned', {_NO_FACTS}
+_NOT_RETURNED = f"""
+    -- a tube whose result is overdue at the end of the day: a retest for each member
+    SELECT DISTINCT s.person_id, 'retest' AS order_type, l.sampled_at + :deadline AS start_at,
+           l.tube_id AS detail, 'testing.tube_not_returned' AS rule, {_NO_FACTS}
     FROM lost l
     JOIN sample s ON s.tube_id = l.tube_id
     WHERE NOT EXISTS (
         SELECT 1 FROM tube_result r WHERE r.tube_id = l.tube_id AND r.reported_at < :until
-    )
+    )"""
 
-    UNION ALL
+_UNKNOWN_TUBE = f"""
     -- a result that is not negative for a tube with no registered sample: members unknown
-    SELECT CAST(NULL AS BIGINT), 'retest', e.reported_at, e.tube_id, 'testing.unknown_tube',
-           e.ct_value, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT),
-           CAST(NULL AS BOOLEAN), e.result
+    SELECT CAST(NULL AS BIGINT) AS person_id, 'retest' AS order_type, e.reported_at AS start_at,
+           e.tube_id AS detail, 'testing.unknown_tube' AS rule, e.ct_value AS ct,
+           CAST(NULL AS DOUBLE PRECISION) AS cut, CAST(NULL AS BIGINT) AS n,
+           CAST(NULL AS BOOLEAN) AS inbound, e.result AS note
     FROM eff e
     WHERE {fresh("e")} AND e.result <> 'negative'
-      AND NOT EXISTS (SELECT 1 FROM tube t WHERE t.tube_id = e.tube_id)
-)
-SELECT DISTINCT person_id, order_type, start_at, detail, rule, ct, cut, n, inbound, note
-FROM orders
-ORDER BY rule, detail, person_id, order_type
-"""
+      AND NOT EXISTS (SELECT 1 FROM tube t WHERE t.tube_id = e.tube_id)"""
 
 
-# Whether the day can have a testing order at all: a necessary condition of each rule above, in
-# cheap lookups (most days of a quiet city have none of them, and `orders_sql` reads whole
-# tables). A result new to the run that is not negative (pool_positive, single_positive,
-# weak_positive, invalid, unknown_tube); a result new to the run of a person who was a member of
-# a positive tube before it (retest_negative, pool_not_confirmed); a report on the day for a
-# tube reported positive before (pool_corrected); a sample whose tube has no result by the
-# deadline falling on the day (tube_not_returned). Same parameters as `orders_sql`.
+# Which groups of rules can give an order on the day (`orders_sql`): one boolean column per
+# group, in cheap lookups (most days of a quiet city have none of them). The results that are
+# not negative are few: they are read once. Same parameters as `orders_sql`.
 MAY_ORDER_SQL = f"""
-SELECT EXISTS (
-    SELECT 1 FROM tube_result r
-    WHERE r.reported_at < :until AND r.result <> 'negative' AND {fresh("r")}
-) OR EXISTS (
-    SELECT 1 FROM tube_result p
-    JOIN sample m ON m.tube_id = p.tube_id
-    JOIN sample s ON s.person_id = m.person_id AND s.sampled_at >= p.reported_at
-    JOIN tube_result r ON r.tube_id = s.tube_id
-    WHERE p.result = 'positive' AND p.reported_at < :until
-      AND r.reported_at < :until AND {fresh("r")}
-) OR EXISTS (
-    SELECT 1 FROM tube_result r
-    JOIN tube_result p ON p.tube_id = r.tube_id AND p.result = 'positive'
-     AND p.reported_at < :day_start
-    WHERE r.reported_at >= :day_start AND r.reported_at < :until
-) OR EXISTS (
-    SELECT 1 FROM sample s
-    WHERE s.sampled_at >= :lost_from AND s.sampled_at < :lost_to
-      AND NOT EXISTS (
-          SELECT 1 FROM tube_result r WHERE r.tube_id = s.tube_id AND r.reported_at < :until
-      )
-) AS may_order
+WITH nonneg AS MATERIALIZED (
+    SELECT tube_id, "result", reported_at, batch_id FROM tube_result
+    WHERE "result" <> 'negative' AND reported_at < :until
+),
+pool AS MATERIALIZED (
+    SELECT tube_id, min(reported_at) AS reported_at FROM nonneg
+    WHERE "result" = 'positive' AND tube_id IN (
+        SELECT tube_id FROM sample
+        WHERE sampled_at < :until
+          AND tube_id IN (SELECT tube_id FROM nonneg WHERE "result" = 'positive')
+        GROUP BY tube_id
+        HAVING count(*) > 1
+    )
+    GROUP BY tube_id
+)
+SELECT
+    EXISTS (SELECT 1 FROM nonneg r WHERE {fresh("r")}) AS {RESULTS},
+    EXISTS (SELECT 1 FROM pool) AS {POOLS},
+    EXISTS (
+        SELECT 1 FROM pool p
+        JOIN sample m ON m.tube_id = p.tube_id
+        JOIN sample s ON s.person_id = m.person_id AND s.sampled_at >= p.reported_at
+        JOIN tube_result r ON r.tube_id = s.tube_id
+        WHERE r.reported_at < :until AND {fresh("r")}
+    ) AS {RELEASES},
+    EXISTS (
+        SELECT 1 FROM tube_result r
+        JOIN nonneg p ON p.tube_id = r.tube_id AND p."result" = 'positive'
+         AND p.reported_at < :day_start
+        WHERE r.reported_at >= :day_start AND r.reported_at < :until
+    ) AS {CORRECTIONS},
+    EXISTS (
+        SELECT 1 FROM sample s
+        WHERE s.sampled_at >= :lost_from AND s.sampled_at < :lost_to
+          AND NOT EXISTS (
+              SELECT 1 FROM tube_result r WHERE r.tube_id = s.tube_id AND r.reported_at < :until
+          )
+    ) AS {LOST}
 """
 
 

@@ -38,7 +38,14 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.episode import CASES, episode_ctes
+from fangkong.engine.episode import (
+    CASE_SCHEMA,
+    CASES,
+    EPISODE_COLUMNS,
+    EPISODE_SCHEMA,
+    case_rows,
+    episode_ctes,
+)
 from fangkong.engine.facility import NO_BED, allocate, occupancy
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
@@ -60,17 +67,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CASE_SCHEMA: dict[str, pl.DataType] = {
-    "person_id": pl.Int64(),
-    "case_id": pl.String(),  # of the event that opened the episode
-    "case_since": TIME,  # the episode's opening: first report as confirmed or asymptomatic
-    "diagnosis": pl.String(),  # latest
-    "severity": pl.String(),  # latest reported, null if none
-    "region_code": pl.String(),  # of the latest event
-    "outcome_at": TIME,  # the episode's end (outcome or withdrawal), null while open
-    "ended_by": pl.String(),  # cured | released | died | excluded; null while open
-}
-
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
     "sample_id": pl.String(),
@@ -89,8 +85,8 @@ def case_state(
 ) -> pl.DataFrame:
     """Each person's latest case episode opened by the end of `day` (of `ids`, or everyone),
     with its diagnosis, severity, region and end (CASE_SCHEMA; `fangkong.engine.episode`). In
-    a run of `day`, everyone's are read once from the kept episodes until the run changes them
-    (`fangkong.engine.state`), and `ids` picked from them."""
+    a run of `day`, everyone's are read once from the kept episodes and kept up to date as the
+    run writes episodes (`fangkong.engine.state`), and `ids` picked from them."""
     if kept_day(store, scenario) == day:
         every = read_once(
             store, scenario, day, CASES, lambda: _case_state(store, day, None, scenario)
@@ -103,17 +99,11 @@ def _case_state(store: Store, day: date, ids: list[int] | None, scenario: Scenar
     persons = IDS if ids is not None else None
     sql = f"""
 WITH {episode_ctes(scenario, persons=persons, kept=kept_day(store, scenario))}
-SELECT person_id, case_id, opened_at AS case_since, diagnosis, severity, region_code,
-       closed_at AS outcome_at, ended_by
-FROM (
-    SELECT episode.*, row_number() OVER (
-        PARTITION BY person_id ORDER BY episode_no DESC) AS k
-    FROM episode
-) x WHERE k = 1"""
+SELECT {", ".join(EPISODE_COLUMNS)} FROM episode"""
     params: dict[str, object] = {"until": day_bounds(day)[1], **scenario.params()}
     if ids is not None:
         params["ids"] = ids
-    return read(store, sql, params, CASE_SCHEMA)
+    return case_rows(read(store, sql, params, EPISODE_SCHEMA))
 
 
 def active_cases(cases: pl.DataFrame) -> pl.DataFrame:
@@ -162,15 +152,19 @@ def negative(ct_at_least: float | pl.Expr) -> pl.Expr:
     )
 
 
+# Only the orders a decision of the day can turn on are read: an open episode's admission is
+# on or after the day it opened (:since, the earliest open episode's), and a monitoring in force
+# ends after the day's start, with the discharge of its run; a person's later orders are later
+# still. Older orders (every case of the past) are left unread: the scan is of the latest days.
 _CARE_SQL = """
-SELECT person_id, order_type, place, detail, run_day, start_at, end_at FROM (
-    SELECT person_id, order_type, place, detail, run_day, start_at, end_at,
-           row_number() OVER (PARTITION BY person_id, order_type = 'monitor'
-                              ORDER BY run_day DESC, start_at DESC, order_type DESC) AS rn
-    FROM engine_order o
-    WHERE order_type IN ('admit', 'discharge', 'monitor') AND person_id IS NOT NULL
-      AND run_day < :day AND {visible}
-) x WHERE rn = 1
+SELECT person_id, order_type, place, detail, run_day, start_at, end_at
+FROM engine_order o
+WHERE order_type IN ('admit', 'discharge', 'monitor') AND person_id IS NOT NULL
+  AND run_day < :day AND {visible}
+  AND run_day >= least(CAST(:since AS DATE), (
+      SELECT min(run_day) FROM engine_order m
+      WHERE m.order_type = 'monitor' AND m.person_id IS NOT NULL AND m.run_day < :day
+        AND m.end_at > :day_start AND {visible_m}))
 """
 _CARE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
@@ -346,13 +340,23 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy, rule: Discharge) -
     return pl.concat([discharge, monitor, tests])
 
 
-def _care(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
-    """Each person's latest admission or discharge, and latest monitoring, before `day`."""
-    return read(
+def _care(store: Store, day: date, scenario: Scenario, cases: pl.DataFrame) -> pl.DataFrame:
+    """Each person's latest admission or discharge, and latest monitoring, before `day`: of the
+    people with an open episode of `cases` (`case_state`) and those under monitoring on `day`
+    (others may be left out)."""
+    since = active_cases(cases).get_column("case_since").dt.date().min()
+    orders = read(
         store,
-        _CARE_SQL.format(visible=scenario.visible("o")),
-        {"day": day, **scenario.params()},
+        _CARE_SQL.format(visible=scenario.visible("o"), visible_m=scenario.visible("m")),
+        {"day": day, "day_start": day_start(day), "since": since, **scenario.params()},
         _CARE_SCHEMA,
+    )
+    monitor = (pl.col("order_type") == OrderType.MONITOR.value).alias("monitor")
+    return (
+        orders.sort("run_day", "start_at", "order_type", descending=True, nulls_last=True)
+        .group_by("person_id", monitor, maintain_order=True)
+        .first()
+        .select(*_CARE_SCHEMA)
     )
 
 
@@ -373,10 +377,12 @@ def isolation_lifted(
     the bed is freed). Not a recovery: no outcome event is derived from these."""
     if policy.treatment is not None and policy.discharge is not None:
         return empty_orders()
-    care = _care(store, day, scenario).filter(pl.col("order_type") != OrderType.MONITOR.value)
+    cases = case_state(store, day, scenario=scenario)
+    care = _care(store, day, scenario, cases).filter(
+        pl.col("order_type") != OrderType.MONITOR.value
+    )
     if care.height == 0:
         return empty_orders()
-    cases = case_state(store, day, ids_of(care.get_column("person_id")), scenario=scenario)
     admitted = _admitted(active_cases(cases).join(care, on="person_id"))
     if admitted.height:
         log.info("%d cases leave isolation: policy %s orders none", admitted.height, policy.id)
@@ -405,7 +411,7 @@ def treatment_orders(
         return empty_orders()
     start = day_start(day)
     every = case_state(store, day, scenario=scenario)
-    care = _care(store, day, scenario)
+    care = _care(store, day, scenario, every)
     monitoring = (
         (pl.col("order_type") == OrderType.MONITOR.value)
         & (pl.col("start_at") < start + timedelta(days=1))
