@@ -451,20 +451,30 @@ def latest_negative_sql(tubes: str = "", persons: str = "") -> str:
     counts by its latest report, negative. `tubes`: a query of tube_id, the only tubes read
     (the tubes new to a run: `fangkong.engine.negatives`); `persons`: a condition on
     `s.person_id`, the only people read."""
-    only, r_only = (
-        (
-            " AND tube_id IN (SELECT tube_id FROM tubes)",
-            " AND r.tube_id IN (SELECT tube_id FROM tubes)",
-        )
-        if tubes
-        else ("", "")
-    )
-    first = f"tubes AS MATERIALIZED ({tubes}),\n" if tubes else ""
     who = f" AND {persons}" if persons else ""
+    if tubes:
+        # a few tubes: each one's latest report and its latest negative one, in one pass over
+        # the reports (a tube counts when they are at the same instant); grouping every tube
+        # ever reported costs more than the form below, which groups only the mixed ones
+        return f"""
+WITH tubes AS MATERIALIZED ({tubes}),
+last AS (
+    SELECT tube_id, max(reported_at) AS reported_at,
+           max(reported_at) FILTER (WHERE "result" = 'negative') AS negative_at
+    FROM tube_result
+    WHERE reported_at <= :until AND tube_id IN (SELECT tube_id FROM tubes)
+    GROUP BY tube_id
+)
+SELECT s.person_id, max(s.sampled_at) AS sampled_at, max(n.reported_at) AS reported_at
+FROM sample s
+JOIN last n ON n.tube_id = s.tube_id AND n.negative_at = n.reported_at
+WHERE s.sampled_at <= :until{who}
+GROUP BY s.person_id
+"""
     return f"""
-WITH {first}mixed AS (
+WITH mixed AS (
     SELECT DISTINCT tube_id FROM tube_result
-    WHERE "result" <> 'negative' AND reported_at <= :until{only}
+    WHERE "result" <> 'negative' AND reported_at <= :until
 ),
 last_mixed AS (
     SELECT tube_id, max(reported_at) AS reported_at
@@ -476,7 +486,7 @@ neg AS (
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
     WHERE r.reported_at <= :until AND r."result" = 'negative'
-      AND r.tube_id NOT IN (SELECT tube_id FROM mixed){r_only}
+      AND r.tube_id NOT IN (SELECT tube_id FROM mixed)
     UNION ALL
     SELECT r.tube_id, r.reported_at
     FROM tube_result r
