@@ -57,17 +57,21 @@ _NEW_TUBES = (
     f" UNION ALL SELECT DISTINCT tube_id FROM sample WHERE {_NEW.format(t='sampled_at')}"
     f" AND tube_id NOT IN ({_NEW_REPORTS})"
 )
-# the people of a tube whose new report is not negative while a negative one was known before
+# the people of a tube whose new report is not negative while a negative one was known before:
+# the few tubes of such a report first, then their earlier reports (intersecting every negative
+# ever reported with the new reports read the whole history of testing each run)
 _CORRECTED_SQL = f"""
+WITH mixed AS MATERIALIZED (
+    SELECT DISTINCT tube_id FROM tube_result
+    WHERE "result" <> 'negative' AND {_NEW.format(t="reported_at")}
+)
 SELECT DISTINCT s.person_id
 FROM sample s
 WHERE s.sampled_at <= :until AND s.tube_id IN (
     SELECT tube_id FROM tube_result
-    WHERE "result" <> 'negative' AND {_NEW.format(t="reported_at")}
-    INTERSECT
-    SELECT tube_id FROM tube_result
     WHERE "result" = 'negative' AND reported_at <= :until
       AND NOT ((batch_id > :w_prev AND batch_id <= :w_cur) OR reported_at >= :fresh_since)
+      AND tube_id IN (SELECT tube_id FROM mixed)
 )"""
 
 
