@@ -61,8 +61,9 @@ kept negatives only. The people recomputed are those with
 - a fever-clinic visit or a symptom report leaving the lookback window since the previous
   run's day;
 - a row written by an earlier run of the same day (a rerun replaces it);
-- a resident of a medium- or high-risk area in force on D (an area drawn, raised or lowered),
-  or a risk area in their row (an area lifted, or they moved out).
+- risk-area reasons now (the residents of the medium- and high-risk areas in force on D) that
+  differ from those of their row: an area drawn, raised, lowered or lifted, or a resident who
+  moved in or out; the residents of an area unchanged since are not asked again.
 Everybody is recomputed when the scenario has no earlier run, or the earlier run was under
 another policy (a what-if's first run, a new regime in force): a colour depends on the policy.
 A run of a day replaces what an earlier run of that day wrote, in its scenario only.
@@ -143,12 +144,14 @@ def _last_instant(day: date) -> datetime:
     return day_bounds(day)[1] - timedelta(microseconds=1)
 
 
-def _only(frame: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+def _only(frame: pl.LazyFrame, ids: pl.Series | None) -> pl.LazyFrame:
     return frame if ids is None else frame.filter(pl.col("person_id").is_in(ids.implode()))
 
 
-def _reasons(frame: pl.DataFrame, **columns: pl.Expr | str) -> pl.DataFrame:
-    return frame.select(
+def _reasons(frame: pl.DataFrame | pl.LazyFrame, **columns: pl.Expr | str) -> pl.LazyFrame:
+    """The reasons of `frame`'s rows, as a plan: `_found` collects every rule's reasons at once
+    (a collect per rule, of a few rows each, cost more than the rules' Polars work)."""
+    return frame.lazy().select(
         "person_id",
         *(
             (pl.lit(v) if isinstance(v, str) else v).cast(REASON_SCHEMA[k]).alias(k)
@@ -159,12 +162,12 @@ def _reasons(frame: pl.DataFrame, **columns: pl.Expr | str) -> pl.DataFrame:
 
 def _case_reasons(
     store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     cases = active_cases(
         case_state(store, day, None if ids is None else ids.to_list(), scenario=scenario)
     )
     return _reasons(
-        cases.filter(pl.col("diagnosis").is_in(list(_CASE_REASONS))),
+        cases.lazy().filter(pl.col("diagnosis").is_in(list(_CASE_REASONS))),
         reason=pl.col("diagnosis").replace_strict({k: v.value for k, v in _CASE_REASONS.items()}),
         source=CodeSource.CASE_EPISODE.value,
         source_ref=pl.col("case_id"),
@@ -174,13 +177,14 @@ def _case_reasons(
 
 def _quarantine_reasons(
     store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     at = _last_instant(day)
     phases = open_schedules(
         store, day + timedelta(days=1), None if ids is None else ids.to_list(), scenario=scenario
     )
     current = (
-        phases.filter(~pl.col("released") & (pl.col("start_at") <= at))
+        phases.lazy()
+        .filter(~pl.col("released") & (pl.col("start_at") <= at))
         .sort("person_id", "start_at")
         .unique("person_id", keep="last")
     )
@@ -239,7 +243,7 @@ _LOOKBACKS = (
 
 def _lookback_reasons(
     store: Store, day: date, policy: Policy, ids: pl.Series | None, kinds: list[_Lookback]
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """The reasons of the events of `kinds` within the policy's lookback (one query)."""
     at = _last_instant(day)
     since = at - timedelta(days=policy.health_code.yellow_lookback_days)
@@ -252,27 +256,22 @@ def _lookback_reasons(
             sql,
             {"since": since, "until": at},
             {"kind": pl.Int32(), "person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
-        ),
+        ).lazy(),
         ids,
     )
-    return pl.concat(
-        [pl.DataFrame(schema=REASON_SCHEMA)]
-        + [
-            _reasons(
-                events.filter(pl.col("kind") == k),
-                reason=kind.reason.value,
-                source=kind.source.value,
-                source_ref=pl.col("ref"),
-                since=pl.col("at"),
-            )
-            for k, kind in enumerate(kinds)
-        ]
+    kind = pl.col("kind")
+    return _reasons(
+        events,
+        reason=kind.replace_strict({k: x.reason.value for k, x in enumerate(kinds)}),
+        source=kind.replace_strict({k: x.source.value for k, x in enumerate(kinds)}),
+        source_ref=pl.col("ref"),
+        since=pl.col("at"),
     )
 
 
 def _suspect_reasons(
     store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     persons = None if ids is None else IDS
     params: dict[str, Any] = {"until": day_bounds(day)[1], **scenario.params()}
     if ids is not None:
@@ -375,7 +374,7 @@ def _lapse_reasons(known: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         source=CodeSource.LATEST_NEGATIVE.value,
         source_ref=pl.lit(None, pl.String),
         since=_lapse(pl.col("tested_at"), after),
-    )
+    ).collect()
 
 
 def _colour(found: pl.DataFrame, policy: Policy) -> pl.Expr:
@@ -406,10 +405,10 @@ def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _area_reasons(residents: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+def _area_reasons(residents: pl.DataFrame, ids: pl.Series | None) -> pl.LazyFrame:
     """`from_risk_area` for the `residents` of the day's areas (`_area_residents`)."""
     return _reasons(
-        _only(residents, ids),
+        _only(residents.lazy(), ids),
         reason=CodeReason.FROM_RISK_AREA.value,
         source=CodeSource.RISK_AREA.value,
         source_ref=pl.col("area_id"),
@@ -431,13 +430,13 @@ def _found(
     the day's risk areas, when the caller read them (`_area_residents`)."""
     code = policy.health_code
     listed = {r.value for r in (*code.red_reasons, *code.yellow_reasons)}
-    parts = [pl.DataFrame(schema=REASON_SCHEMA)]
+    parts = [pl.LazyFrame(schema=REASON_SCHEMA)]
     if listed & {r.value for r in _CASE_REASONS.values()}:
         parts.append(_case_reasons(store, day, read_for, scenario))
     if listed & {r.value for r in _QUARANTINE_REASONS}:
         parts.append(_quarantine_reasons(store, day, read_for, scenario))
     if CodeReason.POOL_POSITIVE.value in listed:
-        control = _only(under_temporary_control(store, _last_instant(day), policy), read_for)
+        control = _only(under_temporary_control(store, _last_instant(day), policy).lazy(), read_for)
         parts.append(
             _reasons(
                 control,
@@ -459,7 +458,7 @@ def _found(
         parts.append(_area_reasons(residents, read_for))
     # each rule gives a person a reason once per fact (one episode, one current phase, one
     # control per tube, one visit each): no duplicates to remove
-    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed)))
+    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).collect()
 
 
 def derive_colours(
@@ -526,19 +525,24 @@ _LOOKBACK_CHANGES = "".join(
 )
 # a negative result changes no stored reason (the lapse and the window are read from the kept
 # negatives): only a result that is not negative can start a pooled-tube reason, and the people
-# with one in their row are asked again (a retest or a corrected result ends it); so are the
-# people with a risk area in their row (the area lowered or lifted, or they moved out)
+# with one in their row are asked again (a retest or a corrected result ends it). The risk-area
+# reasons of the rows come out apart (`area_id`, `since`; null for every other row): a person is
+# asked again when they differ from the areas in force now (`_area_changes`)
 _CHANGED_SQL = f"""
+WITH held AS MATERIALIZED (
+    SELECT r.person_id, r.reason, r.source_ref, r.since FROM health_code_reason r
+    WHERE r.reason IN (:pool, :area) AND {{visible_r}} AND r.run_day < :day
+      AND NOT EXISTS (
+          SELECT 1 FROM health_code h
+          WHERE h.person_id = r.person_id AND {{visible_h}}
+            AND h.run_day > r.run_day AND h.run_day < :day)
+),
+changed AS (
 SELECT person_id FROM case_report WHERE {_NEW.format(time="reported_at")}
 UNION SELECT s.person_id FROM sample s JOIN tube_result r ON r.tube_id = s.tube_id
       WHERE r."result" <> 'negative'
         AND {_NEW.format(time="r.reported_at").replace("batch_id", "r.batch_id")}
-UNION SELECT r.person_id FROM health_code_reason r
-      WHERE r.reason IN (:pool, :area) AND {{visible_r}} AND r.run_day < :day
-        AND NOT EXISTS (
-            SELECT 1 FROM health_code h
-            WHERE h.person_id = r.person_id AND {{visible_h}}
-              AND h.run_day > r.run_day AND h.run_day < :day)
+UNION SELECT person_id FROM held WHERE reason = :pool
 UNION SELECT person_id FROM person WHERE batch_id > :w_prev AND batch_id <= :w_cur
 {_LOOKBACK_CHANGES}\
 UNION SELECT person_id FROM engine_case_event WHERE scenario = :scenario AND run_day = :day
@@ -547,14 +551,20 @@ UNION SELECT person_id FROM engine_order o
       WHERE order_type IN ('quarantine', 'extend') AND {{visible_o}} AND run_day <= :day
         AND ((start_at >= :fresh_since AND start_at < :until)
              OR (end_at >= :fresh_since AND end_at < :until))
+)
+SELECT person_id, CAST(NULL AS VARCHAR) AS area_id, CAST(NULL AS TIMESTAMPTZ) AS since
+FROM changed
+UNION ALL
+SELECT person_id, source_ref, since FROM held WHERE reason = :area
 """
 
 
 def _changed(
     store: Store, day: date, policy: Policy, scenario: Scenario, marks: Watermarks
-) -> pl.Series:
+) -> tuple[pl.Series, pl.DataFrame]:
     """The people whose colour facts changed since the scenario's previous run (module
-    docstring); `marks.since` is set (there is a previous run)."""
+    docstring) but for the risk areas, and the risk-area reasons of the latest rows before
+    the run (person_id, area_id, since); `marks.since` is set (there is a previous run)."""
     until = day_bounds(day)[1]
     params: dict[str, Any] = {
         **marks.params(),
@@ -573,8 +583,30 @@ def _changed(
         visible_r=scenario.visible("r"),
         visible_h=scenario.visible("h"),
     )
-    changed = read(store, sql, params, {"person_id": pl.Int64()})
-    return changed.get_column("person_id").drop_nulls().unique().sort()
+    rows = read(
+        store, sql, params, {"person_id": pl.Int64(), "area_id": pl.String(), "since": TIME}
+    )
+    held = pl.col("area_id").is_not_null()
+    return rows.filter(~held).get_column("person_id").drop_nulls(), rows.filter(held)
+
+
+def _area_changes(residents: pl.DataFrame, held: pl.DataFrame, policy: Policy) -> pl.Series:
+    """The people whose risk-area reasons now (of the `residents` of the areas in force:
+    `_area_residents`; none when the policy lists no such reason) differ from those of their
+    row (`held`: `_changed`): an area drawn, raised, lowered or lifted, or a resident moved in
+    or out. The residents of an area unchanged since the previous run are not asked again."""
+    listed = CodeReason.FROM_RISK_AREA in (
+        *policy.health_code.red_reasons,
+        *policy.health_code.yellow_reasons,
+    )
+    now = (residents if listed else residents.clear()).select(
+        "person_id", "area_id", midnight(pl.col("level_since")).cast(TIME).alias("since")
+    )
+    was = held.select("person_id", "area_id", pl.col("since").cast(TIME))
+    keys = ["person_id", "area_id", "since"]
+    return pl.concat(
+        [now.join(was, on=keys, how="anti"), was.join(now, on=keys, how="anti")]
+    ).get_column("person_id")
 
 
 def _previous_policy(store: Store, scenario: Scenario, day: date) -> str | None:
@@ -624,7 +656,7 @@ def _rows(
     return read(store, sql, params, _ROW_SCHEMA)
 
 
-def _signatures(codes: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+def _signatures(codes: pl.LazyFrame, reasons: pl.LazyFrame) -> pl.LazyFrame:
     """Per person of `codes` (person_id, colour): their colour and reasons as one string, to
     compare a recompute with the stored row."""
     line = pl.concat_str(
@@ -676,12 +708,12 @@ def store_colours(
     full = marks.since is None or _previous_policy(store, scenario, day) != policy.id
     ids, residents = None, None
     if not full:
-        changed = _changed(store, day, policy, scenario, marks)
-        # the residents of an area in force now (drawn, raised or lowered); those of an area
-        # lifted since have its reason in their row (`_changed`)
+        changed, held = _changed(store, day, policy, scenario, marks)
         residents = _area_residents(store, day, areas)
         ids = (
-            pl.concat([changed, rerun.get_column("person_id"), residents.get_column("person_id")])
+            pl.concat(
+                [changed, rerun.get_column("person_id"), _area_changes(residents, held, policy)]
+            )
             .unique()
             .sort()
         )
@@ -701,21 +733,35 @@ def store_colours(
                 before.filter(pl.col("colour") != CodeColour.GREEN.value).get_column("person_id"),
             ]
         ).unique()
+    # one plan, collected once: the colours, both signatures and the rows that differ
     codes = (
         ids.rename("person_id")
         .to_frame()
+        .lazy()
         .with_columns(pl.lit(False).alias("_lapsed"))
         .select("person_id", _colour(found, policy))
     )
-    now = _signatures(codes, found)
-    was = _signatures(before.select("person_id", "colour").unique("person_id"), before)
-    differ = now.join(was, on="person_id", how="left", suffix="_was").filter(
-        pl.col("_signature") != pl.col("_signature_was").fill_null(f"{CodeColour.GREEN.value}#")
+    was = before.lazy()
+    differ = (
+        _signatures(codes, found.lazy())
+        .join(
+            _signatures(was.select("person_id", "colour").unique("person_id"), was),
+            on="person_id",
+            how="left",
+            suffix="_was",
+        )
+        .filter(
+            pl.col("_signature") != pl.col("_signature_was").fill_null(f"{CodeColour.GREEN.value}#")
+        )
+        .select("person_id")
     )
-    changed_ids = differ.get_column("person_id").implode()
     written = Colours(
-        codes.filter(pl.col("person_id").is_in(changed_ids)).sort("person_id"),
-        found.filter(pl.col("person_id").is_in(changed_ids)),
+        *pl.collect_all(
+            [
+                codes.join(differ, on="person_id", how="semi").sort("person_id"),
+                found.lazy().join(differ, on="person_id", how="semi", maintain_order="left"),
+            ]
+        )
     )
     stamp = (pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"))
     if written.codes.height:
