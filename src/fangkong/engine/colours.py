@@ -609,16 +609,6 @@ def _area_changes(residents: pl.DataFrame, held: pl.DataFrame, policy: Policy) -
     ).get_column("person_id")
 
 
-def _previous_policy(store: Store, scenario: Scenario, day: date) -> str | None:
-    row = store.fetch(
-        "SELECT policy_id FROM engine_run r"
-        f" WHERE {scenario.visible('r')} AND r.run_day < :day"
-        " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
-        {**scenario.params(), "day": day},
-    )
-    return None if row.height == 0 else str(row.item(0, 0))
-
-
 _ROWS_SQL = """
 WITH latest AS (
     SELECT person_id, colour, run_day, scenario FROM (
@@ -705,7 +695,7 @@ def store_colours(
     if rerun.height:
         for name in ("health_code", "health_code_reason"):
             store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
-    full = marks.since is None or _previous_policy(store, scenario, day) != policy.id
+    full = marks.since is None or marks.policy_id != policy.id
     ids, residents = None, None
     if not full:
         changed, held = _changed(store, day, policy, scenario, marks)

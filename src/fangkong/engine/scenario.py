@@ -141,6 +141,7 @@ class Watermarks:
     current: int
     since: datetime | None = None
     state_kept: bool = False  # the latest earlier run kept the engine's state (migration 7)
+    policy_id: str | None = None  # the policy of the latest earlier run
 
     def params(self) -> dict[str, object]:
         return {"w_prev": self.previous, "w_cur": self.current, "fresh_since": self.since or _NEVER}
@@ -150,16 +151,16 @@ def watermarks(store: Store, scenario: Scenario, day: date) -> Watermarks:
     """The watermarks of a run of `day` in `scenario` (see the module docstring)."""
     current = int(store.scalar("SELECT coalesce(max(batch_id), 0) FROM import_batch"))
     prev = store.fetch(
-        "SELECT batch_watermark, run_day, state_kept FROM engine_run r"
+        "SELECT batch_watermark, run_day, state_kept, policy_id FROM engine_run r"
         f" WHERE {scenario.visible('r')} AND r.run_day < :day"
         " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
         {**scenario.params(), "day": day},
     )
     if prev.height == 0:
         return Watermarks(current, current)
-    mark, prev_day, kept = prev.row(0)
+    mark, prev_day, kept, policy_id = prev.row(0)
     since = datetime.combine(prev_day + timedelta(days=1), time(0), tzinfo=_ZONE)
-    return Watermarks(int(mark), current, since, bool(kept))
+    return Watermarks(int(mark), current, since, bool(kept), str(policy_id))
 
 
 def record_run(
