@@ -475,3 +475,30 @@ def test_suspected_cases_and_symptoms_late_and_corrected(store: Store) -> None:
     _same(store, _day(2), ninth)
     assert code_of(store, 13, _day(2)).colour is CodeColour.GREEN
     assert code_of(store, 12, _day(2)).colour is CodeColour.YELLOW  # 07-08: still inside
+
+
+def test_only_the_people_whose_risk_areas_changed_are_asked_again() -> None:
+    """A run asks again the people whose risk-area reasons now differ from their row's: not the
+    residents of an area unchanged since the previous run; under a policy that lists no such
+    reason, none for living in an area."""
+    residents = pl.DataFrame(
+        {
+            "person_id": [1, 2, 3],
+            "area_id": ["building:B1", "building:B1", "building:B1"],
+            "level_since": [date(2022, 11, 15), date(2022, 11, 15), date(2022, 11, 15)],
+        }
+    )
+    midnight = day_bounds(date(2022, 11, 15))[0]
+    held = pl.DataFrame(
+        {
+            "person_id": [1, 2, 4],
+            "area_id": ["building:B1", "building:B1", "building:B9"],
+            # 2's row holds the area at an earlier level; 4's area was lifted
+            "since": [midnight, midnight - timedelta(days=3), midnight - timedelta(days=1)],
+        },
+        schema={"person_id": pl.Int64(), "area_id": pl.String(), "since": colours.TIME},
+    )
+    changes = colours._area_changes(residents, held, load_policy(TWENTY))
+    assert sorted(changes.to_list()) == [2, 2, 3, 4]  # 1: unchanged
+    class_b = colours._area_changes(residents, held.clear(), load_policy(CLASS_B))
+    assert class_b.len() == 0

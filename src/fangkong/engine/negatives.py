@@ -24,6 +24,11 @@ latest report of their rows of the runs up to D the scenario sees, from their la
 on. A run of a day replaces its own rows, like its orders; a what-if sees live's rows before its
 fork day, like every derived row. Tests check the kept state against the rule over every test
 after days of late results, corrections, reruns and a what-if.
+
+The rows are not compacted: a person's earlier rows are what an earlier day reads (a colour as
+of that day), and a run that starts from the kept state reads none of them, so the table's
+size costs it nothing; dropping the rows its own make superseded would cost a scan of
+the table each run (7 ms at 120 days of a city of a million, to drop about 3,600 of 261,000).
 """
 
 from __future__ import annotations
