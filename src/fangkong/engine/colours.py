@@ -721,23 +721,17 @@ def store_colours(
                 before.filter(pl.col("colour") != CodeColour.GREEN.value).get_column("person_id"),
             ]
         ).unique()
-    # one plan, collected once: the colours, the people who differ and their rows
     codes = (
         ids.rename("person_id")
         .to_frame()
-        .lazy()
         .with_columns(pl.lit(False).alias("_lapsed"))
         .select("person_id", _colour(found, policy))
     )
-    differ = _differ(codes, found.lazy(), before.lazy())
-    written = Colours(
-        *pl.collect_all(
-            [
-                codes.join(differ, on="person_id", how="semi").sort("person_id"),
-                found.lazy().join(differ, on="person_id", how="semi", maintain_order="left"),
-            ]
-        )
-    )
+    # the people who differ in one plan, then their rows picked (cheaper than joining the plan
+    # back to both frames, from 2,000 to 30,000 people)
+    differ = _differ(codes.lazy(), found.lazy(), before.lazy()).collect()
+    keep = pl.col("person_id").is_in(differ.get_column("person_id").implode())
+    written = Colours(codes.filter(keep).sort("person_id"), found.filter(keep))
     stamp = (pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"))
     if written.codes.height:
         store.insert_frame(
