@@ -18,6 +18,7 @@ from fangkong.engine.colours import code_of, derive_colours
 from fangkong.engine.day import run_day
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.negatives import kept_negatives
+from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario
 from fangkong.engine.testing import latest_negative
 from fangkong.errors import NotFoundError
@@ -496,7 +497,7 @@ def test_only_the_people_whose_risk_areas_changed_are_asked_again() -> None:
             # 2's row holds the area at an earlier level; 4's area was lifted
             "since": [midnight, midnight - timedelta(days=3), midnight - timedelta(days=1)],
         },
-        schema={"person_id": pl.Int64(), "area_id": pl.String(), "since": colours.TIME},
+        schema={"person_id": pl.Int64(), "area_id": pl.String(), "since": TIME},
     )
     changes = colours._area_changes(residents, held, load_policy(TWENTY))
     assert sorted(changes.to_list()) == [2, 2, 3, 4]  # 1: unchanged

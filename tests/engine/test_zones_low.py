@@ -28,7 +28,9 @@ NINTH = load_policy("cn-2022-06-28")
 TWENTY = load_policy("cn-2022-11-11")
 
 
-def _area(area_id: str, level: str, region: str | None, drawn: date, **kw: object) -> dict:
+def _area(
+    area_id: str, level: str, region: str | None, drawn: date, **kw: object
+) -> dict[str, object]:
     row: dict[str, object] = {
         "area_id": area_id,
         "level": level,
@@ -49,8 +51,8 @@ def _area(area_id: str, level: str, region: str | None, drawn: date, **kw: objec
     return row | kw
 
 
-def _low(rows: list[dict]) -> dict[str, dict]:
-    return {r["area_id"]: r for r in rows if r["level"] == "low"}
+def _low(rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {str(r["area_id"]): r for r in rows if r["level"] == "low"}
 
 
 def test_the_rest_of_a_county_lasts_as_its_areas_do() -> None:
