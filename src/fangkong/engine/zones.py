@@ -607,22 +607,18 @@ def _rounds(
     area's cases (the people of `residences`) are in care, not in the round."""
     if residences.height == 0:
         return {}
-    keys = residences.select("unit", "key").unique()
-    wanted = {
-        AreaUnit(u): set(keys.filter(pl.col("unit") == u)["key"].to_list())
-        for u in keys.get_column("unit").unique().to_list()
-    }
-    # the residents from the read the run's steps share (`_residents_of_keys`), then only
+    # the areas' residents from the read the run's steps share (`area_residents`), then only
     # their samples of the days asked (the samples were joined to every person registered)
-    people = _residents_of_keys(store, day, wanted)
-    members = pl.concat(
-        [
-            people.filter(area_key(unit).is_in(sorted(mine)))
-            for unit, mine in wanted.items()
-            if unit in _DWELLING_UNITS
-        ]
-        or [people.clear()]
-    ).unique("person_id")
+    areas = residences.select(
+        pl.concat_str("unit", pl.lit(":"), "key").alias("area_id"),
+        "unit",
+        "region_code",
+        "compound_id",
+        "building_id",
+    ).unique("area_id")
+    members = area_residents(store, day, areas).filter(
+        ~pl.col("person_id").is_in(residences.get_column("person_id").implode())
+    )
     if members.height == 0:
         return {}
     start, _ = day_bounds(since)
@@ -633,35 +629,25 @@ def _rounds(
 SELECT s.person_id, s.sampled_at, r."result"
 FROM sample s LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
 WHERE s.person_id IN ({IDS}) AND s.sampled_at >= :start AND s.sampled_at < :until""",
-        {"ids": ids_of(members.get_column("person_id")), "start": start, "until": end},
+        {"ids": ids_of(members.get_column("person_id").unique()), "start": start, "until": end},
         {"person_id": pl.Int64(), "sampled_at": TIME, "result": pl.String()},
     )
     rows = members.join(tests, on="person_id", how="left")
-    rows = rows.filter(~pl.col("person_id").is_in(residences.get_column("person_id").implode()))
+    residents = rows.group_by("area_id").agg(pl.col("person_id").n_unique().alias("n"))
+    sampled = (
+        rows.filter(pl.col("sampled_at").is_not_null())
+        .with_columns(pl.col("sampled_at").dt.convert_time_zone(ZONE).dt.date().alias("d"))
+        .group_by("area_id", "d")
+        .agg(
+            pl.col("person_id").filter(pl.col("result") == "negative").n_unique().alias("negative"),
+            (pl.col("result") != "negative").fill_null(True).any().alias("open"),
+        )
+        .join(residents, on="area_id")
+        .filter((pl.col("negative") == pl.col("n")) & ~pl.col("open"))
+    )
     out: dict[str, list[date]] = {}
-    for unit_value in keys.get_column("unit").unique().to_list():
-        unit = AreaUnit(unit_value)
-        mine = keys.filter(pl.col("unit") == unit_value).get_column("key")
-        members = rows.with_columns(area_key(unit).alias("key")).filter(
-            pl.col("key").is_in(mine.implode())
-        )
-        residents = members.group_by("key").agg(pl.col("person_id").n_unique().alias("n"))
-        sampled = (
-            members.filter(pl.col("sampled_at").is_not_null())
-            .with_columns(pl.col("sampled_at").dt.convert_time_zone(ZONE).dt.date().alias("d"))
-            .group_by("key", "d")
-            .agg(
-                pl.col("person_id")
-                .filter(pl.col("result") == "negative")
-                .n_unique()
-                .alias("negative"),
-                (pl.col("result") != "negative").fill_null(True).any().alias("open"),
-            )
-            .join(residents, on="key")
-            .filter((pl.col("negative") == pl.col("n")) & ~pl.col("open"))
-        )
-        for key, d in sampled.select("key", "d").sort("d").iter_rows():
-            out.setdefault(f"{unit_value}:{key}", []).append(d)
+    for area_id, d in sampled.select("area_id", "d").sort("d").iter_rows():
+        out.setdefault(area_id, []).append(d)
     return out
 
 
