@@ -36,7 +36,7 @@ from fangkong.engine.frames import IDS, among_ids, day_bounds, day_start, ids_of
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import kept_day, kept_run, read_once
+from fangkong.engine.state import keep_rows, kept_day, kept_run, read_once
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.schema import Facilities
 from fangkong.policy.terms import CareSetting, Population
@@ -265,22 +265,12 @@ def _placements_since(store: Store, day: date, kept_on: date, scenario: Scenario
 def keep_placements(store: Store, scenario: Scenario, day: date, placed: pl.DataFrame) -> None:
     """Record the placements at the start of `day` (`placements`), as the run of `day` read
     them: the next run starts from them."""
-    if placed.height == 0:
-        return
-    store.insert_frame(
+    keep_rows(
+        store,
         "engine_state",
-        placed.select(
-            pl.lit(scenario.name).alias("scenario"),
-            pl.lit(day).alias("run_day"),
-            pl.lit(PLACED).alias("state"),
-            "person_id",
-            "place",
-            "order_type",
-            "detail",
-            pl.col("run_day").alias("issued_day"),
-            "start_at",
-            "end_at",
-        ),
+        scenario,
+        day,
+        placed.select(pl.lit(PLACED).alias("state"), *_PLACEMENT_SCHEMA),
     )
 
 

@@ -38,7 +38,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, among_ids, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.state import kept_day, kept_run, orders_of_run, read_once
+from fangkong.engine.state import keep_rows, kept_day, kept_run, orders_of_run, read_once
 from fangkong.model.glossary import OrderType, Waiting
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import ExtensionRule, Population, QuarantineKind
@@ -321,17 +321,12 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
 def keep_schedules(store: Store, scenario: Scenario, day: date, schedules: pl.DataFrame) -> None:
     """Record the phases of the open quarantines at the start of `day` (`open_schedules`), as
     the run of `day` read them: the next run starts from them."""
-    if schedules.height == 0:
-        return
-    store.insert_frame(
+    keep_rows(
+        store,
         "engine_schedule",
-        schedules.select(
-            pl.lit(scenario.name).alias("scenario"),
-            pl.lit(day).alias("run_day"),
-            "person_id",
-            pl.col("run_day").alias("issued_day"),
-            *_PHASE_FACTS,
-        ),
+        scenario,
+        day,
+        schedules.select("person_id", "run_day", *_PHASE_FACTS),
     )
 
 

@@ -42,6 +42,7 @@ from fangkong.store.base import Store
 __all__ = [
     "forget",
     "forget_later",
+    "keep_rows",
     "kept_day",
     "kept_run",
     "kept_state",
@@ -158,6 +159,21 @@ def revise(
     run = _run(store, scenario)
     if run is not None and name in run.frames:
         run.frames[name] = change(run.frames[name])
+
+
+def keep_rows(store: Store, table: str, scenario: Scenario, day: date, rows: pl.DataFrame) -> None:
+    """Record `rows`, the state at the start of `day` as the run of `day` read it, in `table`
+    (`engine_schedule`, `engine_state`) under the scenario and the run's day: the next run starts
+    from them. Each row's `run_day` (the run that issued the order it comes from) is stored as
+    `issued_day`."""
+    if rows.height == 0:
+        return
+    store.insert_frame(
+        table,
+        rows.rename({"run_day": "issued_day"}).select(
+            pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), pl.all()
+        ),
+    )
 
 
 def kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
