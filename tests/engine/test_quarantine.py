@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from fangkong.engine.facility import placements
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.engine.quarantine import quarantine_orders
 from fangkong.engine.schedule import NO_ADDRESS, phase_table
@@ -193,3 +194,31 @@ def test_no_extension_when_the_policy_does_not_restart(store: Store) -> None:
     assert set(
         quarantine_orders(store, D + timedelta(days=3), NINTH, later).get_column("order_type")
     ) == {"extend", "test", "transfer"}  # no room was given (no site): a transfer to one
+
+
+def test_a_centralized_phase_is_not_replaced_by_a_home_regime(store: Store) -> None:
+    # a close contact in a room, then found as a secondary contact (a household member of
+    # another close contact) with a later end: the secondary regime (7 days at home) would end
+    # the centralized phase mid-way and take them home with no release of the room
+    put(store, "facility", [SITE])
+    put(store, "person", [{"person_id": 1, "household_id": 10, "region_code": "310104"}])
+    run_steps(
+        store,
+        D,
+        NINTH,
+        ["quarantine_orders", "assign_facilities"],
+        contacts_frame([contact(1)], NINTH.id),
+    )
+    assert placements(store, D + timedelta(days=4)).get_column("place").to_list() == ["QS-1"]
+    secondary = contacts_frame([contact(1, "2022-07-05 12:00", "secondary")], NINTH.id)
+    assert quarantine_orders(store, D + timedelta(days=4), NINTH, secondary).height == 0
+    # found as a close contact again, the count restarts, centralized, in the same room
+    again = quarantine_orders(
+        store,
+        D + timedelta(days=2),
+        NINTH,
+        contacts_frame([contact(1, "2022-07-04 12:00")], NINTH.id),
+    )
+    centralized = again.filter(pl.col("detail") == "centralized_quarantine")
+    assert centralized.get_column("order_type").to_list() == ["extend"]
+    assert centralized.get_column("place").to_list() == ["QS-1"]

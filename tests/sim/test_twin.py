@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import psycopg
 import pytest
@@ -18,7 +19,9 @@ from fangkong.engine.scenario import Scenario
 from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
 from fangkong.policy import load_policy
 from fangkong.policy.terms import AreaRestriction
-from fangkong.sim.agent import NEVER
+from fangkong.sim.agent import AGENT_DTYPE, NEVER
+from fangkong.sim.checkin import Visits
+from fangkong.sim.transmission import DayEvents
 from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
 from fangkong.store import Store, open_store
 
@@ -271,3 +274,34 @@ def test_a_city_loaded_in_slices_runs_the_same() -> None:
     assert t.store.count("vaccination") == int(t.city.persons.doses.sum())
     t.close()
     assert t.days == reference.days
+
+
+def _no_events(day: int) -> DayEvents:
+    none = np.empty(0, dtype=AGENT_DTYPE)
+    minutes = np.empty(0, dtype=np.int16)
+    visits = Visits(
+        day, none, none, minutes, minutes, np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.bool_)
+    )
+    return DayEvents(
+        day, visits, none, none, np.empty(0, dtype=np.uint8), none, none, none, none, 0
+    )
+
+
+def test_a_severe_case_is_reported_no_longer_severe_when_its_course_ends() -> None:
+    # severe until the course ends, in the model: then the clinicians report the severity
+    # down, which the discharge waits for (a severe case is not discharged)
+    t = Twin(5_000, 2, load_policy(POLICY))
+    for _ in t.run(4):
+        pass
+    c, k = t.epidemic.courses, t.epidemic.day - 1
+    over, ill, dead = np.flatnonzero(c.infected == NEVER)[:3]
+    for a, end, death in ((over, k, NEVER), (ill, k + 3, NEVER), (dead, k, k)):
+        c.infected[a], c.onset[a], c.severe[a], c.end[a], c.death[a] = 0, 1, 2, end, death
+        t._reported[a] = 2
+    t._severe = np.array([over, ill, dead], dtype=np.int64)
+    rows = t._case_reports(t.start + timedelta(days=k), _no_events(k))
+    assert rows.select("person_id", "event_type", "severity").rows() == [
+        (int(over), "severity", "moderate")
+    ]
+    assert t._severe.tolist() == [ill]  # the dead are not reported improved
+    t.close()

@@ -19,7 +19,9 @@ regime again from the new exposure, as `extend` rows (one per phase, with their 
 which replace the earlier schedule's from the run day on), when the new regime's
 `extension_on_new_exposure` is `restart` and the new period ends later; a secondary contact who
 becomes a close contact gets the close-contact regime whatever the extension rule says. An
-extended centralized phase keeps the person's room.
+extended centralized phase keeps the person's room; a schedule whose centralized phase is not over
+is not extended by a regime without one (a secondary contact's, at home): that would end the
+stricter phase early.
 
 **Release** (`release_and_conversion_orders`): each phase is released on its last day (the
 `release` starts at the phase's end) when every test day of the phase is satisfied: a negative
@@ -47,7 +49,13 @@ from fangkong.engine.facility import placements
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.schedule import open_schedules, phase_table, schedule_orders, stored_tests
+from fangkong.engine.schedule import (
+    CENTRALIZED,
+    open_schedules,
+    phase_table,
+    schedule_orders,
+    stored_tests,
+)
 from fangkong.engine.treatment import active_cases, case_state, negative, person_results, positive
 from fangkong.model.glossary import ContactTier, OrderType
 from fangkong.policy.schema import Policy
@@ -128,6 +136,9 @@ def issue_quarantine(
         .agg(
             pl.col("end_at").max().alias("current_end"),
             (pl.col("population") == Population.SECONDARY_CONTACT.value).any().alias("secondary"),
+            ((pl.col("detail") == CENTRALIZED) & (pl.col("end_at") > day_start(day)))
+            .any()
+            .alias("centralized"),
         )
     )
     new = schedule_orders(people.join(current, on="person_id", how="anti"), day, policy)
@@ -157,6 +168,21 @@ def issue_quarantine(
             | (pl.col("secondary") & (pl.col("population") == Population.CLOSE_CONTACT.value))
         )
     )
+    # a schedule with a centralized phase not over is not replaced by a regime without one (a
+    # secondary contact's, at home): that would end the stricter phase early and take the
+    # person home from their room with no release of it (the placement would never end)
+    homebound = (
+        again.filter(pl.col("centralized"))
+        .select("person_id")
+        .join(
+            ext.filter(
+                (pl.col("order_type") == OrderType.EXTEND.value) & (pl.col("detail") == CENTRALIZED)
+            ).select("person_id"),
+            on="person_id",
+            how="anti",
+        )
+    )
+    longer = longer.join(homebound, on="person_id", how="anti")
     ext = ext.join(longer.select("person_id"), on="person_id").with_columns(
         (pl.lit("new exposure, the count restarts: ") + pl.col("reason")).alias("reason")
     )

@@ -225,6 +225,8 @@ class Twin:
         # 3 discharged (the episode is closed by its outcome)
         self._reported = np.zeros(self.city.n, dtype=np.uint8)
         self._discharged = np.empty(0, dtype=np.int64)  # by the engine's orders of yesterday
+        # the people reported severe whose severity has not been reported over yet
+        self._severe = np.empty(0, dtype=np.int64)
         # everyone's latest case episode as yesterday's run left them (None: read them)
         self._cases_then: pl.DataFrame | None = None
         # the last weekday each person went to their class or workplace (free of any order)
@@ -631,7 +633,8 @@ class Twin:
     def _case_reports(self, day: date, events: DayEvents) -> pl.DataFrame:
         """The clinicians' reports to the case registry about the people the engine found: a
         report when first found (confirmed when they have symptoms, else asymptomatic), a
-        reclassification when symptoms begin, the severity when severe, the death, and the
+        reclassification when symptoms begin, the severity when severe and when no longer
+        (the course over), the death, and the
         outcome (cured, or released for an asymptomatic infection) of those the engine ordered
         discharged the day before."""
         assert self.store is not None
@@ -647,6 +650,13 @@ class Twin:
         turned = events.onset[was[events.onset] == 1]
         worse = events.severe[np.isin(was[events.severe], (1, 2))]
         died = events.death[np.isin(was[events.death], (1, 2))]
+        # severe until the course ends (`_record`): then no longer severe, which the discharge
+        # waits for; the model has no finer course, so the report says moderate (普通型)
+        severe = np.concatenate([self._severe, new[sympt & severe_now], worse]).astype(np.int64)
+        severe = severe[c.death[severe] == NEVER]
+        # (a day after the severe report at the earliest: one report per person a day)
+        over = (np.maximum(c.end[severe], c.severe[severe]) <= k) & (c.severe[severe] < k)
+        improved, self._severe = severe[over], severe[~over]
         was[new] = np.where(sympt, 2, 1).astype(np.uint8)
         was[turned] = 2
         rows: list[pl.DataFrame] = []
@@ -662,6 +672,7 @@ class Twin:
         add(new[~sympt], "report", diagnosis="asymptomatic", severity=None)
         add(turned, "reclassify", diagnosis="confirmed", severity="mild")
         add(worse, "severity", diagnosis=None, severity="severe")
+        add(improved, "severity", diagnosis=None, severity="moderate")
         add(died, "outcome", diagnosis=None, severity=None, outcome="died")
         add(cured, "outcome", diagnosis=None, severity=None, outcome="cured")
         add(released, "outcome", diagnosis=None, severity=None, outcome="released")
