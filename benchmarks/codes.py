@@ -294,7 +294,7 @@ def _run_colours(work: Path, count: int, workers: int) -> _Clock:
         with _Clock() as clock, store.transaction():
             marks = Watermarks(1, 1)
             keep_negatives(store, day, LIVE, marks)
-            colours = store_colours(store, day, policy, scenario=LIVE, marks=marks)
+            colours, _ = store_colours(store, day, policy, scenario=LIVE, marks=marks)
         kept = store.count("engine_negative")
         assert 0 < colours.codes.height < count and 0 < kept < count, (colours.codes.height, kept)
     return clock

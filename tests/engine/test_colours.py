@@ -384,6 +384,7 @@ def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> No
     twenty = load_policy(TWENTY)
     days = [date(2022, 11, 15) + timedelta(days=k) for k in range(9)]
     red_days = []
+    held_from = []  # the bound each run leaves the next one's colours (the rows it asks again)
     for day in days:
         run_day(store, day, twenty)
         _same(store, day, twenty)
@@ -391,7 +392,13 @@ def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> No
             assert code_of(store, 2, day).colour is CodeColour.RED
             red_days.append(day)
         assert "from_risk_area" not in _reasons(store, 3, day)  # another building
+        held_from.append(
+            store.scalar("SELECT held_from FROM engine_run WHERE run_day = :d", {"d": day})
+        )
     assert red_days[0] == days[0], red_days
+    # while the area holds, its residents' rows of the day it was drawn; none after
+    assert held_from[: len(red_days)] == [days[0]] * len(red_days), held_from
+    assert held_from[len(red_days) :] == [d + timedelta(days=1) for d in days[len(red_days) :]]
     assert len(red_days) == 5  # lifted after 5 days without a new infection
     assert red_days == days[: len(red_days)]  # one span, from the day it was drawn
     reason = code_of(store, 2, days[0]).reasons.filter(pl.col("reason") == "from_risk_area")

@@ -530,8 +530,9 @@ _LOOKBACK_CHANGES = "".join(
 # asked again when they differ from the areas in force now (`_area_changes`)
 _CHANGED_SQL = f"""
 WITH held AS MATERIALIZED (
-    SELECT r.person_id, r.reason, r.source_ref, r.since FROM health_code_reason r
+    SELECT r.person_id, r.reason, r.source_ref, r.since, r.run_day FROM health_code_reason r
     WHERE r.reason IN (:pool, :area) AND {{visible_r}} AND r.run_day < :day
+      AND r.run_day >= :held_from
       AND NOT EXISTS (
           SELECT 1 FROM health_code h
           WHERE h.person_id = r.person_id AND {{visible_h}}
@@ -552,19 +553,24 @@ UNION SELECT person_id FROM engine_order o
         AND ((start_at >= :fresh_since AND start_at < :until)
              OR (end_at >= :fresh_since AND end_at < :until))
 )
-SELECT person_id, CAST(NULL AS VARCHAR) AS area_id, CAST(NULL AS TIMESTAMPTZ) AS since
+SELECT person_id, CAST(NULL AS VARCHAR) AS area_id, CAST(NULL AS TIMESTAMPTZ) AS since,
+       CAST(NULL AS DATE) AS held_day
 FROM changed
 UNION ALL
-SELECT person_id, source_ref, since FROM held WHERE reason = :area
+SELECT person_id, source_ref, since, run_day FROM held WHERE reason = :area
+UNION ALL
+SELECT person_id, NULL, NULL, run_day FROM held WHERE reason = :pool
 """
 
 
 def _changed(
     store: Store, day: date, policy: Policy, scenario: Scenario, marks: Watermarks
-) -> tuple[pl.Series, pl.DataFrame]:
+) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
     """The people whose colour facts changed since the scenario's previous run (module
-    docstring) but for the risk areas, and the risk-area reasons of the latest rows before
-    the run (person_id, area_id, since); `marks.since` is set (there is a previous run)."""
+    docstring) but for the risk areas; the risk-area reasons of the latest rows before the run
+    (person_id, area_id, since); and the run day of each latest row holding a reason asked
+    again (person_id, held_day). `marks.since` is set (there is a previous run). Rows are read
+    from `marks.held_from` on: no earlier latest row holds such a reason."""
     until = day_bounds(day)[1]
     params: dict[str, Any] = {
         **marks.params(),
@@ -573,6 +579,7 @@ def _changed(
         "until": until,
         "pool": CodeReason.POOL_POSITIVE.value,
         "area": CodeReason.FROM_RISK_AREA.value,
+        "held_from": marks.held_from or date.min,
     }
     lookback = timedelta(days=policy.health_code.yellow_lookback_days)
     assert marks.since is not None
@@ -584,10 +591,36 @@ def _changed(
         visible_h=scenario.visible("h"),
     )
     rows = read(
-        store, sql, params, {"person_id": pl.Int64(), "area_id": pl.String(), "since": TIME}
+        store,
+        sql,
+        params,
+        {"person_id": pl.Int64(), "area_id": pl.String(), "since": TIME, "held_day": pl.Date()},
     )
-    held = pl.col("area_id").is_not_null()
-    return rows.filter(~held).get_column("person_id").drop_nulls(), rows.filter(held)
+    area = pl.col("area_id").is_not_null()
+    return (
+        rows.filter(~area).get_column("person_id").drop_nulls(),
+        rows.filter(area).drop("held_day"),
+        rows.filter(pl.col("held_day").is_not_null()).select("person_id", "held_day"),
+    )
+
+
+def _held_from(
+    day: date, written: Colours, held: pl.DataFrame, before: pl.DataFrame | None
+) -> date:
+    """The earliest run day of a latest row holding a reason the next run asks again, after the
+    run of `day` wrote `written`: `day` when a row it wrote holds one, else that of the rows
+    before (`held`: person_id, held_day; on a full recompute, `before`: everyone's latest rows)
+    of people it wrote no row for; the day after the run when none holds one."""
+    asked = [CodeReason.POOL_POSITIVE.value, CodeReason.FROM_RISK_AREA.value]
+    if written.reasons.filter(pl.col("reason").is_in(asked)).height:
+        return day
+    if before is not None:
+        held = before.filter(pl.col("reason").is_in(asked)).select(
+            "person_id", pl.col("run_day").alias("held_day")
+        )
+    kept = held.join(written.codes.select("person_id"), on="person_id", how="anti")
+    earliest = kept.get_column("held_day").min()
+    return earliest if isinstance(earliest, date) else day + timedelta(days=1)
 
 
 def _area_changes(residents: pl.DataFrame, held: pl.DataFrame, policy: Policy) -> pl.Series:
@@ -675,28 +708,34 @@ def store_colours(
     scenario: Scenario,
     marks: Watermarks,
     areas: pl.DataFrame | None = None,
-) -> Colours:
+) -> tuple[Colours, date]:
     """Derive the colours of `day` in `scenario` for the people whose facts changed (everyone
     on a full recompute: see the module docstring) and store a row for each whose colour or
     reasons differ from their stored row, replacing an earlier run's rows of the day; returns
-    the rows written. Called by `run_day` after the day's orders are stored, in its
-    transaction, with the risk areas it drew (`areas`; default: those stored for the day)."""
+    the rows written and the bound they leave the next run (`Watermarks.held_from`). Called
+    by `run_day` after the day's orders are stored, in its transaction, with the risk areas
+    it drew (`areas`; default: those stored for the day)."""
     if areas is None:
         areas = areas_on(store, day, scenario)
     key = {"s": scenario.name, "d": day}
-    rerun = read(
-        store,
-        "SELECT person_id FROM health_code WHERE scenario = :s AND run_day = :d",
-        key,
-        {"person_id": pl.Int64()},
+    rerun = (
+        read(
+            store,
+            "SELECT person_id FROM health_code WHERE scenario = :s AND run_day = :d",
+            key,
+            {"person_id": pl.Int64()},
+        )
+        if marks.rerun
+        else pl.DataFrame(schema={"person_id": pl.Int64()})
     )
     if rerun.height:
         for name in ("health_code", "health_code_reason"):
             store.execute(f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d", key)
     full = marks.since is None or marks.policy_id != policy.id
     ids, residents = None, None
+    held_days = pl.DataFrame(schema={"person_id": pl.Int64(), "held_day": pl.Date()})
     if not full:
-        changed, held = _changed(store, day, policy, scenario, marks)
+        changed, held, held_days = _changed(store, day, policy, scenario, marks)
         residents = _area_residents(store, day, areas)
         ids = (
             pl.concat(
@@ -708,7 +747,7 @@ def store_colours(
     written = Colours(pl.DataFrame(schema=CODE_SCHEMA), pl.DataFrame(schema=REASON_SCHEMA))
     if ids is not None and ids.len() == 0:  # a quiet day: nobody's facts changed
         log.info("%s: colours of nobody changed", day)
-        return written
+        return written, _held_from(day, written, held_days, None)
     read_for = _narrowing(store, ids)
     found = _found(store, day, policy, scenario, read_for, areas, residents)
     if ids is not None and read_for is None:  # everyone was read: keep the people asked for
@@ -751,7 +790,7 @@ def store_colours(
         "full" if full else "changed since the last run",
         written.codes.height,
     )
-    return written
+    return written, _held_from(day, written, held_days, before if full else None)
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -134,18 +134,26 @@ def run_day(
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.transaction(), kept_state(store, scenario, day):
-        for name in DERIVED_TABLES:
+        marks = watermarks(store, scenario, day)
+        for name in DERIVED_TABLES if marks.rerun else ():
             store.execute(
                 f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
                 {"s": scenario.name, "d": day},
             )
-        marks = watermarks(store, scenario, day)
-        keep_episodes(store, scenario, day, marks)
+        changed = keep_episodes(store, scenario, day, marks)
         testing = pooled_testing_orders(store, day, policy, scenario=scenario, marks=marks)
         reports = derived_reports(store, testing, policy, scenario, day)
         store_events(store, reports)
-        refresh_episodes(store, scenario, day, ids_of(reports.get_column("person_id")))
-        cases = cases_to_trace(store, day, policy, scenario=scenario, marks=marks)
+        derived = ids_of(reports.get_column("person_id"))
+        refresh_episodes(store, scenario, day, derived)
+        cases = cases_to_trace(
+            store,
+            day,
+            policy,
+            scenario=scenario,
+            marks=marks,
+            people=None if changed is None else [*changed, *derived],
+        )
         contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
         assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
         away = _persons_away(store, contacts, prefix)
@@ -190,9 +198,11 @@ def run_day(
         store_areas(store, areas, day, scenario)
         store_measures(store, area_measures(store, areas, policy), day, scenario)
         keep_negatives(store, day, scenario, marks)
-        store_colours(store, day, policy, scenario=scenario, marks=marks, areas=areas)
+        _, held_from = store_colours(
+            store, day, policy, scenario=scenario, marks=marks, areas=areas
+        )
         store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
-        record_run(store, scenario, day, policy.id, marks)
+        record_run(store, scenario, day, policy.id, marks, held_from)
         forget_later(store, scenario, day)
     log.info(
         "%s under %s in %s: %d cases, %d orders",

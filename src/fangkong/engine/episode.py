@@ -359,18 +359,24 @@ WHERE reported_at < :until AND reported_at >= :fresh_since AND {visible}
 """
 
 
-def keep_episodes(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
+def keep_episodes(
+    store: Store, scenario: Scenario, day: date, marks: Watermarks
+) -> list[int] | None:
     """At the start of the run of `day`: the kept episodes brought to the end of `day` for the
     people whose case events are new to the run (everyone's when no earlier run is seen, or
     the earlier run kept no state: a store of runs from before migration 7). A frame of
-    everyone's case read before (the run removed its day's rows, on a rerun) is dropped."""
+    everyone's case read before (the run removed its day's rows, on a rerun) is dropped.
+    Returns those people (None: everyone): only their episodes can be new to the run, but for
+    the case events the run derives itself."""
     forget(store, scenario, CASES)
     if marks.since is None or not marks.state_kept:
         refresh_episodes(store, scenario, day, None)
-        return
+        return None
     changed = store.fetch(
         _CHANGED_SQL.format(visible=scenario.visible("e")),
         {"until": day_bounds(day)[1], **marks.params(), **scenario.params()},
     )
-    if changed.height:
-        refresh_episodes(store, scenario, day, ids_of(changed.get_column("person_id")))
+    people = ids_of(changed.get_column("person_id")) if changed.height else []
+    if people:
+        refresh_episodes(store, scenario, day, people)
+    return people

@@ -142,6 +142,12 @@ class Watermarks:
     since: datetime | None = None
     state_kept: bool = False  # the latest earlier run kept the engine's state (migration 7)
     policy_id: str | None = None  # the policy of the latest earlier run
+    # the day was run before in the scenario: its derived rows are to be replaced (none are
+    # stored for a day with no run recorded: every one is written inside the run)
+    rerun: bool = True
+    # the earliest run day of a latest health-code row that may hold a reason the run asks
+    # again (`fangkong.engine.colours`), as the latest earlier run left them; None: any day
+    held_from: date | None = None
 
     def params(self) -> dict[str, object]:
         return {"w_prev": self.previous, "w_cur": self.current, "fresh_since": self.since or _NEVER}
@@ -149,24 +155,36 @@ class Watermarks:
 
 def watermarks(store: Store, scenario: Scenario, day: date) -> Watermarks:
     """The watermarks of a run of `day` in `scenario` (see the module docstring)."""
-    current = int(store.scalar("SELECT coalesce(max(batch_id), 0) FROM import_batch"))
+    current, rerun = store.fetch(
+        "SELECT (SELECT coalesce(max(batch_id), 0) FROM import_batch) AS current,"
+        " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day = :day)"
+        " AS rerun",
+        {"scenario": scenario.name, "day": day},
+    ).row(0)
+    current = int(current)
     prev = store.fetch(
-        "SELECT batch_watermark, run_day, state_kept, policy_id FROM engine_run r"
+        "SELECT batch_watermark, run_day, state_kept, policy_id, held_from FROM engine_run r"
         f" WHERE {scenario.visible('r')} AND r.run_day < :day"
         " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
         {**scenario.params(), "day": day},
     )
     if prev.height == 0:
-        return Watermarks(current, current)
-    mark, prev_day, kept, policy_id = prev.row(0)
+        return Watermarks(current, current, rerun=bool(rerun))
+    mark, prev_day, kept, policy_id, held_from = prev.row(0)
     since = datetime.combine(prev_day + timedelta(days=1), time(0), tzinfo=_ZONE)
-    return Watermarks(int(mark), current, since, bool(kept), str(policy_id))
+    return Watermarks(int(mark), current, since, bool(kept), str(policy_id), bool(rerun), held_from)
 
 
 def record_run(
-    store: Store, scenario: Scenario, day: date, policy_id: str, marks: Watermarks
+    store: Store,
+    scenario: Scenario,
+    day: date,
+    policy_id: str,
+    marks: Watermarks,
+    held_from: date | None = None,
 ) -> None:
-    """Record the run of `day` (replacing an earlier run's record of the same day)."""
+    """Record the run of `day` (replacing an earlier run's record of the same day), with the
+    bound it leaves the next run's colours (`Watermarks.held_from`; None: none)."""
     store.execute(
         "DELETE FROM engine_run WHERE scenario = :s AND run_day = :d",
         {"s": scenario.name, "d": day},
@@ -181,6 +199,7 @@ def record_run(
                 "batch_watermark": [marks.current],
                 "ran_at": [datetime.now(UTC)],
                 "state_kept": [True],
+                "held_from": [held_from],
             },
             schema={
                 "scenario": pl.String(),
@@ -189,6 +208,7 @@ def record_run(
                 "batch_watermark": pl.Int32(),
                 "ran_at": pl.Datetime("us", "UTC"),
                 "state_kept": pl.Boolean(),
+                "held_from": pl.Date(),
             },
         ),
     )

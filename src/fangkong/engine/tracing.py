@@ -116,11 +116,16 @@ def cases_to_trace(
     *,
     scenario: Scenario = LIVE,
     marks: Watermarks | None = None,
+    people: list[int] | None = None,
 ) -> pl.DataFrame:
     """One row per case episode to trace on `day` (0-24h Asia/Shanghai): opened on the day, or
     opened earlier and new to this run (a late report; see `fangkong.engine.scenario`), and not
     withdrawn by the day's end. Columns CASE_SCHEMA; the anchor is the episode's onset, else
-    its first positive sample, else its report (`fangkong.engine.tracing_sql.cases_sql`)."""
+    its first positive sample, else its report (`fangkong.engine.tracing_sql.cases_sql`).
+    `people`: the only people whose episodes can be new to the run (the daily run knows them:
+    those whose case events are new to it); None: anyone."""
+    if people is not None and not people:
+        return pl.DataFrame(schema=CASE_SCHEMA)
     policy = policy or policy_in_force(day)
     start, end = day_bounds(day)
     marks = marks or watermarks(store, scenario, day)

@@ -18,6 +18,7 @@ from enum import StrEnum
 __all__ = [
     "ALL_TABLES",
     "PERSON_V6_COLUMNS",
+    "RUN_HELD_FROM",
     "STATE_ORDER",
     "TABLES",
     "TABLES_V3",
@@ -685,6 +686,9 @@ CARRIAGE = _c("carriage", S, True)
 ORDER_FACTS = (_c("population", V, True), _c("waiting_for", V, True))
 # migration 7: whether the run kept the engine's state (runs stored before it did not)
 RUN_STATE_KEPT = _c("state_kept", SqlType.BOOLEAN)
+# migration 14: the earliest run day of a latest health-code row holding a reason the next run
+# asks again (a positive pool, a risk area); the day after the run when none holds one
+RUN_HELD_FROM = _c("held_from", DATE, True)
 # migration 12: a kept placement carries the order that placed the person
 STATE_ORDER = (
     _c("order_type", V, True),
@@ -785,7 +789,8 @@ def _current(t: Table) -> Table:
     if t.name == "engine_order":
         return Table(t.name, (*t.columns, *ORDER_FACTS), t.key, t.doc, t.personal, t.batched)
     if t.name == "engine_run":
-        return Table(t.name, (*t.columns, RUN_STATE_KEPT), t.key, t.doc, t.personal, t.batched)
+        columns = (*t.columns, RUN_STATE_KEPT, RUN_HELD_FROM)
+        return Table(t.name, columns, t.key, t.doc, t.personal, t.batched)
     if t.name == "engine_state":
         return Table(t.name, (*t.columns, *STATE_ORDER), t.key, t.doc, t.personal, t.batched)
     if t.name == "trip":  # migration 5 adds the train carriage

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from fangkong.model.tables import (
     PERSON_V6_COLUMNS,
+    RUN_HELD_FROM,
     STATE_ORDER,
     TABLES,
     TABLES_V3,
@@ -229,6 +230,15 @@ def _create_v13_tables(store: Store) -> None:
         )
 
 
+def _run_held_from(store: Store) -> None:
+    # the runs before kept no bound: the next run reads every row (`Watermarks.held_from`)
+    column = RUN_HELD_FROM
+    store.execute(
+        f'ALTER TABLE "engine_run" ADD COLUMN {quote(column.name)}'
+        f" {TYPE_NAMES[store.dialect][column.type]}"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event tables of the foundation", _create_v1_tables),
     Migration(2, "lookup indexes on PostgreSQL", _postgres_lookup_indexes),
@@ -273,6 +283,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "each person's latest negative test kept by the runs; health-code rows without the"
         " test validity window",
         _create_v13_tables,
+    ),
+    Migration(
+        14,
+        "the earliest run day of a health-code row holding a reason the next run asks again",
+        _run_held_from,
     ),
 )
 
