@@ -510,3 +510,56 @@ def test_only_the_people_whose_risk_areas_changed_are_asked_again() -> None:
     assert sorted(changes.to_list()) == [2, 2, 3, 4]  # 1: unchanged
     class_b = colours._area_changes(residents, held.clear(), load_policy(CLASS_B))
     assert class_b.len() == 0
+
+
+_QUARANTINE = {"close_contact_centralized", "centralized_quarantine", "home_quarantine"}
+
+
+def test_a_phase_shows_on_the_code_to_its_last_day(store: Store) -> None:
+    """2, a close contact exposed 07-10: centralized 07-11..07-17, at home 07-18..07-20, each
+    phase released on its last day from the next midnight. The code shows each phase all of
+    its last day (it was green on the last day before), and no phase from 07-21."""
+    ninth = load_policy(NINTH)
+    _world().load(store, batch=1)
+    shown = {}
+    for k in range(12):
+        day = D1 + timedelta(days=k)
+        # 2 takes the tests ordered for the day: negative
+        due = store.fetch(
+            "SELECT DISTINCT start_at FROM engine_order WHERE person_id = 2"
+            " AND order_type = 'test' AND start_at >= :s AND start_at < :e",
+            {"s": day_bounds(day)[0], "e": day_bounds(day)[1]},
+        )
+        if due.height:
+            e = Events()
+            e.add(
+                "sample",
+                sample_id=f"Q{k}",
+                person_id=2,
+                tube_id=f"TQ{k}",
+                sampled_at=day_bounds(day)[0] + timedelta(hours=8),
+            )
+            e.add(
+                "tube_result",
+                tube_id=f"TQ{k}",
+                result="negative",
+                reported_at=day_bounds(day)[0] + timedelta(hours=14),
+            )
+            e.load(store, batch=10 + k)
+        run_day(store, day, ninth)
+        _same(store, day, ninth)
+        shown[day] = sorted(set(_reasons(store, 2, day)) & _QUARANTINE)
+    assert shown[date(2022, 7, 17)] == ["close_contact_centralized"]
+    assert code_of(store, 2, date(2022, 7, 17)).colour is CodeColour.RED
+    assert shown[date(2022, 7, 18)] == ["home_quarantine"]
+    assert shown[date(2022, 7, 20)] == ["home_quarantine"]
+    assert shown[date(2022, 7, 21)] == []
+    # each phase was released on its last day, from the next midnight
+    releases = store.fetch(
+        "SELECT run_day, detail FROM engine_order WHERE person_id = 2 AND order_type = 'release'"
+        " ORDER BY run_day"
+    )
+    assert releases.rows() == [
+        (date(2022, 7, 17), "centralized_quarantine"),
+        (date(2022, 7, 20), "home_health_monitoring"),
+    ]

@@ -11,7 +11,8 @@ yellow, else green.
   gives none: a reinfection opens a new one.
 - `close_contact_centralized`, `centralized_quarantine`, `home_quarantine`: the phase of an open
   quarantine (`schedule.open_schedules`) the person is in: the latest phase that has started and
-  is not released (a person whose phase ended while a test result is awaited is still held). A
+  is not released by the day's end (a person whose phase ended while a test result is awaited is
+  still held; a phase released on its last day holds to its end, the next midnight). A
   centralized phase gives `close_contact_centralized` for a close contact and
   `centralized_quarantine` for everyone else (secondary contacts, inbound travellers); a phase at
   home gives `home_quarantine`.
@@ -83,7 +84,7 @@ from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, mid
 from fangkong.engine.negatives import NEGATIVE_SCHEMA, kept_negatives
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
-from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.schedule import CENTRALIZED, open_schedules, released_after
 from fangkong.engine.testing import under_temporary_control, validity_column
 from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL, latest_negative_sql
 from fangkong.engine.treatment import active_cases, case_state
@@ -179,12 +180,21 @@ def _quarantine_reasons(
     store: Store, day: date, ids: pl.Series | None, scenario: Scenario
 ) -> pl.LazyFrame:
     at = _last_instant(day)
-    phases = open_schedules(
-        store, day + timedelta(days=1), None if ids is None else ids.to_list(), scenario=scenario
+    people = None if ids is None else ids.to_list()
+    phases = open_schedules(store, day + timedelta(days=1), people, scenario=scenario).filter(
+        ~pl.col("released")
     )
+    # a phase released from the next midnight (its last day is the day) holds all day, though
+    # as of the next day it is released (its schedule closed, when it was the last phase)
+    ending = released_after(store, day, people, scenario=scenario)
+    if ending.height:
+        held = open_schedules(
+            store, day, ending.get_column("person_id").unique().to_list(), scenario=scenario
+        )
+        phases = pl.concat([phases, held.join(ending, on=["person_id", "detail"], how="semi")])
     current = (
         phases.lazy()
-        .filter(~pl.col("released") & (pl.col("start_at") <= at))
+        .filter(pl.col("start_at") <= at)
         .sort("person_id", "start_at")
         .unique("person_id", keep="last")
     )

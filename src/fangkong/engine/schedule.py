@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import IDS, among_ids, midnight, read
+from fangkong.engine.frames import IDS, among_ids, day_bounds, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import keep_rows, kept_day, kept_run, orders_of_run, read_once
@@ -50,6 +50,7 @@ __all__ = [
     "keep_schedules",
     "open_schedules",
     "phase_table",
+    "released_after",
     "schedule_orders",
     "stored_tests",
 ]
@@ -242,6 +243,44 @@ def open_schedules(
             mine &= pl.col("person_id").is_in(ids)
         return _fold(start, stored.filter(mine).select(*_ORDER_SCHEMA))
     return _open(store, day, ids, scenario)
+
+
+def released_after(
+    store: Store, day: date, ids: list[int] | None = None, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """The phases (person_id, detail) the run of `day` released from an instant after the day:
+    a phase whose last day is `day` is released on it from the next midnight, so the person is
+    under it all day though the phase is `released` in the schedules as of the next day. Only
+    the run of the day can release a phase from after its day (a release starts at the phase's
+    end, which has come by the end of the run's day, or at the run's day)."""
+    until = day_bounds(day)[1]
+    orders = orders_of_run(store, scenario) if kept_day(store, scenario) == day else None
+    if orders is None:
+        params: dict[str, Any] = {"day": day, "until": until, **scenario.params()}
+        only = ""
+        if ids is not None:
+            only, params["ids"] = f" AND {among_ids(store, 'o.person_id')}", ids
+        orders = read(
+            store,
+            "SELECT person_id, order_type, detail, start_at FROM engine_order o"
+            " WHERE order_type = 'release' AND run_day = :day AND start_at >= :until"
+            f" AND {scenario.visible('o')}{only}",
+            params,
+            {
+                "person_id": pl.Int64(),
+                "order_type": pl.String(),
+                "detail": pl.String(),
+                "start_at": TIME,
+            },
+        )
+    mine = (
+        (pl.col("order_type") == OrderType.RELEASE.value)
+        & (pl.col("start_at") >= until)
+        & pl.col("person_id").is_not_null()
+    )
+    if ids is not None:
+        mine &= pl.col("person_id").is_in(ids)
+    return orders.filter(mine).select("person_id", "detail").unique()
 
 
 def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) -> pl.DataFrame:
