@@ -563,3 +563,44 @@ def test_a_phase_shows_on_the_code_to_its_last_day(store: Store) -> None:
         (date(2022, 7, 17), "centralized_quarantine"),
         (date(2022, 7, 20), "home_health_monitoring"),
     ]
+
+
+def test_areas_drawn_on_different_days_keep_the_earliest_bound(store: Store) -> None:
+    """Twenty measures: building B1's area drawn on 11-15, B2's on 11-17 while B1's holds. Each
+    run leaves the next the earliest day of a row holding an area's reason (B1's residents'
+    rows of 11-15 while B1 holds, though the run of 11-17 wrote B2's), and the rows every run
+    writes equal a full recompute."""
+    e = Events()
+    for pid, household, building in ((1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2"), (4, 40, "B2")):
+        e.add(
+            "person",
+            person_id=pid,
+            household_id=household,
+            region_code="310104001",
+            id_type="ric",
+            compound_id="C1",
+            building_id=building,
+        )
+    e.case(1, "2022-11-15 10:00")
+    e.load(store, batch=1)
+    twenty = load_policy(TWENTY)
+    days = [date(2022, 11, 15) + timedelta(days=k) for k in range(12)]
+    bounds = {}
+    for day in days:
+        if day == days[2]:
+            Events().case(3, "2022-11-17 10:00", case_id="C3").load(store, batch=2)
+        run_day(store, day, twenty)
+        _same(store, day, twenty)
+        bounds[day] = store.scalar(
+            "SELECT held_from FROM engine_run WHERE run_day = :d", {"d": day}
+        )
+    b1 = [d for d in days if "from_risk_area" in _reasons(store, 2, d)]
+    b2 = [d for d in days if "from_risk_area" in _reasons(store, 4, d)]
+    assert b1[0] == days[0] and b2[0] == days[2] and b1[-1] < b2[-1], (b1, b2)
+    for day in days:
+        if day <= b1[-1]:
+            assert bounds[day] == days[0], (day, bounds)
+        elif day <= b2[-1]:
+            assert bounds[day] == days[2], (day, bounds)
+        else:
+            assert bounds[day] == day + timedelta(days=1), (day, bounds)

@@ -622,15 +622,15 @@ def _held_from(
     before (`held`: person_id, held_day; on a full recompute, `before`: everyone's latest rows)
     of people it wrote no row for; the day after the run when none holds one."""
     asked = [CodeReason.POOL_POSITIVE.value, CodeReason.FROM_RISK_AREA.value]
-    if written.reasons.filter(pl.col("reason").is_in(asked)).height:
-        return day
     if before is not None:
         held = before.filter(pl.col("reason").is_in(asked)).select(
             "person_id", pl.col("run_day").alias("held_day")
         )
     kept = held.join(written.codes.select("person_id"), on="person_id", how="anti")
-    earliest = kept.get_column("held_day").min()
-    return earliest if isinstance(earliest, date) else day + timedelta(days=1)
+    days = kept.get_column("held_day").drop_nulls().to_list()
+    if written.reasons.filter(pl.col("reason").is_in(asked)).height:
+        days.append(day)
+    return min(days) if days else day + timedelta(days=1)
 
 
 def _area_changes(residents: pl.DataFrame, held: pl.DataFrame, policy: Policy) -> pl.Series:
