@@ -515,6 +515,32 @@ def test_only_the_people_whose_risk_areas_changed_are_asked_again() -> None:
 _QUARANTINE = {"close_contact_centralized", "centralized_quarantine", "home_quarantine"}
 
 
+def _take_ordered_tests(store: Store, pid: int, day: date, k: int) -> None:
+    """`pid` takes the tests ordered for `day` (one swab at 08:00, negative at 14:00)."""
+    start, end = day_bounds(day)
+    due = store.fetch(
+        "SELECT DISTINCT start_at FROM engine_order WHERE person_id = :p"
+        " AND order_type = 'test' AND start_at >= :s AND start_at < :e",
+        {"p": pid, "s": start, "e": end},
+    )
+    if due.height:
+        e = Events()
+        e.add(
+            "sample",
+            sample_id=f"Q{pid}-{k}",
+            person_id=pid,
+            tube_id=f"TQ{pid}-{k}",
+            sampled_at=start + timedelta(hours=8),
+        )
+        e.add(
+            "tube_result",
+            tube_id=f"TQ{pid}-{k}",
+            result="negative",
+            reported_at=start + timedelta(hours=14),
+        )
+        e.load(store, batch=100 + k)
+
+
 def test_a_phase_shows_on_the_code_to_its_last_day(store: Store) -> None:
     """2, a close contact exposed 07-10: centralized 07-11..07-17, at home 07-18..07-20, each
     phase released on its last day from the next midnight. The code shows each phase all of
@@ -524,28 +550,7 @@ def test_a_phase_shows_on_the_code_to_its_last_day(store: Store) -> None:
     shown = {}
     for k in range(12):
         day = D1 + timedelta(days=k)
-        # 2 takes the tests ordered for the day: negative
-        due = store.fetch(
-            "SELECT DISTINCT start_at FROM engine_order WHERE person_id = 2"
-            " AND order_type = 'test' AND start_at >= :s AND start_at < :e",
-            {"s": day_bounds(day)[0], "e": day_bounds(day)[1]},
-        )
-        if due.height:
-            e = Events()
-            e.add(
-                "sample",
-                sample_id=f"Q{k}",
-                person_id=2,
-                tube_id=f"TQ{k}",
-                sampled_at=day_bounds(day)[0] + timedelta(hours=8),
-            )
-            e.add(
-                "tube_result",
-                tube_id=f"TQ{k}",
-                result="negative",
-                reported_at=day_bounds(day)[0] + timedelta(hours=14),
-            )
-            e.load(store, batch=10 + k)
+        _take_ordered_tests(store, 2, day, k)
         run_day(store, day, ninth)
         _same(store, day, ninth)
         shown[day] = sorted(set(_reasons(store, 2, day)) & _QUARANTINE)
@@ -604,3 +609,30 @@ def test_areas_drawn_on_different_days_keep_the_earliest_bound(store: Store) -> 
             assert bounds[day] == days[2], (day, bounds)
         else:
             assert bounds[day] == day + timedelta(days=1), (day, bounds)
+
+
+def test_an_extension_on_a_phase_s_last_day_is_not_released(store: Store) -> None:
+    """2's centralized phase ends on 07-17; that day 11, of 2's household, is reported a case:
+    2 is a close contact again and the count restarts. The run's release of the phase that
+    ended would release the extension's centralized phase too (same kind): the run issues
+    the extension and no release, and 2 stays in centralized quarantine (red) from 07-18."""
+    ninth = load_policy(NINTH)
+    _world().load(store, batch=1)
+    for k in range(9):
+        day = D1 + timedelta(days=k)
+        _take_ordered_tests(store, 2, day, k)
+        if day == date(2022, 7, 17):
+            Events().person(11, 10).case(11, "2022-07-17 09:00", case_id="C11").load(store, 20)
+        run_day(store, day, ninth)
+        _same(store, day, ninth)
+    last = store.fetch(
+        "SELECT order_type, detail FROM engine_order WHERE person_id = 2 AND run_day = :d"
+        " AND order_type IN ('extend', 'release') ORDER BY order_type, detail",
+        {"d": date(2022, 7, 17)},
+    )
+    assert last.rows() == [
+        ("extend", "centralized_quarantine"),
+        ("extend", "home_health_monitoring"),
+    ]
+    assert "close_contact_centralized" in _reasons(store, 2, date(2022, 7, 18))
+    assert code_of(store, 2, date(2022, 7, 18)).colour is CodeColour.RED

@@ -63,6 +63,7 @@ from fangkong.engine.quarantine import (
     departure_quarantine_orders,
     quarantine_orders,
     release_and_conversion_orders,
+    without_replaced,
 )
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
@@ -181,7 +182,7 @@ def run_day(
             ]
         )
         orders, occupancy = assign_facilities(
-            store, orders, day, policy.facilities, scenario=scenario
+            store, without_replaced(orders), day, policy.facilities, scenario=scenario
         )
         stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
         traced = contacts.select(

@@ -70,6 +70,7 @@ __all__ = [
     "issue_quarantine",
     "quarantine_orders",
     "release_and_conversion_orders",
+    "without_replaced",
 ]
 
 log = logging.getLogger(__name__)
@@ -484,7 +485,7 @@ def release_and_conversion_orders(
         end_at=end,
         place="place",
         detail=pl.format("make-up for {}", "gaps"),
-        rule="quarantine.release_held",
+        rule=_HELD_RULE,
         policy_id=policy.id,
         reason=pl.format(
             "release of {} held: no negative result for {}; a make-up test counts for them",
@@ -495,6 +496,25 @@ def release_and_conversion_orders(
     if held.height:
         log.info("%d releases held for missing test results", held.height)
     return check_orders(pl.concat([lifted, converts, release, makeup]))
+
+
+_HELD_RULE = "quarantine.release_held"
+
+
+def without_replaced(orders: pl.DataFrame) -> pl.DataFrame:
+    """A run's orders (ORDER_SCHEMA) without the releases and make-up tests of the schedules
+    its extensions replace: an `extend` replaces the person's schedule from the run day on, so
+    a phase of it ending that day is not released (its release, issued beside the extension
+    from the same state at the start of the day, would release the extension's phase of the
+    same kind) and needs no make-up test."""
+    extended = orders.filter(pl.col("order_type") == OrderType.EXTEND.value).select("person_id")
+    if extended.height == 0:
+        return orders
+    replaced = (pl.col("order_type") == OrderType.RELEASE.value) | (
+        (pl.col("order_type") == OrderType.TEST.value) & (pl.col("rule") == _HELD_RULE)
+    )
+    gone = replaced & pl.col("person_id").is_in(extended.get_column("person_id").implode())
+    return orders.filter(~gone)
 
 
 def _lifted(day: date, policy: Policy, sched: pl.DataFrame) -> pl.DataFrame:
