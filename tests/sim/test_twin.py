@@ -305,3 +305,26 @@ def test_a_severe_case_is_reported_no_longer_severe_when_its_course_ends() -> No
     ]
     assert t._severe.tolist() == [ill]  # the dead are not reported improved
     t.close()
+
+
+def test_cases_isolated_at_a_quarantine_site_are_swabbed_and_discharged() -> None:
+    # the 8th edition admits asymptomatic cases to centralized isolation at a quarantine site
+    # (集中隔离医学观察): the wards' daily swab reaches them there as in a hospital, so they
+    # meet the discharge criteria and free the room
+    t = Twin(20_000, 1, load_policy("cn-2021-05-14"))
+    for _ in t.run(30):
+        pass
+    assert t.store is not None
+    isolated = t.store.fetch(
+        "SELECT o.person_id, o.start_at,"
+        " (SELECT min(d.run_day) FROM engine_order d WHERE d.person_id = o.person_id"
+        "  AND d.order_type = 'discharge' AND d.run_day >= o.run_day) AS discharged,"
+        " (SELECT count(*) FROM sample s WHERE s.person_id = o.person_id"
+        "  AND s.sampled_at >= o.start_at) AS swabs"
+        " FROM engine_order o JOIN facility f ON f.facility_id = o.place"
+        " WHERE o.order_type = 'admit' AND f.kind = 'quarantine_site'"
+    )
+    t.close()
+    assert isolated.height >= 1
+    assert isolated.get_column("discharged").null_count() == 0, isolated
+    assert (isolated.get_column("swabs") >= 2).all(), isolated

@@ -13,7 +13,7 @@ Each simulated day the twin
 2. produces the day's events: the swabs the engine ordered for the day (quarantine test days,
    single-tube retests, make-up tests, the round a risk area waits for); the pooled swabs of
    the testing rounds the twin is given (`Round`: the command centre's decision, an input); the
-   daily swab of patients in hospital;
+   daily swab of the cases placed in a hospital or an isolation site;
    a fever-clinic swab for some of the people whose symptoms begin and for everyone who becomes
    severe; each tube's result from the swabbed agents' viral load (`Epidemic.ct_values`); the
    field investigation of each new positive (the others of their class and workplace, named as
@@ -481,11 +481,12 @@ class Twin:
             .last()
         )
         quarantine = phases.filter(pl.col("detail").is_in([CENTRALIZED, *_HOME_KINDS]))
+        cases = active_cases(self._episodes_before(day))["person_id"]
         home = pl.concat(
             [
                 quarantine.get_column("person_id"),
                 under_temporary_control(st, day_start(day), self.policy).get_column("person_id"),
-                active_cases(self._episodes_before(day))["person_id"],
+                cases,
             ]
         )
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
@@ -501,13 +502,17 @@ class Twin:
         site = placed.filter(~pl.col("k").is_in(HOSPITALS) | pl.col("k").is_null())
         person[_ids(hospital["person_id"])] = np.uint8(Restriction.ISOLATED)
         person[_ids(site["person_id"])] = np.uint8(Restriction.QUARANTINED)
-        self._inpatients = _ids(hospital["person_id"])
+        # the wards swab every case placed anywhere: a hospital bed, or the isolation site a
+        # regime admits its mild and asymptomatic cases to (集中隔离医学观察, 2020-2021)
+        self._inpatients = _ids(
+            placed.filter(pl.col("person_id").is_in(cases.implode()))["person_id"]
+        )
         confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
         venue_closed = np.zeros(self.city.venues.n, dtype=np.bool_)
         venue_closed[_ids(closed["venue_id"])] = True
         restrictions = Restrictions(person, venue_closed)
         self._restrictions_today = restrictions
-        figures = (quarantine.height, confined, len(self._inpatients), area.height, closed.height)
+        figures = (quarantine.height, confined, hospital.height, area.height, closed.height)
         return restrictions, figures
 
     def _episodes_before(self, day: date) -> pl.DataFrame:
