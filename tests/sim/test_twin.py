@@ -157,17 +157,24 @@ def test_quarantine_and_tests_are_counted(twin: Twin) -> None:
     assert f["samples"].sum() == twin.store.scalar("SELECT count(*) FROM sample")  # type: ignore[union-attr]
 
 
-def test_the_twin_store_is_saved_to_a_file(tmp_path: Path) -> None:
-    t = Twin(5_000, 2, load_policy(POLICY))
+@pytest.mark.parametrize("memory_store_max", [2_000_000, 0])
+def test_the_twin_store_is_saved_to_a_file(tmp_path: Path, memory_store_max: int) -> None:
+    # a small city's store is in memory; a larger one's a file in a scratch directory
+    t = Twin(5_000, 2, load_policy(POLICY), memory_store_max=memory_store_max)
     for _ in t.run(3):
         pass
     path = tmp_path / "twin.duckdb"
     t.save(str(path))
-    orders = t.store.scalar("SELECT count(*) FROM checkin")  # type: ignore[union-attr]
-    scratch = Path(t.store.url).parent  # type: ignore[union-attr]
-    assert scratch.is_dir()
-    t.close()
-    assert not scratch.exists()  # the twin's own store goes with it
+    assert t.store is not None
+    orders = t.store.scalar("SELECT count(*) FROM checkin")
+    if memory_store_max:
+        assert t.store.url == ":memory:"
+        t.close()
+    else:
+        scratch = Path(t.store.url).parent
+        assert scratch.is_dir()
+        t.close()
+        assert not scratch.exists()  # the twin's own store goes with it
     with open_store(path) as st:
         assert st.scalar("SELECT count(*) FROM checkin") == orders
         assert st.scalar("SELECT count(*) FROM person") == 5_000
