@@ -77,6 +77,8 @@ def read(
     frame = store.fetch(sql, params)
     if frame.height == 0:
         return pl.DataFrame(schema=dict(schema))
+    if frame.schema == pl.Schema(schema):  # the types already declared: no step to run
+        return frame
     return frame.select(pl.col(c).cast(t) for c, t in schema.items())
 
 

@@ -79,8 +79,11 @@ def empty_contacts() -> pl.DataFrame:
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
+    if frame.schema == pl.Schema(schema):  # conforms already: no frame step to run
+        return frame
     absent = [c for c in schema if c in _OPTIONAL and c not in frame.columns]
-    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
+    if absent:
+        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
     missing = [c for c in schema if c not in frame.columns]
     extra = [c for c in frame.columns if c not in schema]
     if missing or extra:
