@@ -636,3 +636,35 @@ def test_an_extension_on_a_phase_s_last_day_is_not_released(store: Store) -> Non
     ]
     assert "close_contact_centralized" in _reasons(store, 2, date(2022, 7, 18))
     assert code_of(store, 2, date(2022, 7, 18)).colour is CodeColour.RED
+
+
+def test_a_run_with_no_bound_before_it_reads_every_held_row(store: Store) -> None:
+    """A run whose previous run left no bound (a store migrated from before migration 14)
+    reads the rows holding a reason from the first day: the residents of B1's area, drawn
+    before the bound existed, are asked again when it is lifted."""
+    e = Events()
+    for pid, household in ((1, 10), (2, 20)):
+        e.add(
+            "person",
+            person_id=pid,
+            household_id=household,
+            region_code="310104001",
+            id_type="ric",
+            compound_id="C1",
+            building_id="B1",
+        )
+    e.case(1, "2022-11-15 10:00")
+    e.load(store, batch=1)
+    twenty = load_policy(TWENTY)
+    days = [date(2022, 11, 15) + timedelta(days=k) for k in range(8)]
+    run_day(store, days[0], twenty)
+    # as migrated from version 13: no run left a bound; a wrong one would miss B1's residents
+    store.execute("UPDATE engine_run SET held_from = NULL")
+    for day in days[1:]:
+        run_day(store, day, twenty)
+        _same(store, day, twenty)
+    assert "from_risk_area" in _reasons(store, 2, days[1])
+    assert "from_risk_area" not in _reasons(store, 2, days[-1])  # lifted
+    assert store.scalar(
+        "SELECT held_from FROM engine_run WHERE run_day = :d", {"d": days[-1]}
+    ) == days[-1] + timedelta(days=1)
