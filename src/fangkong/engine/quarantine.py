@@ -21,7 +21,8 @@ which replace the earlier schedule's from the run day on), when the new regime's
 becomes a close contact gets the close-contact regime whatever the extension rule says. An
 extended centralized phase keeps the person's room; a schedule whose centralized phase is not over
 is not extended by a regime without one (a secondary contact's, at home): that would end the
-stricter phase early.
+stricter phase early. A run that extends a schedule issues no release nor make-up test of the
+schedule it replaces (`without_replaced`).
 
 **Release** (`release_and_conversion_orders`): each phase is released on its last day (the
 `release` starts at the phase's end) when every test day of the phase is satisfied: a negative
