@@ -364,12 +364,10 @@ def test_fangkong_code_prints_reasons_and_signs_the_colour(tmp_path: Path) -> No
     assert no_run.exit_code == 2 and "no run" in no_run.output
 
 
-def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> None:
-    """Twenty measures: the building where a case lives is a high-risk area, lifted after 5
-    days without a new infection; its residents are red (from_risk_area) while it holds, the
-    next building's are not, and the rows a run writes equal a full recompute every day."""
+def _residents(people: list[tuple[int, int, str]]) -> Events:
+    """People (person, household, building) living in compound C1 of street 310104001."""
     e = Events()
-    for pid, household, building in ((1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2")):
+    for pid, household, building in people:
         e.add(
             "person",
             person_id=pid,
@@ -379,6 +377,14 @@ def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> No
             compound_id="C1",
             building_id=building,
         )
+    return e
+
+
+def test_residents_of_a_risk_area_are_red_until_it_is_lifted(store: Store) -> None:
+    """Twenty measures: the building where a case lives is a high-risk area, lifted after 5
+    days without a new infection; its residents are red (from_risk_area) while it holds, the
+    next building's are not, and the rows a run writes equal a full recompute every day."""
+    e = _residents([(1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2")])
     e.case(1, "2022-11-15 10:00")
     e.load(store, batch=1)
     twenty = load_policy(TWENTY)
@@ -575,17 +581,7 @@ def test_areas_drawn_on_different_days_keep_the_earliest_bound(store: Store) -> 
     run leaves the next the earliest day of a row holding an area's reason (B1's residents'
     rows of 11-15 while B1 holds, though the run of 11-17 wrote B2's), and the rows every run
     writes equal a full recompute."""
-    e = Events()
-    for pid, household, building in ((1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2"), (4, 40, "B2")):
-        e.add(
-            "person",
-            person_id=pid,
-            household_id=household,
-            region_code="310104001",
-            id_type="ric",
-            compound_id="C1",
-            building_id=building,
-        )
+    e = _residents([(1, 10, "B1"), (2, 20, "B1"), (3, 30, "B2"), (4, 40, "B2")])
     e.case(1, "2022-11-15 10:00")
     e.load(store, batch=1)
     twenty = load_policy(TWENTY)
@@ -642,17 +638,7 @@ def test_a_run_with_no_bound_before_it_reads_every_held_row(store: Store) -> Non
     """A run whose previous run left no bound (a store migrated from before migration 14)
     reads the rows holding a reason from the first day: the residents of B1's area, drawn
     before the bound existed, are asked again when it is lifted."""
-    e = Events()
-    for pid, household in ((1, 10), (2, 20)):
-        e.add(
-            "person",
-            person_id=pid,
-            household_id=household,
-            region_code="310104001",
-            id_type="ric",
-            compound_id="C1",
-            building_id="B1",
-        )
+    e = _residents([(1, 10, "B1"), (2, 20, "B1")])
     e.case(1, "2022-11-15 10:00")
     e.load(store, batch=1)
     twenty = load_policy(TWENTY)
