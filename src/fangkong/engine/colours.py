@@ -573,6 +573,11 @@ SELECT person_id, NULL, NULL, run_day FROM held WHERE reason = :pool
 """
 
 
+# the reasons a run asks again of the people whose latest row holds them (`_changed`): a
+# positive pool (a retest or a corrected result ends it) and a risk area (lifted, or moved)
+_ASKED_AGAIN = (CodeReason.POOL_POSITIVE.value, CodeReason.FROM_RISK_AREA.value)
+
+
 def _changed(
     store: Store, day: date, policy: Policy, scenario: Scenario, marks: Watermarks
 ) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
@@ -614,21 +619,14 @@ def _changed(
     )
 
 
-def _held_from(
-    day: date, written: Colours, held: pl.DataFrame, before: pl.DataFrame | None
-) -> date:
+def _held_from(day: date, written: Colours, held: pl.DataFrame) -> date:
     """The earliest run day of a latest row holding a reason the next run asks again, after the
     run of `day` wrote `written`: `day` when a row it wrote holds one, else that of the rows
-    before (`held`: person_id, held_day; on a full recompute, `before`: everyone's latest rows)
-    of people it wrote no row for; the day after the run when none holds one."""
-    asked = [CodeReason.POOL_POSITIVE.value, CodeReason.FROM_RISK_AREA.value]
-    if before is not None:
-        held = before.filter(pl.col("reason").is_in(asked)).select(
-            "person_id", pl.col("run_day").alias("held_day")
-        )
+    before it (`held`: person_id, held_day) of people it wrote no row for; the day after the
+    run when none holds one."""
     kept = held.join(written.codes.select("person_id"), on="person_id", how="anti")
     days = kept.get_column("held_day").drop_nulls().to_list()
-    if written.reasons.filter(pl.col("reason").is_in(asked)).height:
+    if written.reasons.filter(pl.col("reason").is_in(_ASKED_AGAIN)).height:
         days.append(day)
     return min(days) if days else day + timedelta(days=1)
 
@@ -757,7 +755,7 @@ def store_colours(
     written = Colours(pl.DataFrame(schema=CODE_SCHEMA), pl.DataFrame(schema=REASON_SCHEMA))
     if ids is not None and ids.len() == 0:  # a quiet day: nobody's facts changed
         log.info("%s: colours of nobody changed", day)
-        return written, _held_from(day, written, held_days, None)
+        return written, _held_from(day, written, held_days)
     read_for = _narrowing(store, ids)
     found = _found(store, day, policy, scenario, read_for, areas, residents)
     if ids is not None and read_for is None:  # everyone was read: keep the people asked for
@@ -800,7 +798,11 @@ def store_colours(
         "full" if full else "changed since the last run",
         written.codes.height,
     )
-    return written, _held_from(day, written, held_days, before if full else None)
+    if full:  # no bound was read: the rows before are everyone's latest
+        held_days = before.filter(pl.col("reason").is_in(_ASKED_AGAIN)).select(
+            "person_id", pl.col("run_day").alias("held_day")
+        )
+    return written, _held_from(day, written, held_days)
 
 
 # -- reading ------------------------------------------------------------------------------------
