@@ -129,6 +129,34 @@ def test_a_full_facility_leaves_a_clear_state_and_an_alert(store: Store) -> None
     )
 
 
+def test_a_waiting_quarantine_extended_the_day_a_room_frees_is_transferred_once(
+    store: Store,
+) -> None:
+    """A contact waiting for a room is exposed again on the day a room frees: the extension
+    replaces their schedule, and its own transfer takes the room. The stored phase it replaces
+    gets no transfer of its own (two transfers to the same room, one ending with the replaced
+    phase, found in a twin's outbreak under cn-2022-11-11)."""
+    residents(store, 1, 2, 3)
+    site = {"kind": "quarantine_site", "region_code": "310104"}
+    put(store, "facility", [{"facility_id": "QS-1", "capacity": 2, **site}])
+    run_steps(store, D, POLICY, ["quarantine_orders", "assign_facilities"], close(1, 2, 3))
+    put(store, "facility", [{"facility_id": "QS-2", "capacity": 5, **site}])
+    later = D + timedelta(days=2)
+    orders, _ = run_steps(
+        store,
+        later,
+        POLICY,
+        ["quarantine_orders", "assign_facilities"],
+        close(3, exposed="2022-07-03 18:00"),
+    )
+    mine = orders.filter(pl.col("person_id") == 3)
+    assert "extend" in mine.get_column("order_type").to_list()
+    transfers = mine.filter(pl.col("order_type") == "transfer")
+    assert transfers.select("place", "rule").rows() == [
+        ("QS-2", "quarantine.close_contact.transfer")
+    ]
+
+
 def test_release_frees_the_room(store: Store) -> None:
     residents(store, 1)
     put(

@@ -404,8 +404,16 @@ def _needs_room() -> pl.Expr:
     )
 
 
-def _waiting(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
-    """Stored open centralized phases still without a room: a `transfer` each, to be placed."""
+# the day's orders after which a stored schedule is no longer the person's: an `extend`
+# replaces it from the run day on (its own centralized phase asks for a room), a `convert` ends
+# it (the person is a case)
+_SUPERSEDING = (OrderType.EXTEND.value, OrderType.CONVERT.value)
+
+
+def _waiting(store: Store, day: date, scenario: Scenario, orders: pl.DataFrame) -> pl.DataFrame:
+    """Stored open centralized phases still without a room: a `transfer` each, to be placed;
+    none for a schedule the day's `orders` supersede (a transfer ending with the replaced
+    phase would stand beside the extension's own)."""
     phases = open_schedules(store, day, scenario=scenario).filter(
         (pl.col("detail") == CENTRALIZED)
         & pl.col("place").is_null()
@@ -415,8 +423,11 @@ def _waiting(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     if phases.height == 0:
         return empty_orders()
     placed = placements(store, day, scenario=scenario).select("person_id")
+    superseded = orders.filter(pl.col("order_type").is_in(_SUPERSEDING)).select("person_id")
     return orders_from(
-        phases.join(placed, on="person_id", how="anti"),
+        phases.join(placed, on="person_id", how="anti").join(
+            superseded, on="person_id", how="anti"
+        ),
         OrderType.TRANSFER,
         start_at=day_start(day),
         end_at="end_at",
@@ -497,7 +508,8 @@ def assign_facilities(
     Returns the orders (plus a `transfer` for each stored quarantine that waited for a room
     and now has one) and one row per facility (OCCUPANCY_SCHEMA), then a totals row per
     facility kind (`facility_id` null) whose `alert` says how many people got no room."""
-    frame = pl.concat([check_orders(orders), _waiting(store, day, scenario)]).with_row_index("row")
+    orders = check_orders(orders)
+    frame = pl.concat([orders, _waiting(store, day, scenario, orders)]).with_row_index("row")
     wait = pl.col("rule") == "facility.room_after_wait"
     need = frame.filter(_needs_room() | (wait & pl.col("place").is_null()))
     wanting = (
