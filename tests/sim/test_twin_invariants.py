@@ -67,6 +67,53 @@ SELECT run_day, person_id, count(*) AS n FROM engine_order
 WHERE order_type = 'transfer' GROUP BY run_day, person_id HAVING count(*) > 1
 """
 
+# each case episode as the latest run that wrote it left it
+_EPISODES = """(SELECT * FROM engine_episode QUALIFY row_number() OVER (
+    PARTITION BY person_id, episode_no ORDER BY run_day DESC) = 1)"""
+
+# 应收尽收: a case episode still open two days after the run that opened it, with no admission
+# ordered from the day before it opened to the day after (every regime below admits every case)
+_NEVER_ADMITTED = f"""
+SELECT e.person_id, e.episode_no, e.opened_run_day FROM {_EPISODES} e
+WHERE e.diagnosis IN ('confirmed', 'asymptomatic')
+  AND (e.closed_at IS NULL OR e.closed_at > CAST(e.opened_run_day + 2 AS TIMESTAMPTZ))
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_order o WHERE o.person_id = e.person_id AND o.order_type = 'admit'
+      AND o.run_day BETWEEN e.opened_run_day - 1 AND e.opened_run_day + 1)
+"""
+
+# a case episode open over a whole day, and the person's code that day
+_CASE_NOT_RED = """
+WITH open AS (
+    SELECT d.run_day, e.person_id FROM (SELECT DISTINCT run_day FROM engine_run) d
+    JOIN engine_episode e ON e.run_day <= d.run_day
+    WHERE e.diagnosis IN ('confirmed', 'asymptomatic')
+      AND e.opened_at < CAST(d.run_day AS TIMESTAMPTZ)
+    QUALIFY row_number() OVER (
+        PARTITION BY d.run_day, e.person_id ORDER BY e.run_day DESC, e.episode_no DESC) = 1
+      AND (e.closed_at IS NULL OR e.closed_at > CAST(d.run_day + 1 AS TIMESTAMPTZ))
+)
+SELECT o.run_day, o.person_id FROM open o
+WHERE (SELECT arg_max(h.colour, h.run_day) FROM health_code h
+       WHERE h.person_id = o.person_id AND h.run_day <= o.run_day) IS DISTINCT FROM 'red'
+"""
+
+# 应隔尽隔: a close contact traced by a run with neither a quarantine ordered by that run nor an
+# open schedule the next day, and not a case by then
+_CONTACT_NOT_QUARANTINED = """
+SELECT t.run_day, t.contact_person_id FROM traced_contact t
+WHERE t.tier = 'close'
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_order o WHERE o.person_id = t.contact_person_id
+      AND o.run_day = t.run_day AND o.order_type IN ('quarantine', 'extend'))
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_schedule s WHERE s.person_id = t.contact_person_id
+      AND s.run_day = t.run_day + 1 AND NOT s.released)
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_episode e WHERE e.person_id = t.contact_person_id
+      AND e.run_day <= t.run_day + 1 AND e.diagnosis IN ('confirmed', 'asymptomatic'))
+"""
+
 POLICIES = ["cn-2022-06-28", "cn-2022-11-11", "cn-2021-05-14", "cn-2020-09-15"]
 
 
@@ -96,6 +143,18 @@ def test_nobody_in_quarantine_shows_green(outbreak: Store) -> None:
 
 def test_nobody_is_transferred_twice_by_one_run(outbreak: Store) -> None:
     assert outbreak.fetch(_TWO_TRANSFERS).height == 0
+
+
+def test_every_case_is_admitted(outbreak: Store) -> None:
+    assert outbreak.fetch(_NEVER_ADMITTED).height == 0
+
+
+def test_every_open_case_shows_red(outbreak: Store) -> None:
+    assert outbreak.fetch(_CASE_NOT_RED).height == 0
+
+
+def test_every_close_contact_is_quarantined(outbreak: Store) -> None:
+    assert outbreak.fetch(_CONTACT_NOT_QUARANTINED).height == 0
 
 
 def test_nothing_is_ordered_for_the_dead(outbreak: Store) -> None:
