@@ -213,3 +213,34 @@ def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> 
         ("compound:C1", "high"),
         ("county:310104", "low"),
     ]
+
+
+def test_a_case_s_residence_is_where_they_lived_when_reported(store: Store) -> None:
+    """The high-risk compound of a case is their home when the case was reported: a move
+    effective after the report (after recovering, say) makes the new home no case's residence,
+    and leaves the old compound its case; a move effective before the report, imported late
+    (the residence corrected), counts."""
+    _ninth_world(store)
+    put(store, "person_move", [
+        {"move_id": "M1", "person_id": 1, "effective_at": "2022-07-05 09:00", "reason": "moved",
+         "region_code": "310104001", "compound_id": "C2", "building_id": "B5",
+         "household_id": 20},
+    ])  # fmt: skip
+    ninth = load_policy("cn-2022-06-28")
+    day = date(2022, 7, 6)
+    assert draw_areas(store, day, ninth).select("area_id", "level").rows() == [
+        ("compound:C1", "high"),
+        ("county:310104", "low"),
+    ]
+    # person 2 was living in compound C3 since before their report, recorded only later
+    put(store, "case_report", _reports([(2, 20, "310104", datetime(2022, 7, 6, 9, tzinfo=ZONE))]))
+    put(store, "person_move", [
+        {"move_id": "M2", "person_id": 2, "effective_at": "2022-07-01 09:00", "reason": "moved",
+         "region_code": "310104001", "compound_id": "C3", "building_id": "B9",
+         "household_id": 30},
+    ])  # fmt: skip
+    assert draw_areas(store, day, ninth).select("area_id", "level").rows() == [
+        ("compound:C1", "high"),
+        ("compound:C3", "high"),
+        ("county:310104", "low"),
+    ]

@@ -70,7 +70,7 @@ from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
 from fangkong.policy.terms import AreaUnit, Classification, Delineation, RiskLevel
 from fangkong.store import Store
-from fangkong.store.person_view import current_person
+from fangkong.store.person_view import current_person, residence_at
 from fangkong.store.regions import LEVEL_DIGITS
 
 # the units an area can have residents in, and the parameter naming their keys
@@ -463,17 +463,18 @@ def level_on(
 
 def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
     """Every case episode opened by the end of `day` and not withdrawn: the person, the day of
-    the report (Beijing time), the region it was reported in, and the person's residence.
-    Inside the run of `day`, the episodes are those the run keeps (`engine_episode`), not
-    derived again from every case event."""
+    the report (Beijing time), the region it was reported in, and the person's residence when
+    it was reported (a case who moves after recovering does not make their new home a case's
+    residence). Inside the run of `day`, the episodes are those the run keeps
+    (`engine_episode`), not derived again from every case event."""
     kept = kept_day(store, scenario)
     sql = f"""
 WITH {episode_ctes(scenario, kept=kept if kept == day else None)}
 SELECT e.person_id, e.opened_at, e.region_code AS case_region, p.region_code, p.compound_id,
        p.building_id, p.household_id
 FROM episode e
-LEFT JOIN {current_person(":until", person_ids="SELECT person_id FROM episode")} p
-  ON p.person_id = e.person_id
+LEFT JOIN {residence_at("episode", "opened_at")} p
+  ON p.person_id = e.person_id AND p.opened_at = e.opened_at
 WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
     frame = read(
         store,
@@ -604,7 +605,10 @@ def _rounds(
 ) -> dict[str, list[date]]:
     """Per area key (`unit:key` of residence areas), the days from `since` to `day` on which
     every resident of the area was sampled and every tube of those samples was negative. The
-    area's cases (the people of `residences`) are in care, not in the round."""
+    area's cases (the people of `residences`) are in care, not in the round. The residents are
+    those at the end of `day`: someone who moved in after a round day holds that round
+    incomplete (the next day's round includes them), and a round day counts without someone who
+    has moved out since."""
     if residences.height == 0:
         return {}
     # the areas' residents from the read the run's steps share (`area_residents`), then only

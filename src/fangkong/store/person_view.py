@@ -29,7 +29,7 @@ longer path. A lookup of some people or households passes them in (`person_ids`,
 
 from __future__ import annotations
 
-__all__ = ["current_identity", "current_person", "residences_left"]
+__all__ = ["current_identity", "current_person", "residence_at", "residences_left"]
 
 _MOVED = "SELECT person_id FROM person_move WHERE effective_at <= {as_of}"
 _CORRECTED = "SELECT person_id FROM person_correction WHERE effective_at <= {as_of}"
@@ -112,6 +112,32 @@ def current_person(
     LEFT JOIN {corrected} c ON c.person_id = p.person_id
   ) q
   WHERE TRUE{_restricted("q", person_ids, households)}
+)"""
+
+
+def residence_at(rows: str, at: str) -> str:
+    """The residence of each row of `rows` (a table or CTE name with `person_id` and an instant
+    column `at`) as it stood at that row's own instant: person_id, `at`, household_id,
+    region_code, compound_id, building_id. The latest move in effect then (by the precedence of
+    `current_person`), else the registration; a person not registered has nulls. Where a case
+    lived when it was reported, say, not where they live now."""
+    cols = ("household_id", "region_code", "compound_id", "building_id")
+    picked = ",\n         ".join(
+        f"CASE WHEN m.person_id IS NULL THEN p.{c} ELSE m.{c} END AS {c}" for c in cols
+    )
+    moved = ", ".join(f"mv.{c}" for c in cols)
+    order = "mv.effective_at DESC, mv.batch_id DESC, mv.move_id DESC"  # as `_LATEST`
+    return f"""(
+  SELECT r.person_id, r.{at},
+         {picked}
+  FROM {rows} r
+  LEFT JOIN person p ON p.person_id = r.person_id
+  LEFT JOIN (
+    SELECT r.person_id, r.{at}, {moved},
+           row_number() OVER (PARTITION BY r.person_id, r.{at} ORDER BY {order}) AS k
+    FROM {rows} r
+    JOIN person_move mv ON mv.person_id = r.person_id AND mv.effective_at <= r.{at}
+  ) m ON m.person_id = r.person_id AND m.{at} = r.{at} AND m.k = 1
 )"""
 
 
