@@ -17,7 +17,9 @@ from fangkong.store import Store
 pytestmark = pytest.mark.slow
 
 # the people placed at a quarantine site on a day with neither a centralized phase of theirs
-# kept on that day nor an admission there not yet ended by a discharge (a case isolated there)
+# kept on that day, nor an admission there not yet ended by a discharge (a case isolated there),
+# nor a conversion to a case not yet followed by an admission with a place (a contact who tests
+# positive keeps their room until a bed or an isolation room is found: `engine.facility`)
 _ROOMS_WITHOUT_REASON = """
 SELECT s.run_day, s.person_id, s.place FROM engine_state s
 JOIN facility f ON f.facility_id = s.place AND f.kind = 'quarantine_site'
@@ -33,6 +35,13 @@ WHERE NOT EXISTS (
           SELECT 1 FROM engine_order d
           WHERE d.person_id = s.person_id AND d.order_type = 'discharge'
             AND d.run_day >= a.run_day AND d.run_day < s.run_day))
+  AND NOT EXISTS (
+    SELECT 1 FROM engine_order c
+    WHERE c.person_id = s.person_id AND c.order_type = 'convert' AND c.run_day < s.run_day
+      AND NOT EXISTS (
+          SELECT 1 FROM engine_order a
+          WHERE a.person_id = s.person_id AND a.order_type = 'admit' AND a.place IS NOT NULL
+            AND a.run_day >= c.run_day AND a.run_day < s.run_day))
 """
 
 _OVER_CAPACITY = """
