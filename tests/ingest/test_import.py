@@ -104,6 +104,27 @@ def test_malformed_file_is_refused_whole(
     assert _counts(store) == before
 
 
+# a file saved in GBK: the bad byte in the first rows (found reading the header's block) or
+# past the first megabyte (found only by the load, which reads the names: the checks do not)
+@pytest.mark.parametrize("before", [0, 40_000])
+def test_text_not_utf8_is_refused_at_its_row_and_field(
+    store: Store, tmp_path: Path, before: int
+) -> None:
+    import_file(store, "venues", DATA / "venues.csv")
+    counts = _counts(store)
+    rows = [b"venue_id,region_code,category,name,capacity"]
+    rows += [f"{10_000 + i},310104,essential,\u83dc\u573a{i},200".encode() for i in range(before)]
+    rows.append("900,310104,essential,\u5f90\u6c47\u83dc\u573a,200".encode("gbk"))
+    path = tmp_path / "venues-gbk.csv"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, "venues", path)
+    err = info.value
+    assert (err.row, err.line, err.field) == (before + 1, before + 2, "name")
+    assert "not UTF-8 text" in str(err)
+    assert _counts(store) == counts
+
+
 def test_personal_data_never_in_messages(store: Store) -> None:
     with pytest.raises(ImportFileError) as info:
         import_file(store, "persons", DATA / "persons_bad_check_digit.csv")

@@ -33,7 +33,16 @@ from fangkong.errors import ImportFileError, InputError
 from fangkong.ingest.kinds import INLINE_REFS, Kind, Target
 from fangkong.ingest.kinds import kind as kind_named
 from fangkong.ingest.ric import valid_birthplaces
-from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
+from fangkong.ingest.staging import (
+    Source,
+    csv_error,
+    fill,
+    is_cast,
+    open_source,
+    raw,
+    read_error,
+    staged_sql,
+)
 from fangkong.model.tables import SqlType, Table
 from fangkong.model.tables import table as table_named
 from fangkong.store.base import Store
@@ -379,6 +388,17 @@ class _Run:
 
     # -- load --------------------------------------------------------------------------------
     def load(self, batch_id: int) -> dict[str, int]:
+        try:
+            return self._load(batch_id)
+        except duckdb.Error as exc:
+            # the checks read only the columns they check: text that is not UTF-8 in another
+            # column is found by the load's read of it (in the transaction: nothing is stored)
+            problem = csv_error(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from None
+
+    def _load(self, batch_id: int) -> dict[str, int]:
         stored: dict[str, int] = {}
         for target in self.kind.targets:
             table = table_named(target.table)
