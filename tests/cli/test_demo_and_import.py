@@ -40,6 +40,16 @@ def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> N
         assert st.scalar("SELECT count(*) FROM person") == 20_000
         assert st.scalar("SELECT max(run_day) FROM engine_run") == date(2022, 7, 12)
         assert st.scalar("SELECT count(*) FROM checkin") > 0
+    # the commands it suggests read the twin's scenario: the bulletin is the one it printed, with
+    # the close contacts the engine traced (a live bulletin of that store has none)
+    suggested = [
+        line.split()[1:] for line in result.output.splitlines() if line.startswith("  fangkong ")
+    ]
+    assert [command[0] for command in suggested] == ["scenario", "bulletin"]
+    for command in suggested:
+        shown = runner.invoke(app, command, terminal_width=80)
+        assert shown.exit_code == 0, shown.output
+    assert "累计追踪到密切接触者" in shown.output
     again = runner.invoke(app, args, terminal_width=80)
     assert again.exit_code == 0, again.output
     assert "already in" in again.output  # the 2020 registry is not imported twice
