@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fangkong.cli.common import StoreOption, console, fail, opened_store
+from fangkong.cli.common import StoreOption, console, fail, opened_store, print_rows
 from fangkong.engine.scenario import scenario_diff, scenario_of
 from fangkong.errors import FangkongError, InputError
 
@@ -27,12 +27,11 @@ def list_command(store: StoreOption = "fangkong.duckdb") -> None:
             " LEFT JOIN engine_run r ON r.scenario = s.scenario"
             " GROUP BY s.scenario, s.policy_id, s.fork_day ORDER BY s.scenario"
         )
-    table = Table(title="scenarios (live is the operational line)")
-    for col in ("scenario", "policy", "forked from live on", "days run", "last day"):
-        table.add_column(col)
-    for row in rows.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    print_rows(
+        ("scenario", "policy", "forked from live on", "days run", "last day"),
+        [["" if v is None else str(v) for v in row] for row in rows.iter_rows()],
+        title="scenarios (live is the operational line)",
+    )
 
 
 @app.command("diff")

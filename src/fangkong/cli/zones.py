@@ -78,7 +78,7 @@ _LIST_SHOWN: tuple[_Shown, ...] = (
         True,
     ),
     ("area", pl.format("{} ({})", "area_id", "unit"), True),
-    ("reason", pl.col("reason"), True),
+    ("reason", pl.col("reason"), False),  # one word: folded, it reads as two
 )
 # the policy's measure, rule and policy of each measure: in json and csv
 _MEASURES_SHOWN: tuple[_Shown, ...] = (
