@@ -61,9 +61,15 @@ def _flat(text: str) -> str:
 
 def test_import_command_reports_and_exits_2_on_bad_input(tmp_path: Path) -> None:
     store = str(tmp_path / "s.duckdb")
-    ok = runner.invoke(app, ["import", "persons", str(DATA / "persons.csv"), "--store", store])
+    ok = runner.invoke(
+        app, ["import", "persons", str(DATA / "persons.csv"), "--store", store], terminal_width=80
+    )
     assert ok.exit_code == 0, ok.output
-    assert "5 rows read" in ok.output
+    # one line a file, to read or to grep in a log: no blank line left by the progress display,
+    # and a long path wrapped by the terminal, not broken by the command
+    (line,) = ok.output.splitlines()
+    assert line.startswith(str(DATA / "persons.csv")) and line.endswith("(batch 1)"), ok.output
+    assert "5 rows read" in line
     bad = runner.invoke(
         app, ["import", "persons", str(DATA / "persons_bad_check_digit.csv"), "--store", store]
     )
