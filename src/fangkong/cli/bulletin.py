@@ -132,7 +132,7 @@ def bulletin(
         if reports is not None:
             result = bulletin_from_reports(reports, when, region=region)
         else:
-            with opened_store(store) as st:
+            with opened_store(store, existing=True) as st:
                 line = scenario_of(st, scenario)
                 result = bulletin_from_registry(st, when, region=region, scenario=line.name)
                 if output is OutputFormat.JSON and region is None:

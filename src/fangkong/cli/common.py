@@ -16,7 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from fangkong.errors import FangkongError
+from fangkong.errors import FangkongError, NotFoundError
 from fangkong.store import Store, open_store
 from fangkong.store.base import redact_url
 
@@ -44,7 +44,8 @@ StoreOption = Annotated[
         "--store",
         "-s",
         envvar="FANGKONG_STORE",
-        help="Store: a DuckDB file (created if missing) or a postgresql:// URL.",
+        help="Store: a DuckDB file (created if missing by a command that writes: init, import,"
+        " day) or a postgresql:// URL.",
     ),
 ]
 
@@ -119,8 +120,12 @@ def fail(exc: FangkongError | str) -> typer.Exit:
 
 
 @contextmanager
-def opened_store(url: str) -> Iterator[Store]:
-    """Open the store for one command; FangkongErrors become exit code 2."""
+def opened_store(url: str, *, existing: bool = False) -> Iterator[Store]:
+    """Open the store for one command; FangkongErrors become exit code 2. A command that only
+    reads (`existing`) refuses a store file that is not there: opening it would create an empty
+    store, and a mistyped path would be answered 'nothing on record' instead of named."""
+    if existing and "://" not in url and url != ":memory:" and not Path(url).exists():
+        raise fail(NotFoundError(f"no store at {url} (`fangkong init --store {url}` creates one)"))
     try:
         with open_store(url) as store:
             yield store

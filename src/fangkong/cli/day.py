@@ -197,7 +197,7 @@ def explain_command(
     ] = "live",
 ) -> None:
     """The chain of events and rules behind a person's status, in time order."""
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             steps = explain_person(st, person, scenario=scenario_of(st, scenario))
         except FangkongError as exc:

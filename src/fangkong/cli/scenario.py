@@ -20,7 +20,7 @@ app = typer.Typer(help="What-if scenarios run beside live operations.", no_args_
 @app.command("list")
 def list_command(store: StoreOption = "fangkong.duckdb") -> None:
     """The scenarios of the store, with their policy, fork day and the days run."""
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         rows = st.fetch(
             "SELECT s.scenario, s.policy_id, s.fork_day, count(r.run_day) AS days,"
             " max(r.run_day) AS last_day FROM scenario s"
@@ -46,7 +46,7 @@ def diff_command(
         the_day = date.fromisoformat(day)
     except ValueError:
         raise fail(InputError(f"not a date (YYYY-MM-DD): {day!r}")) from None
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             diff = scenario_diff(st, scenario_of(st, name), the_day)
         except FangkongError as exc:
