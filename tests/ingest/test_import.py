@@ -80,7 +80,7 @@ MALFORMED = [
     ("persons", "persons_truncated.csv", 5, None, "expected 6 fields, found 2"),
     ("persons", "persons_truncated.parquet", None, None, "cannot read the file"),
     ("venues", "venues_bad_category.csv", 2, "category", "not one of essential"),
-    ("checkins", "checkins_impossible_date.csv", 2, "checkin_at", "not a valid timestamptz"),
+    ("checkins", "checkins_impossible_date.csv", 2, "checkin_at", "not a time (ISO 8601"),
     ("checkins", "checkins_unknown_venue.csv", 2, "venue_id", "no venue with venue_id 7"),
     ("checkins", "checkins_duplicate.csv", 4, "scan_id", "the same scan_id as row 2"),
 ]

@@ -89,6 +89,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# what a value that does not parse as its field's type is not, in the words of the import
+# files' documentation rather than the database's type names ('timestamptz')
+_NOT_A = {
+    SqlType.BIGINT: "not a whole number",
+    SqlType.INTEGER: "not a whole number",
+    SqlType.SMALLINT: "not a whole number",
+    SqlType.DOUBLE: "not a number",
+    SqlType.DATE: "not a date (YYYY-MM-DD)",
+    SqlType.TIMESTAMPTZ: "not a time (ISO 8601: YYYY-MM-DD HH:MM:SS, or with T and an offset)",
+    SqlType.BOOLEAN: "not true or false",
+}
+
+
 def _rules(kind: Kind, source: Source) -> list[_Rule]:
     rules: list[_Rule] = []
     for f in kind.fields:
@@ -100,7 +113,7 @@ def _rules(kind: Kind, source: Source) -> list[_Rule]:
                 _Rule(
                     f.name,
                     f"{col} IS NULL AND nullif(trim({raw_col}), '') IS NOT NULL",
-                    f"not a valid {f.type.value.lower()}",
+                    _NOT_A[f.type],
                     show,
                 )
             )
