@@ -124,7 +124,7 @@ def test_sample_command(runner: CliRunner, tmp_path: Path) -> None:
         ),
         (
             ["--date", "2020-02-10", "--reports", str(DATA / "reports_gbk.csv")],
-            "reports_gbk.csv, row 2 (line 4): not UTF-8 text",
+            "reports_gbk.csv, row 2 (line 4), field 'name': not UTF-8 text",
         ),
     ],
 )

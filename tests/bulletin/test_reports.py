@@ -195,7 +195,7 @@ def test_registry_bulletin_read_back_from_its_csv(store: Store, tmp_path: Path) 
             "cumulative_cured + cumulative_deaths exceed cumulative_confirmed",
         ),
         # GBK, not UTF-8: the first byte that is not UTF-8 is in 广东省 (row 2, after a blank line)
-        ("reports_gbk.csv", 2, 4, None, "not UTF-8 text (byte 0xb9): save the file as UTF-8"),
+        ("reports_gbk.csv", 2, 4, "name", "not UTF-8 text (byte 0xb9): save the file as UTF-8"),
     ],
 )
 def test_malformed_reports_files_are_refused(
@@ -207,3 +207,15 @@ def test_malformed_reports_files_are_refused(
     e = err.value
     assert (e.path, e.row, e.line, e.field) == (str(path), row, line, field)
     assert message in str(e)
+
+
+def test_a_byte_not_utf8_past_the_first_block_is_found_at_its_row(tmp_path: Path) -> None:
+    # a reader decodes a file block by block: the decoder's offset is in the block, not the file
+    rows = [b"date,region_code,name,cumulative_confirmed"]
+    rows += [f"2020-02-10,110000,北京市,{i}".encode() for i in range(400)]
+    rows.append("2020-02-10,440000,广东省,1177".encode("gbk"))
+    path = tmp_path / "reports.csv"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    with pytest.raises(ImportFileError) as err:
+        read_reports(path)
+    assert (err.value.row, err.value.line, err.value.field) == (401, 402, "name")

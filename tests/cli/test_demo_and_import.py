@@ -40,6 +40,16 @@ def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> N
         assert st.scalar("SELECT count(*) FROM person") == 20_000
         assert st.scalar("SELECT max(run_day) FROM engine_run") == date(2022, 7, 12)
         assert st.scalar("SELECT count(*) FROM checkin") > 0
+    # the commands it suggests read the twin's scenario: the bulletin is the one it printed, with
+    # the close contacts the engine traced (a live bulletin of that store has none)
+    suggested = [
+        line.split()[1:] for line in result.output.splitlines() if line.startswith("  fangkong ")
+    ]
+    assert [command[0] for command in suggested] == ["scenario", "bulletin"]
+    for command in suggested:
+        shown = runner.invoke(app, command, terminal_width=80)
+        assert shown.exit_code == 0, shown.output
+    assert "累计追踪到密切接触者" in shown.output
     again = runner.invoke(app, args, terminal_width=80)
     assert again.exit_code == 0, again.output
     assert "already in" in again.output  # the 2020 registry is not imported twice
@@ -51,9 +61,15 @@ def _flat(text: str) -> str:
 
 def test_import_command_reports_and_exits_2_on_bad_input(tmp_path: Path) -> None:
     store = str(tmp_path / "s.duckdb")
-    ok = runner.invoke(app, ["import", "persons", str(DATA / "persons.csv"), "--store", store])
+    ok = runner.invoke(
+        app, ["import", "persons", str(DATA / "persons.csv"), "--store", store], terminal_width=80
+    )
     assert ok.exit_code == 0, ok.output
-    assert "5 rows read" in ok.output
+    # one line a file, to read or to grep in a log: no blank line left by the progress display,
+    # and a long path wrapped by the terminal, not broken by the command
+    (line,) = ok.output.splitlines()
+    assert line.startswith(str(DATA / "persons.csv")) and line.endswith("(batch 1)"), ok.output
+    assert "5 rows read" in line
     bad = runner.invoke(
         app, ["import", "persons", str(DATA / "persons_bad_check_digit.csv"), "--store", store]
     )

@@ -145,6 +145,28 @@ def test_every_problem_exits_2_without_a_traceback(tmp_path: Path) -> None:
         assert flat(message) in flat(result.stderr), (args, result.stderr)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("bulletin", "--date", "2022-07-10"),
+        ("code", "4242"),
+        ("explain", "4242"),
+        ("zones", "--date", "2022-07-10"),
+        ("scenario", "list"),
+        ("round", "progress", "R1"),
+    ],
+)
+def test_a_command_that_reads_names_a_store_that_is_not_there(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # a mistyped path created an empty store and answered 'no run' or an empty bulletin
+    missing = tmp_path / "demo.duckbd"
+    result = runner.invoke(app, [*command, "--store", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert flat(f"no store at {missing}") in flat(result.output)
+    assert not missing.exists()
+
+
 def test_a_store_locked_by_another_process_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "locked.duckdb"
     holder = duckdb.connect(str(path))  # this process holds DuckDB's file lock

@@ -145,6 +145,48 @@ def test_commands_from_two_regions(tmp_path: Path) -> None:
     assert missing.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("colour", "reasons", "refusal"),
+    [
+        ("green", ["confirmed"], "the reasons confirmed give a red code, not green"),
+        ("red", ["home_quarantine"], "the reasons home_quarantine give a yellow code, not red"),
+        ("yellow", [], "the reasons (none) give a green code, not yellow"),
+        ("yellow", ["fever_clinic_visit"], None),
+    ],
+)
+def test_a_code_is_signed_only_with_the_colour_its_reasons_give(
+    tmp_path: Path, colour: str, reasons: list[str], refusal: str | None
+) -> None:
+    # every verifier believes a signed code: it may not say what the policy's colours would not
+    run = CliRunner().invoke
+    keys = str(tmp_path / "sh")
+    assert run(app, ["keys", "generate", "--region", "310000", "--keys", keys]).exit_code == 0
+    given = [a for r in reasons for a in ("--reason", r)]
+    args = ["keys", "sign-code", "--person", "42", "--colour", colour, *given]
+    signed = run(app, [*args, "--policy", "cn-2022-06-28", "--keys", keys])
+    if refusal is None:
+        assert signed.exit_code == 0, signed.output
+        assert signed.output.startswith("FK1:")
+    else:
+        assert signed.exit_code == 2
+        assert refusal in " ".join(signed.output.split())
+
+
+def test_a_reason_the_policy_lacks_is_refused(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    keys = str(tmp_path / "sh")
+    assert run(app, ["keys", "generate", "--region", "310000", "--keys", keys]).exit_code == 0
+    args = ["keys", "sign-code", "--person", "42", "--colour", "yellow"]
+    # class-B management quarantines nobody
+    signed = run(
+        app, [*args, "--reason", "home_quarantine", "--policy", "cn-2023-01-08", "--keys", keys]
+    )
+    assert signed.exit_code == 2
+    assert "cn-2023-01-08: no colour of this policy has the reason home_quarantine" in " ".join(
+        signed.output.split()
+    )
+
+
 def test_malformed_files_are_named(tmp_path: Path) -> None:
     run = CliRunner().invoke
     keys = str(tmp_path / "keys")

@@ -6,7 +6,7 @@ import base64
 import json
 import random
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,10 @@ def test_rotate_retire_withdraw(regions: Regions) -> None:
         (first, KeyStatus.RETIRED),
         (second, KeyStatus.ACTIVE),
     ]
+    retired = KeyStore.open(store.directory).signers[0].changed
+    with pytest.raises(ConflictError, match="already retired"):  # the day it retired stays
+        store.retire(first, now=NOW + timedelta(days=3))
+    assert KeyStore.open(store.directory).signers[0].changed == retired
     store.withdraw(first, now=NOW, why="leaked")
     with pytest.raises(ConflictError):
         store.withdraw(first, now=NOW, why="again")

@@ -169,7 +169,7 @@ def _broken(tmp_path: Path, row: int, column: str, value: str) -> Path:
         (2, "to_region", "440300", "to_region", "province code"),
         (1, "exposed_at", "2022-07-11T08:00:00+08:00", None, "exposed_at is after requested_at"),
         (2, "region_code", "110105", None, "not in the province to_region"),
-        (1, "requested_at", "2022-07-32T20:00:00+08:00", "requested_at", "not a valid"),
+        (1, "requested_at", "2022-07-32T20:00:00+08:00", "requested_at", "not a time (ISO 8601"),
     ],
 )
 def test_malformed_exchange_file_is_refused(

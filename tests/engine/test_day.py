@@ -15,7 +15,7 @@ from fangkong.ingest import import_file
 from fangkong.output.explain import explain_person
 from fangkong.policy import load_policy
 from fangkong.sample.outbreak import Outbreak, write_outbreak
-from fangkong.store import Store
+from fangkong.store import Store, open_store
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,27 @@ def test_cli_day_and_explain(tmp_path: Path, outbreak: Outbreak) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "cn-2022-06-28" in result.output
+    # in an 80-column terminal every rule, policy and facility is shown whole (a table too
+    # narrow for its cells cut them to 'quarantine.clo…' and folded the facility names)
+    narrow = runner.invoke(app, ["day", "--date", day, "--store", store], terminal_width=80)
+    assert narrow.exit_code == 0, narrow.output
+    with open_store(store) as st:
+        orders = st.fetch("SELECT person_id, rule, place FROM engine_order")
+        facilities = st.fetch("SELECT facility_id FROM facility").get_column("facility_id")
+    assert "…" not in narrow.output
+    assert all(f in narrow.output for f in facilities)
+    person = orders.group_by("person_id").len().sort("len").get_column("person_id")[-1]
+    explained = runner.invoke(app, ["explain", str(person), "--store", store], terminal_width=80)
+    assert explained.exit_code == 0, explained.output
+    assert "…" not in explained.output
+    assert max(map(len, explained.output.splitlines())) <= 80
+    mine = orders.filter(pl.col("person_id") == person)
+    assert all(rule in explained.output for rule in mine.get_column("rule"))
+    with open_store(store) as st:  # a registered person of whom nothing else is stored
+        people = st.fetch("SELECT person_id FROM person ORDER BY person_id").get_column("person_id")
+        quiet = next(p for p in people if explain_person(st, p).height == 0)
+    nobody = runner.invoke(app, ["explain", str(quiet), "--store", store], terminal_width=80)
+    assert f"person {quiet}: no event, order or contact on record" in nobody.output
     bad = runner.invoke(app, ["day", "--date", "2022-02-30", "--store", store])
     assert bad.exit_code == 2
     assert "not a date" in bad.output

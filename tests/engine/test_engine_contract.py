@@ -200,6 +200,8 @@ def test_the_cli_refuses_a_what_if_without_a_scenario(tmp_path: object) -> None:
         assert st.scalar("SELECT count(*) FROM engine_run WHERE scenario = 'live'") == 0
     res = runner.invoke(app, ["scenario", "diff", "w", "--date", "2022-07-10", "--store", path])
     assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["scenario", "list", "--store", path], terminal_width=80)
+    assert WHATIF in res.output.split()  # whole, not cut to fit the table
 
 
 # -- case episodes --------------------------------------------------------------------------------

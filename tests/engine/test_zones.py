@@ -9,12 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from pytest import MonkeyPatch
+from pytest import CaptureFixture, MonkeyPatch
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
 from fangkong.cli.common import console
+from fangkong.cli.zones import _LIST_SHOWN, Format, _emit
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import open_scenario
 from fangkong.engine.zones import areas_on, draw_areas
@@ -196,6 +197,46 @@ def test_the_list_fits_an_80_column_terminal(tmp_path: Path, monkeypatch: Monkey
     monkeypatch.setattr(console, "width", 200)  # a wide terminal: the same columns, unwrapped
     wide = CliRunner().invoke(app, ["zones", "--date", "2022-07-05", "--store", url])
     assert "上海市 市辖区 徐汇区 天平路街道 C1" in wide.output
+
+
+def test_a_reason_is_never_folded_mid_word(
+    monkeypatch: MonkeyPatch, capsys: CaptureFixture[str]
+) -> None:
+    # the place of a compound of the twin's city is long: the reason column was squeezed to
+    # 'case_residenc' / 'e' in an 80-column terminal
+    monkeypatch.setattr(console, "width", 80)
+    place = {"province": "上海市", "city": "市辖区", "county": "宝山区"}
+    areas = pl.DataFrame(
+        [
+            {
+                **place,
+                "street": "宝山区第001街道",
+                "compound": "25",
+                "level": "medium",
+                "since": date(2022, 7, 13),
+                "next_change_on": date(2022, 7, 16),
+                "next_level": "low",
+                "area_id": "compound:25",
+                "unit": "compound",
+                "reason": "case_residence",
+            },
+            {
+                **place,
+                "street": None,
+                "compound": None,
+                "level": "low",
+                "since": date(2022, 7, 6),
+                "next_change_on": date(2022, 7, 17),
+                "next_level": None,
+                "area_id": "county:310113",
+                "unit": "county",
+                "reason": "rest_of_county",
+            },
+        ]
+    )
+    _emit(areas, Format.TEXT, "risk areas", "none", _LIST_SHOWN)
+    words = capsys.readouterr().out.split()
+    assert {"case_residence", "rest_of_county"} <= set(words), words
 
 
 def test_a_residence_is_drawn_by_the_rule_s_unit_or_not_at_all(store: Store) -> None:

@@ -154,3 +154,14 @@ def test_a_local_rule_set_with_layered_measures(write_policy: Writer) -> None:
     ) == (5, 7)
     assert by_key["testing.max_tests_per_day"].kind is ChangeKind.REMOVED
     assert by_key["quarantine.secondary_contact.home_days"].kind is ChangeKind.ADDED
+
+
+def test_a_local_overlay_in_a_folder_of_its_own_extends_the_national_regime() -> None:
+    # the README's sample city overlay, audited where it is: it had to be copied into
+    # policies/ first ('no policy cn-2022-11-11 to extend in tests/data/policies')
+    sample = Path(__file__).resolve().parents[1] / "data" / "policies" / "cn-sample-2022-11-20.yaml"
+    local = load_policy_file(sample)
+    assert local.lineage == ("cn-sample-2022-11-20", "cn-2022-11-11")
+    national = load_policy("cn-2022-11-11")
+    stricter = {r.key for r in stricter_than(local, national)}
+    assert "quarantine.close_contact.centralized_days" in stricter

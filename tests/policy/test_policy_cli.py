@@ -28,6 +28,25 @@ def test_list(runner: CliRunner) -> None:
     assert "what-if" in result.output
 
 
+def test_list_and_show_in_80_columns(runner: CliRunner) -> None:
+    # the ids to type and the keys to read whole: a table too narrow cut them ('cn-2020-04-…')
+    # or folded them mid-word
+    narrow = {"COLUMNS": "80"}
+    listed = runner.invoke(app, ["list"], env=narrow)
+    assert listed.exit_code == 0, listed.output
+    ids = [row["id"] for row in json.loads(runner.invoke(app, ["list", "-f", "json"]).output)]
+    assert "whatif-2022-06-28-close-contacts-5-3" in ids
+    assert all(policy_id in listed.output.split() for policy_id in ids)
+    assert max(map(len, listed.output.splitlines())) <= 80
+    shown = runner.invoke(app, ["show", "cn-2022-06-28"], env=narrow)
+    assert shown.exit_code == 0, shown.output
+    document = runner.invoke(app, ["show", "cn-2022-06-28", "-f", "json"]).output
+    assert all(key in shown.output.split() for key in json.loads(document)["parameters"])
+    assert "…" not in shown.output
+    changed = runner.invoke(app, ["diff", "cn-2022-06-28", "cn-2022-11-11"], env=narrow)
+    assert "quarantine.close_contact.centralized_days" in changed.output.split()
+
+
 def test_list_as_json(runner: CliRunner) -> None:
     result = runner.invoke(app, ["list", "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ import polars as pl
 from fangkong.bulletin.bulletin import FIELD_NAMES
 from fangkong.bulletin.regions import check_scope, city_of, province_of, region_name
 from fangkong.errors import ImportFileError, NotFoundError
+from fangkong.ingest.encoding import first_bad_byte, not_utf8_message
 
 __all__ = ["REPORT_COLUMNS", "SIGNED", "ReportsFile", "checked_rows", "first_row"]
 
@@ -97,8 +98,8 @@ class ReportsFile:
                         )
                     records.append(record)
                     lines.append(reader.line_num)
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(path, exc) from None
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
         except csv.Error as exc:
             raise ImportFileError(str(path), f"cannot read the file: {exc}") from exc
         self._check_header(header)
@@ -134,18 +135,23 @@ class ReportsFile:
                 raise ImportFileError(self.path, "missing column", field=name)
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> ImportFileError:
-    """The error for a file that is not UTF-8, at the row and line of the first bad byte."""
-    before = exc.object[: exc.start]
-    done = before[: before.rfind(b"\n") + 1].decode("utf-8-sig")
+def _not_utf8(path: Path) -> ImportFileError:
+    """The error for a file that is not UTF-8, at the row and line of the first bad byte (the
+    decoder's own error gives the offset in the block it was decoding, not in the file)."""
+    bad = first_bad_byte(path)
+    if bad is None:  # the file changed under the reader
+        return ImportFileError(str(path), "not UTF-8 text: save the file as UTF-8")
+    done = path.read_bytes()[: bad.offset - len(bad.line_prefix)].decode("utf-8-sig")
     records = list(csv.reader(io.StringIO(done, newline="")))
     rows = sum(1 for r in records[1:] if any(cell.strip() for cell in r))
-    line = before.count(b"\n") + 1
+    header = [h.strip() for h in records[0]] if records else []
+    column = bad.column()
     return ImportFileError(
         str(path),
-        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8",
+        not_utf8_message(bad),
         row=rows + 1 if records else None,
-        line=line,
+        line=bad.line,
+        field=header[column] if column < len(header) else None,
     )
 
 

@@ -30,6 +30,7 @@ from fangkong.cli.common import (
     shown_store,
 )
 from fangkong.engine.day import JURISDICTION_ENV
+from fangkong.engine.scenario import LIVE_NAME, scenario_of
 from fangkong.engine.timeliness import daily_timeliness
 from fangkong.errors import FangkongError
 
@@ -112,6 +113,14 @@ def bulletin(
             f" Default: the jurisdiction in {JURISDICTION_ENV}, as for `fangkong day`.",
         ),
     ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            help="The scenario whose engine facts are counted (the case events it derived, its"
+            " close contacts): a what-if, or the twin of `fangkong demo`. Default: live.",
+        ),
+    ] = LIVE_NAME,
 ) -> None:
     """Print the bulletin of --date: national by default, or of one --region."""
     if ctx.invoked_subcommand is not None:
@@ -123,10 +132,11 @@ def bulletin(
         if reports is not None:
             result = bulletin_from_reports(reports, when, region=region)
         else:
-            with opened_store(store) as st:
-                result = bulletin_from_registry(st, when, region=region)
+            with opened_store(store, existing=True) as st:
+                line = scenario_of(st, scenario)
+                result = bulletin_from_registry(st, when, region=region, scenario=line.name)
                 if output is OutputFormat.JSON and region is None:
-                    timeliness = daily_timeliness(st, when)
+                    timeliness = daily_timeliness(st, when, scenario=line)
     except FangkongError as exc:
         raise fail(exc) from exc
     typer.echo(render(result, output, lang, timeliness), nl=False)

@@ -99,7 +99,7 @@ def code_command(
         if qr is not None and keys is None:
             raise InputError("--qr writes the signed code: give --keys too")
         on = _parse_day(day) if day else None
-        with opened_store(store) as st:
+        with opened_store(store, existing=True) as st:
             found = scenario_of(st, scenario)
             code = code_of(st, person, on or _latest_run(st, found), scenario=found)
             measures = resident_measures(st, person, code.day, found)

@@ -43,7 +43,7 @@ from fangkong.credential.trust import (
     publish_trust_list,
 )
 from fangkong.credential.verify import VerifiedCode, Verifier
-from fangkong.errors import CredentialError, FangkongError, InputError
+from fangkong.errors import CredentialError, FangkongError, InputError, PolicyError
 from fangkong.model.glossary import CodeColour
 from fangkong.policy import Policy, load_policy, policy_in_force
 from fangkong.policy.terms import CodeReason
@@ -283,7 +283,18 @@ def keys_sign_code(
 ) -> None:
     """Sign one code with the active signer (the validity comes from the policy)."""
     rules = load_policy(policy) if policy else policy_in_force(date.today())
-    text = sign_person_code(keys, person, colour, tuple(reason or ()), rules, qr)
+    reasons = tuple(reason or ())
+    # a signed code is believed by every verifier: it may not say what the policy would not
+    try:
+        given = rules.health_code.colour_of(reasons)
+    except PolicyError as exc:
+        raise InputError(f"{rules.id}: {exc}") from None
+    if given is not colour:
+        raise InputError(
+            f"under {rules.id} the reasons {', '.join(r.value for r in reasons) or '(none)'}"
+            f" give a {given.value} code, not {colour.value}"
+        )
+    text = sign_person_code(keys, person, colour, reasons, rules, qr)
     _console().print(text, markup=False)
 
 

@@ -11,7 +11,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from fangkong.cli.common import StoreOption, console, fail, opened_store, shown
+from fangkong.cli.common import StoreOption, console, fail, opened_store, print_rows, shown
 from fangkong.credential.verify import Verifier
 from fangkong.engine.day import DayResult, run_day
 from fangkong.engine.frames import day_bounds
@@ -82,12 +82,18 @@ def print_day(result: DayResult, *, sample: int = 8, scenario: Scenario = LIVE) 
             + ")"
         )
     if result.occupancy.height:
-        occ = Table(title="facilities")
-        for col in result.occupancy.columns:
-            occ.add_column(col)
-        for row in result.occupancy.iter_rows():
-            occ.add_row(*("" if v is None else str(v) for v in row))
-        console.print(occ)
+        print_rows(
+            result.occupancy.columns,
+            [
+                ["" if v is None else str(v) for v in row]
+                # a kind's totals row has no facility
+                for row in result.occupancy.with_columns(
+                    pl.col("facility_id").fill_null("total")
+                ).iter_rows()
+            ],
+            title="facilities",
+            heading=2,
+        )
     if sample and result.orders.height:
         shown = result.orders.sort("start_at").head(sample)
         for row in shown.select("person_id", "order_type", "detail", "place", "reason").iter_rows():
@@ -191,15 +197,20 @@ def explain_command(
     ] = "live",
 ) -> None:
     """The chain of events and rules behind a person's status, in time order."""
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             steps = explain_person(st, person, scenario=scenario_of(st, scenario))
         except FangkongError as exc:
             raise fail(exc) from exc
-    table = Table(title=f"person {person}")
-    for col in ("when", "what", "", "rule", "policy"):
-        table.add_column(col)
-    for at, what, summary, rule, policy_id in steps.iter_rows():
-        when = at.strftime("%Y-%m-%d %H:%M") if at else ""
-        table.add_row(when, what, summary or "", rule or "", policy_id or "")
-    console.print(table)
+    if steps.height == 0:
+        console.print(
+            f"person {person}: no event, order or contact on record (scenario {scenario})",
+            markup=False,
+        )
+        return
+    rows = [
+        (at.strftime("%Y-%m-%d %H:%M") if at else "", what, rule or "", policy_id or "", summary)
+        for at, what, summary, rule, policy_id in steps.iter_rows()
+    ]
+    # the summary last: in a narrow terminal it is the indented line below each step's heading
+    print_rows(("when", "what", "rule", "policy", ""), rows, title=f"person {person}", heading=4)

@@ -118,7 +118,8 @@ def _twin(store: str, population: int, days: int) -> None:
     )
     for command in (
         f"fangkong scenario list -s {shown_path}",
-        f"fangkong bulletin --date {last} --region {scope} -s {shown_path}",
+        f"fangkong bulletin --date {last} --region {scope} --scenario {TWIN_SCENARIO}"
+        f" -s {shown_path}",
     ):
         console.print(f"  {command}", highlight=False, soft_wrap=True)
 

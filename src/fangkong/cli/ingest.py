@@ -33,6 +33,8 @@ def import_command(
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,
+                # outside a terminal a transient display leaves a blank line before the report
+                disable=not console.is_terminal,
             ) as bar:
                 task = bar.add_task(f"{shown(path.name)}: reading")
 
@@ -43,11 +45,13 @@ def import_command(
             if result.already_imported_as is not None:
                 console.print(
                     f"{shown(path)}: already imported (batch {result.already_imported_as});"
-                    " nothing new"
+                    " nothing new",
+                    soft_wrap=True,
                 )
             else:
                 stored = ", ".join(f"{n} {t}" for t, n in result.rows_stored.items())
                 console.print(
                     f"{shown(path)}: {result.rows_read} rows read, stored {stored} "
-                    f"(batch {result.batch_id})"
+                    f"(batch {result.batch_id})",
+                    soft_wrap=True,
                 )

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
+from fangkong.cli.common import print_rows
 from fangkong.errors import InputError
 from fangkong.policy import (
     Change,
@@ -123,20 +123,19 @@ def list_command(directory: DirOption = None, fmt: FormatOption = Format.TABLE) 
     if fmt is Format.JSON:
         typer.echo(json.dumps([_header(p) for p in policies], ensure_ascii=False, indent=2))
         return
-    table = Table(title="Policies")
-    for column in ("id", "in force from", "until", "status", "extends", "title"):
-        table.add_column(column)
-    for p in policies:
-        until = p.in_force_until.isoformat() if p.in_force_until else ""
-        table.add_row(
+    rows = [
+        (
             p.id,
             p.in_force_from.isoformat(),
-            until,
+            p.in_force_until.isoformat() if p.in_force_until else "",
             p.status.value,
             p.extends or "",
-            Text(p.title),
+            p.title,
         )
-    _console().print(table)
+        for p in policies
+    ]
+    columns = ("id", "in force from", "until", "status", "extends", "title")
+    print_rows(columns, rows, title="Policies", out=_console())
 
 
 @app.command("show")
@@ -185,9 +184,7 @@ def show_command(
             f"{policy.in_force_from.isoformat()}, {policy.status.value}; lineage {lineage}"
         )
     )
-    table = Table(show_lines=False)
-    for column in ("key", "value", "unit", "verified", "read", "source"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for p in params:
         source = Text(p.citation)
         if p.note:
@@ -197,8 +194,9 @@ def show_command(
             read = Text("—")
         else:
             read = Text("UNREAD", style="magenta") if p.key in unread_keys else Text("yes")
-        table.add_row(Text(p.key), Text(_text(p.value)), p.unit.value, mark, read, source)
-    console.print(table)
+        rows.append((p.key, _text(p.value), p.unit.value, mark, read, source))
+    columns = [(c, {"overflow": "fold"}) for c in ("key", "value", "unit", "verified", "read")]
+    print_rows([*columns, ("source", {"overflow": "fold"})], rows, heading=3, out=console)
     console.print(
         f"{len(everything)} parameters, {len(policy.unverified())} not verified, "
         f"{len(unread_keys)} read by no rule (UNREAD)"
@@ -232,12 +230,13 @@ def diff_command(
     if not changes:
         console.print(f"{first.id} and {second.id}: no parameter differs")
         return
-    table = Table(title=f"{first.id} → {second.id}")
-    for column in ("key", "change", first.id, second.id, "unit"):
-        table.add_column(column, overflow="fold")
-    for c in changes:
-        table.add_row(c.key, c.kind.value, Text(_text(c.old)), Text(_text(c.new)), c.unit.value)
-    console.print(table)
+    print_rows(
+        [(c, {"overflow": "fold"}) for c in ("key", "change", first.id, second.id, "unit")],
+        [(c.key, c.kind.value, _text(c.old), _text(c.new), c.unit.value) for c in changes],
+        title=f"{first.id} → {second.id}",
+        heading=2,
+        out=console,
+    )
     console.print(f"{len(changes)} parameters differ")
 
 
@@ -288,16 +287,14 @@ def audit_command(
     if not rows:
         console.print(f"{policy.id}: nothing stricter than {national.id}")
         return
-    table = Table(title=f"{policy.id}: stricter than {national.id} (层层加码)")
-    for column in ("measure", national.id, policy.id, "unit", "national source"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(
-            escape(r["key"]),
-            Text(_text(r["national"])),
-            Text(_text(r["local"])),
-            r["unit"],
-            Text(r["national_source"]),
-        )
-    console.print(table)
+    columns = ("measure", national.id, policy.id, "unit", "national source")
+    print_rows(
+        [(c, {"overflow": "fold"}) for c in columns],
+        [
+            (r["key"], _text(r["national"]), _text(r["local"]), r["unit"], r["national_source"])
+            for r in rows
+        ],
+        title=f"{policy.id}: stricter than {national.id} (层层加码)",
+        out=console,
+    )
     console.print(f"{len(rows)} measures stricter than the national regime")

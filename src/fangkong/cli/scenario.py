@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fangkong.cli.common import StoreOption, console, fail, opened_store
+from fangkong.cli.common import StoreOption, console, fail, opened_store, print_rows
 from fangkong.engine.scenario import scenario_diff, scenario_of
 from fangkong.errors import FangkongError, InputError
 
@@ -20,19 +20,18 @@ app = typer.Typer(help="What-if scenarios run beside live operations.", no_args_
 @app.command("list")
 def list_command(store: StoreOption = "fangkong.duckdb") -> None:
     """The scenarios of the store, with their policy, fork day and the days run."""
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         rows = st.fetch(
             "SELECT s.scenario, s.policy_id, s.fork_day, count(r.run_day) AS days,"
             " max(r.run_day) AS last_day FROM scenario s"
             " LEFT JOIN engine_run r ON r.scenario = s.scenario"
             " GROUP BY s.scenario, s.policy_id, s.fork_day ORDER BY s.scenario"
         )
-    table = Table(title="scenarios (live is the operational line)")
-    for col in ("scenario", "policy", "forked from live on", "days run", "last day"):
-        table.add_column(col)
-    for row in rows.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    print_rows(
+        ("scenario", "policy", "forked from live on", "days run", "last day"),
+        [["" if v is None else str(v) for v in row] for row in rows.iter_rows()],
+        title="scenarios (live is the operational line)",
+    )
 
 
 @app.command("diff")
@@ -47,7 +46,7 @@ def diff_command(
         the_day = date.fromisoformat(day)
     except ValueError:
         raise fail(InputError(f"not a date (YYYY-MM-DD): {day!r}")) from None
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             diff = scenario_diff(st, scenario_of(st, name), the_day)
         except FangkongError as exc:

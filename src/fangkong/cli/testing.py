@@ -87,7 +87,7 @@ def progress_command(
     """The progress of a testing round: sampled, tubes tested, positives, outstanding, not yet
     sampled."""
     at = _as_of(as_of)
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             progress = round_progress(st, round_id, at, region=region)
         except FangkongError as exc:

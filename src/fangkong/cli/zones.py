@@ -78,7 +78,7 @@ _LIST_SHOWN: tuple[_Shown, ...] = (
         True,
     ),
     ("area", pl.format("{} ({})", "area_id", "unit"), True),
-    ("reason", pl.col("reason"), True),
+    ("reason", pl.col("reason"), False),  # one word: folded, it reads as two
 )
 # the policy's measure, rule and policy of each measure: in json and csv
 _MEASURES_SHOWN: tuple[_Shown, ...] = (
@@ -148,7 +148,7 @@ def zones_command(
     if day is None:
         raise fail("give the day: fangkong zones --date YYYY-MM-DD")
     the_day = _parse_day(day)
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             seen = scenario_of(st, scenario)
             if measures:
@@ -191,7 +191,7 @@ def audit_command(
         local = _load(policy, None)
     except FangkongError as exc:
         raise fail(exc) from exc
-    with opened_store(store) as st:
+    with opened_store(store, existing=True) as st:
         try:
             found = audit_areas(st, the_day, local, scenario=scenario_of(st, scenario))
         except FangkongError as exc:

@@ -239,6 +239,8 @@ class KeyStore:
         record = self._record(key_id)
         if record.status is KeyStatus.WITHDRAWN:
             raise ConflictError(f"signer {key_id} is already withdrawn")
+        if record.status is status:  # its record says since when: not to be moved
+            raise ConflictError(f"signer {key_id} is already {status.value} since {record.changed}")
         updated = replace(record, status=status, changed=now.isoformat(), why=why)
         self.signers = [updated if r is record else r for r in self.signers]
         self._save()

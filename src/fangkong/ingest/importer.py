@@ -33,7 +33,16 @@ from fangkong.errors import ImportFileError, InputError
 from fangkong.ingest.kinds import INLINE_REFS, Kind, Target
 from fangkong.ingest.kinds import kind as kind_named
 from fangkong.ingest.ric import valid_birthplaces
-from fangkong.ingest.staging import Source, fill, is_cast, open_source, raw, read_error, staged_sql
+from fangkong.ingest.staging import (
+    Source,
+    csv_error,
+    fill,
+    is_cast,
+    open_source,
+    raw,
+    read_error,
+    staged_sql,
+)
 from fangkong.model.tables import SqlType, Table
 from fangkong.model.tables import table as table_named
 from fangkong.store.base import Store
@@ -80,6 +89,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# what a value that does not parse as its field's type is not, in the words of the import
+# files' documentation rather than the database's type names ('timestamptz')
+_NOT_A = {
+    SqlType.BIGINT: "not a whole number",
+    SqlType.INTEGER: "not a whole number",
+    SqlType.SMALLINT: "not a whole number",
+    SqlType.DOUBLE: "not a number",
+    SqlType.DATE: "not a date (YYYY-MM-DD)",
+    SqlType.TIMESTAMPTZ: "not a time (ISO 8601: YYYY-MM-DD HH:MM:SS, or with T and an offset)",
+    SqlType.BOOLEAN: "not true or false",
+}
+
+
 def _rules(kind: Kind, source: Source) -> list[_Rule]:
     rules: list[_Rule] = []
     for f in kind.fields:
@@ -91,7 +113,7 @@ def _rules(kind: Kind, source: Source) -> list[_Rule]:
                 _Rule(
                     f.name,
                     f"{col} IS NULL AND nullif(trim({raw_col}), '') IS NOT NULL",
-                    f"not a valid {f.type.value.lower()}",
+                    _NOT_A[f.type],
                     show,
                 )
             )
@@ -379,6 +401,17 @@ class _Run:
 
     # -- load --------------------------------------------------------------------------------
     def load(self, batch_id: int) -> dict[str, int]:
+        try:
+            return self._load(batch_id)
+        except duckdb.Error as exc:
+            # the checks read only the columns they check: text that is not UTF-8 in another
+            # column is found by the load's read of it (in the transaction: nothing is stored)
+            problem = csv_error(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from None
+
+    def _load(self, batch_id: int) -> dict[str, int]:
         stored: dict[str, int] = {}
         for target in self.kind.targets:
             table = table_named(target.table)

@@ -13,15 +13,18 @@ from pathlib import Path
 import duckdb
 
 from fangkong.errors import ImportFileError
+from fangkong.ingest.encoding import first_bad_byte, not_utf8_message
 from fangkong.ingest.kinds import Field, Kind
 from fangkong.model.tables import SqlType
 from fangkong.store.sql import quote
 
 __all__ = [
     "Source",
+    "csv_error",
     "fill",
     "first_line",
     "is_cast",
+    "not_utf8",
     "open_source",
     "raw",
     "read_error",
@@ -49,7 +52,7 @@ class Source:
 
     @property
     def delimiter(self) -> str:
-        return "\t" if self.path.name.lower().endswith(".tsv") else ","
+        return _delimiter(self.path)
 
     @property
     def scan(self) -> str:
@@ -72,13 +75,40 @@ def _sql_text(text: str) -> str:
     return f"'{escaped}'"
 
 
+def _delimiter(path: Path) -> str:
+    return "\t" if path.name.lower().endswith(".tsv") else ","
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
+    # The first line alone, as bytes: decoding a block of text would fail on a byte that is not
+    # UTF-8 in a later row, before the header is known to name that row's field.
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh, delimiter=delimiter), None)
+    with opener(path, "rb") as fh:
+        first = fh.readline()
+    header = next(csv.reader([first.decode("utf-8-sig")], delimiter=delimiter), None)
     if not header:
         raise ValueError("the file is empty: it needs a header row")
     return [h.strip() for h in header]
+
+
+def not_utf8(path: Path) -> ImportFileError | None:
+    """The error naming the row, line and field of the first byte of a CSV file that is not
+    UTF-8; None if the file is UTF-8 throughout."""
+    bad = first_bad_byte(path)
+    if bad is None:
+        return None
+    if bad.line == 1:
+        return ImportFileError(str(path), not_utf8_message(bad) + " (in the header)", line=1)
+    delimiter = _delimiter(path)
+    header = _csv_header(path, delimiter)  # UTF-8: the bad byte is on a later line
+    column = bad.column(delimiter)
+    return ImportFileError(
+        str(path),
+        not_utf8_message(bad),
+        row=bad.line - 1,
+        line=bad.line,
+        field=header[column] if column < len(header) else None,
+    )
 
 
 def open_source(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> Source:
@@ -101,7 +131,9 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> Sourc
         else:
             described = con.sql(f"DESCRIBE SELECT * FROM {Source(path, fmt, {}).scan}").fetchall()
             columns = {str(r[0]): _TYPE_ALIASES.get(str(r[1]), str(r[1])) for r in described}
-    except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise (not_utf8(path) or read_error(path, exc)) from None
+    except (duckdb.Error, ValueError, OSError) as exc:
         raise read_error(path, exc) from exc
     known = {f.name for f in kind.fields}
     unknown = [c for c in columns if c not in known]
@@ -126,24 +158,37 @@ def first_line(exc: BaseException) -> str:
 
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _CSV_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_NOT_UTF8 = "Invalid unicode"
+
+
+def csv_error(path: Path, exc: BaseException) -> ImportFileError | None:
+    """The ImportFileError for a CSV file DuckDB could not parse, None for any other error.
+    DuckDB's own message quotes the offending line, which may hold personal data: only the line
+    number and the shape of the problem are kept."""
+    text = str(exc)
+    line = _CSV_LINE.search(text)
+    if line is None:
+        return None
+    if _NOT_UTF8 in text:  # DuckDB checks the text of the columns a query reads, when it reads
+        found = not_utf8(path)
+        if found is not None:
+            return found
+    n = int(line[1])
+    cols = _CSV_COLUMNS.search(text)
+    why = (
+        f"expected {cols[1]} fields, found {cols[2]} (a truncated or malformed row)"
+        if cols
+        else "malformed CSV row"
+    )
+    return ImportFileError(str(path), why, row=n - 1, line=n)
 
 
 def read_error(path: Path, exc: BaseException) -> ImportFileError:
-    """An ImportFileError for a file DuckDB could not parse. DuckDB's own message quotes the
-    offending line, which may hold personal data: only the line number and the shape of the
-    problem are kept."""
-    text = str(exc)
-    line = _CSV_LINE.search(text)
-    cols = _CSV_COLUMNS.search(text)
-    if line:
-        n = int(line[1])
-        why = (
-            f"expected {cols[1]} fields, found {cols[2]} (a truncated or malformed row)"
-            if cols
-            else "malformed CSV row"
-        )
-        return ImportFileError(str(path), why, row=n - 1, line=n)
-    return ImportFileError(str(path), f"cannot read the file: {first_line(exc)}")
+    """An ImportFileError for a file DuckDB could not read (`csv_error`, else the first line of
+    DuckDB's message)."""
+    return csv_error(path, exc) or ImportFileError(
+        str(path), f"cannot read the file: {first_line(exc)}"
+    )
 
 
 def is_cast(f: Field, source: Source) -> bool:

@@ -9,11 +9,11 @@ copy only. The loader looks, in order, at
      [tool.setuptools.data-files] "share/fangkong/policies" = ["policies/*.yaml"]).
 
 Overlays. A file with `extends: <id>` is merged onto the policy it names (from the same
-directory), then validated as a whole. Sections merge key by key; a parameter, a list or any other
-value replaces the base's; `null` removes the base's entry (e.g. `circuit_breaker: null`). The
-header is the overlay's own, except that jurisdiction and date in force are inherited when left
-out (a declared end, `in_force_until`, never is). `Policy.lineage` records the overlay's id and
-every id below it.
+directory, else from the policies directory), then validated as a whole. Sections merge key by
+key; a parameter, a list or any other value replaces the base's; `null` removes the base's
+entry (e.g. `circuit_breaker: null`). The header is the overlay's own, except that jurisdiction
+and date in force are inherited when left out (a declared end, `in_force_until`, never is).
+`Policy.lineage` records the overlay's id and every id below it.
 
 Sources. The citations of a file's `sources` table are checked against the research notes in
 `sources/` beside it (or the default directory's): see `fangkong.policy.citation`.
@@ -175,6 +175,19 @@ def policy_in_force(
     return found
 
 
+def _base_path(path: Path, extends: str) -> Path:
+    """The file an overlay at `path` extends: beside it, else the policies directory's (a local
+    overlay kept in a folder of its own extends the national regime where that is kept)."""
+    beside = (path.parent / f"{extends}{_SUFFIX}").resolve()
+    if beside.is_file():
+        return beside
+    try:
+        library = (policies_dir() / f"{extends}{_SUFFIX}").resolve()
+    except NotFoundError:  # no policies directory: the error names the overlay's own folder
+        return beside
+    return library if library.is_file() else beside
+
+
 def _load(path: Path, chain: tuple[Path, ...]) -> _Loaded:
     cached = _cache.get(path)
     if cached is not None and _fresh(cached):
@@ -187,7 +200,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> _Loaded:
     if extends is not None:
         if not isinstance(extends, str) or not extends:
             raise PolicyFileError(name, "must be the id of another policy", key="extends")
-        base_path = (path.parent / f"{extends}{_SUFFIX}").resolve()
+        base_path = _base_path(path, extends)
         if base_path == path or base_path in chain:
             raise PolicyFileError(name, f"{extends!r} extends this file back", key="extends")
         if "/" in extends or not base_path.is_file():

@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from fangkong.errors import NotFoundError
-from fangkong.model.glossary import Setting, Severity, VenueCategory
+from fangkong.errors import NotFoundError, PolicyError
+from fangkong.model.glossary import CodeColour, Setting, Severity, VenueCategory
 from fangkong.policy.parameter import (
     AtLeastOne,
     Count,
@@ -289,6 +289,17 @@ class HealthCode(_Section):
     # How long a signed code (the QR credential) verifies offline after it is issued: short, so
     # that a change of colour reaches every scanner within this time.
     signed_code_validity_hours: Annotated[Hours, Field(ge=1), Spec(Unit.HOURS, Stricter.NEITHER)]
+
+    def colour_of(self, reasons: tuple[CodeReason, ...]) -> CodeColour:
+        """The colour a person with `reasons` has: red when one is red, else yellow when there is
+        one, else green (the rule `engine/colours.py` applies to every person's reasons).
+        PolicyError for a reason this policy does not list."""
+        unlisted = [r.value for r in reasons if r not in (*self.red_reasons, *self.yellow_reasons)]
+        if unlisted:
+            raise PolicyError(f"no colour of this policy has the reason {', '.join(unlisted)}")
+        if any(r in self.red_reasons for r in reasons):
+            return CodeColour.RED
+        return CodeColour.YELLOW if reasons else CodeColour.GREEN
 
 
 class CircuitBreaker(_Section):
