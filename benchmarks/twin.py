@@ -144,6 +144,7 @@ def _twin(agents: int, days: int) -> dict[str, float]:
         pass
     seconds = time.perf_counter() - t0
     d = twin.days
+    close_contacts = twin.outcomes()["close_contacts"]
     twin.close()
     return {
         "build": built,
@@ -152,6 +153,7 @@ def _twin(agents: int, days: int) -> dict[str, float]:
         "infections": float(sum(x.infected for x in d)),
         "diagnoses": float(sum(x.cases_found for x in d)),
         "contacts": float(sum(x.contacts for x in d)),
+        "close_contacts": float(close_contacts),
         "orders": float(sum(x.orders for x in d)),
         "swabs": float(sum(x.samples for x in d)),
     }
@@ -231,7 +233,8 @@ def _work(twin: dict[str, float]) -> str:
     """What the twin's control chain did in a run."""
     return (
         f"infections after the imported case {twin['infections']:,.0f},"
-        f" cases found {twin['diagnoses']:,.0f}, contacts traced {twin['contacts']:,.0f},"
+        f" cases found {twin['diagnoses']:,.0f}, close contacts {twin['close_contacts']:,.0f}"
+        f" (traced-contact records {twin['contacts']:,.0f}),"
         f" swabs {twin['swabs']:,.0f}, orders {twin['orders']:,.0f}"
     )
 

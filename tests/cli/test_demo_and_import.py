@@ -50,6 +50,11 @@ def test_demo_prints_the_bulletins_and_fills_the_twin_store(tmp_path: Path) -> N
         shown = runner.invoke(app, command, terminal_width=80)
         assert shown.exit_code == 0, shown.output
     assert "累计追踪到密切接触者" in shown.output
+    # the summary's close contacts are the people the bulletin counts
+    traced = re.search(r"累计追踪到密切接触者([\d,]+)人", _flat(shown.output))
+    summary = re.search(r"close contacts traced \(people\)\s*│?\s*([\d,]+)", result.output)
+    assert traced is not None and summary is not None, result.output
+    assert traced[1].replace(",", "") == summary[1].replace(",", "")
     again = runner.invoke(app, args, terminal_width=80)
     assert again.exit_code == 0, again.output
     assert "already in" in again.output  # the 2020 registry is not imported twice

@@ -79,7 +79,7 @@ from fangkong.engine.testing import under_temporary_control
 from fangkong.engine.treatment import active_cases, case_state
 from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
 from fangkong.errors import InputError
-from fangkong.model.glossary import FacilityKind
+from fangkong.model.glossary import ContactTier, FacilityKind
 from fangkong.policy import Policy
 from fangkong.policy.terms import AreaRestriction, QuarantineKind
 from fangkong.sim.agent import AGENT_DTYPE, NEVER
@@ -189,7 +189,9 @@ class TwinDay:
     confined: int  # people kept home by an order (home phases, waiting for a room or bed, pools)
     in_hospital: int  # people in hospital beds by the engine's orders at the start of the day
     cases_found: int  # new case episodes the engine traced
-    contacts: int  # contacts traced
+    # traced_contact rows the run wrote: close and secondary contacts and risk persons, a person
+    # traced from two cases once for each (the bulletin counts distinct close contacts)
+    contacts: int
     orders: int
 
 
@@ -748,7 +750,8 @@ class Twin:
 
     def outcomes(self) -> dict[str, int]:
         """Totals and peaks of the days so far (`fangkong.sim.compare.OUTCOMES`, and what the
-        engine did: cases found, contacts traced, orders)."""
+        engine did: cases found, traced-contact rows, the people traced as close contacts,
+        orders)."""
         f = self.figures()
 
         def total(column: str) -> int:
@@ -771,8 +774,22 @@ class Twin:
             "tubes": total("tubes"),
             "cases_found": total("cases_found"),
             "contacts": total("contacts"),
+            "close_contacts": self._close_contacts(),
             "orders": total("orders"),
         }
+
+    def _close_contacts(self) -> int:
+        """The people the engine traced as close contacts so far (each once, whatever the
+        cases), as the bulletin's 累计追踪到密切接触者 counts them."""
+        if self.store is None:
+            return 0
+        return int(
+            self.store.scalar(
+                "SELECT count(DISTINCT contact_person_id) FROM traced_contact"
+                " WHERE scenario = :s AND tier = :close",
+                {"s": self.scenario.name, "close": ContactTier.CLOSE.value},
+            )
+        )
 
     def close(self) -> None:
         if self.store is not None:
