@@ -142,3 +142,45 @@ def test_cli_day_and_explain(tmp_path: Path, outbreak: Outbreak) -> None:
     bad = runner.invoke(app, ["day", "--date", "2022-02-30", "--store", store])
     assert bad.exit_code == 2
     assert "not a date" in bad.output
+
+
+def test_explain_marks_a_schedule_a_conversion_ended(store: Store) -> None:
+    """A household contact quarantined on day 1 tests positive on day 3: the conversion ends
+    their schedule, so its orders from then on are shown void (the home phase, the later test
+    days) and the centralized phase under way cut short, not as still in force."""
+    from .test_policy_cases import put
+
+    put(store, "person", [
+        {"person_id": p, "household_id": 10, "region_code": "310104"} for p in (1, 2)
+    ])  # fmt: skip
+    put(store, "case_report", [
+        {"report_id": "R1", "case_id": "C1", "person_id": 1, "region_code": "310104",
+         "reported_at": "2022-07-01 10:00", "event_type": "report", "diagnosis": "confirmed",
+         "origin": "local"},
+    ])  # fmt: skip
+    policy = load_policy("cn-2022-06-28")
+    first = date(2022, 7, 1)
+    run_day(store, first, policy)
+    run_day(store, first + timedelta(days=1), policy)
+    put(store, "sample", [
+        {"sample_id": "S2", "person_id": 2, "tube_id": "T2", "sampled_at": "2022-07-03 08:00"}
+    ])  # fmt: skip
+    put(store, "tube_result", [
+        {"tube_id": "T2", "result": "positive", "ct_value": 25.0,
+         "reported_at": "2022-07-03 14:00"},
+    ])  # fmt: skip
+    converted = run_day(store, first + timedelta(days=2), policy).orders
+    assert "convert" in converted.filter(pl.col("person_id") == 2).get_column("order_type")
+    orders = explain_person(store, 2).filter(pl.col("what") == "order")
+    void = orders.filter(pl.col("summary").str.contains("[void:", literal=True))
+    cut = orders.filter(pl.col("summary").str.contains("[cut short", literal=True))
+    # the home phase and the test days after the conversion no longer apply
+    assert void.filter(pl.col("summary").str.starts_with("quarantine home_")).height == 1
+    assert void.filter(pl.col("summary").str.starts_with("test")).height >= 2
+    assert (
+        cut.filter(pl.col("summary").str.starts_with("quarantine centralized_quarantine")).height
+        == 1
+    )
+    # the conversion itself and the orders of the case stand
+    standing = orders.filter(~pl.col("summary").str.contains("[", literal=True))
+    assert {"convert", "report_case"} <= {s.split()[0] for s in standing.get_column("summary")}

@@ -14,6 +14,7 @@ from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones import area_key
 from fangkong.engine.zones_measures import RESIDENTS
 from fangkong.errors import NotFoundError
+from fangkong.model.glossary import OrderType
 from fangkong.policy.terms import AreaUnit
 from fangkong.store.base import Store
 from fangkong.store.person_view import current_person
@@ -68,13 +69,32 @@ _QUERIES = {
         " 'border.certificate' AS rule, NULL AS policy_id"
         " FROM certificate_check c WHERE person_id = :p AND {visible_c}"
     ),
-    "order": (
-        "SELECT start_at AS at, 'order' AS what, order_type || coalesce(' ' || detail, '')"
-        " || coalesce(' at ' || place, '') || coalesce(' until ' || CAST(end_at AS VARCHAR), '')"
-        " || ': ' || reason AS summary, rule, policy_id FROM engine_order o"
-        " WHERE person_id = :p AND {visible_o}"
-    ),
 }
+
+# the person's orders, with what `_superseded` reads
+_ORDERS = (
+    "SELECT start_at AS at, 'order' AS what, order_type || coalesce(' ' || detail, '')"
+    " || coalesce(' at ' || place, '') || coalesce(' until ' || CAST(end_at AS VARCHAR), '')"
+    " || ': ' || reason AS summary, rule, policy_id, run_day, order_type, end_at"
+    " FROM engine_order o WHERE person_id = :p AND {visible_o}"
+)
+_ORDER_FACTS: dict[str, pl.DataType] = {
+    **STEP_SCHEMA,
+    "run_day": pl.Date(),
+    "order_type": pl.String(),
+    "end_at": TIME,
+}
+# A quarantine schedule is the orders of the run that issued the person's quarantine or
+# extension (its phases, their tests and transfers); a later run's conversion to a case ends it,
+# and a later run's quarantine or extension replaces it from its start (`engine.schedule`).
+_SCHEDULE = (
+    OrderType.QUARANTINE.value,
+    OrderType.EXTEND.value,
+    OrderType.TEST.value,
+    OrderType.TRANSFER.value,
+)
+_ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
+_ENDS = (OrderType.CONVERT.value, *_ISSUES)
 
 
 def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -> pl.DataFrame:
@@ -89,6 +109,14 @@ def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -
         frame = store.fetch(sql, params)
         if frame.height:
             frames.append(frame.select(pl.col(c).cast(t) for c, t in STEP_SCHEMA.items()))
+    orders = read(
+        store,
+        _ORDERS.format(**visible),
+        {"p": person_id, **scenario.params()},
+        _ORDER_FACTS,
+    )
+    if orders.height:
+        frames.append(_superseded(orders))
     if (measures := _area_measures(store, person_id, scenario)).height:
         frames.append(measures)
     registered = store.scalar("SELECT count(*) FROM person WHERE person_id = :p", {"p": person_id})
@@ -97,6 +125,33 @@ def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -
     if not frames:
         return pl.DataFrame(schema=STEP_SCHEMA)
     return pl.concat(frames).sort("at", "what", nulls_last=True)
+
+
+def _superseded(orders: pl.DataFrame) -> pl.DataFrame:
+    """The orders (_ORDER_FACTS) as steps, each order of a quarantine schedule that a later run
+    ended or replaced saying so: void when it was to start at or after that run's order, cut
+    short when it was under way then (what a field worker must not read as still in force)."""
+    issued = set(orders.filter(pl.col("order_type").is_in(_ISSUES)).get_column("run_day").to_list())
+    ends = orders.filter(pl.col("order_type").is_in(_ENDS)).select(
+        pl.col("run_day").alias("by_run"), pl.col("at").alias("from"), "order_type"
+    )
+    notes: list[str | None] = []
+    for order in orders.iter_rows(named=True):
+        note = None
+        if order["order_type"] in _SCHEDULE and order["run_day"] in issued:
+            later = ends.filter(pl.col("by_run") > order["run_day"]).sort("by_run", "from")
+            if later.height:
+                end = later.row(0, named=True)
+                start, until = order["at"], order["end_at"]
+                what = f"{end['order_type']} of the run of {end['by_run']}"
+                if start >= end["from"]:
+                    note = f" [void: the schedule was ended or replaced by the {what}]"
+                elif until is None or until > end["from"]:
+                    note = f" [cut short at {end['from']:%Y-%m-%d %H:%M} by the {what}]"
+        notes.append(note)
+    return orders.with_columns(
+        pl.col("summary") + pl.Series(notes, dtype=pl.String).fill_null("")
+    ).select(*STEP_SCHEMA)
 
 
 _HOME = {"region_code": pl.String(), "compound_id": pl.String(), "building_id": pl.String()}
