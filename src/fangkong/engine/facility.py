@@ -15,9 +15,9 @@ What the store says, as of a day D (only orders of earlier days count: a run of 
 `assign_facilities` fills the `place` of the day's orders that need a quarantine-site room
 (centralized phases, centralized-isolation admissions), nearest first: same community, street,
 county, prefecture, province, then anywhere, in passes over the whole frame (never a loop over
-people). When no room is left, the order keeps `place` null and its reason says
-`no room: facility full` and its `waiting_for` is `room`; such orders are retried on later days
-(a `transfer` when a room frees). Orders of people without an address (`waiting_for` =
+people). When no room is left (every site full, or none registered), the order keeps `place`
+null, its reason says `no room free` and its `waiting_for` is `room`; such orders are retried on
+later days (a `transfer` when a room frees). Orders of people without an address (`waiting_for` =
 `address`) are not given a room. Decisions read those typed columns, never the reasons' words.
 
 Call it once per day over all the day's orders (quarantine, border, treatment together), so that
@@ -57,9 +57,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NO_ROOM = "no room: facility full"
+NO_ROOM = "no room free"
 PLACED = "placed"  # the state of being in a facility (`engine_state`)
-NO_BED = "no bed: facility full"
+NO_BED = "no bed free"
 
 OCCUPANCY_SCHEMA: dict[str, pl.DataType] = {
     "facility_id": pl.String(),  # null on a kind's totals row
