@@ -58,6 +58,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def pg(pg_url: str) -> Iterator[Store]:
+    """A fresh, migrated PostgreSQL store only."""
+    yield from _pg_store(pg_url)
+
+
+@pytest.fixture
 def duck(tmp_path: Path) -> Iterator[Store]:
     """A fresh embedded store only."""
     with open_store(tmp_path / "store.duckdb") as st:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -12,7 +14,7 @@ from fangkong.model.glossary import RegionLevel
 from fangkong.model.tables import ALL_TABLES
 from fangkong.store import Store, open_store
 from fangkong.store.migrations import MIGRATIONS, current_version, migrate
-from fangkong.store.postgres import split_schema
+from fangkong.store.postgres import PostgresStore, split_schema
 from fangkong.store.regions import builtin_regions, region_level
 from fangkong.store.sql import named_params
 
@@ -141,3 +143,40 @@ def test_schema_parameter_is_fangkongs_own() -> None:
         "postgresql://u@h/db?sslmode=disable",
         "s1",
     )
+
+
+@pytest.mark.postgres
+def test_postgres_keeps_the_statistics_of_a_table_it_appends_to(pg: Store) -> None:
+    """A day's samples appended after the statistics were taken lie past their histogram: the
+    planner would take them for a handful of rows. The store analyzes a table when an append
+    passes autovacuum's threshold, so the day's run plans with the day's rows counted."""
+    assert isinstance(pg, PostgresStore)
+
+    def samples(day: int, n: int) -> pl.DataFrame:
+        at = datetime(2022, 7, day, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
+        return pl.DataFrame(
+            {
+                "sample_id": [f"S{day}-{i}" for i in range(n)],
+                "person_id": list(range(n)),
+                "tube_id": [f"T{day}-{i}" for i in range(n)],
+                "sampled_at": [at] * n,
+                "round_id": [None] * n,
+                "batch_id": [day] * n,
+            },
+            schema_overrides={"round_id": pl.String, "batch_id": pl.Int32},
+        )
+
+    def estimate() -> float:
+        plan = pg.connection.execute(
+            "EXPLAIN (FORMAT JSON) SELECT * FROM sample WHERE sampled_at >= '2022-07-10 00:00+08'"
+        ).fetchone()
+        assert plan is not None
+        return float(plan[0][0]["Plan"]["Plan Rows"])
+
+    pg.insert_frame("sample", samples(1, 1000))  # never analyzed: analyzed now
+    pg.insert_frame("sample", samples(10, 5000))  # 5,000 > 50 + 10% of 1,000
+    assert estimate() > 2500
+    tuples = pg.scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass('sample')")
+    assert tuples == 6000
+    pg.insert_frame("sample", samples(11, 20))  # under the threshold: left to autovacuum
+    assert pg.scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass('sample')") == 6000

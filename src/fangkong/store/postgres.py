@@ -18,7 +18,13 @@ from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.base import Params, Store, column_list, redact_url, scrubbed
 from fangkong.store.embedded import LOCAL_TIMEZONE
-from fangkong.store.sql import named_params
+from fangkong.store.sql import named_params, quote
+
+# autovacuum's defaults for when a table's statistics are out of date (autovacuum_analyze_threshold
+# and autovacuum_analyze_scale_factor): rows changed since the last ANALYZE beyond this base and
+# share of the table (`PostgresStore._keep_statistics`)
+_ANALYZE_BASE = 50
+_ANALYZE_SHARE = 0.1
 
 __all__ = ["PostgresStore", "split_schema"]
 
@@ -101,6 +107,29 @@ class PostgresStore(Store):
             ) as copy,
         ):
             copy.write(buf.getvalue())
+        self._keep_statistics(table, rows.height)
+
+    def _keep_statistics(self, table: str, appended: int) -> None:
+        """ANALYZE `table` now when the rows changed since its last analysis (`appended` of them
+        by this statement, not yet counted by the server) pass autovacuum's own threshold.
+        Autovacuum would analyze it within a minute or so, but a day's run follows its import at
+        once: with statistics from before the import, the planner takes the day's new samples
+        for a few rows (their times lie past the histogram) and joins them by nested loops (one
+        run's read of 8,000 samples took 4.9 s instead of 30 ms, at 100,000 residents)."""
+        if appended == 0:
+            return
+        found = self.connection.execute(
+            "SELECT c.reltuples, coalesce(s.n_mod_since_analyze, 0) FROM pg_class c"
+            " LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
+            " WHERE c.oid = to_regclass(%s)",
+            [quote(table)],
+        ).fetchone()
+        if found is None:
+            return
+        reltuples, changed = float(found[0]), int(found[1])
+        never = reltuples < 0  # never analyzed (PostgreSQL 14 on)
+        if never or changed + appended > _ANALYZE_BASE + _ANALYZE_SHARE * reltuples:
+            self.connection.execute(f"ANALYZE {quote(table)}".encode())
 
     def has_rows(self, table: Table) -> bool:
         row = self.connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{table.name}")'.encode())
@@ -129,7 +158,9 @@ class PostgresStore(Store):
                 f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
                 f"ON CONFLICT ({key}) DO NOTHING".encode()
             )
-            return cur.rowcount
+            inserted = cur.rowcount
+        self._keep_statistics(table.name, inserted)
+        return inserted
 
     def close(self) -> None:
         self.connection.close()
