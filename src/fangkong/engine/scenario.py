@@ -158,33 +158,34 @@ class Watermarks:
         return {"w_prev": self.previous, "w_cur": self.current, "fresh_since": self.since or _NEVER}
 
 
-# one statement (in DuckDB each costs more to plan than these read): the newest batch, whether
-# the day or a later one was run in the scenario, and the latest earlier run it sees (a row of
-# nulls when none)
-_WATERMARKS_SQL = """
-SELECT (SELECT coalesce(max(batch_id), 0) FROM import_batch) AS current,
-       EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day = :day) AS rerun,
-       EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day > :day) AS later,
-       p.*
-FROM (SELECT 1) AS one LEFT JOIN (
-  SELECT r.batch_watermark, r.run_day, r.state_kept, r.policy_id, r.held_from FROM engine_run r
-  WHERE {visible} AND r.run_day < :day
-  ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1
-) p ON true"""
+# the newest batch, whether the day, and a later one, was run in the scenario
+_NOW = (
+    "(SELECT coalesce(max(batch_id), 0) FROM import_batch) AS current,"
+    " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day = :day) AS rerun,"
+    " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day > :day) AS later"
+)
+# and the latest earlier run the scenario sees, in one statement (in DuckDB a statement costs
+# more to plan than these read; a join to a row of nulls for "no earlier run" costs as much as
+# a second statement, so that case, a store's or a what-if's first run, asks `_NOW` alone)
+_WATERMARKS_SQL = f"""
+SELECT {_NOW}, r.batch_watermark, r.run_day, r.state_kept, r.policy_id, r.held_from
+FROM engine_run r WHERE {{visible}} AND r.run_day < :day
+ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1"""
 
 
 def watermarks(store: Store, scenario: Scenario, day: date) -> Watermarks:
     """The watermarks of a run of `day` in `scenario` (see the module docstring)."""
-    current, rerun, later, mark, prev_day, kept, policy_id, held_from = store.fetch(
-        _WATERMARKS_SQL.format(visible=scenario.visible("r")), {**scenario.params(), "day": day}
-    ).row(0)
-    current = int(current)
-    if prev_day is None:
-        return Watermarks(current, current, rerun=bool(rerun), later=bool(later))
+    params = {**scenario.params(), "day": day}
+    found = store.fetch(_WATERMARKS_SQL.format(visible=scenario.visible("r")), params)
+    if found.height == 0:  # no earlier run
+        now = store.fetch(f"SELECT {_NOW}", {"scenario": scenario.name, "day": day})
+        current, rerun, later = now.row(0)
+        return Watermarks(int(current), int(current), rerun=bool(rerun), later=bool(later))
+    current, rerun, later, mark, prev_day, kept, policy_id, held_from = found.row(0)
     since = datetime.combine(prev_day + timedelta(days=1), time(0), tzinfo=_ZONE)
     return Watermarks(
         int(mark),
-        current,
+        int(current),
         since,
         bool(kept),
         str(policy_id),
