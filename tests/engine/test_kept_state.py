@@ -12,7 +12,8 @@ import polars as pl
 from fangkong.engine.day import run_day
 from fangkong.engine.episode import EPISODE_COLUMNS, episode_ctes
 from fangkong.engine.frames import day_bounds
-from fangkong.engine.scenario import LIVE, Scenario, open_scenario
+from fangkong.engine.scenario import LIVE, Scenario, open_scenario, watermarks
+from fangkong.engine.state import kept_run, kept_state, note_watermarks
 from fangkong.policy import load_policy
 from fangkong.store import Store
 
@@ -152,6 +153,87 @@ def test_runs_that_kept_no_state_are_followed_by_a_whole_derivation(store: Store
     run_day(store, DAYS[3], load_policy(NINTH))
     _same(_kept(store, DAYS[3]), _derived(store, DAYS[3]))
     assert _kept(store, DAYS[3]).height >= 5
+
+
+def _kept_flags(store: Store) -> dict[date, bool]:
+    rows = store.fetch("SELECT run_day, state_kept FROM engine_run WHERE scenario = 'live'")
+    return dict(rows.iter_rows())
+
+
+def test_a_rerun_of_a_day_with_later_runs_forgets_them(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:4]:
+        run_day(store, day, load_policy(NINTH))
+    assert watermarks(store, LIVE, DAYS[1]).later
+    assert not watermarks(store, LIVE, DAYS[3]).later
+    run_day(store, DAYS[1], load_policy(NINTH))
+    assert _kept_flags(store) == {DAYS[0]: True, DAYS[1]: True, DAYS[2]: False, DAYS[3]: False}
+
+
+def test_a_first_run_of_a_day_before_later_runs_forgets_them(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in (DAYS[0], DAYS[2], DAYS[3]):
+        run_day(store, day, load_policy(NINTH))
+    marks = watermarks(store, LIVE, DAYS[1])
+    assert not marks.rerun and marks.later  # a day skipped, run after the days after it
+    run_day(store, DAYS[1], load_policy(NINTH))
+    assert _kept_flags(store) == {DAYS[0]: True, DAYS[1]: True, DAYS[2]: False, DAYS[3]: False}
+    assert store.count("engine_run") == 4  # one record per day
+
+
+def test_the_watermarks_of_a_what_if(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:4]:
+        run_day(store, day, load_policy(NINTH))
+    first = watermarks(store, LIVE, DAYS[0])
+    assert (first.previous_day, first.since, first.rerun, first.later) == (None, None, True, True)
+    whatif = open_scenario(store, "w", WHATIF, DAYS[2])
+    # before its first run: live's run of the day before the fork is its latest earlier run;
+    # live's runs from the fork day on are not its own (neither run before nor later)
+    marks = watermarks(store, whatif, DAYS[2])
+    assert (marks.previous_day, marks.policy_id, marks.state_kept) == (DAYS[1], NINTH, True)
+    assert not marks.rerun and not marks.later
+    for day in DAYS[2:4]:
+        run_day(store, day, load_policy(WHATIF), scenario=whatif)
+    marks = watermarks(store, whatif, DAYS[2])
+    assert (marks.previous_day, marks.rerun, marks.later) == (DAYS[1], True, True)
+    marks = watermarks(store, whatif, DAYS[4])
+    assert (marks.previous_day, marks.policy_id, marks.rerun, marks.later) == (
+        DAYS[3],
+        WHATIF,
+        False,
+        False,
+    )
+    # a rerun of the fork day forgets the what-if's later run, not live's
+    run_day(store, DAYS[2], load_policy(WHATIF), scenario=whatif)
+    assert all(_kept_flags(store).values())
+    assert not watermarks(store, whatif, DAYS[4]).state_kept
+
+
+def test_the_kept_run_the_watermarks_tell_is_the_one_the_store_gives(store: Store) -> None:
+    _world().load(store, batch=1)
+    for day in DAYS[:5]:
+        run_day(store, day, load_policy(NINTH))
+    run_day(store, DAYS[2], load_policy(NINTH))  # the runs of the two days after it forgotten
+    whatif = open_scenario(store, "w", WHATIF, DAYS[3])
+    run_day(store, DAYS[3], load_policy(WHATIF), scenario=whatif)
+
+    def noted(scenario: Scenario, day: date) -> date | None:
+        with kept_state(store, scenario, day):
+            note_watermarks(store, scenario, day, watermarks(store, scenario, day))
+            return kept_run(store, scenario, day)
+
+    cases = [
+        (LIVE, DAYS[0]),  # no earlier run
+        (LIVE, DAYS[3]),  # the latest earlier run kept its state
+        (LIVE, DAYS[5]),  # it did not (forgotten), one before it did
+        (whatif, DAYS[3]),  # live's run before the fork
+        (whatif, DAYS[4]),  # the what-if's own
+    ]
+    for scenario, day in cases:
+        # outside a run, the latest run on or before the day before
+        assert noted(scenario, day) == kept_run(store, scenario, day - timedelta(days=1))
+    assert [noted(s, d) for s, d in cases] == [None, DAYS[2], DAYS[2], DAYS[2], DAYS[3]]
 
 
 def _city() -> Events:

@@ -75,6 +75,12 @@ def test_a_what_if_s_measures_beside_live_s_and_a_rerun_replaces_its_own(store: 
         (100, "enclosed_entertainment", "venue:100", "closed", "temporarily_closed",
          "risk_areas.venue_measures.medium.enclosed_entertainment", NINTH),
     ]  # fmt: skip
+    # the measures in force read once for both gives the same
+    read = measures_on(store, date(2022, 7, 3))
+    assert _confined(store, date(2022, 7, 3), measures=read) == live
+    assert venues_under_measures(store, date(2022, 7, 3), measures=read).equals(
+        venues_under_measures(store, date(2022, 7, 3))
+    )
     whatif = load_policy("whatif-2022-06-28-close-contacts-5-3")
     scenario = open_scenario(store, "close-5-3", whatif.id, date(2022, 7, 3))
     # before its own run the what-if sees live's measures of the day before its fork

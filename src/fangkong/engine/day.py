@@ -68,7 +68,7 @@ from fangkong.engine.quarantine import (
 from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.schedule import keep_schedules, open_schedules
-from fangkong.engine.state import forget_later, kept_state, note_orders
+from fangkong.engine.state import forget_later, kept_state, note_orders, note_watermarks
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
 from fangkong.engine.treatment import isolation_lifted, treatment_orders
@@ -136,6 +136,7 @@ def run_day(
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.transaction(), kept_state(store, scenario, day):
         marks = watermarks(store, scenario, day)
+        note_watermarks(store, scenario, day, marks)
         for name in DERIVED_TABLES if marks.rerun else ():
             store.execute(
                 f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
@@ -204,7 +205,7 @@ def run_day(
         )
         store_certificate_checks(store, day, scenario=scenario, marks=marks, verifier=verifier)
         record_run(store, scenario, day, policy.id, marks, held_from)
-        forget_later(store, scenario, day)
+        forget_later(store, scenario, day, marks)
     log.info(
         "%s under %s in %s: %d cases, %d orders",
         day,

@@ -36,7 +36,7 @@ from fangkong.engine.frames import IDS, among_ids, day_bounds, day_start, ids_of
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, open_schedules
-from fangkong.engine.state import keep_rows, kept_day, kept_run, read_once
+from fangkong.engine.state import keep_rows, kept_day, kept_run, read_once, run_kept
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.schema import Facilities
 from fangkong.policy.terms import CareSetting, Population
@@ -299,25 +299,39 @@ def _kept(store: Store, scenario: Scenario, day: date) -> pl.DataFrame:
 
 def _kept_counts(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | None:
     """The people per facility at the start of `day` (`place`, `n`) as the run of that day
-    kept them, when it did (and it is not the run going on); else None."""
-    if kept_day(store, scenario) == day or kept_run(store, scenario, day) != day:
+    kept them, when it did (and it is not the run going on); else None. One statement asks
+    both (`kept`: one row of it, with no count when the run kept none or nobody was placed)."""
+    if kept_day(store, scenario) == day:
         return None
-    return read(
+    rows = read(
         store,
-        f"SELECT place, count(*) AS n {_kept_rows(scenario)} GROUP BY place",
+        f"SELECT k.kept, c.place, c.n FROM (SELECT {run_kept(scenario)} AS kept) AS k"
+        f" LEFT JOIN (SELECT place, count(*) AS n {_kept_rows(scenario)} GROUP BY place) AS c"
+        " ON k.kept",
         _kept_params(scenario, day),
-        {"place": pl.String(), "n": pl.Int64()},
+        {"kept": pl.Boolean(), "place": pl.String(), "n": pl.Int64()},
     )
+    if not rows.item(0, "kept"):
+        return None
+    return rows.filter(pl.col("n").is_not_null()).select("place", "n")
 
 
-def occupancy(store: Store, day: date, *, scenario: Scenario = LIVE) -> pl.DataFrame:
-    """Every facility with its capacity and the people in it at the start of `day`."""
-    facilities = read(
-        store,
-        "SELECT facility_id, kind, region_code, capacity FROM facility ORDER BY facility_id",
-        {},
-        _FACILITY_SCHEMA,
-    )
+def occupancy(
+    store: Store,
+    day: date,
+    *,
+    scenario: Scenario = LIVE,
+    facilities: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every facility with its capacity and the people in it at the start of `day`
+    (`facilities`: the facilities, _FACILITY_SCHEMA, when the caller read them already)."""
+    if facilities is None:
+        facilities = read(
+            store,
+            "SELECT facility_id, kind, region_code, capacity FROM facility ORDER BY facility_id",
+            {},
+            _FACILITY_SCHEMA,
+        )
     # an earlier day's, as its run kept it (the rate over the last days reads it)
     counts = _kept_counts(store, scenario, day)
     if counts is None:
@@ -590,9 +604,12 @@ def _occupancy_report(
         )
 
     # occupancy at the start of the first day of the trend; `now` is at the end of `day`
-    before = occupancy(store, day - timedelta(days=trend_days - 1), scenario=scenario).select(
-        "facility_id", pl.col("occupied").alias("before")
-    )
+    before = occupancy(
+        store,
+        day - timedelta(days=trend_days - 1),
+        scenario=scenario,
+        facilities=facilities.select(*_FACILITY_SCHEMA),  # the same table: not read again
+    ).select("facility_id", pl.col("occupied").alias("before"))
     per = (
         facilities.join(
             count(orders.filter(_placing()), "admitted_today"),

@@ -148,31 +148,52 @@ class Watermarks:
     # the earliest run day of a latest health-code row that may hold a reason the run asks
     # again (`fangkong.engine.colours`), as the latest earlier run left them; None: any day
     held_from: date | None = None
+    # the day of the latest earlier run (`since` is the end of it); None: no earlier run
+    previous_day: date | None = None
+    # the scenario has runs of days after the day (a run of it changes what they started from:
+    # `fangkong.engine.state.forget_later`)
+    later: bool = True
 
     def params(self) -> dict[str, object]:
         return {"w_prev": self.previous, "w_cur": self.current, "fresh_since": self.since or _NEVER}
 
 
+# the newest batch, whether the day, and a later one, was run in the scenario
+_NOW = (
+    "(SELECT coalesce(max(batch_id), 0) FROM import_batch) AS current,"
+    " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day = :day) AS rerun,"
+    " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day > :day) AS later"
+)
+# and the latest earlier run the scenario sees, in one statement (in DuckDB a statement costs
+# more to plan than these read; a join to a row of nulls for "no earlier run" costs as much as
+# a second statement, so that case, a store's or a what-if's first run, asks `_NOW` alone)
+_WATERMARKS_SQL = f"""
+SELECT {_NOW}, r.batch_watermark, r.run_day, r.state_kept, r.policy_id, r.held_from
+FROM engine_run r WHERE {{visible}} AND r.run_day < :day
+ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1"""
+
+
 def watermarks(store: Store, scenario: Scenario, day: date) -> Watermarks:
     """The watermarks of a run of `day` in `scenario` (see the module docstring)."""
-    current, rerun = store.fetch(
-        "SELECT (SELECT coalesce(max(batch_id), 0) FROM import_batch) AS current,"
-        " EXISTS (SELECT 1 FROM engine_run WHERE scenario = :scenario AND run_day = :day)"
-        " AS rerun",
-        {"scenario": scenario.name, "day": day},
-    ).row(0)
-    current = int(current)
-    prev = store.fetch(
-        "SELECT batch_watermark, run_day, state_kept, policy_id, held_from FROM engine_run r"
-        f" WHERE {scenario.visible('r')} AND r.run_day < :day"
-        " ORDER BY r.run_day DESC, (r.scenario = :scenario) DESC LIMIT 1",
-        {**scenario.params(), "day": day},
-    )
-    if prev.height == 0:
-        return Watermarks(current, current, rerun=bool(rerun))
-    mark, prev_day, kept, policy_id, held_from = prev.row(0)
+    params = {**scenario.params(), "day": day}
+    found = store.fetch(_WATERMARKS_SQL.format(visible=scenario.visible("r")), params)
+    if found.height == 0:  # no earlier run
+        now = store.fetch(f"SELECT {_NOW}", {"scenario": scenario.name, "day": day})
+        current, rerun, later = now.row(0)
+        return Watermarks(int(current), int(current), rerun=bool(rerun), later=bool(later))
+    current, rerun, later, mark, prev_day, kept, policy_id, held_from = found.row(0)
     since = datetime.combine(prev_day + timedelta(days=1), time(0), tzinfo=_ZONE)
-    return Watermarks(int(mark), current, since, bool(kept), str(policy_id), bool(rerun), held_from)
+    return Watermarks(
+        int(mark),
+        int(current),
+        since,
+        bool(kept),
+        str(policy_id),
+        bool(rerun),
+        held_from,
+        prev_day,
+        bool(later),
+    )
 
 
 def record_run(
@@ -183,12 +204,14 @@ def record_run(
     marks: Watermarks,
     held_from: date | None = None,
 ) -> None:
-    """Record the run of `day` (replacing an earlier run's record of the same day), with the
-    bound it leaves the next run's colours (`Watermarks.held_from`; None: none)."""
-    store.execute(
-        "DELETE FROM engine_run WHERE scenario = :s AND run_day = :d",
-        {"s": scenario.name, "d": day},
-    )
+    """Record the run of `day` (replacing an earlier run's record of the same day, when
+    `marks` say there is one), with the bound it leaves the next run's colours
+    (`Watermarks.held_from`; None: none)."""
+    if marks.rerun:
+        store.execute(
+            "DELETE FROM engine_run WHERE scenario = :s AND run_day = :d",
+            {"s": scenario.name, "d": day},
+        )
     store.insert_frame(
         "engine_run",
         pl.DataFrame(

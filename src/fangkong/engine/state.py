@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.scenario import Scenario
+from fangkong.engine.scenario import Scenario, Watermarks
 from fangkong.store.base import Store
 
 __all__ = [
@@ -47,9 +47,11 @@ __all__ = [
     "kept_run",
     "kept_state",
     "note_orders",
+    "note_watermarks",
     "orders_of_run",
     "read_once",
     "revise",
+    "run_kept",
     "run_memo",
 ]
 
@@ -176,16 +178,45 @@ def keep_rows(store: Store, table: str, scenario: Scenario, day: date, rows: pl.
     )
 
 
+_KEPT_RUN = "kept_run"
+
+
 def kept_run(store: Store, scenario: Scenario, day: date) -> date | None:
     """The day of the latest run <= `day` (< `day` for the day being run) that kept its state
-    (for the day being run, asked once: the runs before it do not change while it runs)."""
+    (for the day being run, asked once: the runs before it do not change while it runs; not at
+    all where its watermarks tell it, `note_watermarks`)."""
     run = _run(store, scenario)
     if run is not None and run.day == day:
-        if "kept_run" not in run.memo:
-            run.memo["kept_run"] = _latest_kept(store, scenario, day, "<")
-        found: date | None = run.memo["kept_run"]
+        if _KEPT_RUN not in run.memo:
+            run.memo[_KEPT_RUN] = _latest_kept(store, scenario, day, "<")
+        found: date | None = run.memo[_KEPT_RUN]
         return found
     return _latest_kept(store, scenario, day, "<=")
+
+
+def note_watermarks(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
+    """The run of `day` read its watermarks `marks` (`scenario.watermarks`): where they tell
+    the latest earlier run that kept its state (`kept_run`), it is not asked. With no earlier
+    run, none kept it; when the latest earlier run the scenario sees kept it, it is that run
+    (no run it sees lies between that run's day and `day`). Otherwise an earlier run may have:
+    `kept_run` asks."""
+    run = _run(store, scenario)
+    if run is None or run.day != day or _KEPT_RUN in run.memo:
+        return
+    if marks.previous_day is None:
+        run.memo[_KEPT_RUN] = None
+    elif marks.state_kept:
+        run.memo[_KEPT_RUN] = marks.previous_day
+
+
+def run_kept(scenario: Scenario) -> str:
+    """SQL: the run of :day (as `scenario` sees it) kept its state, i.e. `kept_run` of :day
+    outside its run is :day (binds `scenario.params`); for a query that reads what that run
+    kept in the same statement."""
+    return (
+        f"EXISTS (SELECT 1 FROM engine_run r WHERE {scenario.visible('r')}"
+        " AND r.run_day = :day AND r.state_kept)"
+    )
 
 
 def _latest_kept(store: Store, scenario: Scenario, day: date, op: str) -> date | None:
@@ -197,9 +228,12 @@ def _latest_kept(store: Store, scenario: Scenario, day: date, op: str) -> date |
     return found if isinstance(found, date) else None
 
 
-def forget_later(store: Store, scenario: Scenario, day: date) -> None:
+def forget_later(store: Store, scenario: Scenario, day: date, marks: Watermarks) -> None:
     """The runs of `scenario` after `day` no longer hold a kept state (a run of `day` changed
-    what they started from)."""
+    what they started from); nothing to change when the run's watermarks `marks` say the
+    scenario has no run after `day` (the run adds only its own day's)."""
+    if not marks.later:
+        return
     store.execute(
         "UPDATE engine_run SET state_kept = false WHERE scenario = :s AND run_day > :d"
         " AND state_kept",

@@ -288,12 +288,15 @@ def residents_under_measures(
     day: date,
     scenario: Scenario = LIVE,
     restrictions: Sequence[AreaRestriction] | None = None,
+    *,
+    measures: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The people under a measure on `day` of the area they live in: person_id, area_id,
     restriction (AreaRestriction: the strictest, stay_home before stay_in_area before
     leave_city_with_test), measure, rule, policy_id; only the measures of `restrictions` where
     given (a low area's test to leave the city covers a whole county: a reader of the
-    confined asks for those alone, and reads no other resident)."""
+    confined asks for those alone, and reads no other resident). `measures`: those in force
+    on the day (`measures_on`), when the caller read them already."""
     schema = {
         "person_id": pl.Int64(),
         "area_id": pl.String(),
@@ -302,7 +305,9 @@ def residents_under_measures(
         "rule": pl.String(),
         "policy_id": pl.String(),
     }
-    measures = measures_on(store, day, scenario).filter(pl.col("subject") == RESIDENTS)
+    if measures is None:
+        measures = measures_on(store, day, scenario)
+    measures = measures.filter(pl.col("subject") == RESIDENTS)
     if restrictions is not None:
         measures = measures.filter(pl.col("restriction").is_in([r.value for r in restrictions]))
     if measures.height == 0:
@@ -341,9 +346,16 @@ def resident_measures(
     return measures.filter(pl.col("area_id").is_in(keys)).sort(rank, "area_id")
 
 
-def venues_under_measures(store: Store, day: date, scenario: Scenario = LIVE) -> pl.DataFrame:
+def venues_under_measures(
+    store: Store,
+    day: date,
+    scenario: Scenario = LIVE,
+    *,
+    measures: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """The venues under a measure on `day`: venue_id, category, area_id, restriction (closed
-    before restricted where a venue is in two areas), measure, rule, policy_id."""
+    before restricted where a venue is in two areas), measure, rule, policy_id. `measures`:
+    those in force on the day (`measures_on`), when the caller read them already."""
     schema = {
         "venue_id": pl.Int64(),
         "category": pl.String(),
@@ -353,7 +365,9 @@ def venues_under_measures(store: Store, day: date, scenario: Scenario = LIVE) ->
         "rule": pl.String(),
         "policy_id": pl.String(),
     }
-    measures = measures_on(store, day, scenario).filter(pl.col("subject") != RESIDENTS)
+    if measures is None:
+        measures = measures_on(store, day, scenario)
+    measures = measures.filter(pl.col("subject") != RESIDENTS)
     if measures.height == 0:
         return pl.DataFrame(schema=schema)
     areas = areas_on(store, day, scenario).filter(pl.col("unit").is_in(list(_VENUE_UNITS)))

@@ -77,7 +77,11 @@ from fangkong.engine.schedule import CENTRALIZED, open_schedules
 from fangkong.engine.state import kept_state
 from fangkong.engine.testing import under_temporary_control
 from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones_measures import residents_under_measures, venues_under_measures
+from fangkong.engine.zones_measures import (
+    measures_on,
+    residents_under_measures,
+    venues_under_measures,
+)
 from fangkong.errors import InputError
 from fangkong.model.glossary import ContactTier, FacilityKind
 from fangkong.policy import Policy
@@ -494,8 +498,9 @@ class Twin:
         )
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
         # layer within a compound or building, and no venue lies in one
-        area = residents_under_measures(st, day, sc, _CONFINING)
-        closed = venues_under_measures(st, day, sc).filter(
+        measures = measures_on(st, day, sc)  # read once for both
+        area = residents_under_measures(st, day, sc, _CONFINING, measures=measures)
+        closed = venues_under_measures(st, day, sc, measures=measures).filter(
             pl.col("restriction") == AreaRestriction.CLOSED.value
         )
         person = np.zeros(n, dtype=np.uint8)
