@@ -7,11 +7,14 @@ stored before it, as an import would.
 
 Printed: the median cost of a quiet day (no new case) early and late, of an active day around
 day 10 and around the last day, their ratios (cost should follow the day's events and the open
-state, not the length of history), and the share of fixed overhead: `run_day` on an empty
-store, over a quiet day's cost.
+state, not the length of history), the share of fixed overhead: `run_day` on an empty
+store, over a quiet day's cost, and the slowest day against the days around it (a query plan
+gone wrong shows as one day several times its neighbours).
 
     .venv/bin/python benchmarks/day_cost.py                      # 1 M residents, 120 days
     .venv/bin/python benchmarks/day_cost.py --residents 100000 --days 30   # a quick look
+    .venv/bin/python benchmarks/day_cost.py --residents 100000 --days 30 \
+        --postgres postgresql://postgres@127.0.0.1:5432/test   # on PostgreSQL (schemas day_cost_*)
 """
 
 from __future__ import annotations
@@ -188,11 +191,9 @@ def _day_events(
     _batch(store, batch, "day")
 
 
-def _empty_store_cost(work: Path, repeat: int) -> float:
+def _empty_store_cost(store_at: str | Path, repeat: int) -> float:
     """`run_day` on a store with no events at all: the fixed overhead of a run."""
-    path = work / "day-cost-empty.duckdb"
-    path.unlink(missing_ok=True)
-    with open_store(path) as st:
+    with open_store(store_at) as st:
         policy = load_policy(POLICY)
         times = []
         for k in range(repeat):
@@ -200,6 +201,21 @@ def _empty_store_cost(work: Path, repeat: int) -> float:
             run_day(st, FIRST + timedelta(days=k), policy)
             times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def _fresh(work: Path, postgres: str | None, name: str) -> str | Path:
+    """Where a fresh store `name` is: a DuckDB file in `work`, or a schema of that name on the
+    PostgreSQL server `postgres` (dropped first)."""
+    if postgres is None:
+        path = work / f"{name}.duckdb"
+        path.unlink(missing_ok=True)
+        return path
+    import psycopg
+
+    schema = name.replace("-", "_")
+    with psycopg.connect(postgres, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+    return f"{postgres}{'&' if '?' in postgres else '?'}schema={schema}"
 
 
 def main() -> None:
@@ -211,18 +227,22 @@ def main() -> None:
     parser.add_argument("--checkins-per-resident", type=float, default=0.3)
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--memory-limit", default="6GB")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on fresh schemas of this PostgreSQL server instead of embedded stores",
+    )
     args = parser.parse_args()
     import os
 
     os.environ.setdefault("FANGKONG_MEMORY_LIMIT", args.memory_limit)
     args.work.mkdir(parents=True, exist_ok=True)
-    path = args.work / f"day-cost-{args.residents}.duckdb"
-    path.unlink(missing_ok=True)
+    store_at = _fresh(args.work, args.postgres, f"day-cost-{args.residents}")
     rng = np.random.default_rng(20220701)
     policy = load_policy(POLICY)
     checkins = int(args.residents * args.checkins_per_resident)
     rows = []
-    with open_store(path) as st:
+    with open_store(store_at) as st:
         _city(st, args.residents, rng)
         for k in range(args.days):
             day = FIRST + timedelta(days=k)
@@ -238,7 +258,7 @@ def main() -> None:
                     f"  day {k + 1:>3}: {seconds:.2f} s, {result.orders.height:,} orders",
                     flush=True,
                 )
-    empty = _empty_store_cost(args.work, 5)
+    empty = _empty_store_cost(_fresh(args.work, args.postgres, "day-cost-empty"), 5)
     frame = pl.DataFrame(rows, schema=["day", "quiet", "seconds", "orders"], orient="row")
 
     def median(quiet: bool, lo: int, hi: int) -> float:
@@ -263,6 +283,16 @@ def main() -> None:
     print(
         f"fixed overhead (run_day on an empty store): {empty * 1000:.0f} ms ="
         f" {empty / quiet_late:.0%} of a late quiet day"
+    )
+    # a day far slower than the days around it is a plan gone wrong, not history's weight
+    around = frame.with_columns(
+        pl.col("seconds").rolling_median(window_size=11, center=True, min_samples=1).alias("m")
+    ).with_columns((pl.col("seconds") / pl.col("m")).alias("ratio"))
+    worst = around.sort("ratio", descending=True).row(0, named=True)
+    print(
+        f"store: {'PostgreSQL' if args.postgres else 'embedded DuckDB'}; the slowest day against"
+        f" the median of the 11 days around it: day {worst['day']}, {worst['seconds']:.2f} s ="
+        f" {worst['ratio']:.2f}x"
     )
 
 
