@@ -246,6 +246,9 @@ class Twin:
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
+        # traced as a close contact by a run so far (each person once, whatever the cases: as
+        # the bulletin's 累计追踪到密切接触者 counts them)
+        self._traced_close = np.zeros(self.city.n, dtype=np.bool_)
         self.facilities = self._facilities()
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         if self.policy is not None:
@@ -427,6 +430,8 @@ class Twin:
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
         )
+        close = result.contacts.filter(pl.col("tier") == ContactTier.CLOSE.value)
+        self._traced_close[_ids(close.get_column("contact_person_id"))] = True
         # the episodes as the run left them, for tomorrow's restrictions and reports (read
         # inside the run's kept state, which holds the run's own read of everyone's)
         self._cases_then = case_state(self.store, day, scenario=self.scenario)
@@ -779,22 +784,9 @@ class Twin:
             "tubes": total("tubes"),
             "cases_found": total("cases_found"),
             "contacts": total("contacts"),
-            "close_contacts": self._close_contacts(),
+            "close_contacts": int(self._traced_close.sum()),
             "orders": total("orders"),
         }
-
-    def _close_contacts(self) -> int:
-        """The people the engine traced as close contacts so far (each once, whatever the
-        cases), as the bulletin's 累计追踪到密切接触者 counts them."""
-        if self.store is None:
-            return 0
-        return int(
-            self.store.scalar(
-                "SELECT count(DISTINCT contact_person_id) FROM traced_contact"
-                " WHERE scenario = :s AND tier = :close",
-                {"s": self.scenario.name, "close": ContactTier.CLOSE.value},
-            )
-        )
 
     def close(self) -> None:
         if self.store is not None:
