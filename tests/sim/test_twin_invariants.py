@@ -184,6 +184,10 @@ _DERIVED = {
 }
 
 
+# dynamic zero, and 2020's regime (cases isolated at quarantine sites, 14-day phases)
+_DERIVED_WHOLE_UNDER = ("cn-2022-06-28", "cn-2020-09-15")
+
+
 def test_the_state_kept_between_runs_orders_what_every_order_since_the_start_does(
     outbreak: Store,
 ) -> None:
@@ -193,6 +197,8 @@ def test_the_state_kept_between_runs_orders_what_every_order_since_the_start_doe
     kept state withdrawn as soon as it is recorded (so each run derives its state whole) gives
     the same rows on every day."""
     policy = load_policy(outbreak.scalar("SELECT any_value(policy_id) FROM engine_run"))
+    if policy.id not in _DERIVED_WHOLE_UNDER:
+        pytest.skip("the month derived whole runs under two of the regimes (it costs a twin)")
     whole = Twin(20_000, 1, policy)
     try:
         assert whole.store is not None
