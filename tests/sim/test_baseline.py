@@ -36,3 +36,8 @@ def test_simulate_command_prints_the_curve() -> None:
     bad = CliRunner().invoke(app, ["simulate", "--population", "3000", "--variant", "alpha"])
     assert bad.exit_code == 2
     assert "no variant 'alpha'" in bad.output
+    # a city too small says so, before any other bound it makes no sense of
+    for command in ("simulate", "compare", "demo"):
+        small = CliRunner().invoke(app, [command, "--population", "0", "--days", "2"])
+        assert small.exit_code == 2, small.output
+        assert "--population is at least 1,000" in small.output

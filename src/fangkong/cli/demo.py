@@ -31,6 +31,7 @@ from fangkong.errors import FangkongError
 from fangkong.ingest import ImportResult, import_file
 from fangkong.policy import load_policy
 from fangkong.sample.bulletin_20200407 import write_bulletin_20200407
+from fangkong.sim.population import MIN_POPULATION
 from fangkong.sim.twin import HOSPITALS, TWIN_SCENARIO, Twin, TwinDay
 
 __all__ = ["demo_command"]
@@ -174,8 +175,8 @@ def demo_command(
     days: Annotated[int, typer.Option(help="days to simulate")] = 60,
 ) -> None:
     """Run the demo: the 2020-04-07 bulletin, then a city's outbreak through the daily engine."""
-    if population < 1000 or days < 1:
-        raise fail("--population is at least 1000 and --days at least 1")
+    if population < MIN_POPULATION or days < 1:
+        raise fail(f"--population is at least {MIN_POPULATION:,} and --days at least 1")
     stem = Path(store)
     store_2020 = str(stem.with_name(f"{stem.stem}-2020{stem.suffix or '.duckdb'}"))
     with tempfile.TemporaryDirectory(prefix="fangkong-demo-") as tmp:

@@ -10,6 +10,7 @@ from rich.table import Table
 from fangkong.cli.common import console, fail
 from fangkong.errors import FangkongError, InputError
 from fangkong.sim.curve import CURVE_COLUMNS, run_curve
+from fangkong.sim.population import MIN_POPULATION
 from fangkong.sim.variant import VARIANTS
 
 __all__ = ["simulate_command"]
@@ -24,6 +25,8 @@ def simulate_command(
 ) -> None:
     """Simulate an outbreak with no control and print the daily epidemic curve."""
     try:
+        if population < MIN_POPULATION:
+            raise InputError(f"--population is at least {MIN_POPULATION:,}")
         if days < 1 or infections < 1:
             raise InputError("--days and --infections are at least 1")
         if infections > population:

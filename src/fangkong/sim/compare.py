@@ -30,6 +30,7 @@ import numpy as np
 
 from fangkong.errors import InputError
 from fangkong.policy import load_policy
+from fangkong.sim.population import MIN_POPULATION
 from fangkong.sim.twin import HOSPITALS, Twin
 
 __all__ = ["NO_CONTROL", "OUTCOMES", "Comparison", "Run", "compare", "run_one"]
@@ -196,8 +197,10 @@ def compare(
     mapper: Mapper | None = None,
 ) -> Comparison:
     """Every policy under seeds 1..`seeds`."""
-    if population < 1000 or days < 1 or seeds < 1:
-        raise InputError("--population is at least 1000, --days and --seeds at least 1")
+    if population < MIN_POPULATION or days < 1 or seeds < 1:
+        raise InputError(
+            f"--population is at least {MIN_POPULATION:,}, --days and --seeds at least 1"
+        )
     names = check_policies(policies)
     seed_list = tuple(range(1, seeds + 1))
     jobs = [(population, days, p, s, variant) for p in names for s in seed_list]
