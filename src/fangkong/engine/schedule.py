@@ -46,6 +46,7 @@ from fangkong.store import Store
 
 __all__ = [
     "CENTRALIZED",
+    "ISSUES",
     "NO_ADDRESS",
     "keep_schedules",
     "open_schedules",
@@ -85,8 +86,10 @@ _SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
 }
 # the orders that open and end a schedule, as `_fold` reads them
 _ORDER_SCHEMA = {k: t for k, t in _SCHEDULE_SCHEMA.items() if k != "released"}
-_ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
-_FOLDED = (*_ISSUES, OrderType.RELEASE.value, OrderType.CONVERT.value)
+# the order types that issue a schedule: a person's schedule is the rows of the latest run that
+# issued any (`_fold`)
+ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
+_FOLDED = (*ISSUES, OrderType.RELEASE.value, OrderType.CONVERT.value)
 # a kept phase's columns besides who and the day its order was issued (`engine_schedule`)
 _PHASE_FACTS = [c for c in _SCHEDULE_SCHEMA if c not in ("person_id", "run_day")]
 
@@ -329,14 +332,14 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     # one lazy plan: the fold runs on every run (and again for the state at its end), mostly
     # over a few thousand rows, where each eager step would cost more than its work
     given = orders.lazy()
-    issued = given.filter(pl.col("order_type").is_in(_ISSUES)).with_columns(
+    issued = given.filter(pl.col("order_type").is_in(ISSUES)).with_columns(
         pl.lit(False).alias("released")
     )
     phases = pl.concat([kept.lazy(), issued.select(*_SCHEDULE_SCHEMA)])
     latest = phases.filter(pl.col("run_day") == pl.col("run_day").max().over("person_id"))
     since = latest.group_by("person_id").agg(pl.col("run_day").first().alias("latest"))
     ends = (
-        given.filter(~pl.col("order_type").is_in(_ISSUES))
+        given.filter(~pl.col("order_type").is_in(ISSUES))
         .join(since, on="person_id")
         .filter(pl.col("run_day") >= pl.col("latest"))
     )

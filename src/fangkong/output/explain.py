@@ -11,6 +11,7 @@ import polars as pl
 from fangkong.engine.frames import IDS, midnight, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
+from fangkong.engine.schedule import ISSUES
 from fangkong.engine.zones import area_key
 from fangkong.engine.zones_measures import RESIDENTS
 from fangkong.errors import NotFoundError
@@ -93,8 +94,7 @@ _SCHEDULE = (
     OrderType.TEST.value,
     OrderType.TRANSFER.value,
 )
-_ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
-_ENDS = (OrderType.CONVERT.value, *_ISSUES)
+_ENDS = (OrderType.CONVERT.value, *ISSUES)
 
 
 def explain_person(store: Store, person_id: int, *, scenario: Scenario = LIVE) -> pl.DataFrame:
@@ -131,7 +131,7 @@ def _superseded(orders: pl.DataFrame) -> pl.DataFrame:
     """The orders (_ORDER_FACTS) as steps, each order of a quarantine schedule that a later run
     ended or replaced saying so: void when it was to start at or after that run's order, cut
     short when it was under way then (what a field worker must not read as still in force)."""
-    issued = set(orders.filter(pl.col("order_type").is_in(_ISSUES)).get_column("run_day").to_list())
+    issued = set(orders.filter(pl.col("order_type").is_in(ISSUES)).get_column("run_day").to_list())
     ends = orders.filter(pl.col("order_type").is_in(_ENDS)).select(
         pl.col("run_day").alias("by_run"), pl.col("at").alias("from"), "order_type"
     )
