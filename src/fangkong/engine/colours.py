@@ -404,8 +404,6 @@ def _colour(found: pl.DataFrame, policy: Policy) -> pl.Expr:
     )
 
 
-# the units an area is drawn by that people live in (a venue area is where people stayed), with
-# the parameter of `_AREA_RESIDENTS_SQL` that preselects their residents in the store
 def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
     """The residents of the medium- and high-risk areas drawn by residence in `areas`
     (zones.AREA_SCHEMA): person_id, area_id, level_since."""
