@@ -67,6 +67,11 @@ def print_day(result: DayResult, *, sample: int = 8, scenario: Scenario = LIVE) 
     if result.orders.height == 0:
         table.add_row("(none)", "", "0")
     console.print(table)
+    if result.idle:
+        console.print(
+            "nothing to do: no import since the day before, nobody in quarantine or a facility,"
+            " no open case, no risk area, no event falling due"
+        )
     if result.contacts.height:
         by = result.contacts.group_by("tier", "via").len().sort("tier", "via")
         console.print(

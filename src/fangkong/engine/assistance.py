@@ -35,6 +35,7 @@ from fangkong.store.person_view import current_identity, current_person
 __all__ = [
     "ASSISTANCE_RULE",
     "assistance_requests",
+    "no_requests",
     "received_requests",
     "residents_away",
 ]
@@ -130,6 +131,11 @@ _RECEIVED_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def no_requests() -> pl.DataFrame:
+    """No received request (`received_requests`' columns)."""
+    return pl.DataFrame(schema=_RECEIVED_SCHEMA)
+
+
 def received_requests(
     store: Store,
     day: date,
@@ -161,7 +167,7 @@ def received_requests(
     if not store.scalar(
         f"SELECT EXISTS (SELECT 1 FROM assistance_request r WHERE {_NEW_REQUEST})", params
     ):
-        return pl.DataFrame(schema=_RECEIVED_SCHEMA)
+        return no_requests()
     frame = store.fetch(
         f"""
         WITH req AS (

@@ -28,6 +28,10 @@ round an area's lowering waits for are ordered the day before it is due), and th
 stayed in or left a high- or medium-risk area (`fangkong.engine.zones_departures`) get the
 policy's orders for them; a contact of the day is quarantined as a contact instead.
 
+A day with nothing to do — nothing imported since the previous run, no open state, no event
+falling due (`fangkong.engine.idle`) — is recorded without running the steps: what they would
+write is nothing.
+
 Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`): the run first
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
 (after late events) and gives the same ids for the same orders, and then records the run and
@@ -39,23 +43,36 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
 from fangkong.credential.verify import Verifier
-from fangkong.engine.assistance import assistance_requests, received_requests, residents_away
+from fangkong.engine.assistance import (
+    assistance_requests,
+    no_requests,
+    received_requests,
+    residents_away,
+)
 from fangkong.engine.border import border_orders
 from fangkong.engine.certificates import store_certificate_checks
 from fangkong.engine.colours import store_colours
 from fangkong.engine.episode import keep_episodes, refresh_episodes
-from fangkong.engine.facility import assign_facilities, keep_placements, placements
+from fangkong.engine.facility import (
+    assign_facilities,
+    empty_occupancy,
+    keep_placements,
+    placements,
+)
 from fangkong.engine.frames import ids_of
+from fangkong.engine.idle import idle_day
 from fangkong.engine.negatives import keep_negatives
 from fangkong.engine.orders import (
     CONTACT_SCHEMA,
     check_contacts,
+    check_orders,
     concat_orders,
+    empty_contacts,
     empty_orders,
     with_order_ids,
 )
@@ -65,7 +82,7 @@ from fangkong.engine.quarantine import (
     release_and_conversion_orders,
     without_replaced,
 )
-from fangkong.engine.registry import derived_outcomes, derived_reports, store_events
+from fangkong.engine.registry import EVENT_SCHEMA, derived_outcomes, derived_reports, store_events
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, record_run, watermarks
 from fangkong.engine.schedule import keep_schedules, open_schedules
 from fangkong.engine.state import forget_later, kept_state, note_orders, note_watermarks
@@ -114,6 +131,8 @@ class DayResult:
     occupancy: pl.DataFrame  # per facility: capacity, occupied, free, forecast
     cases: int  # new cases traced
     unmatched_requests: pl.DataFrame  # assistance requests received for no known resident
+    # the day had nothing to do (`fangkong.engine.idle`): the run read and wrote no state
+    idle: bool = False
 
     def counts(self) -> pl.DataFrame:
         """Orders of the day by type and rule."""
@@ -128,15 +147,19 @@ def run_day(
     jurisdiction: str | None = None,
     scenario: Scenario = LIVE,
     verifier: Verifier | None = None,
+    skip_idle: bool = True,
 ) -> DayResult:
     """Derive and store every order of `day` under `policy` (default: the policy in force), in
     `scenario` (default: live). `verifier` checks arrivals' foreign certificates (without it
-    they are recorded unchecked)."""
+    they are recorded unchecked). A day with nothing to do (`fangkong.engine.idle`) is recorded
+    without running the steps, unless `skip_idle` is False (the same rows either way)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.transaction(), kept_state(store, scenario, day):
         marks = watermarks(store, scenario, day)
         note_watermarks(store, scenario, day, marks)
+        if skip_idle and idle_day(store, scenario, day, policy, marks):
+            return _idle(store, scenario, day, policy, marks)
         for name in DERIVED_TABLES if marks.rerun else ():
             store.execute(
                 f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
@@ -216,6 +239,25 @@ def run_day(
     )
     events = pl.concat([reports, outcomes])
     return DayResult(day, policy.id, stored, traced, events, occupancy, cases.height, unmatched)
+
+
+def _idle(
+    store: Store, scenario: Scenario, day: date, policy: Policy, marks: Watermarks
+) -> DayResult:
+    """The run of a day with nothing to do: its record (no health-code row holds a reason the
+    next run asks again), and what a full run of it returns: no row, and the facilities'
+    occupancy."""
+    occupancy = empty_occupancy(store, day, policy.facilities, scenario=scenario)
+    record_run(store, scenario, day, policy.id, marks, day + timedelta(days=1))
+    log.info("%s under %s in %s: nothing to do", day, policy.id, scenario.name)
+    stored = with_order_ids(check_orders(empty_orders()), day).with_columns(
+        pl.lit(scenario.name).alias("scenario")
+    )
+    traced = empty_contacts().select(
+        pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
+    )
+    events = pl.DataFrame(schema=EVENT_SCHEMA)
+    return DayResult(day, policy.id, stored, traced, events, occupancy, 0, no_requests(), True)
 
 
 def _keep_people(store: Store, scenario: Scenario, day: date) -> None:

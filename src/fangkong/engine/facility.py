@@ -50,6 +50,7 @@ __all__ = [
     "PLACED",
     "allocate",
     "assign_facilities",
+    "empty_occupancy",
     "keep_placements",
     "occupancy",
     "placements",
@@ -316,6 +317,15 @@ def _kept_counts(store: Store, scenario: Scenario, day: date) -> pl.DataFrame | 
     return rows.filter(pl.col("n").is_not_null()).select("place", "n")
 
 
+def _facility_rows(store: Store) -> pl.DataFrame:
+    return read(
+        store,
+        "SELECT facility_id, kind, region_code, capacity FROM facility ORDER BY facility_id",
+        {},
+        _FACILITY_SCHEMA,
+    )
+
+
 def occupancy(
     store: Store,
     day: date,
@@ -326,12 +336,7 @@ def occupancy(
     """Every facility with its capacity and the people in it at the start of `day`
     (`facilities`: the facilities, _FACILITY_SCHEMA, when the caller read them already)."""
     if facilities is None:
-        facilities = read(
-            store,
-            "SELECT facility_id, kind, region_code, capacity FROM facility ORDER BY facility_id",
-            {},
-            _FACILITY_SCHEMA,
-        )
+        facilities = _facility_rows(store)
     # an earlier day's, as its run kept it (the rate over the last days reads it)
     counts = _kept_counts(store, scenario, day)
     if counts is None:
@@ -584,6 +589,18 @@ def assign_facilities(
         store, day, occupied, out, n_unplaced, facilities.occupancy_trend_days, scenario
     )
     return check_orders(out), report
+
+
+def empty_occupancy(
+    store: Store, day: date, facilities: Facilities, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """The occupancy report of `assign_facilities` for a day that starts with nobody in a
+    facility and nobody waiting, and places nobody (a day with nothing to do:
+    `fangkong.engine.idle`), without reading the placements it knows are none."""
+    empty = _facility_rows(store).with_columns(pl.lit(0, pl.Int64).alias("occupied"))
+    return _occupancy_report(
+        store, day, empty, empty_orders(), 0, facilities.occupancy_trend_days, scenario
+    )
 
 
 def _occupancy_report(

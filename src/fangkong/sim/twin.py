@@ -221,6 +221,9 @@ class Twin:
     # of 120 days was 0.89 GB against 0.71 GB), while 25 million people's rows, uncompressed,
     # would hold several GB more than the file (the module docstring)
     memory_store_max: int = 2_000_000
+    # runs of days with nothing to do recorded without running the steps (`engine.idle`): the
+    # same rows either way; False runs every step every day (what the idle check is tested by)
+    skip_idle: bool = True
     city: City = field(init=False)
     epidemic: Epidemic = field(init=False)
     store: Store | None = field(init=False, default=None)
@@ -243,6 +246,9 @@ class Twin:
         self._severe = np.empty(0, dtype=np.int64)
         # everyone's latest case episode as yesterday's run left them (None: read them)
         self._cases_then: pl.DataFrame | None = None
+        # yesterday's run had nothing to do (`fangkong.engine.idle`): nobody is in quarantine,
+        # in a facility, an open case or a risk area today
+        self._quiet = False
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
@@ -416,16 +422,22 @@ class Twin:
         events = ep.step(restrictions, all_checkins=False)
         reports = self._case_reports(day, events)
         rows = events.visits.n + samples.height + reports.height + named.height
-        batch = self._new_batch("day", rows)
-        with self.store.transaction():
-            self._insert("checkin", checkins_frame(events.visits, self.start), batch)
-            self._insert("sample", samples, batch)
-            self._insert("tube_result", tubes, batch)
-            self._insert("case_report", reports, batch)
-            self._insert("declared_contact", named, batch)
+        if rows:  # a day with no event is no import (a run can then find nothing to do)
+            batch = self._new_batch("day", rows)
+            with self.store.transaction():
+                self._insert("checkin", checkins_frame(events.visits, self.start), batch)
+                self._insert("sample", samples, batch)
+                self._insert("tube_result", tubes, batch)
+                self._insert("case_report", reports, batch)
+                self._insert("declared_contact", named, batch)
         assert self.policy is not None
         result = run_day(
-            self.store, day, self.policy, jurisdiction=self.jurisdiction, scenario=self.scenario
+            self.store,
+            day,
+            self.policy,
+            jurisdiction=self.jurisdiction,
+            scenario=self.scenario,
+            skip_idle=self.skip_idle,
         )
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
@@ -434,7 +446,9 @@ class Twin:
         self._traced_close[_ids(close.get_column("contact_person_id"))] = True
         # the episodes as the run left them, for tomorrow's restrictions and reports (read
         # inside the run's kept state, which holds the run's own read of everyone's)
-        self._cases_then = case_state(self.store, day, scenario=self.scenario)
+        if not result.idle:  # an idle run changed no episode
+            self._cases_then = case_state(self.store, day, scenario=self.scenario)
+        self._quiet = result.idle
         return self._record(day, events, samples.height, tubes.height, figures, result)
 
     def run(self, days: int) -> Iterator[TwinDay]:
@@ -482,6 +496,8 @@ class Twin:
         people and venues today."""
         assert self.store is not None and self.policy is not None
         st, sc, n = self.store, self.scenario, self.city.n
+        if self._quiet:
+            return self._quiet_restrictions(day)
         kinds = dict(self.facilities.select("facility_id", "kind").iter_rows())
         placed = placements(st, day, scenario=sc).select("person_id", "place")
         placed = placed.with_columns(pl.col("place").replace_strict(kinds, default=None).alias("k"))
@@ -527,6 +543,20 @@ class Twin:
         self._restrictions_today = restrictions
         figures = (quarantine.height, confined, hospital.height, area.height, closed.height)
         return restrictions, figures
+
+    def _quiet_restrictions(self, day: date) -> tuple[Restrictions, tuple[int, int, int, int, int]]:
+        """`_restrictions` after a day whose run had nothing to do: nobody is in quarantine, a
+        facility, an open case episode or a risk area; only a pooled tube's temporary control
+        (which no time ends) keeps anyone home."""
+        assert self.store is not None and self.policy is not None
+        held = under_temporary_control(self.store, day_start(day), self.policy)
+        person = np.zeros(self.city.n, dtype=np.uint8)
+        person[_ids(held.get_column("person_id"))] = np.uint8(Restriction.CONFINED_HOME)
+        self._inpatients = np.empty(0, dtype=np.int64)
+        restrictions = Restrictions(person, np.zeros(self.city.venues.n, dtype=np.bool_))
+        self._restrictions_today = restrictions
+        confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
+        return restrictions, (0, confined, 0, 0, 0)
 
     def _episodes_before(self, day: date) -> pl.DataFrame:
         """Everyone's latest case episode at the end of the day before `day` (`case_state`)."""
