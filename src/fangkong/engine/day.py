@@ -131,7 +131,8 @@ class DayResult:
     occupancy: pl.DataFrame  # per facility: capacity, occupied, free, forecast
     cases: int  # new cases traced
     unmatched_requests: pl.DataFrame  # assistance requests received for no known resident
-    # the day had nothing to do (`fangkong.engine.idle`): the run read and wrote no state
+    # the day had nothing to do (`fangkong.engine.idle`): the steps did not run, and the run
+    # wrote only its record
     idle: bool = False
 
     def counts(self) -> pl.DataFrame:
@@ -208,10 +209,7 @@ def run_day(
         orders, occupancy = assign_facilities(
             store, without_replaced(orders), day, policy.facilities, scenario=scenario
         )
-        stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
-        traced = contacts.select(
-            pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
-        )
+        stored, traced = _rows_of_run(orders, contacts, scenario, day)
         store_events(store, outcomes)
         refresh_episodes(store, scenario, day, ids_of(outcomes.get_column("person_id")))
         _keep_people(store, scenario, day)
@@ -241,6 +239,18 @@ def run_day(
     return DayResult(day, policy.id, stored, traced, events, occupancy, cases.height, unmatched)
 
 
+def _rows_of_run(
+    orders: pl.DataFrame, contacts: pl.DataFrame, scenario: Scenario, day: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The run's orders and traced contacts as the rows `engine_order` and `traced_contact`
+    store."""
+    stored = with_order_ids(orders, day).with_columns(pl.lit(scenario.name).alias("scenario"))
+    traced = contacts.select(
+        pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
+    )
+    return stored, traced
+
+
 def _idle(
     store: Store, scenario: Scenario, day: date, policy: Policy, marks: Watermarks
 ) -> DayResult:
@@ -250,12 +260,7 @@ def _idle(
     occupancy = empty_occupancy(store, day, policy.facilities, scenario=scenario)
     record_run(store, scenario, day, policy.id, marks, day + timedelta(days=1))
     log.info("%s under %s in %s: nothing to do", day, policy.id, scenario.name)
-    stored = with_order_ids(check_orders(empty_orders()), day).with_columns(
-        pl.lit(scenario.name).alias("scenario")
-    )
-    traced = empty_contacts().select(
-        pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"), *CONTACT_SCHEMA
-    )
+    stored, traced = _rows_of_run(check_orders(empty_orders()), empty_contacts(), scenario, day)
     events = pl.DataFrame(schema=EVENT_SCHEMA)
     return DayResult(day, policy.id, stored, traced, events, occupancy, 0, no_requests(), True)
 

@@ -52,9 +52,7 @@ log = logging.getLogger(__name__)
 
 def _checks(scenario: Scenario) -> dict[str, str]:
     """Each check: SQL that is true when the day may have something to do."""
-
-    def visible(alias: str) -> str:
-        return scenario.visible(alias)
+    visible = scenario.visible
 
     def dated(table: str, column: str, since: str = ":day_start") -> str:
         return f"EXISTS (SELECT 1 FROM {table} WHERE {column} >= {since} AND {column} < :until)"
