@@ -68,3 +68,11 @@ def duck(tmp_path: Path) -> Iterator[Store]:
     """A fresh embedded store only."""
     with open_store(tmp_path / "store.duckdb") as st:
         yield st
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files holding a slow test first, each file's tests in their order: the test
+    command spreads whole files over the cores (`--dist loadfile`), and a long file started
+    last would run alone at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
