@@ -187,22 +187,27 @@ def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame
     drawn = areas.filter(pl.col("unit").is_in([u.value for u in _DWELLING_UNITS]))
     if drawn.height == 0:
         return pl.DataFrame(schema=schema)
-    keyed = {
+    units = set(drawn.get_column("unit").unique().to_list())
+    keyed = {  # only the units drawn: each is a join over every resident read
         unit: drawn.filter(pl.col("unit") == unit.value).select(
             area_key(unit).alias("key"), "area_id"
         )
         for unit in _DWELLING_UNITS
+        if unit.value in units
     }
     people = _residents_of_keys(
         store,
         day,
         {unit: set(mine.get_column("key").drop_nulls().to_list()) for unit, mine in keyed.items()},
     )
-    found = [
-        people.select("person_id", area_key(unit).alias("key")).join(mine, on="key").drop("key")
+    found = [  # one plan
+        people.lazy()
+        .select("person_id", area_key(unit).alias("key"))
+        .join(mine.lazy(), on="key")
+        .drop("key")
         for unit, mine in keyed.items()
     ]
-    return pl.concat([pl.DataFrame(schema=schema), *found]).unique(maintain_order=True)
+    return pl.concat([pl.LazyFrame(schema=schema), *found]).unique(maintain_order=True).collect()
 
 
 _RESIDENT_SCHEMA: dict[str, pl.DataType] = {

@@ -280,7 +280,13 @@ ORDER BY m.area_id, m.subject"""
 def _strictest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     """One row per `key`: the strictest restriction (then the first area) it is under."""
     rank = pl.col("restriction").replace_strict(_STRICTEST, range(len(_STRICTEST)))
-    return frame.sort(rank, "area_id").unique(key, keep="first", maintain_order=True).sort(key)
+    return (
+        frame.lazy()
+        .sort(rank, "area_id")
+        .unique(key, keep="first", maintain_order=True)
+        .sort(key)
+        .collect()
+    )
 
 
 def residents_under_measures(

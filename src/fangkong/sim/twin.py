@@ -495,7 +495,7 @@ class Twin:
         """What the orders and the risk areas' measures stored by the runs before `day` do to
         people and venues today."""
         assert self.store is not None and self.policy is not None
-        st, sc, n = self.store, self.scenario, self.city.n
+        st, sc = self.store, self.scenario
         if self._quiet:
             return self._quiet_restrictions(day)
         kinds = dict(self.facilities.select("facility_id", "kind").iter_rows())
@@ -524,23 +524,19 @@ class Twin:
         closed = venues_under_measures(st, day, sc, measures=measures).filter(
             pl.col("restriction") == AreaRestriction.CLOSED.value
         )
-        person = np.zeros(n, dtype=np.uint8)
-        person[_ids(home)] |= np.uint8(Restriction.CONFINED_HOME)
-        person[_ids(area["person_id"])] |= np.uint8(Restriction.CONFINED_HOME)
         hospital = placed.filter(pl.col("k").is_in(HOSPITALS))
         site = placed.filter(~pl.col("k").is_in(HOSPITALS) | pl.col("k").is_null())
-        person[_ids(hospital["person_id"])] = np.uint8(Restriction.ISOLATED)
-        person[_ids(site["person_id"])] = np.uint8(Restriction.QUARANTINED)
         # the wards swab every case placed anywhere: a hospital bed, or the isolation site a
         # regime admits its mild and asymptomatic cases to (集中隔离医学观察, 2020-2021)
         self._inpatients = _ids(
             placed.filter(pl.col("person_id").is_in(cases.implode()))["person_id"]
         )
-        confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
-        venue_closed = np.zeros(self.city.venues.n, dtype=np.bool_)
-        venue_closed[_ids(closed["venue_id"])] = True
-        restrictions = Restrictions(person, venue_closed)
-        self._restrictions_today = restrictions
+        restrictions, confined = self._obey(
+            home=[home, area["person_id"]],
+            isolated=hospital["person_id"],
+            quarantined=site["person_id"],
+            closed=closed["venue_id"],
+        )
         figures = (quarantine.height, confined, hospital.height, area.height, closed.height)
         return restrictions, figures
 
@@ -550,13 +546,34 @@ class Twin:
         (which no time ends) keeps anyone home."""
         assert self.store is not None and self.policy is not None
         held = under_temporary_control(self.store, day_start(day), self.policy)
-        person = np.zeros(self.city.n, dtype=np.uint8)
-        person[_ids(held.get_column("person_id"))] = np.uint8(Restriction.CONFINED_HOME)
         self._inpatients = np.empty(0, dtype=np.int64)
-        restrictions = Restrictions(person, np.zeros(self.city.venues.n, dtype=np.bool_))
-        self._restrictions_today = restrictions
-        confined = int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
+        empty = pl.Series(dtype=pl.Int64)
+        restrictions, confined = self._obey(
+            home=[held.get_column("person_id")], isolated=empty, quarantined=empty, closed=empty
+        )
         return restrictions, (0, confined, 0, 0, 0)
+
+    def _obey(
+        self,
+        *,
+        home: list[pl.Series],
+        isolated: pl.Series,
+        quarantined: pl.Series,
+        closed: pl.Series,
+    ) -> tuple[Restrictions, int]:
+        """Today's restrictions from who is kept home, isolated in a hospital or quarantined at
+        a site (a placement outranks home), and which venues are closed; with the number kept
+        home."""
+        person = np.zeros(self.city.n, dtype=np.uint8)
+        for ids in home:
+            person[_ids(ids)] |= np.uint8(Restriction.CONFINED_HOME)
+        person[_ids(isolated)] = np.uint8(Restriction.ISOLATED)
+        person[_ids(quarantined)] = np.uint8(Restriction.QUARANTINED)
+        venue_closed = np.zeros(self.city.venues.n, dtype=np.bool_)
+        venue_closed[_ids(closed)] = True
+        restrictions = Restrictions(person, venue_closed)
+        self._restrictions_today = restrictions
+        return restrictions, int((person == np.uint8(Restriction.CONFINED_HOME)).sum())
 
     def _episodes_before(self, day: date) -> pl.DataFrame:
         """Everyone's latest case episode at the end of the day before `day` (`case_state`)."""
