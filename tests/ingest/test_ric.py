@@ -28,8 +28,7 @@ CODES = builtin_region_periods().get_column("code").unique().sort().to_list()
 
 @cache
 def _connection() -> duckdb.DuckDBPyConnection:
-    """One connection for every example, the valid birthplaces registered once (a connection
-    and the 700,000 birthplaces made again per example were most of the property test's time)."""
+    """One connection for every example, with the 700,000 valid birthplaces registered once."""
     con = duckdb.connect()
     con.register("_ric_birthplaces", valid_birthplaces())
     return con
@@ -72,8 +71,8 @@ def id_numbers(draw: st.DrawFn) -> str:
     return body + last
 
 
-# Each example is one query (about 60 ms: the birthplaces' join), so the examples are few and
-# the bulk of the numbers is checked in one query below; hypothesis keeps the shrinking.
+# Each example is one query (about 60 ms whatever its size), so the examples are few and the
+# bulk of the numbers is checked in one query below; hypothesis keeps the shrinking.
 @settings(max_examples=60, deadline=None)
 @given(st.lists(id_numbers(), min_size=1, max_size=60))
 def test_sql_checks_agree_with_stdnum(numbers: list[str]) -> None:
