@@ -12,7 +12,11 @@ import pytest
 
 from fangkong.bulletin.bulletin import Bulletin, Figures
 from fangkong.bulletin.regions import NATION_CODE
-from fangkong.bulletin.registry import REGISTRY_FIGURES, bulletin_from_registry
+from fangkong.bulletin.registry import (
+    REGISTRY_FIGURES,
+    bulletin_from_registry,
+    bulletins_from_registry,
+)
 from fangkong.errors import NotFoundError
 from fangkong.ingest import import_file
 from fangkong.store import Store
@@ -204,6 +208,22 @@ def test_days_before_and_after(store: Store, tmp_path: Path) -> None:
     removed = 1  # c05
     assert before.cumulative_confirmed is not None and today.new_confirmed is not None
     assert today.cumulative_confirmed == before.cumulative_confirmed + today.new_confirmed - removed
+
+
+def test_many_days_read_at_once_equal_each_day_alone(store: Store, tmp_path: Path) -> None:
+    # one read of the events up to the last day gives each day what a read up to that day
+    # gives: a case's later events do not change an earlier day; days in any order, repeated,
+    # and before the first event are answered in the order asked
+    load(store, tmp_path)
+    days = [date(2020, 4, 8), date(2020, 2, 1), D, date(2020, 3, 2), D, date(2020, 4, 6)]
+    for region in (None, "420100"):
+        alone = [bulletin_from_registry(store, d, region=region) for d in days]
+        assert bulletins_from_registry(store, days, region=region) == alone
+    assert [b.day for b in alone] == days
+    assert alone[1].figures.cumulative_confirmed == 0 and alone[2].figures.current_severe == 0
+    # Wuhan on 2 March: c07 severe since the day before, c08 critical that day
+    assert alone[3].figures.current_severe == 2 and alone[3].figures.severe_change == 1
+    assert bulletins_from_registry(store, []) == []
 
 
 def test_empty_registry(store: Store) -> None:

@@ -1,5 +1,7 @@
-"""The daily bulletin computed from the case registry, by one set-based query that runs
-unchanged on DuckDB and PostgreSQL.
+"""The daily bulletin computed from the case registry: one set-based query, unchanged on DuckDB
+and PostgreSQL, gives each case event with the state of its case after it; the days' figures
+are counted from those rows (Polars), so the bulletins of any number of days come from one read
+of the events (a replay of 761 days costs about one day's query, not 761).
 
 The events are the registry's (`case_report`) and those the engine derived in the scenario (a
 lab-positive single test reported, a discharge: `engine_case_event`), read through the
@@ -26,7 +28,7 @@ How events make figures (a case's events are ordered by `reported_at`, then `rep
   outcome, severe those of them whose severity is severe or critical. `severe_change` compares
   with the state at D 00:00.
 - A figure belongs to the region of the event that made it (for states: the case's last event).
-  The query groups by county; provinces, cities and the nation are sums of counties.
+  The figures are counted by county; provinces, cities and the nation are sums of counties.
 
 Close contacts (traced, under observation, released) are not in the case registry: they come
 from the engine's stored facts (`fangkong.bulletin.contacts`), counted where the contacts live,
@@ -35,6 +37,7 @@ and are None while the engine has not run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
@@ -55,14 +58,17 @@ from fangkong.bulletin.regions import (
 )
 from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import day_bounds, read
+from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import Scenario, scenario_of
 from fangkong.store.base import Store
 
 __all__ = [
     "REGISTRY_FIGURES",
     "bulletin_from_registry",
+    "bulletins_from_registry",
+    "case_events_sql",
     "county_figures",
-    "county_figures_sql",
+    "county_figures_by_day",
 ]
 
 # The figures that the case registry gives (the others come from the engine's facts).
@@ -76,10 +82,9 @@ _ORDER = "ORDER BY reported_at, report_id"
 _CASE = "person_id, seg"
 _RUNNING = f"PARTITION BY {_CASE} {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 
-# Conditions over the per-event state (`seq` below).
-_NEW = "in_day"
-_BECOMES = "in_day AND diag = '{d}' AND prev_diag IS DISTINCT FROM '{d}'"
-_END = "at_end"
+# Conditions over the state of a case after each of its events (`seq` below). A day's "new"
+# figures count the events of that day meeting a transition; its "current" and "cumulative"
+# figures count the cases whose last event by the end of the day meets a state.
 _CONFIRMED_NOW = "diag = 'confirmed' AND outcome IS NULL"
 _SEVERE = "severity IN ('severe', 'critical')"
 _IMP = "origin = 'imported'"
@@ -87,17 +92,15 @@ _LOC = "origin = 'local'"
 
 
 def _becomes(diagnosis: str, extra: str = "") -> str:
-    cond = _BECOMES.format(d=diagnosis)
+    cond = f"diag = '{diagnosis}' AND prev_diag IS DISTINCT FROM '{diagnosis}'"
     return f"{cond} AND {extra}" if extra else cond
 
 
 def _outcome(outcome: str, diagnosis: str) -> str:
-    return (
-        f"{_NEW} AND event_outcome = '{outcome}' AND diag = '{diagnosis}' AND prev_outcome IS NULL"
-    )
+    return f"event_outcome = '{outcome}' AND diag = '{diagnosis}' AND prev_outcome IS NULL"
 
 
-_FIGURES: dict[str, str] = {
+_TRANSITIONS: dict[str, str] = {
     "new_confirmed": _becomes("confirmed"),
     "new_confirmed_imported": _becomes("confirmed", _IMP),
     "new_confirmed_local": _becomes("confirmed", _LOC),
@@ -107,50 +110,52 @@ _FIGURES: dict[str, str] = {
     "new_suspected_imported": _becomes("suspected", _IMP),
     "new_suspected_local": _becomes("suspected", _LOC),
     "new_cured": _outcome("cured", "confirmed"),
-    # severe_change: computed below from two states
-    "imported_current_confirmed": f"{_END} AND {_CONFIRMED_NOW} AND {_IMP}",
-    "imported_current_severe": f"{_END} AND {_CONFIRMED_NOW} AND {_IMP} AND {_SEVERE}",
-    "imported_current_suspected": f"{_END} AND diag = 'suspected' AND outcome IS NULL AND {_IMP}",
-    "imported_cumulative_confirmed": f"{_END} AND diag = 'confirmed' AND {_IMP}",
-    "imported_cumulative_cured": f"{_END} AND diag = 'confirmed' AND outcome = 'cured' AND {_IMP}",
-    "imported_cumulative_deaths": f"{_END} AND diag = 'confirmed' AND outcome = 'died' AND {_IMP}",
-    "current_confirmed": f"{_END} AND {_CONFIRMED_NOW}",
-    "current_severe": f"{_END} AND {_CONFIRMED_NOW} AND {_SEVERE}",
-    "cumulative_cured": f"{_END} AND diag = 'confirmed' AND outcome = 'cured'",
-    "cumulative_deaths": f"{_END} AND diag = 'confirmed' AND outcome = 'died'",
-    "cumulative_confirmed": f"{_END} AND diag = 'confirmed'",
-    "current_suspected": f"{_END} AND diag = 'suspected' AND outcome IS NULL",
     "asymptomatic_new": _becomes("asymptomatic"),
     "asymptomatic_new_imported": _becomes("asymptomatic", _IMP),
     "asymptomatic_released": _outcome("released", "asymptomatic"),
-    "asymptomatic_under_observation": f"{_END} AND diag = 'asymptomatic' AND outcome IS NULL",
+}
+_STATES: dict[str, str] = {
+    "imported_current_confirmed": f"{_CONFIRMED_NOW} AND {_IMP}",
+    "imported_current_severe": f"{_CONFIRMED_NOW} AND {_IMP} AND {_SEVERE}",
+    "imported_current_suspected": f"diag = 'suspected' AND outcome IS NULL AND {_IMP}",
+    "imported_cumulative_confirmed": f"diag = 'confirmed' AND {_IMP}",
+    "imported_cumulative_cured": f"diag = 'confirmed' AND outcome = 'cured' AND {_IMP}",
+    "imported_cumulative_deaths": f"diag = 'confirmed' AND outcome = 'died' AND {_IMP}",
+    "current_confirmed": _CONFIRMED_NOW,
+    "current_severe": f"{_CONFIRMED_NOW} AND {_SEVERE}",
+    "cumulative_cured": "diag = 'confirmed' AND outcome = 'cured'",
+    "cumulative_deaths": "diag = 'confirmed' AND outcome = 'died'",
+    "cumulative_confirmed": "diag = 'confirmed'",
+    "current_suspected": "diag = 'suspected' AND outcome IS NULL",
+    "asymptomatic_under_observation": "diag = 'asymptomatic' AND outcome IS NULL",
     "asymptomatic_under_observation_imported": (
-        f"{_END} AND diag = 'asymptomatic' AND outcome IS NULL AND {_IMP}"
+        f"diag = 'asymptomatic' AND outcome IS NULL AND {_IMP}"
     ),
 }
-_SEVERE_CHANGE = (
-    f"count(*) FILTER (WHERE {_END} AND {_CONFIRMED_NOW} AND {_SEVERE})"
-    f" - count(*) FILTER (WHERE at_start AND {_CONFIRMED_NOW} AND {_SEVERE})"
-)
+# the one figure from two states: current severe at the end of the day less at its start
+_SEVERE_CHANGE, _SEVERE_STATE = "severe_change", "current_severe"
+assert set(REGISTRY_FIGURES) == {*_TRANSITIONS, *_STATES, _SEVERE_CHANGE}
 
 
-def _select_list() -> str:
-    parts = []
-    for name in REGISTRY_FIGURES:
-        if name == "severe_change":
-            parts.append(f"{_SEVERE_CHANGE} AS severe_change")
-        else:
-            parts.append(f"count(*) FILTER (WHERE {_FIGURES[name]}) AS {name}")
-    return ",\n       ".join(parts)
+def _flags() -> str:
+    conditions = {**_TRANSITIONS, **_STATES}
+    return ",\n       ".join(
+        f"CASE WHEN {conditions[n]} THEN 1 ELSE 0 END AS {n}" for n in conditions
+    )
 
 
-def county_figures_sql(scenario: Scenario) -> str:
-    """The query behind `county_figures`, over the case events of `scenario` (binds its
-    parameters, :day_start and :day_end)."""
+def case_events_sql(scenario: Scenario) -> str:
+    """The query behind the figures: every case event before :until (the registry's and those
+    the engine derived in `scenario`, whose parameters it binds), with its county ('' for an
+    event with no region: Polars joins no null key), its time
+    (`reported_at`), the time of its case's next event (`next_at`, null for the last one) and,
+    for each figure but severe_change, 1 if the event (a transition) or the case's state after
+    it (a state) counts in that figure, else 0."""
     return f"""
-WITH {episode_ctes(scenario, until="< :day_end")},
+WITH {episode_ctes(scenario, until="< :until")},
 ev AS (
-    SELECT person_id, seg, report_id, reported_at, substr(region_code, 1, 6) AS county,
+    SELECT person_id, seg, report_id, reported_at,
+           coalesce(substr(region_code, 1, 6), '') AS county,
            CASE WHEN event_type IN ('report', 'reclassify') THEN diagnosis END AS d,
            CASE WHEN event_type IN ('report', 'reclassify') THEN origin END AS o,
            severity AS s,
@@ -177,34 +182,105 @@ seq AS (
     SELECT state.*,
            lag(diag) OVER (PARTITION BY {_CASE} {_ORDER}) AS prev_diag,
            lag(outcome) OVER (PARTITION BY {_CASE} {_ORDER}) AS prev_outcome,
-           reported_at >= :day_start AS in_day,
-           row_number() OVER (PARTITION BY {_CASE} ORDER BY reported_at DESC, report_id DESC)
-               = 1 AS at_end,
-           reported_at < :day_start AND row_number() OVER (
-               PARTITION BY {_CASE}, reported_at < :day_start
-               ORDER BY reported_at DESC, report_id DESC) = 1 AS at_start
+           lead(reported_at) OVER (PARTITION BY {_CASE} {_ORDER}) AS next_at
     FROM state
 )
-SELECT county AS region_code,
-       {_select_list()}
+SELECT county, reported_at, next_at,
+       {_flags()}
 FROM seq
-GROUP BY county
-ORDER BY county
 """
+
+
+_EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "county": pl.String(),
+    "reported_at": TIME,
+    "next_at": TIME,
+    **dict.fromkeys((*_TRANSITIONS, *_STATES), pl.Int32()),
+}
+_COUNTY_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "region_code": pl.String(),
+    **dict.fromkeys(REGISTRY_FIGURES, pl.Int64()),
+}
+
+
+def _states_by_day(events: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    """The state figures of each county at the end of each of `days` (`date`): a case counts on
+    the days from its event's day to the day before its next event's. A county with no event by
+    a day has no row for it."""
+    states = list(_STATES)
+    changes = (
+        pl.concat(
+            [
+                events.select("county", pl.col("day").alias("date"), *states),
+                events.filter(pl.col("next_day").is_not_null()).select(
+                    "county", pl.col("next_day").alias("date"), *(-pl.col(n) for n in states)
+                ),
+            ]
+        )
+        .group_by("county", "date")
+        .agg(pl.col(n).sum() for n in states)
+        .sort("county", "date")
+        .with_columns(pl.col(n).cum_sum().over("county") for n in states)
+    )
+    grid = days.join(changes.select("county").unique(), how="cross").sort("county", "date")
+    # sorted above by county, then date: Polars cannot check that order within the groups
+    return grid.join_asof(
+        changes, on="date", by="county", strategy="backward", check_sortedness=False
+    ).filter(pl.col(states[0]).is_not_null())
+
+
+def county_figures_by_day(
+    store: Store, days: Iterable[date], *, scenario: str = LIVE
+) -> pl.DataFrame:
+    """The registry's figures for each of `days`, one row per day and county (6-digit code of
+    the events) with an event by the end of that day: `date`, `region_code` and the figures of
+    REGISTRY_FIGURES (Int64), over the registry's events and those the engine derived in
+    `scenario`. One query reads the events up to the last day; the days are counted from them
+    (a day is [D 00:00, D+1 00:00) Asia/Shanghai)."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return pl.DataFrame(schema=_COUNTY_SCHEMA)
+    case_scenario = scenario_of(store, scenario)
+    params = {"until": day_bounds(wanted[-1])[1], **case_scenario.params()}
+    events = read(store, case_events_sql(case_scenario), params, _EVENT_SCHEMA).with_columns(
+        pl.col("reported_at").dt.date().alias("day"), pl.col("next_at").dt.date().alias("next_day")
+    )
+    asked = pl.DataFrame({"date": wanted}, schema={"date": pl.Date()})
+    end = _states_by_day(events, asked)
+    start = _states_by_day(events, asked.select(pl.col("date").dt.offset_by("-1d")))
+    new = (
+        events.filter(pl.col("day").is_in(asked.get_column("date").implode()))
+        .group_by("county", pl.col("day").alias("date"))
+        .agg(pl.col(n).sum() for n in _TRANSITIONS)
+    )
+    return (
+        end.join(new, on=["county", "date"], how="left")
+        .join(
+            start.select(
+                "county",
+                pl.col("date").dt.offset_by("1d"),
+                pl.col(_SEVERE_STATE).alias("_severe_before"),
+            ),
+            on=["county", "date"],
+            how="left",
+        )
+        .with_columns(
+            (pl.col(_SEVERE_STATE) - pl.col("_severe_before").fill_null(0)).alias(_SEVERE_CHANGE),
+            pl.col(*_TRANSITIONS).fill_null(0),
+        )
+        .with_columns(pl.when(pl.col("county") != "").then(pl.col("county")).alias("county"))
+        .rename({"county": "region_code"})
+        .select(pl.col(n).cast(t) for n, t in _COUNTY_SCHEMA.items())
+        .sort("date", "region_code")
+    )
 
 
 def county_figures(store: Store, day: date, *, scenario: str = LIVE) -> pl.DataFrame:
     """The registry's figures for `day`, one row per county (6-digit code of the events):
     `region_code` and the figures of REGISTRY_FIGURES (Int64), over the registry's events and
-    those the engine derived in `scenario`."""
-    case_scenario = scenario_of(store, scenario)
-    start, end = day_bounds(day)
-    schema: dict[str, pl.DataType] = {
-        "region_code": pl.String(),
-        **dict.fromkeys(REGISTRY_FIGURES, pl.Int64()),
-    }
-    params = {"day_start": start, "day_end": end, **case_scenario.params()}
-    return read(store, county_figures_sql(case_scenario), params, schema)
+    those the engine derived in `scenario` (`county_figures_by_day` of that one day)."""
+    return county_figures_by_day(store, [day], scenario=scenario).drop("date")
 
 
 def _with_contacts(
@@ -255,12 +331,26 @@ def bulletin_from_registry(
     """The bulletin of `day` computed from the case registry, for the nation or, with `region`,
     for one province or city (a 6-digit code); the close-contact figures from the engine's
     facts of `scenario` (`fangkong.bulletin.contacts`)."""
-    counties, names = _with_contacts(
-        county_figures(store, day, scenario=scenario), store, day, scenario
-    )
-    frame = _regions(counties, names)
+    return bulletins_from_registry(store, [day], region=region, scenario=scenario)[0]
+
+
+def bulletins_from_registry(
+    store: Store, days: Iterable[date], *, region: str | None = None, scenario: str = LIVE
+) -> list[Bulletin]:
+    """The bulletins of `days` (in the order given), as `bulletin_from_registry` gives each, the
+    registry read once for all of them (`county_figures_by_day`)."""
+    asked = list(days)
     scope = check_scope(region or NATION_CODE)
-    if scope != NATION_CODE and scope not in frame.get_column("region_code").to_list():
-        zero = {"region_code": [scope], **{n: [0] for n in names}}
-        frame = pl.concat([frame, pl.DataFrame(zero, schema=frame.schema)])
-    return bulletin_from_frame(day, frame, scope=scope, sources=("case registry",))
+    by_day = county_figures_by_day(store, asked, scenario=scenario).partition_by(
+        "date", as_dict=True, include_key=False
+    )
+    empty = pl.DataFrame(schema={n: t for n, t in _COUNTY_SCHEMA.items() if n != "date"})
+    bulletins = []
+    for day in asked:  # a frame of a few counties per day: the regions' sums and the contacts
+        counties, names = _with_contacts(by_day.get((day,), empty), store, day, scenario)
+        frame = _regions(counties, names)
+        if scope != NATION_CODE and scope not in frame.get_column("region_code").to_list():
+            zero = {"region_code": [scope], **{n: [0] for n in names}}
+            frame = pl.concat([frame, pl.DataFrame(zero, schema=frame.schema)])
+        bulletins.append(bulletin_from_frame(day, frame, scope=scope, sources=("case registry",)))
+    return bulletins

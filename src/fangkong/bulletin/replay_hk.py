@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fangkong.bulletin.registry import bulletin_from_registry
+from fangkong.bulletin.registry import bulletins_from_registry
 from fangkong.errors import ImportFileError
 from fangkong.ingest import import_file
 from fangkong.store.base import Store
@@ -269,10 +269,8 @@ def import_line_list(store: Store, lines: pl.DataFrame, work_dir: str | Path) ->
 def registry_figures(store: Store, days: Iterable[date]) -> pl.DataFrame:
     """Hong Kong's bulletin figures computed from the registry for each of `days`: `date`,
     `registry_cumulative` (cumulative confirmed), `registry_new` (new confirmed)."""
-    rows = []
-    for day in days:  # one bulletin per day, as the NHC computed it
-        f = bulletin_from_registry(store, day, region=HONG_KONG).figures
-        rows.append((day, f.cumulative_confirmed, f.new_confirmed))
+    bulletins = bulletins_from_registry(store, days, region=HONG_KONG)
+    rows = [(b.day, b.figures.cumulative_confirmed, b.figures.new_confirmed) for b in bulletins]
     return pl.DataFrame(
         rows,
         schema={"date": pl.Date, "registry_cumulative": pl.Int64, "registry_new": pl.Int64},
