@@ -3,7 +3,7 @@ by day for `--days` (120) under cn-2022-06-28, with the same activity every day 
 new cases on active days (none on quiet days), and the tests the engine ordered the day before
 taken and negative (residents obey their test orders, so quarantines end; cases test negative
 from their 9th day, so they are discharged). Only `run_day` is timed; the events of each day are
-stored before it, as an import would.
+stored before it, and the store checkpointed after them, as an import does (`Store.checkpoint`).
 
 Printed: the median cost of a quiet day (no new case) early and late, of an active day around
 day 10 and around the last day, their ratios (cost should follow the day's events and the open
@@ -249,6 +249,7 @@ def main() -> None:
             quiet = k % args.quiet_every == args.quiet_every - 1
             cases = 0 if quiet else args.cases_per_day
             _day_events(st, day, k + 2, rng, args.residents, checkins, cases)
+            st.checkpoint()
             t = time.perf_counter()
             result = run_day(st, day, policy)
             seconds = time.perf_counter() - t

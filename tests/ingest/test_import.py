@@ -53,6 +53,17 @@ def test_same_events_in_another_file_change_nothing(store: Store, tmp_path: Path
     assert store.count("person") == 5
 
 
+def test_a_load_leaves_the_embedded_log_folded(duck: Store, tmp_path: Path) -> None:
+    # an import checkpoints the store: the next commit (a run of the engine) does not pay for
+    # the log the import filled
+    wal = tmp_path / "store.duckdb.wal"
+    duck.execute("INSERT INTO import_batch VALUES (99, 'day', 'x', 'x', 0, 0, now())")
+    assert wal.exists() and wal.stat().st_size > 0  # a commit alone leaves its log
+    import_file(duck, "persons", DATA / "persons.csv")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert duck.count("person") == 5
+
+
 def test_parquet_and_csv_give_the_same_rows(store: Store) -> None:
     import_file(store, "persons", DATA / "persons.parquet")
     assert store.count("person") == 5

@@ -501,5 +501,6 @@ def _import(
                 "t": datetime.now(UTC),
             },
         )
+    store.checkpoint()
     log.info("%s: imported %d rows as batch %d", p, n, batch_id)
     return ImportResult(k.name, str(p), batch_id, n, stored)

@@ -79,6 +79,13 @@ class Store(abc.ABC):
     def transaction(self) -> Iterator[None]:
         """All statements inside commit together or not at all."""
 
+    @abc.abstractmethod
+    def checkpoint(self) -> None:
+        """Fold what the write-ahead log holds into the store, where the store does that on
+        request (the embedded store; PostgreSQL's server checkpoints on its own): called after
+        a bulk load, so that the load pays for the log it filled, not whichever commit comes
+        next (a run of the engine)."""
+
     # -- bulk load ----------------------------------------------------------------------------
     @abc.abstractmethod
     def missing_keys(self, table: Table, column: str, values: pl.Series) -> pl.Series:

@@ -84,6 +84,11 @@ class PostgresStore(Store):
         with self.connection.transaction():
             yield
 
+    def checkpoint(self) -> None:
+        # the server checkpoints on its own schedule (checkpoint_timeout, max_wal_size), and
+        # CHECKPOINT needs a superuser or pg_checkpoint: nothing to ask of it here
+        return
+
     def missing_keys(self, table: Table, column: str, values: pl.Series) -> pl.Series:
         if values.len() == 0:
             return values
