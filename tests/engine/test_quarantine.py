@@ -9,12 +9,12 @@ import polars as pl
 
 from fangkong.engine.facility import placements
 from fangkong.engine.orders import ORDER_SCHEMA
-from fangkong.engine.quarantine import quarantine_orders
+from fangkong.engine.quarantine import departure_quarantine_orders, quarantine_orders
 from fangkong.engine.schedule import NO_ADDRESS, phase_table
 from fangkong.policy import ExtensionRule, Population, load_policy
 from fangkong.store import Store
 
-from .test_policy_cases import as_rows, contacts_frame, put, run_steps
+from .test_policy_cases import as_rows, contacts_frame, departures_frame, put, run_steps
 
 NINTH = load_policy("cn-2022-06-28")
 TWENTY = load_policy("cn-2022-11-11")
@@ -222,3 +222,36 @@ def test_a_centralized_phase_is_not_replaced_by_a_home_regime(store: Store) -> N
     centralized = again.filter(pl.col("detail") == "centralized_quarantine")
     assert centralized.get_column("order_type").to_list() == ["extend"]
     assert centralized.get_column("place").to_list() == ["QS-1"]
+
+
+def test_contacts_and_departures_in_one_pass(store: Store) -> None:
+    # the run day's contacts and the people who left an area get their orders from one pass
+    # over the store, each as if alone; someone who is both (here a contact another region
+    # traced, who also left a local area) is the contact's, with one schedule
+    put(store, "facility", [SITE])
+    put(
+        store,
+        "person",
+        [{"person_id": p, "household_id": 10 * p, "region_code": "310104"} for p in (1, 2, 3)],
+    )
+    contacts = contacts_frame([contact(1), contact(2)], NINTH.id)
+    left = departures_frame(
+        [
+            {"person_id": 2, "left_at": "2022-07-01 20:00", "risk_level": "medium"},
+            {"person_id": 3, "left_at": "2022-07-01 20:00", "risk_level": "medium"},
+        ]
+    )
+    both = quarantine_orders(store, D, NINTH, contacts, left)
+    alone = pl.concat(
+        [
+            quarantine_orders(store, D, NINTH, contacts),
+            departure_quarantine_orders(store, D, NINTH, left.filter(pl.col("person_id") == 3)),
+        ]
+    )
+    assert as_rows(both) == as_rows(alone)
+    populations = both.group_by("person_id").agg(pl.col("population").unique()).sort("person_id")
+    assert populations.rows() == [
+        (1, ["close_contact"]),
+        (2, ["close_contact"]),
+        (3, ["left_medium_risk_area"]),
+    ]

@@ -77,7 +77,6 @@ from fangkong.engine.orders import (
     with_order_ids,
 )
 from fangkong.engine.quarantine import (
-    departure_quarantine_orders,
     quarantine_orders,
     release_and_conversion_orders,
     without_replaced,
@@ -186,6 +185,8 @@ def run_day(
         local = contacts.filter(~pl.col("contact_person_id").is_in(away))
         received, unmatched = _received(store, day, policy, prefix, marks)
         areas = areas_of_run(store, day, policy, scenario=scenario, marks=marks)
+        # a traced contact who left an area is tracing's, here or (living elsewhere) in the
+        # assistance request to their region
         departures = area_departures(
             store, day, policy, areas, scenario=scenario, marks=marks
         ).filter(~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode()))
@@ -196,9 +197,8 @@ def run_day(
                 testing,
                 assist,
                 quarantine_orders(
-                    store, day, policy, pl.concat([local, received]), scenario=scenario
+                    store, day, policy, pl.concat([local, received]), departures, scenario=scenario
                 ),
-                departure_quarantine_orders(store, day, policy, departures, scenario=scenario),
                 release_and_conversion_orders(store, day, policy, scenario=scenario),
                 treatment,
                 isolation_lifted(store, day, policy, scenario=scenario),

@@ -8,7 +8,8 @@ with a region) gets their schedule all the same, with place null and the reason 
 `no address: locate`; no room is reserved until they are found.
 
 **Who**: close and secondary contacts (`quarantine_orders`, from tracing), people who left a
-high- or medium-risk area (`departure_quarantine_orders`), inbound travellers
+high- or medium-risk area (the same call, which reads the store once for both; or
+`departure_quarantine_orders` for them alone), inbound travellers
 (`fangkong.engine.border`), each under the policy's regime for their population; nobody whose
 population the policy does not manage (e.g. secondary contacts under the twenty measures), no
 active case (treatment's), and no contact who arrives from abroad on the run day while the policy
@@ -48,7 +49,14 @@ import polars as pl
 
 from fangkong.engine.facility import placements
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
-from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders, orders_from
+from fangkong.engine.orders import (
+    TIME,
+    check_contacts,
+    check_orders,
+    empty_contacts,
+    empty_orders,
+    orders_from,
+)
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import (
     CENTRALIZED,
@@ -191,18 +199,17 @@ def issue_quarantine(
     return check_orders(pl.concat([new, ext]))
 
 
-def _people(
-    store: Store, day: date, policy: Policy, frame: pl.DataFrame, population: pl.Expr, exposed: str
-) -> pl.DataFrame:
-    """PEOPLE_SCHEMA rows, without those who arrive from abroad today while the policy has an
-    inbound regime: `border_orders` quarantines them today from the arrival, which is no earlier
-    than any exposure of theirs (two schedules of one day would be one muddled schedule)."""
+def _people(store: Store, day: date, policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
+    """PEOPLE_SCHEMA rows of `frame` (person_id, population, exposed_at), without those who
+    arrive from abroad today while the policy has an inbound regime: `border_orders` quarantines
+    them today from the arrival, which is no earlier than any exposure of theirs (two schedules
+    of one day would be one muddled schedule)."""
     people = frame.select(
         "person_id",
-        population.alias("population"),
-        pl.col(exposed).alias("exposed_at"),
+        "population",
+        "exposed_at",
         pl.lit(None, pl.String).alias("address"),
-        (pl.lit("quarantine.") + population).alias("rule"),
+        (pl.lit("quarantine.") + pl.col("population")).alias("rule"),
         pl.lit(None, pl.String).alias("note"),
         pl.lit(True).alias("transfer"),
     )
@@ -221,41 +228,86 @@ def _people(
     return people.join(arriving, on="person_id", how="anti")
 
 
-def quarantine_orders(
-    store: Store,
-    day: date,
-    policy: Policy,
-    contacts: pl.DataFrame,
-    *,
-    scenario: Scenario = LIVE,
-) -> pl.DataFrame:
-    """Orders for the day's traced contacts (CONTACT_SCHEMA): close contacts under the policy's
-    close-contact regime, secondary contacts under its secondary-contact regime (none when the
-    policy does not manage them). A person traced several times counts once: as a close contact
-    if they are one, from their latest exposure of that tier; an unknown exposure counts as the
-    run day."""
+_EXPOSED: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "population": pl.String(),
+    "exposed_at": TIME,
+}
+
+
+def _contacts_exposed(contacts: pl.DataFrame) -> pl.DataFrame:
+    """The close and secondary contacts of CONTACT_SCHEMA rows, once each: as a close contact
+    if they are one, from their latest exposure of that tier."""
     close = pl.col("tier") == ContactTier.CLOSE.value
-    risk = pl.col("tier") == ContactTier.RISK_PERSON.value
     population = (
         pl.when(close)
         .then(pl.lit(Population.CLOSE_CONTACT.value))
         .otherwise(pl.lit(Population.SECONDARY_CONTACT.value))
     )
-    checked = check_contacts(contacts)
-    people = (
-        checked.filter(~risk)
+    return (
+        contacts.filter(pl.col("tier") != ContactTier.RISK_PERSON.value)
         .sort(close, "exposed_at", descending=True, nulls_last=True)
         .unique("contact_person_id", keep="first", maintain_order=True)
-        .rename({"contact_person_id": "person_id"})
+        .select(
+            pl.col("contact_person_id").alias("person_id"),
+            population.alias("population"),
+            "exposed_at",
+        )
+        .cast(_EXPOSED)  # type: ignore[arg-type]
     )
+
+
+def _departures_exposed(departures: pl.DataFrame) -> pl.DataFrame:
+    """The people of DEPARTURE_SCHEMA rows who left a high- or medium-risk area, once each: as
+    leaving a high one if they did, from their latest departure of that level."""
+    high = pl.col("risk_level") == RiskLevel.HIGH.value
+    population = (
+        pl.when(high)
+        .then(pl.lit(Population.LEFT_HIGH_RISK_AREA.value))
+        .otherwise(pl.lit(Population.LEFT_MEDIUM_RISK_AREA.value))
+    )
+    return (
+        departures.select(pl.col(c).cast(t) for c, t in DEPARTURE_SCHEMA.items())
+        .filter(pl.col("risk_level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
+        .sort(high, "left_at", descending=True, nulls_last=True)
+        .unique("person_id", keep="first", maintain_order=True)
+        .select("person_id", population.alias("population"), pl.col("left_at").alias("exposed_at"))
+        .cast(_EXPOSED)  # type: ignore[arg-type]
+    )
+
+
+def quarantine_orders(
+    store: Store,
+    day: date,
+    policy: Policy,
+    contacts: pl.DataFrame,
+    departures: pl.DataFrame | None = None,
+    *,
+    scenario: Scenario = LIVE,
+) -> pl.DataFrame:
+    """Orders for the day's traced contacts (CONTACT_SCHEMA) and for the people who left a high-
+    or medium-risk area (DEPARTURE_SCHEMA, found by zoning or declared), in one pass over the
+    store: close contacts under the policy's close-contact regime, secondary contacts under its
+    secondary-contact regime, people who left an area under the regime for that level (none
+    where the policy does not manage the population), counted from the exposure or the
+    departure; risk persons (时空伴随) get an assessment. A person traced several times counts
+    once: as a close contact if they are one, from their latest exposure of that tier; an
+    unknown exposure counts as the run day. Someone traced today who also left an area is
+    tracing's (the tier decides), not counted again as leaving it."""
+    checked = check_contacts(contacts)
+    traced = _contacts_exposed(checked)
+    people = traced
+    if departures is not None:
+        left = _departures_exposed(departures).join(
+            checked.select(pl.col("contact_person_id").alias("person_id")),
+            on="person_id",
+            how="anti",
+        )
+        people = pl.concat([traced, left])
     quarantine = issue_quarantine(
-        store,
-        day,
-        policy,
-        _people(store, day, policy, people, population, "exposed_at"),
-        scenario=scenario,
+        store, day, policy, _people(store, day, policy, people), scenario=scenario
     )
-    return pl.concat([quarantine, _assessments(day, policy, checked, people)])
+    return pl.concat([quarantine, _assessments(day, policy, checked, traced)])
 
 
 def _assessments(
@@ -293,28 +345,9 @@ def departure_quarantine_orders(
     *,
     scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
-    """Orders for people who left a high- or medium-risk area (DEPARTURE_SCHEMA, found by zoning
-    or declared), under the policy's regime for them (none where the policy has none), counted
-    from the departure."""
-    high = pl.col("risk_level") == RiskLevel.HIGH.value
-    population = (
-        pl.when(high)
-        .then(pl.lit(Population.LEFT_HIGH_RISK_AREA.value))
-        .otherwise(pl.lit(Population.LEFT_MEDIUM_RISK_AREA.value))
-    )
-    people = (
-        departures.select(pl.col(c).cast(t) for c, t in DEPARTURE_SCHEMA.items())
-        .filter(pl.col("risk_level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
-        .sort(high, "left_at", descending=True, nulls_last=True)
-        .unique("person_id", keep="first", maintain_order=True)
-    )
-    return issue_quarantine(
-        store,
-        day,
-        policy,
-        _people(store, day, policy, people, population, "left_at"),
-        scenario=scenario,
-    )
+    """Orders for people who left a high- or medium-risk area (DEPARTURE_SCHEMA) alone:
+    `quarantine_orders` with no contact."""
+    return quarantine_orders(store, day, policy, empty_contacts(), departures, scenario=scenario)
 
 
 def _conversions(

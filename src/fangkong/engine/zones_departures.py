@@ -21,8 +21,8 @@ quarantine twice for one stay. Residents of a high area of the run day are under
 (`fangkong.engine.quarantine`).
 The level is the one the area had on the day of the stay or move (a low area, the rest of a
 county, is listed but is no area to have stayed in or left: it orders nobody);
-`departure_quarantine_orders` gives the policy's orders (none where the policy has no regime for
-the population, as in 2020).
+`fangkong.engine.quarantine.quarantine_orders` gives the policy's orders (none where the policy
+has no regime for the population, as in 2020).
 """
 
 from __future__ import annotations
