@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from fangkong.engine.assistance import residents_away
+from fangkong.engine.frames import IDS
 from fangkong.engine.tracing import CASE_SCHEMA, trace_contacts
 from fangkong.errors import ImportFileError
 from fangkong.ingest import import_file
@@ -116,6 +117,32 @@ def test_move_effective_earlier_imported_later_does_not_override(registry: Store
     import_file(registry, "moves", DATA / "moves_earlier.csv")
     assert person(registry, "2022-03-15 00:00")[3]["household_id"] == 104
     assert person(registry, "2022-04-10 00:00")[3]["household_id"] == 100
+
+
+def test_a_lookup_by_person_or_household_reads_the_whole_view(registry: Store) -> None:
+    # a lookup by person reads the registration once, with the people's moves and corrections
+    # joined; by household it keeps the branch of the people who moved; both give the rows of
+    # the whole view, before, between and after the moves and corrections
+    for name in ("moves.csv", "moves_earlier.csv", "person_corrections.csv"):
+        import_file(
+            registry, "moves" if name.startswith("moves") else "person_corrections", DATA / name
+        )
+    some, households = [1, 2, 3, 5, 99], [100, 101, 104]
+    for when in ("2022-01-01 00:00", "2022-03-15 00:00", "2022-04-01 00:00", "2022-04-10 00:00"):
+        whole = person(registry, when)
+        by_id = registry.fetch(
+            f"SELECT * FROM {current_person(person_ids=IDS)} p", {"as_of": at(when), "ids": some}
+        )
+        assert {int(r["person_id"]): r for r in by_id.iter_rows(named=True)} == {
+            k: v for k, v in whole.items() if k in some
+        }
+        by_household = registry.fetch(
+            f"SELECT * FROM {current_person(households=IDS)} p",
+            {"as_of": at(when), "ids": households},
+        )
+        assert {int(r["person_id"]): r for r in by_household.iter_rows(named=True)} == {
+            k: v for k, v in whole.items() if v["household_id"] in households
+        }
 
 
 def test_engine_traces_the_household_a_person_moved_into(registry: Store) -> None:

@@ -24,7 +24,9 @@ Both are parenthesized subqueries, portable between DuckDB and PostgreSQL, to us
 `FROM {current_person(':as_of')} p`. People who never had a correction in effect come straight
 from `person` (a branch of their own); corrections are few, and only their people take the
 longer path. A lookup of some people or households passes them in (`person_ids`,
-`households`), so that PostgreSQL still reads the registration through its indexes.
+`households`), so that PostgreSQL still reads the registration through its indexes. A lookup by
+person alone takes no branch: a correction never changes who a row is, so those people's
+registrations are read once with their moves and corrections joined.
 """
 
 from __future__ import annotations
@@ -95,6 +97,24 @@ def current_person(
         f"CASE WHEN m.person_id IS NULL THEN p.{c} ELSE m.{c} END AS {c}"
         for c in ("household_id", "region_code", "compound_id", "building_id")
     )
+    fields = (
+        "coalesce(c.sex, p.sex) AS sex, coalesce(c.birth_year, p.birth_year) AS birth_year,\n"
+        "           coalesce(c.id_type, p.id_type) AS id_type"
+    )
+    if person_ids is not None and households is None:
+        # a lookup by person: a move or a correction never changes who a row is, so one read
+        # of those people's registrations, their moves and corrections joined (the two
+        # branches below each read the registration: DuckDB probes all of it for each, about
+        # 4 ms a read at 1,000,000 people)
+        return f"""(
+  SELECT p.person_id,
+         {residence},
+         {fields}
+  FROM person p
+  LEFT JOIN {_latest_move(as_of)} m ON m.person_id = p.person_id
+  LEFT JOIN {corrected} c ON c.person_id = p.person_id
+  WHERE p.person_id IN ({person_ids})
+)"""
     return f"""(
   SELECT p.person_id, p.household_id, p.region_code, p.compound_id, p.building_id,
          p.sex, p.birth_year, p.id_type
@@ -104,8 +124,7 @@ def current_person(
   SELECT * FROM (
     SELECT p.person_id,
            {residence},
-           coalesce(c.sex, p.sex) AS sex, coalesce(c.birth_year, p.birth_year) AS birth_year,
-           coalesce(c.id_type, p.id_type) AS id_type
+           {fields}
     FROM person p
     JOIN ({moved} UNION {changed}) x ON x.person_id = p.person_id
     LEFT JOIN {_latest_move(as_of)} m ON m.person_id = p.person_id
