@@ -289,6 +289,13 @@ def main() -> None:
         f" ({orders_late / orders_early:.2f}x); cost per 1,000 orders:"
         f" {active_early / orders_early * 1e6:.0f} ms and {active_late / orders_late * 1e6:.0f} ms"
     )
+    if n >= 60:
+        # the same comparison once the open state has built up (orders about day 120's)
+        settled, settled_orders = median(False, 35, 45), median(False, 35, 45, "orders")
+        print(
+            f"active days 35-45: {settled:.2f} s, {settled_orders:,.0f} orders (median);"
+            f" day {n} / days 35-45 = {active_late / settled:.2f}x"
+        )
     print(
         f"fixed overhead (run_day on an empty store): {empty * 1000:.0f} ms ="
         f" {empty / quiet_late:.0%} of a late quiet day"
