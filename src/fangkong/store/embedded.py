@@ -140,7 +140,8 @@ class EmbeddedStore(Store):
     def checkpoint(self) -> None:
         # DuckDB folds its log at a commit that finds it over `checkpoint_threshold` (16 MB): a
         # day's check-ins of a megacity fill that several times, and the commit that crossed
-        # it paid for all of it (a run of the engine at 1 M residents: 0.3 s of its 0.6 s).
+        # it paid for all of it (a run of the engine at 1 M residents, profiled: 0.29 s of its
+        # 0.87 s in the commit).
         # DuckDB's documentation says CHECKPOINT fails while another transaction runs (a
         # reader of the web service; DuckDB 2.0 was seen to checkpoint even then): the data is
         # committed by then, so that is no failure of the load, and the automatic checkpoint
