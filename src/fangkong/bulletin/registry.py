@@ -204,12 +204,11 @@ _COUNTY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _states_by_day(events: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
-    """The state figures of each county at the end of each of `days` (`date`): a case counts on
-    the days from its event's day to the day before its next event's. A county with no event by
-    a day has no row for it."""
+def _state_changes(events: pl.DataFrame) -> pl.DataFrame:
+    """The state figures of each county as running sums, one row per county and day on which
+    they change: a case counts from its event's day to the day before its next event's."""
     states = list(_STATES)
-    changes = (
+    return (
         pl.concat(
             [
                 events.select("county", pl.col("day").alias("date"), *states),
@@ -223,11 +222,16 @@ def _states_by_day(events: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
         .sort("county", "date")
         .with_columns(pl.col(n).cum_sum().over("county") for n in states)
     )
+
+
+def _states_on(changes: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    """The state figures of each county at the end of each of `days` (`date`), from
+    `_state_changes`. A county with no event by a day has no row for it."""
     grid = days.join(changes.select("county").unique(), how="cross").sort("county", "date")
     # sorted above by county, then date: Polars cannot check that order within the groups
     return grid.join_asof(
         changes, on="date", by="county", strategy="backward", check_sortedness=False
-    ).filter(pl.col(states[0]).is_not_null())
+    ).filter(pl.col(next(iter(_STATES))).is_not_null())
 
 
 def county_figures_by_day(
@@ -247,8 +251,9 @@ def county_figures_by_day(
         pl.col("reported_at").dt.date().alias("day"), pl.col("next_at").dt.date().alias("next_day")
     )
     asked = pl.DataFrame({"date": wanted}, schema={"date": pl.Date()})
-    end = _states_by_day(events, asked)
-    start = _states_by_day(events, asked.select(pl.col("date").dt.offset_by("-1d")))
+    changes = _state_changes(events)
+    end = _states_on(changes, asked)
+    start = _states_on(changes, asked.select(pl.col("date").dt.offset_by("-1d")))
     new = (
         events.filter(pl.col("day").is_in(asked.get_column("date").implode()))
         .group_by("county", pl.col("day").alias("date"))
