@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 
 from fangkong.bulletin import bulletin_csv, bulletin_from_registry, bulletin_from_reports
+from fangkong.bulletin.contacts import first_engine_day
+from fangkong.bulletin.registry import bulletins_from_registry
 from fangkong.bulletin.render import render_zh
 from fangkong.bulletin.render_en import render_en
 from fangkong.engine.day import run_day
+from fangkong.engine.scenario import open_scenario
 from fangkong.errors import NotFoundError
 from fangkong.ingest import import_file
 from fangkong.policy import load_policy
@@ -91,3 +94,30 @@ def test_close_contact_figures_follow_the_engine(outbreak: Store, tmp_path: Path
     # only the live engine's facts are stored so far
     with pytest.raises(NotFoundError, match="what-if"):
         bulletin_from_registry(outbreak, date(2022, 7, 14), scenario="what-if")
+
+
+def test_many_days_read_the_engine_once_and_give_each_days_bulletin(outbreak: Store) -> None:
+    # the first fact of the engine decides which days have contact figures: before any run
+    # there is none, then the first run day (orders or traced contacts alike) is it
+    assert first_engine_day(outbreak) is None
+    policy = load_policy("cn-2022-06-28")
+    for i in range(4):
+        run_day(outbreak, FIRST + timedelta(days=i), policy, jurisdiction="31")
+    assert first_engine_day(outbreak) == FIRST
+    days = [date(2022, 7, 3), date(2022, 6, 30), FIRST, date(2022, 7, 4), date(2022, 6, 30)]
+    many = bulletins_from_registry(outbreak, days)
+    assert [b.day for b in many] == days
+    for day, b in zip(days, many, strict=True):
+        assert b == bulletin_from_registry(outbreak, day), day
+    assert many[1].figures.cumulative_contacts is None  # the day before the first run
+    assert many[2].figures.cumulative_contacts == EXPECTED[FIRST][0]
+    # a what-if forked after live's first run sees live's facts before its fork day; one
+    # forked on the first run day sees none of live's, and has none of its own yet
+    later = open_scenario(outbreak, "later", policy.id, date(2022, 7, 3))
+    assert first_engine_day(outbreak, scenario=later.name) == FIRST
+    early = open_scenario(outbreak, "early", policy.id, FIRST)
+    assert first_engine_day(outbreak, scenario=early.name) is None
+    seen = bulletin_from_registry(outbreak, FIRST, scenario=early.name).figures
+    assert (seen.cumulative_contacts, seen.contacts_under_observation) == (None, None)
+    run_day(outbreak, date(2022, 7, 2), policy, jurisdiction="31", scenario=early)
+    assert first_engine_day(outbreak, scenario=early.name) == date(2022, 7, 2)

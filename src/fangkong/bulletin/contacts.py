@@ -43,7 +43,13 @@ from fangkong.model.glossary import ContactTier
 from fangkong.policy.terms import Population
 from fangkong.store.base import Store
 
-__all__ = ["CONTACT_FIGURES", "LIVE", "county_contact_figures", "engine_has_run"]
+__all__ = [
+    "CONTACT_FIGURES",
+    "LIVE",
+    "county_contact_figures",
+    "engine_has_run",
+    "first_engine_day",
+]
 
 LIVE = "live"
 CONTACT_FIGURES: tuple[str, ...] = (
@@ -55,10 +61,12 @@ CONTACT_FIGURES: tuple[str, ...] = (
 _CLOSE = Population.CLOSE_CONTACT.value
 
 
-def _facts_sql(sc: Scenario) -> str:
+def _first_fact_sql(sc: Scenario) -> str:
+    # least() ignores a null on DuckDB and PostgreSQL alike: a store with orders and no traced
+    # contact (or the other way round) has a first day
     return f"""
-SELECT (SELECT count(*) FROM engine_order WHERE run_day <= :day AND {sc.visible()})
-     + (SELECT count(*) FROM traced_contact WHERE run_day <= :day AND {sc.visible()}) AS facts
+SELECT least((SELECT min(run_day) FROM engine_order WHERE {sc.visible()}),
+             (SELECT min(run_day) FROM traced_contact WHERE {sc.visible()})) AS first_day
 """
 
 
@@ -136,12 +144,20 @@ def _params(day: date, sc: Scenario) -> dict[str, Any]:
     return {"day": day, **sc.params()}
 
 
+def first_engine_day(store: Store, *, scenario: str = LIVE) -> date | None:
+    """The first run day of an engine fact (an order or a traced contact) in `scenario`, None
+    when there is none (NotFoundError for a scenario the store does not hold). The figures of
+    a day before it are None: the engine had not run."""
+    sc = scenario_of(store, scenario)
+    first = store.fetch(_first_fact_sql(sc), sc.params()).item(0, 0)
+    return first if isinstance(first, date) else None
+
+
 def engine_has_run(store: Store, day: date, *, scenario: str = LIVE) -> bool:
     """Whether the store holds any engine fact (an order or a traced contact) of `day` or
     before, in `scenario` (NotFoundError for a scenario the store does not hold)."""
-    sc = scenario_of(store, scenario)
-    facts = store.fetch(_facts_sql(sc), _params(day, sc)).item(0, 0)
-    return bool(facts)
+    first = first_engine_day(store, scenario=scenario)
+    return first is not None and first <= day
 
 
 def county_contact_figures(store: Store, day: date, *, scenario: str = LIVE) -> pl.DataFrame:

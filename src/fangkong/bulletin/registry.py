@@ -47,7 +47,7 @@ from fangkong.bulletin.contacts import (
     CONTACT_FIGURES,
     LIVE,
     county_contact_figures,
-    engine_has_run,
+    first_engine_day,
 )
 from fangkong.bulletin.regions import (
     HMT_CODES,
@@ -289,11 +289,12 @@ def county_figures(store: Store, day: date, *, scenario: str = LIVE) -> pl.DataF
 
 
 def _with_contacts(
-    counties: pl.DataFrame, store: Store, day: date, scenario: str
+    counties: pl.DataFrame, store: Store, day: date, scenario: str, engine_from: date | None
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """The registry's county figures with the close-contact figures beside them (0 for a
-    county with cases but no contacts, and the other way round), when the engine has run."""
-    if not engine_has_run(store, day, scenario=scenario):
+    county with cases but no contacts, and the other way round), when the engine has run by
+    `day` (its first fact on `engine_from`: `first_engine_day`)."""
+    if engine_from is None or engine_from > day:
         return counties, REGISTRY_FIGURES
     contacts = county_contact_figures(store, day, scenario=scenario)
     merged = counties.join(contacts, on="region_code", how="full", coalesce=True, nulls_equal=True)
@@ -350,9 +351,14 @@ def bulletins_from_registry(
         "date", as_dict=True, include_key=False
     )
     empty = pl.DataFrame(schema={n: t for n, t in _COUNTY_SCHEMA.items() if n != "date"})
+    # asked once, not per day: a replay of a registry the engine never ran on (the Hong Kong
+    # line list's 761 days) reads no contact figure at all
+    engine_from = first_engine_day(store, scenario=scenario)
     bulletins = []
     for day in asked:  # a frame of a few counties per day: the regions' sums and the contacts
-        counties, names = _with_contacts(by_day.get((day,), empty), store, day, scenario)
+        counties, names = _with_contacts(
+            by_day.get((day,), empty), store, day, scenario, engine_from
+        )
         frame = _regions(counties, names)
         if scope != NATION_CODE and scope not in frame.get_column("region_code").to_list():
             zero = {"region_code": [scope], **{n: [0] for n in names}}
