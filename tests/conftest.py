@@ -4,7 +4,9 @@ afterwards). With CI=true, an unreachable PostgreSQL server fails the run instea
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +70,33 @@ def duck(tmp_path: Path) -> Iterator[Store]:
     """A fresh embedded store only."""
     with open_store(tmp_path / "store.duckdb") as st:
         yield st
+
+
+class _LockWaits(logging.Handler):
+    """Sets `seen` when a store logs that a holder of `Store.exclusive` waits for another."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("waiting for the other holder"):
+            self.seen.set()
+
+
+@pytest.fixture
+def lock_waits() -> Iterator[threading.Event]:
+    """Set once a store has waited for a lock of `Store.exclusive` during the test."""
+    handler = _LockWaits()
+    loggers = [logging.getLogger(n) for n in ("fangkong.store.embedded", "fangkong.store.postgres")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    yield handler.seen
+    for log, level in zip(loggers, levels, strict=True):
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -180,3 +181,57 @@ def test_postgres_keeps_the_statistics_of_a_table_it_appends_to(pg: Store) -> No
     assert tuples == 6000
     pg.insert_frame("sample", samples(11, 20))  # under the threshold: left to autovacuum
     assert pg.scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass('sample')") == 6000
+
+
+def _batch(store: Store, batch: int) -> None:
+    store.execute(
+        "INSERT INTO import_batch VALUES (:b, 'day', 'x', :h, 0, 0, now())",
+        {"b": batch, "h": f"h{batch}"},
+    )
+
+
+def test_exclusive_holders_take_turns_and_see_what_the_one_before_committed(
+    store: Store, lock_waits: threading.Event
+) -> None:
+    # held by a transaction that took it inside another: until that one ends, whose write the
+    # next holder, waiting meanwhile, then sees (its snapshot comes after the wait)
+    seen: list[int] = []
+    entered = threading.Event()
+
+    def next_holder() -> None:
+        with open_store(store.url) as other, other.exclusive("turn"):
+            entered.set()
+            seen.append(int(other.scalar("SELECT count(*) FROM import_batch")))
+
+    thread = threading.Thread(target=next_holder)
+    with store.transaction():
+        with store.exclusive("turn"):
+            thread.start()
+            assert lock_waits.wait(60), "the next holder did not wait"
+            _batch(store, 1)
+        with store.exclusive("turn"):  # taken again: still held, joined
+            _batch(store, 2)
+        # the inner blocks are done, the enclosing transaction is not: the lock is still held
+        assert not entered.wait(1)
+    thread.join()
+    assert seen == [2]
+
+
+def test_exclusive_is_let_go_when_its_transaction_fails(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.exclusive("turn"):
+        _batch(store, 1)
+        raise RuntimeError("boom")
+    assert store.count("import_batch") == 0
+    done: list[bool] = []
+
+    def next_holder() -> None:
+        with open_store(store.url) as other, other.exclusive("turn"):
+            done.append(True)
+
+    thread = threading.Thread(target=next_holder)
+    thread.start()
+    thread.join()
+    assert done == [True]
+    with store.exclusive("turn"), store.exclusive("other"):  # and by this store too
+        _batch(store, 3)
+    assert store.count("import_batch") == 1

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from fangkong.cli.common import StoreOption, console, fail, opened_store, print_rows, shown
 from fangkong.credential.verify import Verifier
-from fangkong.engine.day import DayResult, run_day
+from fangkong.engine.day import DayResult, run_day, run_lock
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.orders import ORDER_SCHEMA
 from fangkong.engine.scenario import LIVE, Scenario, open_scenario, scenario_of
@@ -160,7 +160,9 @@ def day_command(
         raise fail(exc) from exc
     with opened_store(store) as st:
         try:
-            with st.transaction():  # a new scenario is recorded with its first run, or not at all
+            # a new scenario is recorded with its first run, or not at all; another run of the
+            # same scenario in the store goes first (`run_lock`)
+            with st.exclusive(run_lock(scenario or LIVE.name)):
                 line = LIVE if scenario is None else open_scenario(st, scenario, chosen.id, the_day)
                 result = run_day(
                     st, the_day, chosen, jurisdiction=jurisdiction, scenario=line, verifier=verifier

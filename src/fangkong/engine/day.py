@@ -36,6 +36,14 @@ Everything runs in one transaction, for one scenario (`fangkong.engine.scenario`
 removes what an earlier run of the same day wrote in that scenario, so a day can be run again
 (after late events) and gives the same ids for the same orders, and then records the run and
 the newest import batch it saw. Every order carries the rule and the policy that made it.
+
+Runs of one scenario in one store take turns (`run_lock`, `Store.exclusive`): a second run of
+live waits for the first to commit, then runs on what it wrote (two at once wrote a day's rows
+twice on the embedded store, and failed on PostgreSQL's keys). Runs of other scenarios (a what-if
+beside live operations) go on together. A run reads one snapshot of the store from its start:
+an import committed while it runs is not half seen (on PostgreSQL, whose default isolation
+shows each statement what was committed before it, the steps after the watermarks saw an import
+the watermarks did not count, and the next run traced its cases again); it is the next run's.
 """
 
 from __future__ import annotations
@@ -95,7 +103,7 @@ from fangkong.engine.zones_measures import area_measures, area_round_orders, sto
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
-__all__ = ["DERIVED_TABLES", "JURISDICTION_ENV", "DayResult", "run_day"]
+__all__ = ["DERIVED_TABLES", "JURISDICTION_ENV", "DayResult", "run_day", "run_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +147,11 @@ class DayResult:
         return self.orders.group_by("order_type", "rule").len("orders").sort("order_type", "rule")
 
 
+def run_lock(scenario: str) -> str:
+    """The name a run of the engine in `scenario` holds in its store (`Store.exclusive`)."""
+    return f"fangkong.run/{scenario}"
+
+
 def run_day(
     store: Store,
     day: date,
@@ -155,7 +168,7 @@ def run_day(
     without running the steps, unless `skip_idle` is False (the same rows either way)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
-    with store.transaction(), kept_state(store, scenario, day):
+    with store.exclusive(run_lock(scenario.name)), kept_state(store, scenario, day):
         marks = watermarks(store, scenario, day)
         note_watermarks(store, scenario, day, marks)
         if skip_idle and idle_day(store, scenario, day, policy, marks):

@@ -80,6 +80,16 @@ class Store(abc.ABC):
         """All statements inside commit together or not at all."""
 
     @abc.abstractmethod
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A transaction that one holder of `name` runs at a time in this store (a run of the
+        engine in one scenario: `fangkong.engine.day.run_lock`), waiting for the holder before
+        it, and that reads one snapshot of the store from its start: what other connections
+        commit meanwhile (an import) is not seen by it at all, and so is wholly the next
+        holder's. Inside a transaction it joins it (taking `name` if not held yet, with the
+        enclosing transaction's view of the store)."""
+
+    @abc.abstractmethod
     def checkpoint(self) -> None:
         """Fold what the write-ahead log holds into the store, where the store does that on
         request (the embedded store; PostgreSQL's server checkpoints on its own): called after

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -53,6 +55,16 @@ def _frame(con: duckdb.DuckDBPyConnection, text: str, values: dict[str, Any]) ->
     return frame
 
 
+_EXCLUSIVE: dict[tuple[str, str], threading.Lock] = {}
+_EXCLUSIVE_GUARD = threading.Lock()
+
+
+def _exclusive_lock(database: str, name: str) -> threading.Lock:
+    """The lock of `name` in `database` (`EmbeddedStore.exclusive`), one per process."""
+    with _EXCLUSIVE_GUARD:
+        return _EXCLUSIVE.setdefault((database, name), threading.Lock())
+
+
 def _list_in(name: str) -> str:
     return rf"IN \(SELECT unnest\(CAST\(:{name} AS (?:BIGINT|VARCHAR)\[\]\)\)\)"
 
@@ -79,6 +91,10 @@ class EmbeddedStore(Store):
         self.url = path
         self.connection = duckdb_connect(path)
         self._depth = 0
+        # the database `exclusive` names its locks by: a file's, or this store's own in memory
+        self._database = str(Path(path).resolve()) if path != ":memory:" else f"memory:{id(self)}"
+        self._held: set[str] = set()  # the names of `exclusive` this store holds
+        self._at_end: list[Callable[[], None]] = []  # run when the outermost transaction ends
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         with self._lists_bound(sql, params) as (text, values):
@@ -129,13 +145,48 @@ class EmbeddedStore(Store):
         self.connection.execute("BEGIN TRANSACTION").fetchall()
         self._depth = 1
         try:
-            yield
-        except BaseException:
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self.connection.execute("ROLLBACK").fetchall()
+                raise
             self._depth = 0
-            self.connection.execute("ROLLBACK").fetchall()
+            self.connection.execute("COMMIT").fetchall()
+        finally:
+            while self._at_end:
+                self._at_end.pop()()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        # DuckDB lets one process write a file (another process cannot open it), and its
+        # transactions read the snapshot of their start: what is left to exclude is another
+        # thread of this process running the same `name` through a connection of its own
+        if name in self._held:
+            with self.transaction():
+                yield
+            return
+        lock = _exclusive_lock(self._database, name)
+        if not lock.acquire(blocking=False):
+            log.info("waiting for the other holder of %r in this store", name)
+            lock.acquire()
+        self._held.add(name)
+
+        def release() -> None:
+            self._held.discard(name)
+            lock.release()
+
+        outer = self._depth > 0
+        try:
+            with self.transaction():
+                yield
+        except BaseException:
+            release()
             raise
-        self._depth = 0
-        self.connection.execute("COMMIT").fetchall()
+        if outer:  # held until the enclosing transaction ends
+            self._at_end.append(release)
+        else:
+            release()
 
     def checkpoint(self) -> None:
         # DuckDB folds its log at a commit that finds it over `checkpoint_threshold` (16 MB): a

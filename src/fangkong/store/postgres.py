@@ -5,6 +5,7 @@ is how the tests keep their runs apart."""
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +14,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import polars as pl
 import psycopg
 from psycopg import sql as psql
+from psycopg.pq import TransactionStatus
 
 from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.base import Params, Store, column_list, redact_url, scrubbed
 from fangkong.store.embedded import LOCAL_TIMEZONE
 from fangkong.store.sql import named_params, quote
+
+log = logging.getLogger(__name__)
 
 # autovacuum's defaults for when a table's statistics are out of date (autovacuum_analyze_threshold
 # and autovacuum_analyze_scale_factor): rows changed since the last ANALYZE beyond this base and
@@ -40,6 +44,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
     schema = next((v for k, v in query if k == "schema"), None)
     rest = urlencode([(k, v) for k, v in query if k != "schema"])
     return urlunsplit(parts._replace(query=rest)), schema
+
+
+# the advisory lock of `exclusive`: one per name and schema (stores in other schemas of the same
+# database do not wait for each other); a 64-bit hash, so two names meet by chance about never
+_LOCK_KEY = "hashtextextended(current_schema() || '/' || %(name)s, 0)"
 
 
 class PostgresStore(Store):
@@ -65,7 +74,7 @@ class PostgresStore(Store):
             ident = psql.Identifier(self.schema)
             self.connection.execute(psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
             self.connection.execute(psql.SQL("SET search_path TO {}").format(ident))
-        self._tx: psycopg.Transaction | None = None
+        self._held: set[str] = set()  # the names of `exclusive` this connection holds
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         self.connection.execute(named_params(sql, "postgres").encode(), dict(params or {}))
@@ -83,6 +92,43 @@ class PostgresStore(Store):
     def transaction(self) -> Iterator[None]:
         with self.connection.transaction():
             yield
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        if name in self._held:
+            with self.transaction():
+                yield
+            return
+        key = {"name": name}
+        if self.connection.info.transaction_status != TransactionStatus.IDLE:
+            # inside a transaction: held until it ends, with its view of the store
+            self.connection.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})".encode(), key)
+            self._held.add(name)
+            try:
+                with self.transaction():
+                    yield
+            finally:
+                self._held.discard(name)
+            return
+        # an advisory lock of the session, taken before the transaction begins: taken inside
+        # it, the wait would come after the first statement had fixed the snapshot, and the
+        # run would not see what the holder before it committed
+        got = self.connection.execute(
+            f"SELECT pg_try_advisory_lock({_LOCK_KEY})".encode(), key
+        ).fetchone()
+        if not (got and got[0]):
+            log.info("waiting for the other holder of %r in this store", name)
+            self.connection.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})".encode(), key)
+        self._held.add(name)
+        try:
+            with self.connection.transaction():
+                # the transaction's first statement: its reads see the store as of here
+                self.connection.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield
+        finally:
+            self._held.discard(name)
+            if not self.connection.closed:
+                self.connection.execute(f"SELECT pg_advisory_unlock({_LOCK_KEY})".encode(), key)
 
     def checkpoint(self) -> None:
         # the server checkpoints on its own schedule (checkpoint_timeout, max_wal_size), and
