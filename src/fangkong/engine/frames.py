@@ -90,4 +90,5 @@ def named(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def ids_of(values: pl.Series | Iterable[int]) -> list[int]:
     """Distinct person ids, for a `CAST(:ids AS BIGINT[])` parameter."""
     series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.Int64)
-    return [int(v) for v in series.drop_nulls().unique().sort().to_list()]
+    ids: list[int] = series.drop_nulls().unique().sort().cast(pl.Int64).to_list()
+    return ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -69,6 +70,27 @@ def _list_in(name: str) -> str:
     return rf"IN \(SELECT unnest\(CAST\(:{name} AS (?:BIGINT|VARCHAR)\[\]\)\)\)"
 
 
+# the engine sends the same few hundred statement texts day after day: each is parsed once
+@functools.lru_cache(maxsize=1024)
+def _set_lists(sql: str) -> tuple[tuple[str, type[pl.DataType]], ...]:
+    """The list parameters `sql` reads only as `IN (SELECT unnest(CAST(:name AS T[])))`, with
+    their element type (`EmbeddedStore._lists_bound`)."""
+    found = {}
+    for m in _LIST_IN.finditer(sql):
+        name = m["name"]
+        if len(re.findall(rf":{name}\b", sql)) == len(re.findall(_list_in(name), sql)):
+            found[name] = pl.Int64 if m["type"] == "BIGINT" else pl.String
+    return tuple(found.items())
+
+
+@functools.lru_cache(maxsize=1024)
+def _with_frames(sql: str, names: tuple[str, ...]) -> str:
+    """`sql` with each list parameter of `names` read from its registered frame."""
+    for name in names:
+        sql = re.sub(_list_in(name), f'IN (SELECT v FROM "_list_{name}")', sql)
+    return sql
+
+
 def duckdb_connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up the way fangkong needs it: local time is Asia/Shanghai (naive
     times in input files mean Beijing time), and memory is capped by FANGKONG_MEMORY_LIMIT
@@ -113,19 +135,13 @@ class EmbeddedStore(Store):
         value (about 10 ms for 5,000 person ids, against 1-2 ms for the frame)."""
         values = dict(params or {})
         frames: dict[str, pl.DataFrame] = {}
-        for m in _LIST_IN.finditer(sql):
-            name, value = m["name"], values.get(m["name"])
-            if (
-                isinstance(value, list | tuple)
-                and len(value) >= _LONG_LIST
-                and len(re.findall(rf":{name}\b", sql)) == len(re.findall(_list_in(name), sql))
-            ):
-                dtype = pl.Int64 if m["type"] == "BIGINT" else pl.String
+        for name, dtype in _set_lists(sql):
+            value = values.get(name)
+            if isinstance(value, list | tuple) and len(value) >= _LONG_LIST:
                 frames[name] = pl.DataFrame({"v": list(value)}, schema={"v": dtype})
-        text = sql
+        text = _with_frames(sql, tuple(frames)) if frames else sql
         for name, frame in frames.items():
             del values[name]
-            text = re.sub(_list_in(name), f'IN (SELECT v FROM "_list_{name}")', text)
             self.connection.register(f"_list_{name}", frame)
         try:
             yield named_params(text, "duckdb"), values

@@ -3,6 +3,7 @@ parameter binding (queries name parameters `:name`; each backend rewrites them).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Literal
@@ -40,6 +41,8 @@ def create_table_sql(table: Table, dialect: Dialect) -> str:
     return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
+# the engine sends the same few hundred statement texts day after day: each is rewritten once
+@functools.lru_cache(maxsize=1024)
 def named_params(sql: str, dialect: Dialect) -> str:
     """Rewrite `:name` parameters to the dialect's style (`$name` for DuckDB, `%(name)s` for
     psycopg). `::type` casts are left alone."""
