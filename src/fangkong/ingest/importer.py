@@ -50,9 +50,12 @@ from fangkong.store.embedded import LOCAL_TIMEZONE, EmbeddedStore, duckdb_connec
 from fangkong.store.postgres import PostgresStore
 from fangkong.store.sql import quote
 
-__all__ = ["ImportResult", "import_file"]
+__all__ = ["IMPORT_LOCK", "ImportResult", "import_file"]
 
 log = logging.getLogger(__name__)
+
+# the name an import holds in its store while it writes (`Store.exclusive`)
+IMPORT_LOCK = "fangkong.import"
 
 Progress = Callable[[str], None]
 
@@ -477,16 +480,21 @@ def _import(
     say("checking references")
     run.check_references()
     digest = hashing.result()
-    before = store.scalar(
-        "SELECT min(batch_id) FROM import_batch WHERE kind = :k AND sha256 = :h",
-        {"k": k.name, "h": digest},
-    )
-    if before is not None:
-        log.info("%s: same content as batch %s, nothing to do", p, before)
-        return ImportResult(k.name, str(p), None, n, {}, already_imported_as=int(before))
-    run.check_stored_conflicts()
     say("loading")
-    with store.transaction():
+    # One import writes at a time (`IMPORT_LOCK`), from its "seen before" and conflict checks to
+    # its commit: batch ids then rise in the order batches are committed, which a run's
+    # watermark assumes (two imports at once took the same id: on the embedded store two
+    # batches 1, on PostgreSQL a failure on the batch's key), and a file imported twice at once
+    # is imported once. The checks of the file's own values and references come before.
+    with store.exclusive(IMPORT_LOCK):
+        before = store.scalar(
+            "SELECT min(batch_id) FROM import_batch WHERE kind = :k AND sha256 = :h",
+            {"k": k.name, "h": digest},
+        )
+        if before is not None:
+            log.info("%s: same content as batch %s, nothing to do", p, before)
+            return ImportResult(k.name, str(p), None, n, {}, already_imported_as=int(before))
+        run.check_stored_conflicts()
         batch_id = store.next_batch_id()
         stored = run.load(batch_id)
         store.execute(
