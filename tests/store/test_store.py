@@ -35,6 +35,71 @@ def test_migrations_apply_once(store: Store) -> None:
     )
 
 
+def test_a_store_of_an_old_version_is_brought_up_to_date_with_its_rows(
+    store: Store, tmp_path: Path
+) -> None:
+    # a store left at version 4 (before scenarios: orders and people as they were then, each
+    # migration committed on its own), upgraded by its next opening: every missing migration
+    # in one transaction, the rows kept, the orders live's
+    old = store.url if store.dialect == "postgres" else str(tmp_path / "old.duckdb")
+    if store.dialect == "postgres":  # a schema of its own, at version 4
+        old = old.replace("schema=", "schema=old_")
+    with open_store(old, migrate=False) as st:
+        current_version(st)  # creates the version table
+        for m in MIGRATIONS[:4]:
+            with st.transaction():
+                m.apply(st)
+                st.execute("INSERT INTO schema_version VALUES (:v, :d)", {"v": m.version, "d": ""})
+        st.execute("INSERT INTO person VALUES (7, 70, '310101', 'F', 1980, 'ric', 1)")
+        st.execute(
+            "INSERT INTO engine_order VALUES (DATE '2020-02-01', 'o1', 7, 'quarantine',"
+            " TIMESTAMPTZ '2020-02-01 00:00:00+08', NULL, NULL, 'home', 'r', 'cn-2020-01-28',"
+            " 'why')"
+        )
+    try:
+        with open_store(old) as st:
+            assert current_version(st) == MIGRATIONS[-1].version
+            assert st.fetch("SELECT person_id, household_id FROM person").rows() == [(7, 70)]
+            orders = st.fetch("SELECT scenario, order_id, population FROM engine_order")
+            assert orders.rows() == [("live", "o1", None)]
+    finally:
+        if store.dialect == "postgres":
+            with open_store(old, migrate=False) as st:
+                st.execute(f"DROP SCHEMA {old.rsplit('schema=', 1)[1]} CASCADE")
+
+
+def test_a_new_store_opened_at_once_is_created_once(store: Store, tmp_path: Path) -> None:
+    # three commands opening one new store at once: before, two failed on the catalog's keys
+    # (both created its tables); now one creates it and the others wait, then find it done
+    new = str(tmp_path / "new.duckdb")
+    if store.dialect == "postgres":
+        new = store.url.replace("schema=", "schema=new_")
+    ready = threading.Barrier(3, timeout=60)
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        ready.wait()
+        try:
+            open_store(new).close()
+        except BaseException as exc:  # raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert not errors, errors
+        with open_store(new) as st:
+            assert st.count("schema_version") == len(MIGRATIONS)
+            assert st.count("region") == builtin_regions().height
+    finally:
+        if store.dialect == "postgres":
+            with open_store(new, migrate=False) as st:
+                st.execute(f"DROP SCHEMA {new.rsplit('schema=', 1)[1]} CASCADE")
+
+
 def test_builtin_divisions(store: Store) -> None:
     rows = store.fetch(
         "SELECT region_code, name, level, parent_code, valid_until FROM region "

@@ -20,9 +20,21 @@ from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.sql import Dialect, column_list
 
-__all__ = ["Params", "Store", "column_list", "open_store", "redact_url", "scrubbed"]
+__all__ = [
+    "MIGRATE_LOCK",
+    "Params",
+    "Store",
+    "column_list",
+    "open_store",
+    "redact_url",
+    "scrubbed",
+]
 
 Params = Mapping[str, Any]
+
+# the name held (`Store.exclusive`) while a store's schema is created or migrated: two commands
+# opening a new store at once both created its tables, and one failed on the catalog's keys
+MIGRATE_LOCK = "fangkong.migrate"
 
 _HIDDEN = "***"
 

@@ -1,6 +1,7 @@
-"""Schema migrations, one list for both backends. A migration is applied once, in order, inside
-a transaction, and recorded in `schema_version`. Released migrations are never edited: a change
-to the schema is a new migration appended to MIGRATIONS.
+"""Schema migrations, one list for both backends. A migration is applied once, in order, and
+recorded in `schema_version`; the migrations a store lacks are applied in one transaction (all
+or none), by one opener of the store at a time (`MIGRATE_LOCK`). Released migrations are never
+edited: a change to the schema is a new migration appended to MIGRATIONS.
 
 (Alembic was considered: its DuckDB support goes through a third-party SQLAlchemy dialect, and
 our schema is declared once in `fangkong.model.tables` and rendered for both dialects, so a short
@@ -31,7 +32,7 @@ from fangkong.model.tables import (
     TABLES_V13,
     Table,
 )
-from fangkong.store.base import Store
+from fangkong.store.base import MIGRATE_LOCK, Store
 from fangkong.store.sql import TYPE_NAMES, column_list, create_table_sql, quote
 
 __all__ = ["MIGRATIONS", "current_version", "migrate"]
@@ -301,19 +302,20 @@ def current_version(store: Store) -> int:
 
 
 def migrate(store: Store) -> int:
-    """Apply every migration not yet applied; returns the schema version reached."""
-    version = current_version(store)
-    for m in MIGRATIONS:
-        if m.version <= version:
-            continue
-        with store.transaction():
+    """Apply every migration not yet applied, all or none; returns the schema version reached.
+    One store migrates at a time (`MIGRATE_LOCK`): a second waits, then finds it done."""
+    from fangkong.store.regions import ensure_builtin_regions
+
+    with store.exclusive(MIGRATE_LOCK):
+        version = current_version(store)
+        for m in MIGRATIONS:
+            if m.version <= version:
+                continue
             m.apply(store)
             store.execute(
                 "INSERT INTO schema_version VALUES (:v, :d)", {"v": m.version, "d": m.description}
             )
-        log.info("store migrated to version %d: %s", m.version, m.description)
-        version = m.version
-    from fangkong.store.regions import ensure_builtin_regions
-
-    ensure_builtin_regions(store)
+            log.info("store migrated to version %d: %s", m.version, m.description)
+            version = m.version
+        ensure_builtin_regions(store)
     return version

@@ -18,7 +18,14 @@ from psycopg.pq import TransactionStatus
 
 from fangkong.errors import StoreError
 from fangkong.model.tables import Table
-from fangkong.store.base import Params, Store, column_list, redact_url, scrubbed
+from fangkong.store.base import (
+    MIGRATE_LOCK,
+    Params,
+    Store,
+    column_list,
+    redact_url,
+    scrubbed,
+)
 from fangkong.store.embedded import LOCAL_TIMEZONE
 from fangkong.store.sql import named_params, quote
 
@@ -47,8 +54,9 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 # the advisory lock of `exclusive`: one per name and schema (stores in other schemas of the same
-# database do not wait for each other); a 64-bit hash, so two names meet by chance about never
-_LOCK_KEY = "hashtextextended(current_schema() || '/' || %(name)s, 0)"
+# database do not wait for each other; the URL's schema, which may not exist yet, else the
+# connection's); a 64-bit hash, so two names meet by chance about never
+_LOCK_KEY = "hashtextextended(coalesce(%(schema)s, current_schema(), '') || '/' || %(name)s, 0)"
 
 
 class PostgresStore(Store):
@@ -70,11 +78,12 @@ class PostgresStore(Store):
         # queries over tables written in the same run can be a nested loop over every row:
         # plan each execution for its own values
         self.connection.execute("SET plan_cache_mode = force_custom_plan")
+        self._held: set[str] = set()  # the names of `exclusive` this connection holds
         if self.schema:
             ident = psql.Identifier(self.schema)
-            self.connection.execute(psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+            with self.exclusive(MIGRATE_LOCK):  # two at once failed on the catalog's key
+                self.connection.execute(psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
             self.connection.execute(psql.SQL("SET search_path TO {}").format(ident))
-        self._held: set[str] = set()  # the names of `exclusive` this connection holds
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         self.connection.execute(named_params(sql, "postgres").encode(), dict(params or {}))
@@ -99,7 +108,7 @@ class PostgresStore(Store):
             with self.transaction():
                 yield
             return
-        key = {"name": name}
+        key = {"schema": self.schema, "name": name}
         if self.connection.info.transaction_status != TransactionStatus.IDLE:
             # inside a transaction: held until it ends, with its view of the store
             self.connection.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})".encode(), key)
