@@ -247,6 +247,31 @@ def test_postgres_keeps_the_statistics_of_a_table_it_appends_to(pg: Store) -> No
     pg.insert_frame("sample", samples(11, 20))  # under the threshold: left to autovacuum
     assert pg.scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass('sample')") == 6000
 
+    # another transaction analyzing the table holds it to its commit: an append inside a
+    # transaction leaves the analysis to it instead of waiting (two runs beside each other
+    # analyzing two tables in opposite orders would deadlock), and its rows are stored
+    other = open_store(pg.url)
+    assert isinstance(other, PostgresStore)
+    done = threading.Event()
+
+    def append_beside() -> None:
+        with other.transaction():
+            other.insert_frame("sample", samples(13, 5000))
+        done.set()
+
+    try:
+        with pg.transaction():
+            pg.insert_frame("sample", samples(12, 5000))  # analyzed, held to the commit
+            thread = threading.Thread(target=append_beside)
+            thread.start()
+            assert done.wait(60), "the append waited for the other transaction's analysis"
+        thread.join()
+    finally:
+        other.close()
+    assert pg.count("sample") == 16020
+    # the lock wait asked of the analysis ends with its transaction
+    assert pg.scalar("SELECT current_setting('lock_timeout')") == "0"
+
 
 def _batch(store: Store, batch: int) -> None:
     store.execute(

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # share of the table (`PostgresStore._keep_statistics`)
 _ANALYZE_BASE = 50
 _ANALYZE_SHARE = 0.1
+# how long an ANALYZE inside a transaction waits for another transaction analyzing the same
+# table (`PostgresStore._keep_statistics`): a bound on a wait, not a rule
+_ANALYZE_WAIT = "100ms"
 
 __all__ = ["PostgresStore", "split_schema"]
 
@@ -188,8 +191,27 @@ class PostgresStore(Store):
             return
         reltuples, changed = float(found[0]), int(found[1])
         never = reltuples < 0  # never analyzed (PostgreSQL 14 on)
-        if never or changed + appended > _ANALYZE_BASE + _ANALYZE_SHARE * reltuples:
-            self.connection.execute(f"ANALYZE {quote(table)}".encode())
+        if not never and changed + appended <= _ANALYZE_BASE + _ANALYZE_SHARE * reltuples:
+            return
+        analyze = f"ANALYZE {quote(table)}".encode()
+        if self.connection.info.transaction_status == TransactionStatus.IDLE:
+            self.connection.execute(analyze)
+            return
+        # Inside a transaction ANALYZE holds its lock on the table to the commit, and two
+        # transactions analyzing it wait for each other: two runs beside each other (live and a
+        # what-if) that analyze two tables in opposite orders (one run's first insert of a table
+        # may be below the threshold) would deadlock. A table another transaction is analyzing
+        # is left to it: its statistics come with its commit.
+        setting = "SELECT set_config('lock_timeout', %s, true)"  # to the transaction's end
+        row = self.connection.execute("SELECT current_setting('lock_timeout')").fetchone()
+        self.connection.execute(setting, [_ANALYZE_WAIT])
+        try:
+            with self.connection.transaction():  # a savepoint: a lock not had undoes only this
+                self.connection.execute(analyze)
+        except psycopg.errors.LockNotAvailable:
+            log.info("%s is analyzed by another transaction: its statistics are left to it", table)
+        finally:
+            self.connection.execute(setting, [row[0] if row else "0"])
 
     def has_rows(self, table: Table) -> bool:
         row = self.connection.execute(f'SELECT EXISTS (SELECT 1 FROM "{table.name}")'.encode())
