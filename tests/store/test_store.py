@@ -262,6 +262,8 @@ def test_postgres_keeps_the_statistics_of_a_table_it_appends_to(pg: Store) -> No
     try:
         with pg.transaction():
             pg.insert_frame("sample", samples(12, 5000))  # analyzed, held to the commit
+            # the lock wait asked of the analysis is the transaction's setting again
+            assert pg.scalar("SELECT current_setting('lock_timeout')") == "0"
             thread = threading.Thread(target=append_beside)
             thread.start()
             assert done.wait(60), "the append waited for the other transaction's analysis"
@@ -269,8 +271,6 @@ def test_postgres_keeps_the_statistics_of_a_table_it_appends_to(pg: Store) -> No
     finally:
         other.close()
     assert pg.count("sample") == 16020
-    # the lock wait asked of the analysis ends with its transaction
-    assert pg.scalar("SELECT current_setting('lock_timeout')") == "0"
 
 
 def _batch(store: Store, batch: int) -> None:
