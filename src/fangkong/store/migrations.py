@@ -308,14 +308,13 @@ def migrate(store: Store) -> int:
 
     with store.exclusive(MIGRATE_LOCK):
         version = current_version(store)
-        for m in MIGRATIONS:
-            if m.version <= version:
-                continue
+        applied = [m for m in MIGRATIONS if m.version > version]
+        for m in applied:
             m.apply(store)
             store.execute(
                 "INSERT INTO schema_version VALUES (:v, :d)", {"v": m.version, "d": m.description}
             )
-            log.info("store migrated to version %d: %s", m.version, m.description)
-            version = m.version
         ensure_builtin_regions(store)
-    return version
+    for m in applied:  # committed
+        log.info("store migrated to version %d: %s", m.version, m.description)
+    return applied[-1].version if applied else version
