@@ -1,8 +1,8 @@
 """Runs of the engine beside each other, on both backends, each through a connection of its own
-(as two operators, or an operator and the web service, would): runs of one scenario take turns,
-a what-if runs beside live operations, and an import committed while a run goes on is the next
-run's, wholly. The small outbreak of tests/data/bulletin/contacts (its README), imported through
-the real import path.
+(as two operators, or an operator and an analyst running a what-if, would): runs of one
+scenario take turns, a what-if runs beside live operations, and an import committed while a run
+goes on is the next run's, wholly. The small outbreak of tests/data/bulletin/contacts (its
+README), imported through the real import path.
 
 A second run (or import) is started from inside the first run, after the first has read its
 watermarks: a hook on the run's own `watermarks` step, the first run going on once the second

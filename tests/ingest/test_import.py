@@ -68,8 +68,8 @@ def test_a_load_leaves_the_embedded_log_folded(duck: Store, tmp_path: Path) -> N
 
 
 def test_a_load_beside_another_open_transaction_loses_nothing(duck: Store, tmp_path: Path) -> None:
-    # the web service reads and writes through connections of its own: an import's checkpoint
-    # while one of them holds an open write neither fails the import nor touches that write,
+    # another thread reads and writes through a connection of its own: an import's checkpoint
+    # while it holds an open write neither fails the import nor touches that write,
     # which commits after it (DuckDB 2.0, pinned, checkpoints beside open transactions; its
     # documentation allows a refusal, which the store logs and leaves to a later commit)
     assert isinstance(duck, EmbeddedStore)

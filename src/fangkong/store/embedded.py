@@ -210,7 +210,7 @@ class EmbeddedStore(Store):
         # it paid for all of it (a run of the engine at 1 M residents, profiled: 0.29 s of its
         # 0.87 s in the commit).
         # DuckDB's documentation says CHECKPOINT fails while another transaction runs (a
-        # connection of the web service): the data is committed by then, so that is no failure
+        # connection of another thread): the data is committed by then, so that is no failure
         # of the load, and the automatic checkpoint comes at a later commit, as before. DuckDB
         # 2.0 (pinned) checkpoints even beside an open write, which commits afterwards intact
         # (tests/ingest/test_import.py): the refusal is not seen with it.
