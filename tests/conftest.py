@@ -80,7 +80,8 @@ class _LockWaits(logging.Handler):
         self.seen = threading.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("waiting for the other holder"):
+        # at WARNING: the command line's default level shows it
+        if record.levelno >= logging.WARNING and record.getMessage().startswith("waiting for"):
             self.seen.set()
 
 
@@ -89,14 +90,11 @@ def lock_waits() -> Iterator[threading.Event]:
     """Set once a store has waited for a lock of `Store.exclusive` during the test."""
     handler = _LockWaits()
     loggers = [logging.getLogger(n) for n in ("fangkong.store.embedded", "fangkong.store.postgres")]
-    levels = [log.level for log in loggers]
     for log in loggers:
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
     yield handler.seen
-    for log, level in zip(loggers, levels, strict=True):
+    for log in loggers:
         log.removeHandler(handler)
-        log.setLevel(level)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

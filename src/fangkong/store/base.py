@@ -22,6 +22,7 @@ from fangkong.store.sql import Dialect, column_list
 
 __all__ = [
     "MIGRATE_LOCK",
+    "WAITING",
     "Params",
     "Store",
     "column_list",
@@ -35,6 +36,11 @@ Params = Mapping[str, Any]
 # the name held (`Store.exclusive`) while a store's schema is created or migrated: two commands
 # opening a new store at once both created its tables, and one failed on the catalog's keys
 MIGRATE_LOCK = "fangkong.migrate"
+# what a holder of `Store.exclusive` that has to wait says (with the name it waits for)
+WAITING = (
+    "waiting for another connection to this store to let go of %r"
+    " (a run of that scenario, an import or a migration)"
+)
 
 _HIDDEN = "***"
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from fangkong.errors import StoreError
 from fangkong.model.tables import Table
-from fangkong.store.base import Params, Store, column_list
+from fangkong.store.base import WAITING, Params, Store, column_list
 from fangkong.store.sql import named_params
 
 __all__ = ["EmbeddedStore", "duckdb_connect"]
@@ -184,7 +184,7 @@ class EmbeddedStore(Store):
             return
         lock = _exclusive_lock(self._database, name)
         if not lock.acquire(blocking=False):
-            log.info("waiting for the other holder of %r in this store", name)
+            log.warning(WAITING, name)  # a command would seem to hang without it
             lock.acquire()
         self._held.add(name)
 

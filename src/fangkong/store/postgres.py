@@ -20,6 +20,7 @@ from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.base import (
     MIGRATE_LOCK,
+    WAITING,
     Params,
     Store,
     column_list,
@@ -129,7 +130,7 @@ class PostgresStore(Store):
             f"SELECT pg_try_advisory_lock({_LOCK_KEY})".encode(), key
         ).fetchone()
         if not (got and got[0]):
-            log.info("waiting for the other holder of %r in this store", name)
+            log.warning(WAITING, name)  # a command would seem to hang without it
             self.connection.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})".encode(), key)
         self._held.add(name)
         try:
