@@ -73,7 +73,9 @@ def scrubbed(text: str, url: str) -> str:
 
 
 class Store(abc.ABC):
-    """A connection to one fangkong store."""
+    """A connection to one fangkong store, used by one thread at a time: work beside it (another
+    run, an import) opens a store of its own on the same URL (`open_store`), and `exclusive`
+    keeps the two apart where they must take turns."""
 
     dialect: Dialect
     url: str  # as it may be shown: a password is replaced by *** (`redact_url`)
