@@ -235,44 +235,55 @@ _EXPOSED: dict[str, pl.DataType] = {
 }
 
 
+def _once_each(
+    rows: pl.DataFrame,
+    person: str,
+    stronger: pl.Expr,
+    at: str,
+    populations: tuple[Population, Population],
+) -> pl.DataFrame:
+    """Each person (column `person`) of `rows` once (_EXPOSED): in the first of `populations`
+    if a row of theirs is `stronger`, else in the second, from their latest `at` among the rows
+    of that kind (an unknown time last)."""
+    strong, weak = populations
+    return (
+        rows.sort(stronger, at, descending=True, nulls_last=True)
+        .unique(person, keep="first", maintain_order=True)
+        .select(
+            pl.col(person).alias("person_id"),
+            pl.when(stronger)
+            .then(pl.lit(strong.value))
+            .otherwise(pl.lit(weak.value))
+            .alias("population"),
+            pl.col(at).alias("exposed_at"),
+        )
+        .cast(_EXPOSED)  # type: ignore[arg-type]
+    )
+
+
 def _contacts_exposed(contacts: pl.DataFrame) -> pl.DataFrame:
     """The close and secondary contacts of CONTACT_SCHEMA rows, once each: as a close contact
     if they are one, from their latest exposure of that tier."""
-    close = pl.col("tier") == ContactTier.CLOSE.value
-    population = (
-        pl.when(close)
-        .then(pl.lit(Population.CLOSE_CONTACT.value))
-        .otherwise(pl.lit(Population.SECONDARY_CONTACT.value))
-    )
-    return (
-        contacts.filter(pl.col("tier") != ContactTier.RISK_PERSON.value)
-        .sort(close, "exposed_at", descending=True, nulls_last=True)
-        .unique("contact_person_id", keep="first", maintain_order=True)
-        .select(
-            pl.col("contact_person_id").alias("person_id"),
-            population.alias("population"),
-            "exposed_at",
-        )
-        .cast(_EXPOSED)  # type: ignore[arg-type]
+    return _once_each(
+        contacts.filter(pl.col("tier") != ContactTier.RISK_PERSON.value),
+        "contact_person_id",
+        pl.col("tier") == ContactTier.CLOSE.value,
+        "exposed_at",
+        (Population.CLOSE_CONTACT, Population.SECONDARY_CONTACT),
     )
 
 
 def _departures_exposed(departures: pl.DataFrame) -> pl.DataFrame:
     """The people of DEPARTURE_SCHEMA rows who left a high- or medium-risk area, once each: as
     leaving a high one if they did, from their latest departure of that level."""
-    high = pl.col("risk_level") == RiskLevel.HIGH.value
-    population = (
-        pl.when(high)
-        .then(pl.lit(Population.LEFT_HIGH_RISK_AREA.value))
-        .otherwise(pl.lit(Population.LEFT_MEDIUM_RISK_AREA.value))
-    )
-    return (
-        departures.select(pl.col(c).cast(t) for c, t in DEPARTURE_SCHEMA.items())
-        .filter(pl.col("risk_level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
-        .sort(high, "left_at", descending=True, nulls_last=True)
-        .unique("person_id", keep="first", maintain_order=True)
-        .select("person_id", population.alias("population"), pl.col("left_at").alias("exposed_at"))
-        .cast(_EXPOSED)  # type: ignore[arg-type]
+    return _once_each(
+        departures.select(pl.col(c).cast(t) for c, t in DEPARTURE_SCHEMA.items()).filter(
+            pl.col("risk_level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value])
+        ),
+        "person_id",
+        pl.col("risk_level") == RiskLevel.HIGH.value,
+        "left_at",
+        (Population.LEFT_HIGH_RISK_AREA, Population.LEFT_MEDIUM_RISK_AREA),
     )
 
 
