@@ -89,12 +89,10 @@ class _LockWaits(logging.Handler):
 def lock_waits() -> Iterator[threading.Event]:
     """Set once a store has waited for a lock of `Store.exclusive` during the test."""
     handler = _LockWaits()
-    loggers = [logging.getLogger(n) for n in ("fangkong.store.embedded", "fangkong.store.postgres")]
-    for log in loggers:
-        log.addHandler(handler)
+    log = logging.getLogger("fangkong.store.base")  # `take_turn`, for both backends
+    log.addHandler(handler)
     yield handler.seen
-    for log in loggers:
-        log.removeHandler(handler)
+    log.removeHandler(handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,8 +7,9 @@ load a validated import (see `fangkong.ingest`). Services own transactions: help
 from __future__ import annotations
 
 import abc
+import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,13 @@ from fangkong.store.sql import Dialect, column_list
 
 __all__ = [
     "MIGRATE_LOCK",
-    "WAITING",
     "Params",
     "Store",
     "column_list",
     "open_store",
     "redact_url",
     "scrubbed",
+    "take_turn",
 ]
 
 Params = Mapping[str, Any]
@@ -37,12 +38,14 @@ Params = Mapping[str, Any]
 # opening a new store at once both created its tables, and one failed on the catalog's keys
 MIGRATE_LOCK = "fangkong.migrate"
 # what a holder of `Store.exclusive` that has to wait says (with the name it waits for)
-WAITING = (
+_WAITING = (
     "waiting for another connection to this store to let go of %r"
     " (a run of that scenario, an import or a migration)"
 )
 
 _HIDDEN = "***"
+
+log = logging.getLogger(__name__)
 
 
 def _password(url: str) -> str | None:
@@ -70,6 +73,15 @@ def scrubbed(text: str, url: str) -> str:
     if secret:
         text = text.replace(secret, _HIDDEN)
     return redact_url(text)
+
+
+def take_turn(name: str, try_take: Callable[[], bool], take: Callable[[], object]) -> None:
+    """Take `name` for `Store.exclusive`: at once if `try_take` gets it, else by `take`, which
+    waits, after saying so at WARNING (the command line's level: a second run of live would
+    otherwise seem to hang)."""
+    if not try_take():
+        log.warning(_WAITING, name)
+        take()
 
 
 class Store(abc.ABC):

@@ -17,7 +17,7 @@ import polars as pl
 
 from fangkong.errors import StoreError
 from fangkong.model.tables import Table
-from fangkong.store.base import WAITING, Params, Store, column_list
+from fangkong.store.base import Params, Store, column_list, take_turn
 from fangkong.store.sql import named_params
 
 __all__ = ["EmbeddedStore", "duckdb_connect"]
@@ -183,9 +183,7 @@ class EmbeddedStore(Store):
                 yield
             return
         lock = _exclusive_lock(self._database, name)
-        if not lock.acquire(blocking=False):
-            log.warning(WAITING, name)  # a command would seem to hang without it
-            lock.acquire()
+        take_turn(name, lambda: lock.acquire(blocking=False), lock.acquire)
         self._held.add(name)
 
         def release() -> None:

@@ -20,12 +20,12 @@ from fangkong.errors import StoreError
 from fangkong.model.tables import Table
 from fangkong.store.base import (
     MIGRATE_LOCK,
-    WAITING,
     Params,
     Store,
     column_list,
     redact_url,
     scrubbed,
+    take_turn,
 )
 from fangkong.store.embedded import LOCAL_TIMEZONE
 from fangkong.store.sql import named_params, quote
@@ -123,15 +123,18 @@ class PostgresStore(Store):
             finally:
                 self._held.discard(name)
             return
+
         # an advisory lock of the session, taken before the transaction begins: taken inside
         # it, the wait would come after the first statement had fixed the snapshot, and the
         # run would not see what the holder before it committed
-        got = self.connection.execute(
-            f"SELECT pg_try_advisory_lock({_LOCK_KEY})".encode(), key
-        ).fetchone()
-        if not (got and got[0]):
-            log.warning(WAITING, name)  # a command would seem to hang without it
-            self.connection.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})".encode(), key)
+        def take(how: str) -> object:
+            return self.connection.execute(f"SELECT {how}({_LOCK_KEY})".encode(), key).fetchone()
+
+        take_turn(
+            name,
+            lambda: take("pg_try_advisory_lock") == (True,),
+            lambda: take("pg_advisory_lock"),
+        )
         self._held.add(name)
         try:
             with self.connection.transaction():
