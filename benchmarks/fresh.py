@@ -1,6 +1,8 @@
 """Measurements in fresh processes, for the benchmark scripts: a script re-runs itself with
 `--child ...` arguments, the child prints one JSON line (its figures, with `seconds` and its own
-peak RSS), and the parent takes the median time and the largest peak over the repeats."""
+peak RSS), and the parent takes the median time and the largest peak over the repeats.
+`measure_in_turn` runs two or more measurements in turn (a, b, a, b, ...), so that each round's
+ratio compares runs made minutes apart on this shared machine, not a whole series apart."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["measure", "peak_rss"]
+__all__ = ["measure", "measure_in_turn", "peak_rss"]
 
 
 def peak_rss() -> int:
@@ -24,15 +26,35 @@ def measure(
 ) -> dict[str, Any]:
     """Run `script --child *child_args` `repeat` times; the first run's figures, with the median
     of each of `medians` (times) and the largest `rss`."""
-    runs = []
-    for _ in range(repeat):
-        proc = subprocess.run(
-            [sys.executable, script, "--child", *child_args],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return _summary([_run(script, child_args) for _ in range(repeat)], medians)
+
+
+def measure_in_turn(
+    script: str,
+    child_args: list[list[str]],
+    repeat: int,
+    medians: tuple[str, ...] = ("seconds",),
+) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """Run `script --child *args` for each of `child_args` in turn, `repeat` rounds: each
+    measurement's summary (as `measure`'s) and each round's figures, one per measurement."""
+    rounds = [[_run(script, args) for args in child_args] for _ in range(repeat)]
+    summaries = [_summary([r[i] for r in rounds], medians) for i in range(len(child_args))]
+    return summaries, rounds
+
+
+def _run(script: str, child_args: list[str]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, script, "--child", *child_args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _summary(runs: list[dict[str, Any]], medians: tuple[str, ...]) -> dict[str, Any]:
+    """The first run's figures, with the median of each of `medians` and the largest `rss`."""
     summary = dict(runs[0])
     for key in medians:
         summary[key] = statistics.median(r[key] for r in runs)

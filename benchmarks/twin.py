@@ -6,8 +6,9 @@ the whole control chain beside Covasim's test-trace-quarantine run instead (belo
 Printed: each run's simulated days' wall time (the loop over days; the population build is
 printed apart), agent-days per second, the ratio fangkong / Covasim, infections per agent
 (Covasim counts reinfections, fangkong has none within 120 days), and peak RSS.
-Each measurement runs in a fresh process; medians over `--repeat`. Only the ratio measured in
-one run counts: this machine's speed varies from run to run.
+Each measurement runs in a fresh process; with `--repeat N` the peer and fangkong run in turn
+(peer, fangkong, peer, ...) and the medians are printed, with each round's ratio and their
+median. Only the ratio measured in one run counts: this machine's speed varies from run to run.
 
 Covasim is an optional dependency (the `bench` extra):
 
@@ -43,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -50,7 +52,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fresh import measure, peak_rss  # noqa: E402
+from fresh import measure, measure_in_turn, peak_rss  # noqa: E402
 
 COVASIM_BETA = 0.016 * 6 / 2.5
 SEEDS = 20
@@ -207,16 +209,19 @@ def main() -> None:
 
 
 def _compare(script: str, n: int, days: int, repeat: int) -> None:
-    peer, ours = _pair(script, ("covasim", "fangkong"), n, days, repeat)
+    peer, ours, ratios = _pair(script, ("covasim", "fangkong"), n, days, repeat)
     print(f"transmission alone, no control: {n:,} agents, {days} days, R0 about 6")
     print(_line("Covasim 4.0.1 (hybrid)", n, days, peer))
     print(f"{'':<28} Covasim's effective R, days 5-14: {peer['early_r_eff']:.2f}")
     print(_line("fangkong (omicron-ba2)", n, days, ours))
-    print(f"ratio fangkong / Covasim agent-days/s: {peer['seconds'] / ours['seconds']:.1f}x")
+    print(
+        f"ratio fangkong / Covasim agent-days/s: {peer['seconds'] / ours['seconds']:.1f}x"
+        f" (of the median times{_ratios(ratios)})"
+    )
 
 
 def _compare_control(script: str, n: int, days: int, repeat: int) -> None:
-    peer, ours = _pair(script, ("covasim-ttq", "twin"), n, days, repeat)
+    peer, ours, ratios = _pair(script, ("covasim-ttq", "twin"), n, days, repeat)
     lines = [
         f"with control: {n:,} agents, {days} days",
         _line("Covasim 4.0.1 TTQ (hybrid)", n, days, peer),
@@ -224,7 +229,7 @@ def _compare_control(script: str, n: int, days: int, repeat: int) -> None:
         _line(f"fangkong twin ({CONTROL_POLICY})", n, days, ours),
         f"{'':<28} {_work(ours)}",
         f"ratio fangkong twin / Covasim TTQ agent-days/s: {peer['seconds'] / ours['seconds']:.2f}x"
-        " (target >= 5x)",
+        f" (of the median times{_ratios(ratios)}; target >= 5x)",
     ]
     print("\n".join(lines))
 
@@ -241,9 +246,19 @@ def _work(twin: dict[str, float]) -> str:
 
 def _pair(
     script: str, models: tuple[str, str], n: int, days: int, repeat: int
-) -> tuple[dict[str, float], dict[str, float]]:
-    """The peer's and fangkong's figures, each measured in fresh processes."""
-    return tuple(measure(script, [m, str(n), str(days)], repeat) for m in models)  # type: ignore[return-value]
+) -> tuple[dict[str, float], dict[str, float], list[float]]:
+    """The peer's and fangkong's figures, each measured in fresh processes, in turn (peer,
+    fangkong, peer, ...), and each round's ratio of the peer's time to fangkong's."""
+    (peer, ours), rounds = measure_in_turn(script, [[m, str(n), str(days)] for m in models], repeat)
+    return peer, ours, [p["seconds"] / o["seconds"] for p, o in rounds]
+
+
+def _ratios(ratios: list[float]) -> str:
+    """Each round's ratio and their median, when there are several rounds."""
+    if len(ratios) < 2:
+        return ""
+    each = ", ".join(f"{r:.2f}x" for r in ratios)
+    return f"; per round {each}: median {statistics.median(ratios):.2f}x"
 
 
 if __name__ == "__main__":
