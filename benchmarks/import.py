@@ -5,7 +5,8 @@ tables (personal data apart), so a second reference is printed too: the same row
 same two tables without any check ("split").
 
 Each measurement runs in a fresh process (peak RSS is that process's own) with the same DuckDB
-memory limit, is repeated, and the medians are printed with the ratio fangkong / bare.
+memory limit; the loads of a kind run in turn (bare, split, fangkong, bare, ...), `--repeat`
+rounds, and the medians are printed with the ratio fangkong / bare, and each round's ratio.
 
     .venv/bin/python benchmarks/import.py                 # full scale (25M, 100M)
     .venv/bin/python benchmarks/import.py --scale 0.01    # a quick look
@@ -24,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fresh import measure, peak_rss  # noqa: E402
+from fresh import measure_in_turn, peak_rss  # noqa: E402
 
 
 def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
@@ -80,11 +81,14 @@ def _child(mode: str, kind: str, path: str, store: str, venues: str) -> None:
     print(json.dumps({"seconds": elapsed, "rss": rss, "rows": rows}))
 
 
-def _measure(
-    mode: str, kind: str, path: Path, work: Path, venues: Path, repeat: int
-) -> dict[str, Any]:
-    args = [mode, kind, str(path), str(work / "bench.duckdb"), str(venues)]
-    return measure(__file__, args, repeat)
+def _measure_in_turn(
+    modes: tuple[str, ...], kind: str, path: Path, work: Path, venues: Path, repeat: int
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]]]:
+    """Each mode's figures (medians over the rounds) and each round's seconds per mode."""
+    args = [[mode, kind, str(path), str(work / "bench.duckdb"), str(venues)] for mode in modes]
+    summaries, rounds = measure_in_turn(__file__, args, repeat)
+    per_round = [{m: r["seconds"] for m, r in zip(modes, rnd, strict=True)} for rnd in rounds]
+    return dict(zip(modes, summaries, strict=True)), per_round
 
 
 def main() -> None:
@@ -129,22 +133,28 @@ def main() -> None:
     for kind, n in (("persons", n_persons), ("checkins", n_checkins)):
         if kind not in args.kinds:
             continue
-        medians = {}
         # for persons, also the same output without checks: the two tables fangkong writes
         modes = ("bare", "split", "fangkong") if kind == "persons" else ("bare", "fangkong")
+        figures, rounds = _measure_in_turn(
+            modes, kind, files[kind], args.work, files["venues"], args.repeat
+        )
         for mode in modes:
-            figures = _measure(mode, kind, files[kind], args.work, files["venues"], args.repeat)
-            sec, rss = figures["seconds"], figures["rss"]
-            medians[mode] = sec
-            ratio = f"{sec / medians['bare']:.2f}x" if mode != "bare" else ""
+            sec, rss = figures[mode]["seconds"], figures[mode]["rss"]
+            ratio = f"{sec / figures['bare']['seconds']:.2f}x" if mode != "bare" else ""
             print(
                 f"{mode + ' ' + kind:<22}{n:>13,}{sec:>10.1f}{n / sec:>13,.0f}"
                 f"{rss / 2**30:>8.2f} GB{ratio:>8}",
                 flush=True,
             )
-        if "split" in medians:
-            split = medians["fangkong"] / medians["split"]
-            print(f"{'':<22}fangkong / split (same two tables, no checks) = {split:.2f}x")
+        each = ", ".join(f"{r['fangkong'] / r['bare']:.2f}x" for r in rounds)
+        print(f"{'':<22}fangkong / bare per round: {each}")
+        if "split" in figures:
+            split = figures["fangkong"]["seconds"] / figures["split"]["seconds"]
+            each = ", ".join(f"{r['fangkong'] / r['split']:.2f}x" for r in rounds)
+            print(
+                f"{'':<22}fangkong / split (same two tables, no checks) = {split:.2f}x"
+                f" (per round: {each})"
+            )
 
 
 if __name__ == "__main__":
