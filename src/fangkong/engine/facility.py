@@ -619,8 +619,8 @@ def _occupancy_report(
         scenario=scenario,
         facilities=facilities.select(*_FACILITY_SCHEMA),  # the same table: not read again
     ).select("facility_id", pl.col("occupied").alias("before"))
-    # the people each facility takes in and lets go by the day's orders, each counted once;
-    # the report is one plan (a few facilities: each eager step cost more than its work)
+    # the people each facility takes in and lets go by the day's orders, each counted once,
+    # in one grouping; the report is one plan
     moves = (
         orders.lazy()
         .filter(pl.col("place").is_not_null())
