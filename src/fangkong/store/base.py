@@ -10,7 +10,7 @@ import abc
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +91,7 @@ class Store(abc.ABC):
 
     dialect: Dialect
     url: str  # as it may be shown: a password is replaced by *** (`redact_url`)
+    _held: set[str]  # the names of `exclusive` this store holds
 
     # -- queries -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -111,7 +112,6 @@ class Store(abc.ABC):
     def transaction(self) -> Iterator[None]:
         """All statements inside commit together or not at all."""
 
-    @abc.abstractmethod
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
         """A transaction that one holder of `name` runs at a time in this store (a run of the
@@ -119,7 +119,19 @@ class Store(abc.ABC):
         it, and that reads one snapshot of the store from its start: what other connections
         commit meanwhile (an import) is not seen by it at all, and so is wholly the next
         holder's. Inside a transaction it joins it (taking `name` if not held yet, with the
-        enclosing transaction's view of the store)."""
+        enclosing transaction's view of the store); inside its own holding of `name`, it is
+        that holding's transaction."""
+        if name in self._held:
+            with self.transaction():
+                yield
+            return
+        with self._take_exclusive(name):
+            yield
+
+    @abc.abstractmethod
+    def _take_exclusive(self, name: str) -> AbstractContextManager[None]:
+        """`exclusive` for a `name` this store does not hold: take it (`take_turn`), mark it
+        in `_held` while held, and run the transaction."""
 
     @abc.abstractmethod
     def checkpoint(self) -> None:

@@ -115,7 +115,7 @@ class EmbeddedStore(Store):
         self._depth = 0
         # the database `exclusive` names its locks by: a file's, or this store's own in memory
         self._database = str(Path(path).resolve()) if path != ":memory:" else f"memory:{id(self)}"
-        self._held: set[str] = set()  # the names of `exclusive` this store holds
+        self._held: set[str] = set()
         self._at_end: list[Callable[[], None]] = []  # run when the outermost transaction ends
 
     def execute(self, sql: str, params: Params | None = None) -> None:
@@ -174,14 +174,10 @@ class EmbeddedStore(Store):
                 self._at_end.pop()()
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
+    def _take_exclusive(self, name: str) -> Iterator[None]:
         # DuckDB lets one process write a file (another process cannot open it), and its
         # transactions read the snapshot of their start: what is left to exclude is another
         # thread of this process running the same `name` through a connection of its own
-        if name in self._held:
-            with self.transaction():
-                yield
-            return
         lock = _exclusive_lock(self._database, name)
         take_turn(name, lambda: lock.acquire(blocking=False), lock.acquire)
         self._held.add(name)

@@ -82,7 +82,7 @@ class PostgresStore(Store):
         # queries over tables written in the same run can be a nested loop over every row:
         # plan each execution for its own values
         self.connection.execute("SET plan_cache_mode = force_custom_plan")
-        self._held: set[str] = set()  # the names of `exclusive` this connection holds
+        self._held: set[str] = set()
         if self.schema:
             ident = psql.Identifier(self.schema)
             with self.exclusive(MIGRATE_LOCK):  # two at once failed on the catalog's key
@@ -107,11 +107,7 @@ class PostgresStore(Store):
             yield
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        if name in self._held:
-            with self.transaction():
-                yield
-            return
+    def _take_exclusive(self, name: str) -> Iterator[None]:
         key = {"schema": self.schema, "name": name}
         if self.connection.info.transaction_status != TransactionStatus.IDLE:
             # inside a transaction: held until it ends, with its view of the store
