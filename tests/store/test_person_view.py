@@ -13,7 +13,7 @@ REGISTRATION = re.compile(r"\b(?:FROM|JOIN)\s+(person|person_identity)\b(?!_)", 
 ALLOWED = {
     ("output/explain.py", "SELECT count(*) FROM person WHERE person_id = :p"),
     ("engine/testing_sql.py", 'pop = "SELECT person_id FROM person"'),  # everyone registered
-    ("engine/colours.py", "(SELECT person_id FROM person{only})"),  # everyone asked to test
+    ("engine/colour_facts.py", "(SELECT person_id FROM person{only})"),  # everyone asked to test
     ("engine/colours.py", "SELECT person_id FROM person WHERE batch_id"),  # new registrations
     ("engine/colours.py", "FROM person WHERE person_id = :p AND batch_id"),  # asked to test
     # whether any registration is new to a run (the kept risk areas must be drawn again)

@@ -36,6 +36,13 @@ yellow, else green.
 Jiangsu's "abnormal record in the provincial database" is no reason here: no source says which
 records those are (the policies' `yellow_reasons` note).
 
+**A loader and rules.** The facts above are frames (`colour_facts.ColourFacts`), read from a store
+by `colour_facts.load_colour_facts`; the rules over them, `colour_reasons` (the reasons) and
+`colours_rule` (the colours, the lapse and the window), read no store, so a simulator drives them
+with frames of its own (`ColourFacts.of`). `derive_colours` is the loader then the rules;
+`store_colours` (below) loads the facts of the people whose facts changed and applies the same
+reasons' rule.
+
 **The test validity window.** `tested_at` is the person's latest negative test counted from the
 column `testing.validity_column(policy)` names; `venue_valid_until` and `leave_city_valid_until`
 add the policy's validity (`venue_entry_test_validity_hours`, `leave_city_test_validity_hours`),
@@ -79,19 +86,28 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.episode import suspect_ctes
-from fangkong.engine.frames import IDS, ZONE, among_ids, day_bounds, ids_of, midnight, read
+from fangkong.engine.colour_facts import (
+    LOOKBACKS,
+    ColourFacts,
+    lapse_after,
+    last_instant,
+    listed_reasons,
+    load_colour_facts,
+    lookback_bounds,
+    risk_area_residents,
+)
+from fangkong.engine.frames import ZONE, among_ids, day_bounds, ids_of, midnight, read
 from fangkong.engine.negatives import NEGATIVE_SCHEMA, kept_negatives
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
-from fangkong.engine.schedule import CENTRALIZED, open_schedules, released_after
-from fangkong.engine.testing import under_temporary_control, validity_column
-from fangkong.engine.testing_sql import LATEST_NEGATIVE_SQL, latest_negative_sql
-from fangkong.engine.treatment import active_cases, case_state
-from fangkong.engine.zones import area_residents, areas_on
+from fangkong.engine.schedule import CENTRALIZED
+from fangkong.engine.testing import validity_column
+from fangkong.engine.testing_sql import latest_negative_sql
+from fangkong.engine.treatment import active_cases
+from fangkong.engine.zones import areas_on
 from fangkong.errors import NotFoundError
 from fangkong.model.glossary import CodeColour, CodeReason, CodeSource
-from fangkong.policy import Policy, Population, RiskLevel, ValidityCount, load_policy
+from fangkong.policy import Policy, Population, ValidityCount, load_policy
 from fangkong.store.base import Store
 
 __all__ = [
@@ -100,6 +116,8 @@ __all__ = [
     "CodeOfPerson",
     "Colours",
     "code_of",
+    "colour_reasons",
+    "colours_rule",
     "derive_colours",
     "store_colours",
 ]
@@ -123,11 +141,6 @@ REASON_SCHEMA: dict[str, pl.DataType] = {
 _WINDOW = ["tested_at", "venue_valid_until", "leave_city_valid_until"]
 _CONTACTS = (Population.CLOSE_CONTACT.value,)
 _CASE_REASONS = {"confirmed": CodeReason.CONFIRMED, "asymptomatic": CodeReason.ASYMPTOMATIC}
-_QUARANTINE_REASONS = {
-    CodeReason.CLOSE_CONTACT_CENTRALIZED,
-    CodeReason.CENTRALIZED_QUARANTINE,
-    CodeReason.HOME_QUARANTINE,
-}
 
 
 @dataclass(frozen=True)
@@ -139,19 +152,12 @@ class Colours:
     reasons: pl.DataFrame
 
 
-def _last_instant(day: date) -> datetime:
-    """The instant the colours of `day` are derived at: the last microsecond of the day (the
-    facts of the day, none of the next)."""
-    return day_bounds(day)[1] - timedelta(microseconds=1)
-
-
-def _only(frame: pl.LazyFrame, ids: pl.Series | None) -> pl.LazyFrame:
-    return frame if ids is None else frame.filter(pl.col("person_id").is_in(ids.implode()))
+# -- the rules: facts (`colour_facts.ColourFacts`) → reasons and colours; no store is read --------
 
 
 def _reasons(frame: pl.DataFrame | pl.LazyFrame, **columns: pl.Expr | str) -> pl.LazyFrame:
-    """The reasons of `frame`'s rows, as a plan: `_found` collects every rule's reasons at once
-    (a collect per rule, of a few rows each, cost more than the rules' Polars work)."""
+    """The reasons of `frame`'s rows, as a plan: `colour_reasons` collects every rule's reasons
+    at once (a collect per rule, of a few rows each, cost more than the rules' Polars work)."""
     return frame.lazy().select(
         "person_id",
         *(
@@ -161,14 +167,10 @@ def _reasons(frame: pl.DataFrame | pl.LazyFrame, **columns: pl.Expr | str) -> pl
     )
 
 
-def _case_reasons(
-    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.LazyFrame:
-    cases = active_cases(
-        case_state(store, day, None if ids is None else ids.to_list(), scenario=scenario)
-    )
+def _case_reasons(cases: pl.DataFrame) -> pl.LazyFrame:
+    """An open episode (not ended, not withdrawn), since it opened."""
     return _reasons(
-        cases.lazy().filter(pl.col("diagnosis").is_in(list(_CASE_REASONS))),
+        active_cases(cases).lazy().filter(pl.col("diagnosis").is_in(list(_CASE_REASONS))),
         reason=pl.col("diagnosis").replace_strict({k: v.value for k, v in _CASE_REASONS.items()}),
         source=CodeSource.CASE_EPISODE.value,
         source_ref=pl.col("case_id"),
@@ -176,25 +178,12 @@ def _case_reasons(
     )
 
 
-def _quarantine_reasons(
-    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.LazyFrame:
-    at = _last_instant(day)
-    people = None if ids is None else ids.to_list()
-    phases = open_schedules(store, day + timedelta(days=1), people, scenario=scenario).filter(
-        ~pl.col("released")
-    )
-    # a phase released from the next midnight (its last day is the day) holds all day, though
-    # as of the next day it is released (its schedule closed, when it was the last phase)
-    ending = released_after(store, day, people, scenario=scenario)
-    if ending.height:
-        held = open_schedules(
-            store, day, ending.get_column("person_id").unique().to_list(), scenario=scenario
-        )
-        phases = pl.concat([phases, held.join(ending, on=["person_id", "detail"], how="semi")])
+def _quarantine_reasons(phases: pl.DataFrame, day: date) -> pl.LazyFrame:
+    """The phase a person is in at the end of `day`: the latest of their phases that has
+    started by then (`phases`: those that may hold on the day, `ColourFacts`)."""
     current = (
         phases.lazy()
-        .filter(pl.col("start_at") <= at)
+        .filter(pl.col("start_at") <= last_instant(day))
         .sort("person_id", "start_at")
         .unique("person_id", keep="last")
     )
@@ -215,90 +204,58 @@ def _quarantine_reasons(
     )
 
 
-@dataclass(frozen=True)
-class _Lookback:
-    """A kind of event that gives a reason for the policy's `yellow_lookback_days` after it."""
-
-    table: str
-    id_column: str
-    time_column: str
-    reason: CodeReason
-    source: CodeSource
-
-    def sql(self) -> str:
-        return (
-            f"SELECT person_id, {self.id_column} AS ref, {self.time_column} AS at"
-            f" FROM {self.table} WHERE {self.time_column} > :since"
-            f" AND {self.time_column} <= :until"
-        )
-
-
-_LOOKBACKS = (
-    _Lookback(
-        "fever_clinic_visit",
-        "visit_id",
-        "visited_at",
-        CodeReason.FEVER_CLINIC_VISIT,
-        CodeSource.FEVER_CLINIC,
-    ),
-    _Lookback(
-        "symptom_report",
-        "report_id",
-        "observed_at",
-        CodeReason.FEVER_OR_RESPIRATORY_SYMPTOMS,
-        CodeSource.SYMPTOM_REPORT,
-    ),
-)
-
-
-def _lookback_reasons(
-    store: Store, day: date, policy: Policy, ids: pl.Series | None, kinds: list[_Lookback]
-) -> pl.LazyFrame:
-    """The reasons of the events of `kinds` within the policy's lookback (one query)."""
-    at = _last_instant(day)
-    since = at - timedelta(days=policy.health_code.yellow_lookback_days)
-    sql = " UNION ALL ".join(
-        f"SELECT {k} AS kind, * FROM ({kind.sql()}) e{k}" for k, kind in enumerate(kinds)
-    )
-    events = _only(
-        read(
-            store,
-            sql,
-            {"since": since, "until": at},
-            {"kind": pl.Int32(), "person_id": pl.Int64(), "ref": pl.String(), "at": TIME},
-        ).lazy(),
-        ids,
-    )
-    kind = pl.col("kind")
+def _event_reasons(events: pl.DataFrame, day: date, policy: Policy) -> pl.LazyFrame:
+    """The events of the kinds the policy lists within its lookback, each since it happened."""
+    since, until = lookback_bounds(day, policy)
+    kinds = [k for k in LOOKBACKS if k.reason.value in listed_reasons(policy)]
+    source = pl.col("source")
     return _reasons(
-        events,
-        reason=kind.replace_strict({k: x.reason.value for k, x in enumerate(kinds)}),
-        source=kind.replace_strict({k: x.source.value for k, x in enumerate(kinds)}),
+        events.lazy().filter(
+            source.is_in([k.source.value for k in kinds])
+            & (pl.col("at") > since)
+            & (pl.col("at") <= until)
+        ),
+        reason=source.replace_strict({k.source.value: k.reason.value for k in kinds}),
+        source=source,
         source_ref=pl.col("ref"),
         since=pl.col("at"),
     )
 
 
-def _suspect_reasons(
-    store: Store, day: date, ids: pl.Series | None, scenario: Scenario
-) -> pl.LazyFrame:
-    persons = None if ids is None else IDS
-    params: dict[str, Any] = {"until": day_bounds(day)[1], **scenario.params()}
-    if ids is not None:
-        params["ids"] = ids_of(ids)
-    suspects = read(
-        store,
-        f"WITH {suspect_ctes(scenario, persons=persons)} SELECT * FROM suspect",
-        params,
-        {"person_id": pl.Int64(), "case_id": pl.String(), "since": TIME},
-    )
-    return _reasons(
-        suspects,
-        reason=CodeReason.SUSPECTED.value,
-        source=CodeSource.SUSPECTED_CASE.value,
-        source_ref=pl.col("case_id"),
-        since=pl.col("since"),
-    )
+def colour_reasons(facts: ColourFacts, policy: Policy, day: date) -> pl.DataFrame:
+    """Every reason but the lapse of a test (REASON_SCHEMA) that `facts` give at the end of
+    `day`, of the reasons the policy lists (the module docstring). Reads no store."""
+    listed = listed_reasons(policy)
+    # each rule gives a person a reason once per fact (one episode, one current phase, one
+    # control per tube, one visit each): no duplicates to remove
+    parts = [
+        pl.LazyFrame(schema=REASON_SCHEMA),
+        _case_reasons(facts.cases),
+        _quarantine_reasons(facts.phases, day),
+        _reasons(
+            facts.controls,
+            reason=CodeReason.POOL_POSITIVE.value,
+            source=CodeSource.POOLED_TUBE.value,
+            source_ref=pl.col("tube_id"),
+            since=pl.col("since"),
+        ),
+        _reasons(
+            facts.suspects,
+            reason=CodeReason.SUSPECTED.value,
+            source=CodeSource.SUSPECTED_CASE.value,
+            source_ref=pl.col("case_id"),
+            since=pl.col("since"),
+        ),
+        _event_reasons(facts.events, day, policy),
+        _reasons(
+            facts.residents,
+            reason=CodeReason.FROM_RISK_AREA.value,
+            source=CodeSource.RISK_AREA.value,
+            source_ref=pl.col("area_id"),
+            since=midnight(pl.col("level_since")),
+        ),
+    ]
+    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).collect()
 
 
 def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) -> pl.Expr:
@@ -323,61 +280,25 @@ def _windows(found: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     )
 
 
-def _tests(
-    store: Store, day: date, policy: Policy, ids: pl.Series | None, *, residents: bool = False
-) -> pl.DataFrame:
-    """Per person with a negative test (`testing.latest_negative`): `tested_at` (counted the
-    policy's way) and the windows; with `residents`, every registered person too (with no test:
-    nulls), marked `resident`. One query: for a whole city, joining the registry to the tests
-    in the store costs less than carrying both out and joining them here."""
-    column = validity_column(policy) or "sampled_at"
-    only = f" WHERE {among_ids(store, 'person_id')}" if ids is not None else ""
-    latest = f"SELECT person_id, {column} AS tested_at FROM ({LATEST_NEGATIVE_SQL}) n{only}"
-    if residents:
-        sql = (
-            "SELECT coalesce(n.person_id, p.person_id) AS person_id, n.tested_at,"
-            " p.person_id IS NOT NULL AS resident"
-            f" FROM ({latest}) n FULL JOIN (SELECT person_id FROM person{only}) p"
-            " ON p.person_id = n.person_id"
-        )
-    else:
-        sql = f"SELECT person_id, tested_at, false AS resident FROM ({latest}) n"
-    params: dict[str, Any] = {"until": _last_instant(day)}
-    if ids is not None:
-        params["ids"] = ids_of(ids)
-    found = read(
-        store, sql, params, {"person_id": pl.Int64(), "tested_at": TIME, "resident": pl.Boolean()}
-    )
-    return _windows(found, policy)
-
-
 def _lapse(tested: pl.Expr, days: int) -> pl.Expr:
     # in hours: a duration in days is calendar-aware, converted element by element through the
     # time zone (slow for millions); Beijing time has had no daylight saving since 1991
     return tested + pl.duration(hours=24 * days)
 
 
-def _lapse_after(policy: Policy) -> int | None:
-    """The days after which a registered person's latest negative lapses (应检未检), when the
-    policy asks a test of everyone and lists the reason; else None."""
-    code = policy.health_code
-    listed = CodeReason.NO_RECENT_TEST in (*code.red_reasons, *code.yellow_reasons)
-    return code.missing_test_after_days if listed else None
-
-
 def _lapses(known: pl.DataFrame, policy: Policy, day: date) -> pl.DataFrame:
     """`known` (person_id, tested_at, resident) with `_lapsed`: a resident whose latest negative
     is older than the policy's days at the end of `day`, or who has none."""
-    after = _lapse_after(policy)
+    after = lapse_after(policy)
     if after is None:
         return known.with_columns(pl.lit(False).alias("_lapsed"))
     tested = pl.col("tested_at")
-    lapsed = pl.col("resident") & (tested.is_null() | (_lapse(tested, after) <= _last_instant(day)))
+    lapsed = pl.col("resident") & (tested.is_null() | (_lapse(tested, after) <= last_instant(day)))
     return known.with_columns(lapsed.fill_null(False).alias("_lapsed"))
 
 
 def _lapse_reasons(known: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    after = _lapse_after(policy) or 0
+    after = lapse_after(policy) or 0
     return _reasons(
         known.filter(pl.col("_lapsed")),
         reason=CodeReason.NO_RECENT_TEST.value,
@@ -404,69 +325,33 @@ def _colour(found: pl.DataFrame, policy: Policy) -> pl.Expr:
     )
 
 
-def _area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
-    """The residents of the medium- and high-risk areas drawn by residence in `areas`
-    (zones.AREA_SCHEMA): person_id, area_id, level_since."""
-    drawn = areas.filter(pl.col("level").is_in([RiskLevel.HIGH.value, RiskLevel.MEDIUM.value]))
-    return area_residents(store, day, drawn).join(
-        drawn.select("area_id", "level_since"), on="area_id"
-    )
-
-
-def _area_reasons(residents: pl.DataFrame, ids: pl.Series | None) -> pl.LazyFrame:
-    """`from_risk_area` for the `residents` of the day's areas (`_area_residents`)."""
-    return _reasons(
-        _only(residents.lazy(), ids),
-        reason=CodeReason.FROM_RISK_AREA.value,
-        source=CodeSource.RISK_AREA.value,
-        source_ref=pl.col("area_id"),
-        since=midnight(pl.col("level_since")),
-    )
-
-
-def _found(
-    store: Store,
-    day: date,
-    policy: Policy,
-    scenario: Scenario,
-    read_for: pl.Series | None,
-    areas: pl.DataFrame | None,
-    residents: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Every reason but the lapse of a test, of the people `read_for` (or of everyone), each
-    rule asked only where the policy lists its reason (REASON_SCHEMA); `residents`: those of
-    the day's risk areas, when the caller read them (`_area_residents`)."""
-    code = policy.health_code
-    listed = {r.value for r in (*code.red_reasons, *code.yellow_reasons)}
-    parts = [pl.LazyFrame(schema=REASON_SCHEMA)]
-    if listed & {r.value for r in _CASE_REASONS.values()}:
-        parts.append(_case_reasons(store, day, read_for, scenario))
-    if listed & {r.value for r in _QUARANTINE_REASONS}:
-        parts.append(_quarantine_reasons(store, day, read_for, scenario))
-    if CodeReason.POOL_POSITIVE.value in listed:
-        control = _only(under_temporary_control(store, _last_instant(day), policy).lazy(), read_for)
-        parts.append(
-            _reasons(
-                control,
-                reason=CodeReason.POOL_POSITIVE.value,
-                source=CodeSource.POOLED_TUBE.value,
-                source_ref=pl.col("tube_id"),
-                since=pl.col("since"),
-            )
-        )
-    if CodeReason.SUSPECTED.value in listed:
-        parts.append(_suspect_reasons(store, day, read_for, scenario))
-    kinds = [kind for kind in _LOOKBACKS if kind.reason.value in listed]
-    if kinds:
-        parts.append(_lookback_reasons(store, day, policy, read_for, kinds))
-    if CodeReason.FROM_RISK_AREA.value in listed:
-        if residents is None:
-            drawn = areas if areas is not None else areas_on(store, day, scenario)
-            residents = _area_residents(store, day, drawn)
-        parts.append(_area_reasons(residents, read_for))
-    # each rule gives a person a reason once per fact (one episode, one current phase, one
-    # control per tube, one visit each): no duplicates to remove
-    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).collect()
+def colours_rule(
+    facts: ColourFacts, policy: Policy, day: date, ids: pl.Series | None = None
+) -> Colours:
+    """The colours at the end of `day` under `policy` of the people `ids` (or of everyone with a
+    fact: a reason, a negative test, or a registration when the policy asks a test of everyone),
+    every reason and the validity window included. Reads no store: `derive_colours` hands it
+    the facts a store holds, a simulator its own."""
+    found = colour_reasons(facts, policy, day)
+    # `known`: everyone with a negative test, and every resident when the policy asks a test
+    # of everyone; the people of the reasons above are few. The colour of the many is decided
+    # on `known`'s own rows (a column for a lapsed test, membership in the few reasons' small
+    # id sets), not by joining millions of reasons back to them.
+    known = _windows(_lapses(facts.tests, policy, day), policy)
+    asks = lapse_after(policy) is not None
+    reasons = pl.concat([found, _lapse_reasons(known, policy)]) if asks else found
+    # the people of a reason or asked for (`ids`) with no negative test and no registration
+    few = found.get_column("person_id")
+    others = (few if ids is None else pl.concat([few, ids.rename("person_id")])).unique()
+    others = others.filter(~others.is_in(known.get_column("person_id").implode()))
+    codes = pl.concat(
+        [known, others.to_frame().with_columns(pl.lit(False).alias("_lapsed"))],
+        how="diagonal",
+    ).select("person_id", _colour(found, policy), *_WINDOW)
+    if ids is not None:
+        keep = pl.col("person_id").is_in(ids.implode())
+        codes, reasons = codes.filter(keep), reasons.filter(keep)
+    return Colours(codes.select(list(CODE_SCHEMA)), reasons)
 
 
 def derive_colours(
@@ -478,34 +363,17 @@ def derive_colours(
     ids: pl.Series | None = None,
     areas: pl.DataFrame | None = None,
 ) -> Colours:
-    """The colours of the people `ids` (or of everyone with a fact: a reason, a negative test,
-    or a registration when the policy asks a test of everyone) at the end of `day`, under
-    `policy`, as `scenario` sees the store, every reason and the validity window included,
-    the latest negatives read from every test stored (the rule, which the kept rows and
-    `code_of` must equal); `areas`: the risk areas of the day (default: those stored,
-    `zones.areas_on`). Reads the store; writes nothing."""
+    """The colours of the people `ids` (or of everyone with a fact) at the end of `day`, under
+    `policy`, as `scenario` sees the store (`colours_rule` over `load_colour_facts`), the
+    latest negatives read from every test stored (the rule, which the kept rows and `code_of`
+    must equal); `areas`: the risk areas of the day (default: those stored, `zones.areas_on`).
+    Reads the store; writes nothing."""
     # whom the queries read: the people asked for, or everyone when they are most of them
     read_for = _narrowing(store, ids)
-    found = _found(store, day, policy, scenario, read_for, areas)
-    # `known`: everyone with a negative test, and every resident when the policy asks a test
-    # of everyone (one query); the people of the reasons above are few. The colour of the many
-    # is decided on `known`'s own rows (a column for a lapsed test, membership in the few
-    # reasons' small id sets), not by joining millions of reasons back to them.
-    asks = _lapse_after(policy) is not None
-    known = _lapses(_tests(store, day, policy, read_for, residents=asks), policy, day)
-    reasons = pl.concat([found, _lapse_reasons(known, policy)]) if asks else found
-    # the people of a reason or asked for (`ids`) with no negative test and no registration
-    few = found.get_column("person_id")
-    others = (few if ids is None else pl.concat([few, ids.rename("person_id")])).unique()
-    others = others.filter(~others.is_in(known.get_column("person_id").implode()))
-    codes = pl.concat(
-        [known, others.to_frame().with_columns(pl.lit(False).alias("_lapsed"))],
-        how="diagonal",
-    ).select("person_id", _colour(found, policy), *_WINDOW)
-    if ids is not None and read_for is None:  # everyone was read: keep the people asked for
-        keep = pl.col("person_id").is_in(ids.implode())
-        codes, reasons = codes.filter(keep), reasons.filter(keep)
-    return Colours(codes.select(list(CODE_SCHEMA)), reasons)
+    facts = load_colour_facts(
+        store, day, policy, scenario=scenario, read_for=read_for, areas=areas, tests=True
+    )
+    return colours_rule(facts, policy, day, ids)
 
 
 # above this many people, whether to read everyone is asked (`_narrowing`)
@@ -529,7 +397,7 @@ _LOOKBACK_CHANGES = "".join(
     f"UNION SELECT person_id FROM {k.table}\n"
     f"      WHERE {_NEW.format(time=k.time_column)}\n"
     f"         OR ({k.time_column} >= :lapse_from AND {k.time_column} < :lapse_to)\n"
-    for k in _LOOKBACKS
+    for k in LOOKBACKS
 )
 # a negative result changes no stored reason (the lapse and the window are read from the kept
 # negatives): only a result that is not negative can start a pooled-tube reason, and the people
@@ -631,9 +499,10 @@ def _held_from(day: date, written: Colours, held: pl.DataFrame) -> date:
 
 def _area_changes(residents: pl.DataFrame, held: pl.DataFrame, policy: Policy) -> pl.Series:
     """The people whose risk-area reasons now (of the `residents` of the areas in force:
-    `_area_residents`; none when the policy lists no such reason) differ from those of their
-    row (`held`: `_changed`): an area drawn, raised, lowered or lifted, or a resident moved in
-    or out. The residents of an area unchanged since the previous run are not asked again."""
+    `colour_facts.risk_area_residents`; none when the policy lists no such reason) differ from
+    those of their row (`held`: `_changed`): an area drawn, raised, lowered or lifted, or a
+    resident moved in or out. The residents of an area unchanged since the previous run are not
+    asked again."""
     listed = CodeReason.FROM_RISK_AREA in (
         *policy.health_code.red_reasons,
         *policy.health_code.yellow_reasons,
@@ -742,7 +611,7 @@ def store_colours(
     held_days = pl.DataFrame(schema={"person_id": pl.Int64(), "held_day": pl.Date()})
     if not full:
         changed, held, held_days = _changed(store, day, policy, scenario, marks)
-        residents = _area_residents(store, day, areas)
+        residents = risk_area_residents(store, day, areas)
         ids = (
             pl.concat(
                 [changed, rerun.get_column("person_id"), _area_changes(residents, held, policy)]
@@ -755,7 +624,10 @@ def store_colours(
         log.info("%s: colours of nobody changed", day)
         return written, _held_from(day, written, held_days)
     read_for = _narrowing(store, ids)
-    found = _found(store, day, policy, scenario, read_for, areas, residents)
+    facts = load_colour_facts(
+        store, day, policy, scenario=scenario, read_for=read_for, areas=areas, residents=residents
+    )
+    found = colour_reasons(facts, policy, day)
     if ids is not None and read_for is None:  # everyone was read: keep the people asked for
         found = found.filter(pl.col("person_id").is_in(ids.implode()))
     before = _rows(store, day, scenario, None if ids is None else ids_of(ids), before=True)
@@ -856,7 +728,7 @@ def code_of(
         negative = read(
             store,
             latest_negative_sql(persons="s.person_id = :p"),
-            {"p": person_id, "until": _last_instant(run_day)},
+            {"p": person_id, "until": last_instant(run_day)},
             NEGATIVE_SCHEMA,
         )
     column = validity_column(rules) or "sampled_at"
@@ -891,5 +763,5 @@ def code_of(
         reasons=reasons.drop("person_id"),
         on_record=row.height > 0
         or negative.height > 0
-        or (registered and _lapse_after(rules) is not None),
+        or (registered and lapse_after(rules) is not None),
     )
