@@ -18,13 +18,14 @@ more than the loader's bounds would read. Where the loader bounds a read by the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from fangkong.engine.episode import CASE_SCHEMA, suspect_ctes
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, among_ids, day_bounds, ids_of, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
@@ -86,7 +87,7 @@ TEST_SCHEMA: dict[str, pl.DataType] = {
 
 
 @dataclass(frozen=True)
-class ColourFacts:
+class ColourFacts(Facts):
     """The facts the colours of a day are derived from, one frame per kind (module docstring).
 
     - `cases`: each person's latest case episode (CASE_SCHEMA: `treatment.case_state`);
@@ -110,37 +111,15 @@ class ColourFacts:
     residents: pl.DataFrame
     tests: pl.DataFrame
 
-    @classmethod
-    def of(cls, **frames: pl.DataFrame) -> ColourFacts:
-        """Facts from a caller's own frames (a simulator's, a test's): each cast to its
-        schema's columns; a kind left out is empty."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(frames) - known
-        if unknown:
-            raise TypeError(f"no such kind of fact: {', '.join(sorted(unknown))}")
-        for name, frame in frames.items():
-            missing = [c for c in _SCHEMAS[name] if c not in frame.columns]
-            if missing:
-                raise TypeError(f"the {name} have no column {', '.join(missing)}")
-        return cls(
-            **{
-                name: frames[name].select(pl.col(c).cast(t) for c, t in schema.items())
-                if name in frames
-                else pl.DataFrame(schema=schema)
-                for name, schema in _SCHEMAS.items()
-            }
-        )
-
-
-_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "cases": CASE_SCHEMA,
-    "phases": PHASE_SCHEMA,
-    "controls": CONTROL_SCHEMA,
-    "suspects": SUSPECT_SCHEMA,
-    "events": EVENT_SCHEMA,
-    "residents": RESIDENT_SCHEMA,
-    "tests": TEST_SCHEMA,
-}
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "cases": CASE_SCHEMA,
+        "phases": PHASE_SCHEMA,
+        "controls": CONTROL_SCHEMA,
+        "suspects": SUSPECT_SCHEMA,
+        "events": EVENT_SCHEMA,
+        "residents": RESIDENT_SCHEMA,
+        "tests": TEST_SCHEMA,
+    }
 
 
 def last_instant(day: date) -> datetime:

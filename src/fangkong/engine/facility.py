@@ -47,6 +47,7 @@ __all__ = [
     "NO_BED",
     "NO_ROOM",
     "OCCUPANCY_SCHEMA",
+    "OCCUPIED_SCHEMA",
     "PLACED",
     "allocate",
     "assign_facilities",
@@ -94,6 +95,8 @@ _FACILITY_SCHEMA: dict[str, pl.DataType] = {
     "region_code": pl.String(),
     "capacity": pl.Int64(),
 }
+# a facility and the people in it at the start of a day (`occupancy`)
+OCCUPIED_SCHEMA: dict[str, pl.DataType] = {**_FACILITY_SCHEMA, "occupied": pl.Int64()}
 
 
 def _placements_sql(scenario: Scenario, kept: date | None) -> str:
@@ -334,9 +337,22 @@ def occupancy(
     facilities: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every facility with its capacity and the people in it at the start of `day`
-    (`facilities`: the facilities, _FACILITY_SCHEMA, when the caller read them already)."""
+    (OCCUPIED_SCHEMA; `facilities`: the facilities, _FACILITY_SCHEMA, when the caller read them
+    already). In a run of `day`, read once (treatment and the facilities step both ask)."""
     if facilities is None:
-        facilities = _facility_rows(store)
+        return read_once(
+            store,
+            scenario,
+            day,
+            "occupancy",
+            lambda: _occupancy(store, day, scenario, _facility_rows(store)),
+        )
+    return _occupancy(store, day, scenario, facilities)
+
+
+def _occupancy(
+    store: Store, day: date, scenario: Scenario, facilities: pl.DataFrame
+) -> pl.DataFrame:
     # an earlier day's, as its run kept it (the rate over the last days reads it)
     counts = _kept_counts(store, scenario, day)
     if counts is None:

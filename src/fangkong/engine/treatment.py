@@ -29,12 +29,20 @@ escalation; discharge by the policy's Ct criteria; monitoring after discharge.
 
 The bulletin counts cured cases and deaths from the case registry's outcome events; these
 orders are the engine's decisions and free a bed on discharge (an outcome event does too).
+
+**A loader and a rule.** `load_treatment_facts` reads the facts (`TreatmentFacts`: the case
+episodes, each person's latest care orders, the results of the people in care or under
+monitoring, the beds); `treatment_rule` decides on them and reads no store, so a simulator
+drives it with frames of its own (`TreatmentFacts.of`). Who is in care and under monitoring is
+one function (`_in_care`) that bounds the loader's read of results and the rule's decisions.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import polars as pl
 
@@ -46,7 +54,8 @@ from fangkong.engine.episode import (
     case_rows,
     episode_ctes,
 )
-from fangkong.engine.facility import NO_BED, allocate, occupancy
+from fangkong.engine.facility import NO_BED, OCCUPIED_SCHEMA, allocate, occupancy
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
@@ -57,12 +66,16 @@ from fangkong.policy.terms import STRICTNESS, CareSetting, QuarantineKind
 from fangkong.store import Store
 
 __all__ = [
+    "CARE_SCHEMA",
     "CASE_SCHEMA",
     "RESULT_SCHEMA",
+    "TreatmentFacts",
     "case_state",
     "isolation_lifted",
+    "load_treatment_facts",
     "person_results",
     "treatment_orders",
+    "treatment_rule",
 ]
 
 log = logging.getLogger(__name__)
@@ -166,7 +179,8 @@ WHERE order_type IN ('admit', 'discharge', 'monitor') AND person_id IS NOT NULL
       WHERE m.order_type = 'monitor' AND m.person_id IS NOT NULL AND m.run_day < :day
         AND m.end_at > :day_start AND {visible_m}))
 """
-_CARE_SCHEMA: dict[str, pl.DataType] = {
+# each person's latest care order of a kind (`TreatmentFacts.care`)
+CARE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
     "order_type": pl.String(),
     "place": pl.String(),
@@ -191,16 +205,12 @@ def _setting(care: Treatment) -> pl.Expr:
     return key.replace_strict(table, return_dtype=pl.String)
 
 
-def _admissions(
-    store: Store, day: date, who: pl.DataFrame, policy: Policy, scenario: Scenario
-) -> pl.DataFrame:
-    """`transfer` + `admit` for `who` (person_id, region_code, setting, rule, why), with beds,
-    served in the frame's order."""
+def _admissions(beds: pl.DataFrame, day: date, who: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """`transfer` + `admit` for `who` (person_id, region_code, setting, rule, why), with the
+    free `beds` (OCCUPIED_SCHEMA), served in the frame's order."""
     if who.height == 0:
         return empty_orders()
-    beds = occupancy(store, day, scenario=scenario).with_columns(
-        (pl.col("capacity") - pl.col("occupied")).alias("free")
-    )
+    beds = beds.with_columns((pl.col("capacity") - pl.col("occupied")).alias("free"))
     hospital = pl.col("setting").is_in(
         [FacilityKind.DESIGNATED_HOSPITAL.value, FacilityKind.SHELTER_HOSPITAL.value]
     )
@@ -349,14 +359,14 @@ def _care(store: Store, day: date, scenario: Scenario, cases: pl.DataFrame) -> p
         store,
         _CARE_SQL.format(visible=scenario.visible("o"), visible_m=scenario.visible("m")),
         {"day": day, "day_start": day_start(day), "since": since, **scenario.params()},
-        _CARE_SCHEMA,
+        CARE_SCHEMA,
     )
     monitor = (pl.col("order_type") == OrderType.MONITOR.value).alias("monitor")
     return (
         orders.sort("run_day", "start_at", "order_type", descending=True, nulls_last=True)
         .group_by("person_id", monitor, maintain_order=True)
         .first()
-        .select(*_CARE_SCHEMA)
+        .select(*CARE_SCHEMA)
     )
 
 
@@ -400,36 +410,123 @@ def isolation_lifted(
     )
 
 
-def treatment_orders(
-    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
-) -> pl.DataFrame:
-    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`.
-    No orders under a policy without treatment (class-B management: no isolation by order)."""
-    routing, rule = policy.treatment, policy.discharge
-    if routing is None or rule is None:
-        log.info("policy %s orders no isolation or admission of cases", policy.id)
-        return empty_orders()
+# -- the step: a loader and a rule ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreatmentFacts(Facts):
+    """What the treatment rule reads (`treatment_rule`), one frame per kind:
+
+    - `cases`: each person's latest case episode (CASE_SCHEMA: `case_state`);
+    - `care`: each person's latest admission or discharge, and latest monitoring, ordered
+      before the day (CARE_SCHEMA: of the people with an open episode and those under
+      monitoring on the day; others may be left out);
+    - `results`: the samples of the people in care or under monitoring after a discharge, since
+      the earliest start of the two, each with its tube's latest result (RESULT_SCHEMA:
+      `person_results`);
+    - `beds`: every facility with its capacity and the people in it at the start of the day
+      (OCCUPIED_SCHEMA: `facility.occupancy`).
+    """
+
+    cases: pl.DataFrame
+    care: pl.DataFrame
+    results: pl.DataFrame
+    beds: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "cases": CASE_SCHEMA,
+        "care": CARE_SCHEMA,
+        "results": RESULT_SCHEMA,
+        "beds": OCCUPIED_SCHEMA,
+    }
+
+
+@dataclass(frozen=True)
+class _InCare:
+    """The people a decision of the day is about (`_in_care`)."""
+
+    active: pl.DataFrame  # the open episodes, each with its latest admission or discharge
+    last: pl.DataFrame  # everyone's latest admission or discharge
+    admitted: pl.DataFrame  # the open episodes admitted in this episode
+    monitor: pl.DataFrame  # the monitorings in force on the day, after a discharge
+
+
+def _in_care(cases: pl.DataFrame, care: pl.DataFrame, day: date) -> _InCare:
+    """Who is in care and who is under monitoring on `day`: the rule decides on them, and the
+    loader reads the results of `admitted` and `monitor` (one definition for both)."""
     start = day_start(day)
-    every = case_state(store, day, scenario=scenario)
-    care = _care(store, day, scenario, every)
-    monitoring = (
+    last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
+    active = active_cases(cases).join(last, on="person_id", how="left")
+    in_force = (
         (pl.col("order_type") == OrderType.MONITOR.value)
         & (pl.col("start_at") < start + timedelta(days=1))
         & (pl.col("end_at") > start)
     )
-    if active_cases(every).height == 0 and care.filter(monitoring).height == 0:
-        return empty_orders()  # no case in care, none under monitoring: nothing to decide
-    cases = (  # first reported, first served when beds are short
-        every.sort("case_since", "person_id").with_columns(_setting(routing).alias("setting"))
+    monitor = care.filter(in_force).join(
+        last.filter(pl.col("order_type") == OrderType.DISCHARGE.value).select("person_id"),
+        on="person_id",
     )
-    last = care.filter(pl.col("order_type") != OrderType.MONITOR.value)
-    active = active_cases(cases).join(last, on="person_id", how="left")
+    return _InCare(active, last, _admitted(active), monitor)
+
+
+def load_treatment_facts(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> TreatmentFacts:
+    """The facts of the treatment decisions of `day` from the store (`TreatmentFacts`): none
+    under a policy without treatment (class-B management), and no results or beds on a day
+    with nobody in care and nobody under monitoring."""
+    if policy.treatment is None or policy.discharge is None:
+        return TreatmentFacts.of()
+    cases = case_state(store, day, scenario=scenario)
+    care = _care(store, day, scenario, cases)
+    who = _in_care(cases, care, day)
+    if who.active.height == 0 and who.monitor.height == 0:
+        return TreatmentFacts.of(cases=cases, care=care)
+    ids = ids_of(
+        pl.concat([who.admitted.get_column("person_id"), who.monitor.get_column("person_id")])
+    )
+    since = min(
+        [*who.admitted.get_column("start_at").to_list(), *who.monitor["start_at"].to_list()],
+        default=day_start(day),
+    )
+    results = person_results(store, day, ids, since) if ids else None
+    beds = occupancy(store, day, scenario=scenario) if who.active.height else None
+    return TreatmentFacts.of(
+        cases=cases,
+        care=care,
+        **({} if results is None else {"results": results}),
+        **({} if beds is None else {"beds": beds}),
+    )
+
+
+def treatment_orders(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> pl.DataFrame:
+    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`
+    (`treatment_rule` over `load_treatment_facts`)."""
+    return treatment_rule(load_treatment_facts(store, day, policy, scenario=scenario), day, policy)
+
+
+def treatment_rule(facts: TreatmentFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """Admissions, escalations, discharges with monitoring, and returns to care, for `day`,
+    from `facts` (the module docstring gives the rules). No orders under a policy without
+    treatment (class-B management: no isolation by order). Reads no store."""
+    routing, rule = policy.treatment, policy.discharge
+    if routing is None or rule is None:
+        log.info("policy %s orders no isolation or admission of cases", policy.id)
+        return empty_orders()
+    cases = (  # first reported, first served when beds are short
+        facts.cases.sort("case_since", "person_id").with_columns(_setting(routing).alias("setting"))
+    )
+    who = _in_care(cases, facts.care, day)
+    if who.active.height == 0 and who.monitor.height == 0:
+        return empty_orders()  # no case in care, none under monitoring: nothing to decide
+    active, admitted, monitor = who.active, who.admitted, who.monitor
     new = active.filter(
         pl.col("order_type").is_null()
         | (pl.col("run_day") < pl.col("case_since").dt.date())
         | ((pl.col("order_type") == OrderType.ADMIT.value) & pl.col("place").is_null())
     )
-    admitted = _admitted(active)
     stricter = pl.col("setting").replace_strict(_RANK, default=-1) > pl.col(
         "detail"
     ).replace_strict(_RANK, default=-1)
@@ -447,17 +544,8 @@ def treatment_orders(
         pl.col("setting"),
     )
     # monitoring after discharge: a low Ct sends the person back
-    monitor = care.filter(monitoring).join(
-        last.filter(pl.col("order_type") == OrderType.DISCHARGE.value).select("person_id"),
-        on="person_id",
-    )
     back_ct = rule.monitoring_return_ct_below or policy.testing.positive_ct_below
-    ids = ids_of(pl.concat([admitted.get_column("person_id"), monitor.get_column("person_id")]))
-    since = min(
-        [*admitted.get_column("start_at").to_list(), *monitor.get_column("start_at").to_list()],
-        default=start,
-    )
-    results = person_results(store, day, ids, since) if ids else pl.DataFrame(schema=RESULT_SCHEMA)
+    results = facts.results
     returning = (
         results.join(monitor.select("person_id", "start_at"), on="person_id")
         .filter(
@@ -477,7 +565,7 @@ def treatment_orders(
     )
     cols = ["person_id", "region_code", "setting"]
     back = pl.lit(f"monitoring test Ct < {back_ct}: back to care")
-    who = pl.concat(
+    needs = pl.concat(
         [  # served in this order when beds are short: escalations first
             escalate.select(
                 *cols, pl.lit("treatment.escalation").alias("rule"), why_up.alias("why")
@@ -490,6 +578,6 @@ def treatment_orders(
     ).unique("person_id", keep="first", maintain_order=True)
     return check_orders(
         pl.concat(
-            [_admissions(store, day, who, policy, scenario), _monitoring(day, done, policy, rule)]
+            [_admissions(facts.beds, day, needs, policy), _monitoring(day, done, policy, rule)]
         )
     )

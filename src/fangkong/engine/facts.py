@@ -1,0 +1,42 @@
+"""The facts a step's rule reads, as frames (issue 6, item 5: each step a loader, store →
+frames, and a rule, frames → orders and rows).
+
+A step's facts are a frozen dataclass of frames, one per kind, each with its schema
+(`SCHEMAS`). The step's loader reads them from a store; a caller that holds its own frames (a
+simulator, a test) builds them with `of`, which checks each frame has its columns, casts them
+to their types and leaves every kind it is not given empty. The rule then reads no store.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+import polars as pl
+
+__all__ = ["Facts"]
+
+
+class Facts:
+    """The base of a step's facts (a frozen dataclass whose fields are the kinds of `SCHEMAS`)."""
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]]
+
+    @classmethod
+    def of(cls, **frames: pl.DataFrame) -> Self:
+        """Facts from a caller's own frames: each cast to its schema's columns; a kind left out
+        is empty. TypeError names a kind the step has not, or a frame's missing columns."""
+        unknown = set(frames) - set(cls.SCHEMAS)
+        if unknown:
+            raise TypeError(f"no such kind of fact: {', '.join(sorted(unknown))}")
+        for name, frame in frames.items():
+            missing = [c for c in cls.SCHEMAS[name] if c not in frame.columns]
+            if missing:
+                raise TypeError(f"the {name} have no column {', '.join(missing)}")
+        return cls(
+            **{
+                name: frames[name].select(pl.col(c).cast(t) for c, t in schema.items())
+                if name in frames
+                else pl.DataFrame(schema=schema)
+                for name, schema in cls.SCHEMAS.items()
+            }
+        )
