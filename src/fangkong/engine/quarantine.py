@@ -38,16 +38,23 @@ gets `convert`, which ends the quarantine; positive pooled tubes are the testing
 (temporary control and single-tube retests). **A regime lifted**: an open quarantine of a
 population the policy in force no longer quarantines (class-B management from 2023-01-08
 quarantines nobody) ends on the run day, each phase not yet released getting a `release`.
+Release, conversion and a lifted regime are a loader and a rule: `load_release_facts` reads the
+open quarantines and, for the people still held (`_held`, which the rule decides by too), their
+case episodes, results and test orders (`ReleaseFacts`); `release_rule` reads no store, so a
+simulator drives it with frames of its own (`ReleaseFacts.of`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import polars as pl
 
 from fangkong.engine.facility import placements
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import (
     TIME,
@@ -60,12 +67,22 @@ from fangkong.engine.orders import (
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import (
     CENTRALIZED,
+    SCHEDULE_SCHEMA,
+    TEST_ORDER_SCHEMA,
     open_schedules,
     phase_table,
     schedule_orders,
     stored_tests,
 )
-from fangkong.engine.treatment import active_cases, case_state, negative, person_results, positive
+from fangkong.engine.treatment import (
+    CASE_SCHEMA,
+    RESULT_SCHEMA,
+    active_cases,
+    case_state,
+    negative,
+    person_results,
+    positive,
+)
 from fangkong.model.glossary import ContactTier, OrderType
 from fangkong.policy.schema import Policy
 from fangkong.policy.terms import Population, RiskLevel
@@ -75,10 +92,13 @@ from fangkong.store.person_view import current_person
 __all__ = [
     "DEPARTURE_SCHEMA",
     "PEOPLE_SCHEMA",
+    "ReleaseFacts",
     "departure_quarantine_orders",
     "issue_quarantine",
+    "load_release_facts",
     "quarantine_orders",
     "release_and_conversion_orders",
+    "release_rule",
     "without_replaced",
 ]
 
@@ -362,17 +382,14 @@ def departure_quarantine_orders(
 
 
 def _conversions(
-    store: Store,
-    day: date,
-    policy: Policy,
-    began: pl.DataFrame,
-    results: pl.DataFrame,
-    scenario: Scenario,
+    policy: Policy, cases: pl.DataFrame, began: pl.DataFrame, results: pl.DataFrame
 ) -> pl.DataFrame:
-    """`convert` for people under quarantine who are cases or have a positive single tube."""
-    ids = ids_of(began.get_column("person_id"))
-    by_case = active_cases(case_state(store, day, ids, scenario=scenario)).select(
-        "person_id", pl.col("case_since").alias("at"), pl.lit("case report").alias("what")
+    """`convert` for people under quarantine (`began`) who are cases or have a positive single
+    tube."""
+    by_case = (
+        active_cases(cases)
+        .join(began.select("person_id"), on="person_id", how="semi")
+        .select("person_id", pl.col("case_since").alias("at"), pl.lit("case report").alias("what"))
     )
     by_test = (
         results.join(began, on="person_id")
@@ -406,22 +423,15 @@ def _conversions(
     )
 
 
-def _test_days(
-    store: Store,
-    day: date,
-    phases: pl.DataFrame,
-    results: pl.DataFrame,
-    since: object,
-    scenario: Scenario,
-) -> pl.DataFrame:
-    """Per ended phase (person_id, detail): `gaps`, its test days with no negative result (null
-    when none), `gap_from`, the first of them, and `late`, those covered by a later test."""
+def _test_days(phases: pl.DataFrame, results: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
+    """Per ended phase (person_id, detail): `gaps`, its test days (of the stored `tests`
+    orders) with no negative result (null when none), `gap_from`, the first of them, and
+    `late`, those covered by a later test."""
     neg = results.filter(
         pl.col("result").is_in(["negative", "positive"]) & negative(pl.col("cut"))
     ).select("person_id", "sampled_at", pl.col("sampled_at").dt.date().alias("d"))
     tests = (
-        stored_tests(store, day, ids_of(phases.get_column("person_id")), since, scenario=scenario)
-        .join(
+        tests.join(
             phases.select("person_id", "run_day", "detail", "start_at", "end_at", "last_start"),
             on="person_id",
             suffix="_phase",
@@ -454,21 +464,85 @@ def _test_days(
     )
 
 
+@dataclass(frozen=True)
+class ReleaseFacts(Facts):
+    """What the release and conversion rule reads (`release_rule`), one frame per kind:
+
+    - `schedules`: the phases of every open quarantine at the start of the day
+      (SCHEDULE_SCHEMA: `schedule.open_schedules`);
+    - `cases`: the latest case episode of the people under quarantine (CASE_SCHEMA);
+    - `results`: their samples since the earliest start of their quarantines, each with its
+      tube's latest result (RESULT_SCHEMA: `treatment.person_results`);
+    - `tests`: the test orders stored for them from then on (TEST_ORDER_SCHEMA:
+      `schedule.stored_tests`).
+    """
+
+    schedules: pl.DataFrame
+    cases: pl.DataFrame
+    results: pl.DataFrame
+    tests: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "schedules": SCHEDULE_SCHEMA,
+        "cases": CASE_SCHEMA,
+        "results": RESULT_SCHEMA,
+        "tests": TEST_ORDER_SCHEMA,
+    }
+
+
+def _held(policy: Policy, schedules: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The phases not yet released of the open quarantines whose population `policy` no longer
+    quarantines (class-B management ends them all; the twenty measures end the quarantine of
+    secondary contacts), and the schedules of everyone else: the rule decides on those, and
+    the loader reads their results and tests (one definition for both)."""
+    lifted = [p.value for p in Population if policy.regime(p) is None]
+    ended = schedules.filter(pl.col("population").is_in(lifted) & ~pl.col("released"))
+    rest = schedules.join(ended.select("person_id").unique(), on="person_id", how="anti")
+    return ended, rest
+
+
+def load_release_facts(
+    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
+) -> ReleaseFacts:
+    """The facts of the day's releases and conversions from the store (`ReleaseFacts`): the
+    results and test orders of the people still held only."""
+    schedules = open_schedules(store, day, scenario=scenario)
+    held = _held(policy, schedules)[1]
+    if held.height == 0:
+        return ReleaseFacts.of(schedules=schedules)
+    ids = ids_of(held.get_column("person_id"))
+    since = held.get_column("start_at").min()  # the earliest start of a quarantine
+    # the test orders from then, or from the day's start when every quarantine starts later
+    # (a make-up test is not ordered beside one already ordered for the day)
+    tests_since = min(since, day_start(day))  # type: ignore[type-var]
+    return ReleaseFacts.of(
+        schedules=schedules,
+        cases=case_state(store, day, ids, scenario=scenario),
+        results=person_results(store, day, ids, since),
+        tests=stored_tests(store, day, ids, tests_since, scenario=scenario),
+    )
+
+
 def release_and_conversion_orders(
     store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """`convert` for people under quarantine found positive; `release` of each phase whose last
     day has come and whose test days all have a negative result; a make-up `test` where a
-    result is missing (the release waits for it). See the module docstring."""
-    sched = open_schedules(store, day, scenario=scenario)
-    if sched.height == 0:
+    result is missing (the release waits for it). See the module docstring. `release_rule`
+    over `load_release_facts`."""
+    return release_rule(load_release_facts(store, day, policy, scenario=scenario), day, policy)
+
+
+def release_rule(facts: ReleaseFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """The releases, conversions and make-up tests of `day` from `facts` (the module
+    docstring gives the rules). Reads no store."""
+    if facts.schedules.height == 0:
         return empty_orders()
     start, end = day_bounds(day)
-    lifted = _lifted(day, policy, sched)
-    sched = sched.join(lifted.select("person_id").unique(), on="person_id", how="anti")
+    ended, sched = _held(policy, facts.schedules)
+    lifted = _lifted(day, policy, ended)
     if sched.height == 0:
         return check_orders(lifted)
-    ids = ids_of(sched.get_column("person_id"))
     inbound = (pl.col("population") == Population.INBOUND_TRAVELLER.value).any()
     began = sched.group_by("person_id").agg(
         pl.col("start_at").min().alias("began"),
@@ -478,9 +552,8 @@ def release_and_conversion_orders(
         .cast(pl.Float64)
         .alias("cut"),
     )
-    since = began.get_column("began").min()
-    results = person_results(store, day, ids, since).join(began, on="person_id")
-    converts = _conversions(store, day, policy, began, results, scenario)
+    results = facts.results.join(began, on="person_id")
+    converts = _conversions(policy, facts.cases, began, results)
     phases = (
         sched.join(converts.select("person_id"), on="person_id", how="anti")
         .sort("person_id", "start_at")
@@ -488,7 +561,7 @@ def release_and_conversion_orders(
         .filter(~pl.col("released") & (pl.col("end_at") <= end))
         .with_columns(pl.col("end_at").dt.offset_by("-1d").alias("last_start"))
     )
-    gaps = _test_days(store, day, phases, results, since, scenario)
+    gaps = _test_days(phases, results, facts.tests)
     phases = (
         phases.join(gaps, on=["person_id", "detail"], how="left")
         .sort("person_id", "start_at")
@@ -517,10 +590,7 @@ def release_and_conversion_orders(
         .join(held.select("person_id", "gaps_from"), on="person_id")
         .filter(pl.col("sampled_at") >= pl.col("gaps_from"))
     )
-    held_ids = ids_of(held.get_column("person_id"))
-    today = stored_tests(store, day, held_ids, start, scenario=scenario).filter(
-        pl.col("start_at") == start
-    )
+    today = facts.tests.filter(pl.col("start_at") == start)
     makeup = orders_from(
         held.join(awaited.select("person_id"), on="person_id", how="anti").join(
             today.select("person_id"), on="person_id", how="anti"
@@ -562,12 +632,9 @@ def without_replaced(orders: pl.DataFrame) -> pl.DataFrame:
     return orders.filter(~gone)
 
 
-def _lifted(day: date, policy: Policy, sched: pl.DataFrame) -> pl.DataFrame:
-    """`release` today of every phase not yet released of the open quarantines whose population
-    `policy` no longer quarantines (class-B management ends them all; the twenty measures end
-    the quarantine of secondary contacts): the quarantine ends with the regime."""
-    lifted = [p.value for p in Population if policy.regime(p) is None]
-    phases = sched.filter(pl.col("population").is_in(lifted) & ~pl.col("released"))
+def _lifted(day: date, policy: Policy, phases: pl.DataFrame) -> pl.DataFrame:
+    """`release` today of the `phases` of the quarantines `policy` no longer orders (`_held`):
+    the quarantine ends with the regime."""
     if phases.height:
         log.info(
             "%d quarantines end: policy %s no longer quarantines them", phases.height, policy.id

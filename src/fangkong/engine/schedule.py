@@ -48,6 +48,8 @@ __all__ = [
     "CENTRALIZED",
     "ISSUES",
     "NO_ADDRESS",
+    "SCHEDULE_SCHEMA",
+    "TEST_ORDER_SCHEMA",
     "keep_schedules",
     "open_schedules",
     "phase_table",
@@ -69,7 +71,8 @@ _PHASE_SCHEMA: dict[str, pl.DataType] = {
     "restart": pl.Boolean(),
 }
 
-_SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
+# a phase of a person's open quarantine (`open_schedules`)
+SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
     "run_day": pl.Date(),
     "order_type": pl.String(),
@@ -85,13 +88,13 @@ _SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "released": pl.Boolean(),
 }
 # the orders that open and end a schedule, as `_fold` reads them
-_ORDER_SCHEMA = {k: t for k, t in _SCHEDULE_SCHEMA.items() if k != "released"}
+_ORDER_SCHEMA = {k: t for k, t in SCHEDULE_SCHEMA.items() if k != "released"}
 # the order types that issue a schedule: a person's schedule is the rows of the latest run that
 # issued any (`_fold`)
 ISSUES = (OrderType.QUARANTINE.value, OrderType.EXTEND.value)
 _FOLDED = (*ISSUES, OrderType.RELEASE.value, OrderType.CONVERT.value)
 # a kept phase's columns besides who and the day its order was issued (`engine_schedule`)
-_PHASE_FACTS = [c for c in _SCHEDULE_SCHEMA if c not in ("person_id", "run_day")]
+_PHASE_FACTS = [c for c in SCHEDULE_SCHEMA if c not in ("person_id", "run_day")]
 
 
 def phase_table(policy: Policy) -> pl.DataFrame:
@@ -291,7 +294,7 @@ def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) ->
     run before `day` that kept them started from, and the orders of the runs since (for
     everyone, when a run kept them), else from every order before `day`."""
     if ids is not None and not ids:
-        return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
     kept_on = kept_run(store, scenario, day) if ids is None else None
     params: dict[str, Any] = {"day": day, **scenario.params()}
     where = ""
@@ -308,14 +311,14 @@ def _open(store: Store, day: date, ids: list[int] | None, scenario: Scenario) ->
         _ORDER_SCHEMA,
     )
     kept = (
-        pl.DataFrame(schema=_SCHEDULE_SCHEMA)
+        pl.DataFrame(schema=SCHEDULE_SCHEMA)
         if kept_on is None
         else read(
             store,
             f"SELECT person_id, issued_day AS run_day, {', '.join(_PHASE_FACTS)}"
             f" FROM engine_schedule k WHERE {scenario.visible('k')} AND k.run_day = :p_day",
             {"p_day": kept_on, **scenario.params()},
-            _SCHEDULE_SCHEMA,
+            SCHEDULE_SCHEMA,
         )
     )
     return _fold(kept, orders)
@@ -328,14 +331,14 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     released by a release of the same phase (detail) issued on that day or later, unless a
     convert on that day or later ended it, and kept only while a phase is not released."""
     if kept.height == 0 and orders.height == 0:
-        return pl.DataFrame(schema=_SCHEDULE_SCHEMA)
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
     # one lazy plan: the fold runs on every run (and again for the state at its end), mostly
     # over a few thousand rows, where each eager step would cost more than its work
     given = orders.lazy()
     issued = given.filter(pl.col("order_type").is_in(ISSUES)).with_columns(
         pl.lit(False).alias("released")
     )
-    phases = pl.concat([kept.lazy(), issued.select(*_SCHEDULE_SCHEMA)])
+    phases = pl.concat([kept.lazy(), issued.select(*SCHEDULE_SCHEMA)])
     latest = phases.filter(pl.col("run_day") == pl.col("run_day").max().over("person_id"))
     since = latest.group_by("person_id").agg(pl.col("run_day").first().alias("latest"))
     ends = (
@@ -355,7 +358,7 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
         .join(converted.unique(), on="person_id", how="anti")
         .filter(~pl.col("released").all().over("person_id"))
         .sort("person_id", "start_at", maintain_order=True)
-        .select(*_SCHEDULE_SCHEMA)
+        .select(*SCHEDULE_SCHEMA)
         .collect()
     )
 
@@ -376,12 +379,20 @@ def stored_tests(
     store: Store, day: date, ids: list[int], since: object, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """The `test` orders of the people `ids` stored by runs before `day`, starting at `since` or
-    later: person_id, run_day, start_at, detail."""
+    later (TEST_ORDER_SCHEMA)."""
     return read(
         store,
         f"SELECT person_id, run_day, start_at, detail FROM engine_order o"
         f" WHERE order_type = 'test' AND run_day < :day AND start_at >= :since"
         f" AND {scenario.visible('o')} AND person_id IN ({IDS})",
         {"day": day, "since": since, "ids": ids, **scenario.params()},
-        {"person_id": pl.Int64(), "run_day": pl.Date(), "start_at": TIME, "detail": pl.String()},
+        TEST_ORDER_SCHEMA,
     )
+
+
+TEST_ORDER_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "run_day": pl.Date(),
+    "start_at": TIME,
+    "detail": pl.String(),
+}
