@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from fangkong.engine.frames import LOCAL_ZONE
-from fangkong.engine.treatment import TreatmentFacts, treatment_rule
+from fangkong.engine.treatment import TreatmentFacts, isolation_lifted, treatment_rule
 from fangkong.policy import load_policy
 
 NINTH = "cn-2022-06-28"
@@ -156,3 +156,18 @@ def test_nothing_in_care_orders_nothing() -> None:
     # class-B management orders no isolation: not even for a new case
     class_b = TreatmentFacts.of(cases=_cases((1, "confirmed", "mild", "2022-07-10 08:00")))
     assert treatment_rule(class_b, D, load_policy("cn-2023-01-08")).height == 0
+
+
+def test_class_b_discharges_the_cases_still_admitted() -> None:
+    facts = TreatmentFacts.of(
+        cases=_cases(
+            (1, "confirmed", "mild", "2022-07-05 08:00"),
+            (2, "confirmed", "mild", "2022-07-06 08:00"),
+        ),
+        care=_care((1, "admit", "FC-1", SHELTER, "2022-07-05 00:00", None)),  # 2 was never in
+    )
+    lifted = isolation_lifted(facts, D, load_policy("cn-2023-01-08"))
+    assert lifted.select("person_id", "order_type", "place", "rule").rows() == [
+        (1, "discharge", "FC-1", "treatment.isolation_lifted")
+    ]
+    assert isolation_lifted(facts, D, load_policy(NINTH)).height == 0  # it orders isolation

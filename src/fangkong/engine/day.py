@@ -95,7 +95,7 @@ from fangkong.engine.schedule import keep_schedules, open_schedules
 from fangkong.engine.state import forget_later, kept_state, note_orders, note_watermarks
 from fangkong.engine.testing import pooled_testing_orders
 from fangkong.engine.tracing import cases_to_trace, trace_contacts
-from fangkong.engine.treatment import isolation_lifted, treatment_orders
+from fangkong.engine.treatment import isolation_lifted, load_treatment_facts, treatment_rule
 from fangkong.engine.zones import store_areas
 from fangkong.engine.zones_departures import area_departures
 from fangkong.engine.zones_kept import areas_of_run
@@ -203,7 +203,8 @@ def run_day(
         departures = area_departures(
             store, day, policy, areas, scenario=scenario, marks=marks
         ).filter(~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode()))
-        treatment = treatment_orders(store, day, policy, scenario=scenario)
+        care = load_treatment_facts(store, day, policy, scenario=scenario)
+        treatment = treatment_rule(care, day, policy)
         outcomes = derived_outcomes(store, treatment, scenario, day)
         orders = concat_orders(
             [
@@ -214,7 +215,7 @@ def run_day(
                 ),
                 release_and_conversion_orders(store, day, policy, scenario=scenario),
                 treatment,
-                isolation_lifted(store, day, policy, scenario=scenario),
+                isolation_lifted(care, day, policy),
                 border_orders(store, day, policy, scenario=scenario, marks=marks),
                 area_round_orders(store, day, policy, areas, scenario=scenario),
             ]

@@ -379,37 +379,6 @@ def _admitted(active: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def isolation_lifted(
-    store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
-) -> pl.DataFrame:
-    """Under a policy that orders no isolation of cases (class-B management), the cases still
-    admitted by earlier orders are discharged today: `discharge` (the isolation by order ends;
-    the bed is freed). Not a recovery: no outcome event is derived from these."""
-    if policy.treatment is not None and policy.discharge is not None:
-        return empty_orders()
-    cases = case_state(store, day, scenario=scenario)
-    care = _care(store, day, scenario, cases).filter(
-        pl.col("order_type") != OrderType.MONITOR.value
-    )
-    if care.height == 0:
-        return empty_orders()
-    admitted = _admitted(active_cases(cases).join(care, on="person_id"))
-    if admitted.height:
-        log.info("%d cases leave isolation: policy %s orders none", admitted.height, policy.id)
-    return orders_from(
-        admitted,
-        OrderType.DISCHARGE,
-        start_at=day_start(day),
-        place="place",
-        detail=pl.lit("isolation by order lifted"),
-        rule="treatment.isolation_lifted",
-        policy_id=policy.id,
-        reason=pl.format(
-            "policy {} orders no isolation of cases: leaves {}", pl.lit(policy.id), "detail"
-        ),
-    )
-
-
 # -- the step: a loader and a rule ---------------------------------------------------------------
 
 
@@ -472,14 +441,15 @@ def _in_care(cases: pl.DataFrame, care: pl.DataFrame, day: date) -> _InCare:
 def load_treatment_facts(
     store: Store, day: date, policy: Policy, *, scenario: Scenario = LIVE
 ) -> TreatmentFacts:
-    """The facts of the treatment decisions of `day` from the store (`TreatmentFacts`): none
-    under a policy without treatment (class-B management), and no results or beds on a day
-    with nobody in care and nobody under monitoring."""
-    if policy.treatment is None or policy.discharge is None:
-        return TreatmentFacts.of()
+    """The facts of the treatment decisions of `day` from the store (`TreatmentFacts`): no
+    results or beds under a policy without treatment (class-B management: who is in care is
+    all `isolation_lifted` asks) or on a day with nobody in care and nobody under
+    monitoring."""
     cases = case_state(store, day, scenario=scenario)
     care = _care(store, day, scenario, cases)
     who = _in_care(cases, care, day)
+    if policy.treatment is None or policy.discharge is None:  # who leaves isolation is enough
+        return TreatmentFacts.of(cases=cases, care=care)
     if who.active.height == 0 and who.monitor.height == 0:
         return TreatmentFacts.of(cases=cases, care=care)
     ids = ids_of(
@@ -505,6 +475,30 @@ def treatment_orders(
     """Admissions, escalations, discharges with monitoring, and returns to care, for `day`
     (`treatment_rule` over `load_treatment_facts`)."""
     return treatment_rule(load_treatment_facts(store, day, policy, scenario=scenario), day, policy)
+
+
+def isolation_lifted(facts: TreatmentFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """Under a policy that orders no isolation of cases (class-B management), the cases still
+    admitted by earlier orders are discharged today: `discharge` (the isolation by order ends;
+    the bed is freed). Not a recovery: `run_day` derives no outcome event from these (it
+    derives them from `treatment_rule`'s discharges only). Reads no store."""
+    if policy.treatment is not None and policy.discharge is not None:
+        return empty_orders()
+    admitted = _in_care(facts.cases, facts.care, day).admitted
+    if admitted.height:
+        log.info("%d cases leave isolation: policy %s orders none", admitted.height, policy.id)
+    return orders_from(
+        admitted,
+        OrderType.DISCHARGE,
+        start_at=day_start(day),
+        place="place",
+        detail=pl.lit("isolation by order lifted"),
+        rule="treatment.isolation_lifted",
+        policy_id=policy.id,
+        reason=pl.format(
+            "policy {} orders no isolation of cases: leaves {}", pl.lit(policy.id), "detail"
+        ),
+    )
 
 
 def treatment_rule(facts: TreatmentFacts, day: date, policy: Policy) -> pl.DataFrame:
