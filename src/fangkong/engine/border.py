@@ -27,29 +27,51 @@ above), and fewer arrivals in the last of those weeks than `reward_max_weekly_fl
 `reward_route` (place = the flight number, start = 00:00 the next day, no end: the route may add
 `reward_extra_weekly_flights` a week up to the cap), once per streak: not if it was rewarded in
 those days.
+
+The circuit breaker is a loader and a rule: `load_circuit_facts` reads the flight arrivals of
+its window, their results and case episodes, and the routes rewarded (`CircuitFacts`);
+`circuit_breaker_rule` reads no store, so a simulator drives it with frames of its own
+(`CircuitFacts.of`). The window is one function (`_window`) for both.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 import polars as pl
 
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import day_bounds, ids_of, midnight, read
 from fangkong.engine.orders import TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.quarantine import issue_quarantine
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.schedule import CENTRALIZED
 from fangkong.engine.state import run_memo
-from fangkong.engine.treatment import case_state, person_results, positive
+from fangkong.engine.treatment import (
+    CASE_SCHEMA,
+    RESULT_SCHEMA,
+    case_state,
+    person_results,
+    positive,
+)
 from fangkong.errors import PolicyError
 from fangkong.model.glossary import OrderType
 from fangkong.policy.schema import CircuitBreaker, Policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
 
-__all__ = ["NO_FLIGHT", "border_orders", "circuit_breaker_orders", "run_arrivals"]
+__all__ = [
+    "NO_FLIGHT",
+    "CircuitFacts",
+    "border_orders",
+    "circuit_breaker_orders",
+    "circuit_breaker_rule",
+    "load_circuit_facts",
+    "run_arrivals",
+]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +176,68 @@ def border_orders(
     return check_orders(pl.concat([transfer, quarantine, suspend]))
 
 
+@dataclass(frozen=True)
+class CircuitFacts(Facts):
+    """What the circuit breaker reads (`circuit_breaker_rule`), one frame per kind:
+
+    - `arrivals`: the flight arrivals of the window the breaker looks back over (the inbound
+      regime's days, or the reward's streak if longer) up to the end of the day;
+    - `results`: their samples since the earliest of them, each with its tube's latest result
+      (RESULT_SCHEMA: `treatment.person_results`);
+    - `cases`: their latest case episodes (CASE_SCHEMA);
+    - `rewarded`: the routes rewarded in the reward's days before the day (one reward a
+      streak).
+    """
+
+    arrivals: pl.DataFrame
+    results: pl.DataFrame
+    cases: pl.DataFrame
+    rewarded: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "arrivals": _ARRIVAL_SCHEMA,
+        "results": RESULT_SCHEMA,
+        "cases": CASE_SCHEMA,
+        "rewarded": {"flight": pl.String()},
+    }
+
+
+def _window(day: date, policy: Policy, breaker: CircuitBreaker) -> tuple[timedelta, datetime]:
+    """How long after an arrival a positive passenger counts (the inbound regime's days), and
+    the earliest arrival the breaker reads (that window, or the reward's streak if longer)."""
+    regime = policy.regime(Population.INBOUND_TRAVELLER)
+    if regime is None:  # refused when the policy is loaded (`Policy` validation)
+        raise PolicyError(f"{policy.id}: a circuit breaker without an inbound regime")
+    window = timedelta(days=regime.total_days)
+    streak = timedelta(days=breaker.reward_after_zero_positive_days)
+    return window, day_bounds(day)[0] - max(window, streak - timedelta(days=1))
+
+
+def load_circuit_facts(
+    store: Store, day: date, policy: Policy, breaker: CircuitBreaker, *, scenario: Scenario = LIVE
+) -> CircuitFacts:
+    """The facts of the circuit breaker's decisions of `day` from the store (`CircuitFacts`)."""
+    _, since = _window(day, policy, breaker)
+    flown = _arrivals(store, since, day_bounds(day)[1]).filter(pl.col("flight").is_not_null())
+    if flown.height == 0:
+        return CircuitFacts.of()
+    ids = ids_of(flown.get_column("person_id"))
+    first = day - timedelta(days=breaker.reward_after_zero_positive_days)
+    return CircuitFacts.of(
+        arrivals=flown,
+        results=person_results(store, day, ids, flown.get_column("arrived_at").min()),
+        cases=case_state(store, day, ids, scenario=scenario),
+        rewarded=read(
+            store,
+            "SELECT DISTINCT place AS flight FROM engine_order o"
+            " WHERE order_type = 'reward_route' AND run_day >= :first AND run_day < :day"
+            f" AND {scenario.visible('o')}",
+            {"first": first, "day": day, **scenario.params()},
+            {"flight": pl.String()},
+        ),
+    )
+
+
 def circuit_breaker_orders(
     store: Store,
     day: date,
@@ -162,29 +246,31 @@ def circuit_breaker_orders(
     *,
     scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
+    """`suspend_route` and `reward_route` of `day` (`circuit_breaker_rule` over
+    `load_circuit_facts`)."""
+    facts = load_circuit_facts(store, day, policy, breaker, scenario=scenario)
+    return circuit_breaker_rule(facts, day, policy, breaker)
+
+
+def circuit_breaker_rule(
+    facts: CircuitFacts, day: date, policy: Policy, breaker: CircuitBreaker
+) -> pl.DataFrame:
     """`suspend_route` for the flight arrivals whose positive passengers reach a threshold on
     `day`, and `reward_route` for the routes with no positive passenger for the reward's weeks
-    (see the module docstring for the counting)."""
-    regime = policy.regime(Population.INBOUND_TRAVELLER)
-    if regime is None:  # refused when the policy is loaded (`Policy` validation)
-        raise PolicyError(f"{policy.id}: a circuit breaker without an inbound regime")
-    window = timedelta(days=regime.total_days)
-    streak = timedelta(days=breaker.reward_after_zero_positive_days)
-    start, end = day_bounds(day)
-    flown = _arrivals(store, start - max(window, streak - timedelta(days=1)), end).filter(
+    (see the module docstring for the counting), from `facts`. Reads no store."""
+    window, since = _window(day, policy, breaker)
+    flown = facts.arrivals.filter(
         pl.col("flight").is_not_null()
+        & (pl.col("arrived_at") >= since)
+        & (pl.col("arrived_at") < day_bounds(day)[1])
     )
     if flown.height == 0:
         return empty_orders()
-    ids = ids_of(flown.get_column("person_id"))
-    since = flown.get_column("arrived_at").min()
     cut = policy.testing.inbound_positive_ct_below
-    tests = (
-        person_results(store, day, ids, since)
-        .filter((pl.col("members") == 1) & positive(cut))
-        .select("person_id", pl.col("sampled_at").alias("at"), pl.col("reported_at").alias("known"))
+    tests = facts.results.filter((pl.col("members") == 1) & positive(cut)).select(
+        "person_id", pl.col("sampled_at").alias("at"), pl.col("reported_at").alias("known")
     )
-    cases = case_state(store, day, ids, scenario=scenario).select(
+    cases = facts.cases.select(
         "person_id", pl.col("case_since").alias("at"), pl.col("case_since").alias("known")
     )
     # each positive passenger of a flight arrival, when it was known
@@ -200,7 +286,7 @@ def circuit_breaker_orders(
         pl.concat(
             [
                 _suspensions(positives, day, policy, breaker),
-                _rewards(store, flown, positives, day, policy, breaker, scenario),
+                _rewards(flown, positives, facts.rewarded, day, policy, breaker),
             ]
         )
     )
@@ -258,18 +344,17 @@ def _suspensions(
 
 
 def _rewards(
-    store: Store,
     flown: pl.DataFrame,
     positives: pl.DataFrame,
+    rewarded: pl.DataFrame,
     day: date,
     policy: Policy,
     breaker: CircuitBreaker,
-    scenario: Scenario,
 ) -> pl.DataFrame:
     """`reward_route` for each route (flight number) that, in the reward's days before `day`,
     flew in every week of them and had no positive passenger known by the day's end, flew fewer
-    arrivals in the last week than the reward's cap, and was not rewarded in those days (one
-    reward per streak)."""
+    arrivals in the last week than the reward's cap, and was not rewarded in those days
+    (`rewarded`: one reward per streak)."""
     days = breaker.reward_after_zero_positive_days
     # the streak's days end the day before: the arrivals of the day are not yet tested
     last, first = day - timedelta(days=1), day - timedelta(days=days)
@@ -299,13 +384,6 @@ def _rewards(
     )
     if routes.height == 0:
         return empty_orders()
-    rewarded = read(
-        store,
-        "SELECT DISTINCT place AS flight FROM engine_order o WHERE order_type = 'reward_route'"
-        f" AND run_day >= :first AND run_day < :day AND {scenario.visible('o')}",  # one a streak
-        {"first": first, "day": day, **scenario.params()},
-        {"flight": pl.String()},
-    )
     routes = routes.join(rewarded, on="flight", how="anti").sort("flight")
     if routes.height:
         log.info("circuit breaker: %d routes rewarded", routes.height)
