@@ -7,20 +7,17 @@ weeks with no positive passenger may fly one more flight a week, once a streak."
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
 from fangkong.engine.border import CircuitFacts, circuit_breaker_rule
-from fangkong.engine.frames import LOCAL_ZONE
 from fangkong.policy import load_policy
+
+from .rule_frames import at
 
 JUNE_2020 = load_policy("cn-2020-06-08")
 BREAKER = JUNE_2020.inbound.circuit_breaker
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE)
 
 
 def _arrivals(flight: str, people: range, arrived: str) -> list[dict[str, object]]:

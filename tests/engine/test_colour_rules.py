@@ -6,33 +6,23 @@ their edges."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
 from fangkong.engine.colour_facts import ColourFacts, lookback_bounds
 from fangkong.engine.colours import colours_rule
-from fangkong.engine.frames import LOCAL_ZONE
 from fangkong.model.glossary import CodeReason, CodeSource
 from fangkong.policy import Population, QuarantineKind, load_policy
+
+from .rule_frames import at, episodes
 
 NINTH, TWENTY = "cn-2022-06-28", "cn-2022-11-11"
 CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
 HOME = QuarantineKind.HOME_ISOLATION.value
 CONTACT, SECONDARY = Population.CLOSE_CONTACT.value, Population.SECONDARY_CONTACT.value
 D = date(2022, 7, 10)
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE)
-
-
-def _cases(**columns: list[object]) -> pl.DataFrame:
-    """Case episodes (CASE_SCHEMA), the columns the rule does not read left null."""
-    n = len(columns["person_id"])
-    blank = {c: [None] * n for c in ("severity", "region_code", "outcome_at", "ended_by")}
-    return pl.DataFrame({**blank, **columns})
 
 
 def _facts(tested: dict[int, str | None], **frames: pl.DataFrame) -> ColourFacts:
@@ -64,13 +54,10 @@ def test_each_fact_gives_its_reason_and_colour() -> None:
     recent = "2022-07-09 09:00"  # within the 9th edition's 7 days
     facts = _facts(
         {k: recent for k in range(1, 14)},
-        cases=_cases(
-            person_id=[1, 2],
-            case_id=["C1", "C2"],
-            case_since=[at("2022-07-08 10:00"), at("2022-06-01 10:00")],
-            diagnosis=["confirmed", "confirmed"],
-            outcome_at=[None, at("2022-06-20 10:00")],  # 2 was cured
-            ended_by=[None, "cured"],
+        cases=episodes(
+            (1, "confirmed", None, "2022-07-08 10:00"),
+            (2, "confirmed", None, "2022-06-01 10:00"),
+            ended={2: ("2022-06-20 10:00", "cured")},
         ),
         phases=pl.DataFrame(
             {
@@ -166,12 +153,7 @@ def test_the_lookback_and_the_lapse_at_their_edges() -> None:
 def test_the_people_asked_for_and_the_validity_window() -> None:
     facts = _facts(
         {1: "2022-07-09 09:00"},
-        cases=_cases(
-            person_id=[2],
-            case_id=["C2"],
-            case_since=[at("2022-07-10 10:00")],
-            diagnosis=["asymptomatic"],
-        ),
+        cases=episodes((2, "asymptomatic", None, "2022-07-10 10:00")),
     )
     rules = load_policy(TWENTY)
     result = colours_rule(facts, rules, D, pl.Series([1, 2, 99]))

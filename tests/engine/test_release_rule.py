@@ -7,23 +7,20 @@ regime that no longer quarantines a population ends its quarantines."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.frames import LOCAL_ZONE
 from fangkong.engine.quarantine import ReleaseFacts, release_rule
 from fangkong.policy import Population, QuarantineKind, load_policy
+
+from .rule_frames import at, episodes
 
 NINTH, TWENTY = "cn-2022-06-28", "cn-2022-11-11"
 D = date(2022, 7, 10)
 CENTRALIZED = QuarantineKind.CENTRALIZED_QUARANTINE.value
 HOME = QuarantineKind.HOME_HEALTH_MONITORING.value
 CONTACT, SECONDARY = Population.CLOSE_CONTACT.value, Population.SECONDARY_CONTACT.value
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE)
 
 
 def _schedule(pid: int, population: str = CONTACT) -> list[dict[str, object]]:
@@ -138,18 +135,7 @@ def test_release_hold_and_conversion() -> None:
 
 def test_a_case_report_converts_and_a_lifted_regime_releases() -> None:
     results = [_result(p, d, "negative", None) for p in (1, 2, 3) for d in ("2022-07-05 09:00",)]
-    cases = pl.DataFrame(
-        {
-            "person_id": [3],
-            "case_id": ["C3"],
-            "case_since": [at("2022-07-09 10:00")],
-            "diagnosis": ["confirmed"],
-            "severity": ["mild"],
-            "region_code": ["310101"],
-            "outcome_at": [None],
-            "ended_by": [None],
-        }
-    )
+    cases = episodes((3, "confirmed", "mild", "2022-07-09 10:00"))
     facts = _facts(results, population=SECONDARY)
     facts = ReleaseFacts.of(
         schedules=facts.schedules, cases=cases, results=facts.results, tests=facts.tests

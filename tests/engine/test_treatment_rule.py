@@ -7,37 +7,18 @@ a monitoring result of Ct < 35."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
-from fangkong.engine.frames import LOCAL_ZONE
 from fangkong.engine.treatment import TreatmentFacts, isolation_lifted, treatment_rule
 from fangkong.policy import load_policy
+
+from .rule_frames import at, episodes
 
 NINTH = "cn-2022-06-28"
 D = date(2022, 7, 10)
 SHELTER, DESIGNATED = "shelter_hospital", "designated_hospital"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE)
-
-
-def _cases(*rows: tuple[int, str, str | None, str]) -> pl.DataFrame:
-    """Open episodes: (person, diagnosis, severity, opened)."""
-    return pl.DataFrame(
-        {
-            "person_id": [r[0] for r in rows],
-            "case_id": [f"C{r[0]}" for r in rows],
-            "case_since": [at(r[3]) for r in rows],
-            "diagnosis": [r[1] for r in rows],
-            "severity": [r[2] for r in rows],
-            "region_code": ["310101"] * len(rows),
-            "outcome_at": [None] * len(rows),
-            "ended_by": [None] * len(rows),
-        }
-    )
 
 
 def _care(*rows: tuple[int, str, str | None, str | None, str, str | None]) -> pl.DataFrame:
@@ -92,7 +73,7 @@ def _orders(facts: TreatmentFacts) -> dict[int, list[tuple[str, str | None, str]
 
 def test_admission_escalation_discharge_and_return() -> None:
     facts = TreatmentFacts.of(
-        cases=_cases(
+        cases=episodes(
             (1, "confirmed", "mild", "2022-07-10 08:00"),  # new: the one shelter bed
             (2, "confirmed", None, "2022-07-10 09:00"),  # new, routed as mild: no bed left
             (3, "confirmed", "severe", "2022-07-05 08:00"),  # in a shelter, now severe
@@ -136,7 +117,7 @@ def test_admission_escalation_discharge_and_return() -> None:
 
 def test_results_too_close_or_too_weak_keep_a_case_in() -> None:
     facts = TreatmentFacts.of(
-        cases=_cases((4, "confirmed", "mild", "2022-07-01 08:00")),
+        cases=episodes((4, "confirmed", "mild", "2022-07-01 08:00")),
         care=_care((4, "admit", "FC-1", SHELTER, "2022-07-01 00:00", None)),
         results=_results(
             (4, "2022-07-08 08:00", "negative", 36.0),
@@ -154,13 +135,13 @@ def test_results_too_close_or_too_weak_keep_a_case_in() -> None:
 def test_nothing_in_care_orders_nothing() -> None:
     assert treatment_rule(TreatmentFacts.of(), D, load_policy(NINTH)).height == 0
     # class-B management orders no isolation: not even for a new case
-    class_b = TreatmentFacts.of(cases=_cases((1, "confirmed", "mild", "2022-07-10 08:00")))
+    class_b = TreatmentFacts.of(cases=episodes((1, "confirmed", "mild", "2022-07-10 08:00")))
     assert treatment_rule(class_b, D, load_policy("cn-2023-01-08")).height == 0
 
 
 def test_class_b_discharges_the_cases_still_admitted() -> None:
     facts = TreatmentFacts.of(
-        cases=_cases(
+        cases=episodes(
             (1, "confirmed", "mild", "2022-07-05 08:00"),
             (2, "confirmed", "mild", "2022-07-06 08:00"),
         ),

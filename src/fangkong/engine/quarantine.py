@@ -38,10 +38,12 @@ gets `convert`, which ends the quarantine; positive pooled tubes are the testing
 (temporary control and single-tube retests). **A regime lifted**: an open quarantine of a
 population the policy in force no longer quarantines (class-B management from 2023-01-08
 quarantines nobody) ends on the run day, each phase not yet released getting a `release`.
-Release, conversion and a lifted regime are a loader and a rule: `load_release_facts` reads the
-open quarantines and, for the people still held (`_held`, which the rule decides by too), their
-case episodes, results and test orders (`ReleaseFacts`); `release_rule` reads no store, so a
-simulator drives it with frames of its own (`ReleaseFacts.of`).
+Issuing and releasing are each a loader and a rule, and the rules read no store, so a simulator
+drives them with frames of its own (`IssueFacts.of`, `ReleaseFacts.of`): `load_issue_facts`
+reads, for the people of the populations the policy quarantines (`_managed`, which the rule
+decides by too), their case episodes, homes, open quarantines and rooms, and `issue_rule`
+decides; `load_release_facts` reads the open quarantines and, for the people still held
+(`_held`, likewise), their case episodes, results and test orders, and `release_rule` decides.
 """
 
 from __future__ import annotations
@@ -92,9 +94,12 @@ from fangkong.store.person_view import current_person
 __all__ = [
     "DEPARTURE_SCHEMA",
     "PEOPLE_SCHEMA",
+    "IssueFacts",
     "ReleaseFacts",
     "departure_quarantine_orders",
     "issue_quarantine",
+    "issue_rule",
+    "load_issue_facts",
     "load_release_facts",
     "quarantine_orders",
     "release_and_conversion_orders",
@@ -114,11 +119,79 @@ PEOPLE_SCHEMA: dict[str, pl.DataType] = {
     "transfer": pl.Boolean(),  # order a closed-loop transfer to a centralized first phase
 }
 
+# a person's residence (`store.person_view.current_person`)
+HOME_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.Int64(), "region_code": pl.String()}
+
 DEPARTURE_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),
     "left_at": TIME,  # when the person left the area
     "risk_level": pl.String(),  # RiskLevel of the area they left: high | medium
 }
+
+
+@dataclass(frozen=True)
+class IssueFacts(Facts):
+    """What the quarantine rule reads (`issue_rule`), one frame per kind:
+
+    - `people`: whom to quarantine (PEOPLE_SCHEMA: the day's contacts, people who left a risk
+      area, inbound travellers);
+    - `cases`: their latest case episodes (CASE_SCHEMA);
+    - `homes`: their residence at the end of the day (HOME_SCHEMA: `person_view`);
+    - `schedules`: the phases of their open quarantines (SCHEDULE_SCHEMA);
+    - `rooms`: their placements at a quarantine site at the start of the day (person_id, place).
+    """
+
+    people: pl.DataFrame
+    cases: pl.DataFrame
+    homes: pl.DataFrame
+    schedules: pl.DataFrame
+    rooms: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "people": PEOPLE_SCHEMA,
+        "cases": CASE_SCHEMA,
+        "homes": HOME_SCHEMA,
+        "schedules": SCHEDULE_SCHEMA,
+        "rooms": {"person_id": pl.Int64(), "place": pl.String()},
+    }
+
+
+def _managed(people: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The `people` of the populations `policy` quarantines: the rule decides on them, and the
+    loader reads their facts (one definition for both)."""
+    populations = phase_table(policy).get_column("population").unique()
+    return people.filter(pl.col("population").is_in(populations.implode()))
+
+
+def load_issue_facts(
+    store: Store,
+    day: date,
+    policy: Policy,
+    people: pl.DataFrame,
+    *,
+    scenario: Scenario = LIVE,
+) -> IssueFacts:
+    """The facts of the quarantine orders for `people` (PEOPLE_SCHEMA) from the store
+    (`IssueFacts`): those of the people the policy quarantines only."""
+    people = people.select(pl.col(c).cast(t) for c, t in PEOPLE_SCHEMA.items())
+    managed = _managed(people, policy)
+    if managed.height == 0:
+        return IssueFacts.of(people=people)
+    ids = ids_of(managed.get_column("person_id"))
+    return IssueFacts.of(
+        people=people,
+        cases=case_state(store, day, ids, scenario=scenario),
+        homes=read(
+            store,
+            f"SELECT person_id, region_code FROM {current_person(':end', person_ids=IDS)} p",
+            {"ids": ids, "end": day_bounds(day)[1]},
+            HOME_SCHEMA,
+        ),
+        schedules=open_schedules(store, day, ids, scenario=scenario),
+        rooms=placements(store, day, scenario=scenario)
+        .filter(pl.col("order_type") != OrderType.ADMIT.value)
+        .select("person_id", "place"),
+    )
 
 
 def issue_quarantine(
@@ -129,31 +202,34 @@ def issue_quarantine(
     *,
     scenario: Scenario = LIVE,
 ) -> pl.DataFrame:
-    """Quarantine orders for `people` (PEOPLE_SCHEMA): new schedules for those not in an open
-    quarantine, extensions for those who are; active cases and populations the policy does not
-    quarantine get none (logged as counts). The one implementation behind contacts, people who
-    left a risk area and inbound travellers."""
-    people = people.select(pl.col(c).cast(t) for c, t in PEOPLE_SCHEMA.items())
+    """Quarantine orders for `people` (PEOPLE_SCHEMA): `issue_rule` over `load_issue_facts`.
+    The one implementation behind contacts, people who left a risk area and inbound
+    travellers."""
+    facts = load_issue_facts(store, day, policy, people, scenario=scenario)
+    return issue_rule(facts, day, policy)
+
+
+def issue_rule(facts: IssueFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """Quarantine orders for `facts.people`: new schedules for those not in an open quarantine,
+    extensions for those who are; active cases and populations the policy does not quarantine
+    get none (logged as counts). Reads no store."""
     phases = phase_table(policy)
-    managed = pl.col("population").is_in(phases.get_column("population").unique().implode())
-    if (unmanaged := people.filter(~managed).height) > 0:
+    people = _managed(facts.people, policy)
+    if (unmanaged := facts.people.height - people.height) > 0:
         log.info("%d people of populations policy %s does not quarantine", unmanaged, policy.id)
-    people = people.filter(managed)
     if people.height == 0:
         return empty_orders()
-    ids = ids_of(people.get_column("person_id"))
-    cases = active_cases(case_state(store, day, ids, scenario=scenario)).select("person_id")
+    cases = (
+        active_cases(facts.cases)
+        .join(people.select("person_id"), on="person_id", how="semi")
+        .select("person_id")
+        .unique()
+    )
     if cases.height:
         log.info("%d people to quarantine are cases already: treatment's", cases.height)
-    home = read(
-        store,
-        f"SELECT person_id, region_code FROM {current_person(':end', person_ids=IDS)} p",
-        {"ids": ids, "end": day_bounds(day)[1]},
-        {"person_id": pl.Int64(), "region_code": pl.String()},
-    )
     people = (
         people.join(cases, on="person_id", how="anti")
-        .join(home, on="person_id", how="left")
+        .join(facts.homes, on="person_id", how="left")
         .with_columns(
             pl.coalesce("address", "region_code").alias("address"),
             pl.lit(None, pl.String).alias("room"),
@@ -161,7 +237,7 @@ def issue_quarantine(
         .drop("region_code")
     )
     current = (
-        open_schedules(store, day, ids, scenario=scenario)
+        facts.schedules.join(people.select("person_id").unique(), on="person_id", how="semi")
         .group_by("person_id")
         .agg(
             pl.col("end_at").max().alias("current_end"),
@@ -174,13 +250,14 @@ def issue_quarantine(
     new = schedule_orders(people.join(current, on="person_id", how="anti"), day, policy)
     if (over := people.height - current.height - new.get_column("person_id").n_unique()) > 0:
         log.info("%d people found after their whole quarantine period: no orders", over)
-    rooms = placements(store, day, scenario=scenario).filter(
-        pl.col("order_type") != OrderType.ADMIT.value
-    )
     again = (
         people.drop("room")
         .join(current, on="person_id")
-        .join(rooms.select("person_id", pl.col("place").alias("room")), on="person_id", how="left")
+        .join(
+            facts.rooms.select("person_id", pl.col("place").alias("room")),
+            on="person_id",
+            how="left",
+        )
     )
     if again.height == 0:
         return check_orders(new)
