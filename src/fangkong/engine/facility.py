@@ -21,21 +21,28 @@ later days (a `transfer` when a room frees). Orders of people without an address
 `address`) are not given a room. Decisions read those typed columns, never the reasons' words.
 
 Call it once per day over all the day's orders (quarantine, border, treatment together), so that
-they draw on the same rooms.
+they draw on the same rooms. It is a loader and a rule: `load_facility_facts` reads the open
+quarantines, who is placed, the beds at the start of the day and of the occupancy trend, and
+where the people wanting a room may go (`FacilityFacts`; who wants one is `_demand`, which the
+rule decides by too); `facility_rule` reads no store, so a simulator drives it with frames of its
+own (`FacilityFacts.of`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import polars as pl
 
 from fangkong.engine.episode import episode_ctes
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, among_ids, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.schedule import CENTRALIZED, open_schedules
+from fangkong.engine.schedule import CENTRALIZED, SCHEDULE_SCHEMA, open_schedules
 from fangkong.engine.state import keep_rows, kept_day, kept_run, read_once, run_kept
 from fangkong.model.glossary import FacilityKind, OrderType, Waiting
 from fangkong.policy.schema import Facilities
@@ -49,10 +56,14 @@ __all__ = [
     "OCCUPANCY_SCHEMA",
     "OCCUPIED_SCHEMA",
     "PLACED",
+    "REGION_SCHEMA",
+    "FacilityFacts",
     "allocate",
     "assign_facilities",
     "empty_occupancy",
+    "facility_rule",
     "keep_placements",
+    "load_facility_facts",
     "occupancy",
     "placements",
 ]
@@ -445,11 +456,13 @@ def _needs_room() -> pl.Expr:
 _SUPERSEDING = (OrderType.EXTEND.value, OrderType.CONVERT.value)
 
 
-def _waiting(store: Store, day: date, scenario: Scenario, orders: pl.DataFrame) -> pl.DataFrame:
-    """Stored open centralized phases still without a room: a `transfer` each, to be placed;
-    none for a schedule the day's `orders` supersede (a transfer ending with the replaced
-    phase would stand beside the extension's own)."""
-    phases = open_schedules(store, day, scenario=scenario).filter(
+def _waiting(
+    day: date, schedules: pl.DataFrame, placed: pl.DataFrame, orders: pl.DataFrame
+) -> pl.DataFrame:
+    """The open centralized phases (of `schedules`) still without a room and of nobody `placed`:
+    a `transfer` each, to be placed; none for a schedule the day's `orders` supersede (a
+    transfer ending with the replaced phase would stand beside the extension's own)."""
+    phases = schedules.filter(
         (pl.col("detail") == CENTRALIZED)
         & pl.col("place").is_null()
         & ~pl.col("released")
@@ -457,7 +470,6 @@ def _waiting(store: Store, day: date, scenario: Scenario, orders: pl.DataFrame) 
     )
     if phases.height == 0:
         return empty_orders()
-    placed = placements(store, day, scenario=scenario).select("person_id")
     superseded = orders.filter(pl.col("order_type").is_in(_SUPERSEDING)).select("person_id")
     return orders_from(
         phases.join(placed, on="person_id", how="anti").join(
@@ -489,14 +501,26 @@ SELECT person_id, 'case', region_code FROM (
 """
 
 
-def _regions(store: Store, day: date, frame: pl.DataFrame) -> pl.DataFrame:
-    """Where each person of `frame` should be placed near: the port of their latest arrival
-    for border orders, their case's region for treatment orders, else their residence."""
+REGION_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "src": pl.String(),  # home (residence), port (latest arrival), case (latest case report)
+    "region_code": pl.String(),
+}
+
+
+def _read_regions(store: Store, day: date, ids: list[int]) -> pl.DataFrame:
+    """The places the people `ids` may be placed near (REGION_SCHEMA), at the end of `day`."""
+    if not ids:
+        return pl.DataFrame(schema=REGION_SCHEMA)
+    return read(store, _REGIONS_SQL, {"ids": ids, "end": day_bounds(day)[1]}, REGION_SCHEMA)
+
+
+def _regions(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """Where each person of `frame` should be placed near, of the places `found`
+    (REGION_SCHEMA): the port of their latest arrival for border orders, their case's region
+    for treatment orders, else their residence."""
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.String).alias("region_code"))
-    params = {"ids": ids_of(frame.get_column("person_id")), "end": day_bounds(day)[1]}
-    schema = {"person_id": pl.Int64(), "src": pl.String(), "region_code": pl.String()}
-    found = read(store, _REGIONS_SQL, params, schema)
     wide = frame.select("person_id").unique()
     for src in ("home", "port", "case"):  # three sources, not people
         got = found.filter(pl.col("src") == src).select(
@@ -530,21 +554,44 @@ def _leaving() -> pl.Expr:
     )
 
 
-def assign_facilities(
-    store: Store,
-    orders: pl.DataFrame,
-    day: date,
-    facilities: Facilities,
-    *,
-    scenario: Scenario = LIVE,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rooms for the day's orders that need one, and the occupancy of every facility.
+@dataclass(frozen=True)
+class FacilityFacts(Facts):
+    """What the facilities rule reads (`facility_rule`), one frame per kind:
 
-    Returns the orders (plus a `transfer` for each stored quarantine that waited for a room
-    and now has one) and one row per facility (OCCUPANCY_SCHEMA), then a totals row per
-    facility kind (`facility_id` null) whose `alert` says how many people got no room."""
-    orders = check_orders(orders)
-    frame = pl.concat([orders, _waiting(store, day, scenario, orders)]).with_row_index("row")
+    - `orders`: the day's orders (ORDER_SCHEMA), some of which need a room;
+    - `schedules`: the open quarantines at the start of the day (SCHEDULE_SCHEMA: a
+      centralized phase waiting for a room gets one when a room frees);
+    - `placed`: the people in a facility at the start of the day;
+    - `beds`: every facility with the people in it at the start of the day (OCCUPIED_SCHEMA);
+    - `regions`: the places the people wanting a room may be placed near (REGION_SCHEMA);
+    - `before`: the same as `beds` at the start of the first day of the occupancy trend.
+    """
+
+    orders: pl.DataFrame
+    schedules: pl.DataFrame
+    placed: pl.DataFrame
+    beds: pl.DataFrame
+    regions: pl.DataFrame
+    before: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "orders": ORDER_SCHEMA,
+        "schedules": SCHEDULE_SCHEMA,
+        "placed": {"person_id": pl.Int64()},
+        "beds": OCCUPIED_SCHEMA,
+        "regions": REGION_SCHEMA,
+        "before": OCCUPIED_SCHEMA,
+    }
+
+
+def _demand(
+    orders: pl.DataFrame, day: date, schedules: pl.DataFrame, placed: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The day's orders with the transfers of those who waited for a room (`frame`, with a
+    `row`), and the people who want a room, once each, from their first such order
+    (`wanting`): the rule places them, and the loader reads where they may go (one definition
+    for both)."""
+    frame = pl.concat([orders, _waiting(day, schedules, placed, orders)]).with_row_index("row")
     wait = pl.col("rule") == "facility.room_after_wait"
     need = frame.filter(_needs_room() | (wait & pl.col("place").is_null()))
     wanting = (
@@ -558,10 +605,71 @@ def assign_facilities(
             pl.col("end_at").alias("to"),
         )
     )
-    occupied = occupancy(store, day, scenario=scenario)
+    return frame, wanting
+
+
+def load_facility_facts(
+    store: Store,
+    orders: pl.DataFrame,
+    day: date,
+    facilities: Facilities,
+    *,
+    scenario: Scenario = LIVE,
+) -> FacilityFacts:
+    """The facts of the day's rooms and occupancy from the store (`FacilityFacts`), for the
+    day's `orders`."""
+    orders = check_orders(orders)
+    schedules = open_schedules(store, day, scenario=scenario)
+    placed = placements(store, day, scenario=scenario).select("person_id")
+    beds = occupancy(store, day, scenario=scenario)
+    wanting = _demand(orders, day, schedules, placed)[1]
+    return FacilityFacts.of(
+        orders=orders,
+        schedules=schedules,
+        placed=placed,
+        beds=beds,
+        regions=_read_regions(store, day, ids_of(wanting.get_column("person_id"))),
+        before=_trend_start(store, day, beds, facilities, scenario),
+    )
+
+
+def _trend_start(
+    store: Store, day: date, beds: pl.DataFrame, facilities: Facilities, scenario: Scenario
+) -> pl.DataFrame:
+    """The occupancy at the start of the first day of the trend (`beds`: the facilities)."""
+    first = day - timedelta(days=facilities.occupancy_trend_days - 1)
+    return occupancy(store, first, scenario=scenario, facilities=beds.select(*_FACILITY_SCHEMA))
+
+
+def assign_facilities(
+    store: Store,
+    orders: pl.DataFrame,
+    day: date,
+    facilities: Facilities,
+    *,
+    scenario: Scenario = LIVE,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rooms for the day's orders that need one, and the occupancy of every facility
+    (`facility_rule` over `load_facility_facts`)."""
+    facts = load_facility_facts(store, orders, day, facilities, scenario=scenario)
+    return facility_rule(facts, day, facilities)
+
+
+def facility_rule(
+    facts: FacilityFacts, day: date, facilities: Facilities
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rooms for the day's orders that need one, and the occupancy of every facility, from
+    `facts`. Reads no store.
+
+    Returns the orders (plus a `transfer` for each stored quarantine that waited for a room
+    and now has one) and one row per facility (OCCUPANCY_SCHEMA), then a totals row per
+    facility kind (`facility_id` null) whose `alert` says how many people got no room."""
+    frame, wanting = _demand(facts.orders, day, facts.schedules, facts.placed)
+    wait = pl.col("rule") == "facility.room_after_wait"
+    occupied = facts.beds
     rooms = occupied.filter(pl.col("kind") == FacilityKind.QUARANTINE_SITE.value)
     demand = (
-        _regions(store, day, wanting)
+        _regions(wanting, facts.regions)
         .with_row_index("row")
         .with_columns(pl.lit(FacilityKind.QUARANTINE_SITE.value).alias("kind"))
     )
@@ -602,7 +710,7 @@ def assign_facilities(
     if n_unplaced:
         log.warning("%d people need a quarantine room and none is free", n_unplaced)
     report = _occupancy_report(
-        store, day, occupied, out, n_unplaced, facilities.occupancy_trend_days, scenario
+        day, occupied, facts.before, out, n_unplaced, facilities.occupancy_trend_days
     )
     return check_orders(out), report
 
@@ -614,27 +722,21 @@ def empty_occupancy(
     facility and nobody waiting, and places nobody (a day with nothing to do:
     `fangkong.engine.idle`), without reading the placements it knows are none."""
     empty = _facility_rows(store).with_columns(pl.lit(0, pl.Int64).alias("occupied"))
-    return _occupancy_report(
-        store, day, empty, empty_orders(), 0, facilities.occupancy_trend_days, scenario
-    )
+    before = _trend_start(store, day, empty, facilities, scenario)
+    return _occupancy_report(day, empty, before, empty_orders(), 0, facilities.occupancy_trend_days)
 
 
 def _occupancy_report(
-    store: Store,
     day: date,
     facilities: pl.DataFrame,
+    trend_start: pl.DataFrame,
     orders: pl.DataFrame,
     unplaced: int,
     trend_days: int,
-    scenario: Scenario,
 ) -> pl.DataFrame:
-    # occupancy at the start of the first day of the trend; `now` is at the end of `day`
-    before = occupancy(
-        store,
-        day - timedelta(days=trend_days - 1),
-        scenario=scenario,
-        facilities=facilities.select(*_FACILITY_SCHEMA),  # the same table: not read again
-    ).select("facility_id", pl.col("occupied").alias("before"))
+    # `trend_start`: the occupancy at the start of the first day of the trend; `now` is at the
+    # end of `day`
+    before = trend_start.select("facility_id", pl.col("occupied").alias("before"))
     # the people each facility takes in and lets go by the day's orders, each counted once,
     # in one grouping; the report is one plan
     moves = (
