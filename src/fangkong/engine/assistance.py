@@ -14,6 +14,10 @@ The exchange file (`fangkong.output.exchange`, with the other outputs that reach
 one place personal data leaves an instance: docs/assistance-format.md documents it column by
 column; the `assistance` import kind reads it, with the importer's usual
 checks, all or nothing, into `assistance_request` and (personal) `assistance_identity`.
+
+The requests are a loader and a rule: `residents_away` reads which contacts live outside the
+jurisdiction (`run_day` reads it once, for the requests and to leave those people out of the
+local orders); `assistance_rule` decides the requests and reads no store.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from fangkong.store.person_view import current_identity, current_person
 __all__ = [
     "ASSISTANCE_RULE",
     "assistance_requests",
+    "assistance_rule",
+    "no_one_away",
     "no_requests",
     "received_requests",
     "residents_away",
@@ -50,11 +56,21 @@ _PREFIX = re.compile(r"[0-9]{2}([0-9]{2}([0-9]{2})?)?")
 _IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"  # the person ids of an `ids` parameter
 
 
+_AWAY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.Int64(), "region_code": pl.String()}
+
+
+def no_one_away() -> pl.DataFrame:
+    """No contact living away (`residents_away`' columns)."""
+    return pl.DataFrame(schema=_AWAY_SCHEMA)
+
+
 def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str) -> pl.DataFrame:
     """The contacts (CONTACT_SCHEMA) whose residence is outside the jurisdiction whose region
     codes start with `jurisdiction_prefix`: person_id, region_code. They get assistance
     requests, not local quarantine orders; a contact with no region stays local. The residence
-    is the one in effect at the contacts' latest exposure."""
+    is the one in effect at the contacts' latest exposure. (The loader of `assistance_rule`.)"""
+    if contacts.height == 0:
+        return no_one_away()
     return read(
         store,
         f"SELECT person_id, region_code FROM {current_person(':as_of', person_ids=_IDS)} p "
@@ -65,7 +81,7 @@ def residents_away(store: Store, contacts: pl.DataFrame, jurisdiction_prefix: st
             "n": len(jurisdiction_prefix),
             "prefix": jurisdiction_prefix,
         },
-        {"person_id": pl.Int64(), "region_code": pl.String()},
+        _AWAY_SCHEMA,
     )
 
 
@@ -73,19 +89,33 @@ def assistance_requests(
     store: Store, contacts: pl.DataFrame, jurisdiction_prefix: str
 ) -> pl.DataFrame:
     """`assist` orders (ORDER_SCHEMA) for the contacts who live outside the jurisdiction whose
-    region codes start with `jurisdiction_prefix` (2, 4 or 6 digits, e.g. '31' for Shanghai)."""
-    if not _PREFIX.fullmatch(jurisdiction_prefix):
-        raise InputError(
-            f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
-        )
+    region codes start with `jurisdiction_prefix` (2, 4 or 6 digits, e.g. '31' for Shanghai):
+    `assistance_rule` over the residents away (`residents_away`, the loader)."""
+    _check_prefix(jurisdiction_prefix)
     contacts = check_contacts(contacts)
     if contacts.height == 0:
         return empty_orders()
     away = residents_away(store, contacts, jurisdiction_prefix)
-    if away.height == 0:
+    return assistance_rule(contacts, away, jurisdiction_prefix)
+
+
+def _check_prefix(prefix: str) -> None:
+    if not _PREFIX.fullmatch(prefix):
+        raise InputError(f"jurisdiction prefix {prefix!r}: 2, 4 or 6 digits of a division code")
+
+
+def assistance_rule(
+    contacts: pl.DataFrame, away: pl.DataFrame, jurisdiction_prefix: str
+) -> pl.DataFrame:
+    """`assist` orders for the `contacts` (CONTACT_SCHEMA) who live `away` (person_id,
+    region_code: outside the jurisdiction of `jurisdiction_prefix`), one per person: the
+    strongest tier, then the latest exposure. Reads no store."""
+    _check_prefix(jurisdiction_prefix)
+    if away.height == 0 or contacts.height == 0:
         return empty_orders()
     strongest = (
-        contacts.join(away, left_on="contact_person_id", right_on="person_id")
+        check_contacts(contacts)
+        .join(away, left_on="contact_person_id", right_on="person_id")
         .with_columns(pl.col("tier").replace_strict(_TIER_RANK, return_dtype=pl.Int8).alias("k"))
         .sort("contact_person_id", "k", "exposed_at", "via", descending=[False, False, True, False])
         .group_by("contact_person_id", maintain_order=True)
@@ -150,10 +180,8 @@ def received_requests(
     as they stand at the end of the day; null when no one here has it): request_id, person_id,
     tier, via, exposed_at, from_region, policy_id. A repeat of a request received before (the
     same region, person, tier, route and exposure) is left out."""
-    if jurisdiction_prefix is not None and not _PREFIX.fullmatch(jurisdiction_prefix):
-        raise InputError(
-            f"jurisdiction prefix {jurisdiction_prefix!r}: 2, 4 or 6 digits of a division code"
-        )
+    if jurisdiction_prefix is not None:
+        _check_prefix(jurisdiction_prefix)
     prefix = jurisdiction_prefix or ""
     start, end = day_bounds(day)
     params = {

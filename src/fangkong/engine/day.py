@@ -57,7 +57,8 @@ import polars as pl
 
 from fangkong.credential.verify import Verifier
 from fangkong.engine.assistance import (
-    assistance_requests,
+    assistance_rule,
+    no_one_away,
     no_requests,
     received_requests,
     residents_away,
@@ -193,9 +194,13 @@ def run_day(
             people=None if changed is None else [*changed, *derived],
         )
         contacts = check_contacts(trace_contacts(store, cases, policy, scenario=scenario))
-        assist = assistance_requests(store, contacts, prefix) if prefix else empty_orders()
-        away = _persons_away(store, contacts, prefix)
-        local = contacts.filter(~pl.col("contact_person_id").is_in(away))
+        # the contacts living outside the jurisdiction: read once, for their requests (协查)
+        # and to leave them out of the local orders
+        away = residents_away(store, contacts, prefix) if prefix else no_one_away()
+        assist = assistance_rule(contacts, away, prefix) if prefix else empty_orders()
+        local = contacts.filter(
+            ~pl.col("contact_person_id").is_in(away.get_column("person_id").implode())
+        )
         received, unmatched = _received(store, day, policy, prefix, marks)
         areas = areas_of_run(store, day, policy, scenario=scenario, marks=marks)
         # a traced contact who left an area is tracing's, here or (living elsewhere) in the
@@ -303,11 +308,3 @@ def _received(
         pl.lit(policy.id).alias("policy_id"),
     )
     return check_contacts(contacts), requests.filter(pl.col("person_id").is_null())
-
-
-def _persons_away(store: Store, contacts: pl.DataFrame, prefix: str | None) -> list[int]:
-    """The contacts whose residence is outside the jurisdiction (they get assistance requests,
-    not local quarantine orders)."""
-    if not prefix or contacts.height == 0:
-        return []
-    return [int(p) for p in residents_away(store, contacts, prefix).get_column("person_id")]
