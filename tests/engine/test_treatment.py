@@ -209,6 +209,20 @@ def test_a_monitoring_older_than_the_open_cases_still_sends_back(store: Store) -
     ]
 
 
+def test_a_return_from_monitoring_gets_a_bed_with_no_case_open(store: Store) -> None:
+    """As a run leaves it: the discharge's outcome closes case 1's episode, so on 07-16 nobody
+    has an open episode; the monitoring test's low Ct still finds case 1 a bed."""
+    discharged_on_07_09(store)
+    cured = {"event_type": "outcome", "outcome": "cured", "diagnosis": None, "severity": None}
+    put(store, "case_report", [report(1, "2022-07-09 12:00", **cured)])
+    low_ct_on_07_16(store)
+    orders = treatment_orders(store, date(2022, 7, 16), NINTH)
+    assert orders.select("person_id", "order_type", "place", "rule").sort("order_type").rows() == [
+        (1, "admit", "FC-1", "treatment.monitor_return"),
+        (1, "transfer", "FC-1", "treatment.transfer"),
+    ]
+
+
 def test_an_outcome_in_the_registry_ends_the_case_and_frees_the_bed(store: Store) -> None:
     put(store, "case_report", [report(1, "2022-07-01 09:00")])
     admitted(store, date(2022, 7, 1))

@@ -550,8 +550,8 @@ class ReleaseFacts(Facts):
     - `cases`: the latest case episode of the people under quarantine (CASE_SCHEMA);
     - `results`: their samples since the earliest start of their quarantines, each with its
       tube's latest result (RESULT_SCHEMA: `treatment.person_results`);
-    - `tests`: the test orders stored for them from then on (TEST_ORDER_SCHEMA:
-      `schedule.stored_tests`).
+    - `tests`: the test orders stored from then on for those of them with a phase ending by the
+      day's end (TEST_ORDER_SCHEMA: `schedule.stored_tests`).
     """
 
     schedules: pl.DataFrame
@@ -589,15 +589,26 @@ def load_release_facts(
         return ReleaseFacts.of(schedules=schedules)
     ids = ids_of(held.get_column("person_id"))
     since = held.get_column("start_at").min()  # the earliest start of a quarantine
-    # the test orders from then, or from the day's start when every quarantine starts later
-    # (a make-up test is not ordered beside one already ordered for the day)
+    # the test orders of the people with a phase ending, from then, or from the day's start
+    # when every quarantine starts later (a make-up test is not ordered beside one already
+    # ordered for the day)
     tests_since = min(since, day_start(day))  # type: ignore[type-var]
+    ending = ids_of(_ending(held, day).get_column("person_id"))
     return ReleaseFacts.of(
         schedules=schedules,
         cases=case_state(store, day, ids, scenario=scenario),
         results=person_results(store, day, ids, since),
-        tests=stored_tests(store, day, ids, tests_since, scenario=scenario),
+        tests=stored_tests(store, day, ending, tests_since, scenario=scenario)
+        if ending
+        else pl.DataFrame(schema=TEST_ORDER_SCHEMA),
     )
+
+
+def _ending(schedules: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The phases not yet released whose end has come by the end of `day`: the rule releases or
+    holds them, and the loader reads the test orders of their people (one definition for
+    both)."""
+    return schedules.filter(~pl.col("released") & (pl.col("end_at") <= day_bounds(day)[1]))
 
 
 def release_and_conversion_orders(
@@ -635,7 +646,7 @@ def release_rule(facts: ReleaseFacts, day: date, policy: Policy) -> pl.DataFrame
         sched.join(converts.select("person_id"), on="person_id", how="anti")
         .sort("person_id", "start_at")
         .with_columns(pl.col("detail").shift(-1).over("person_id").alias("next"))
-        .filter(~pl.col("released") & (pl.col("end_at") <= end))
+        .pipe(_ending, day)
         .with_columns(pl.col("end_at").dt.offset_by("-1d").alias("last_start"))
     )
     gaps = _test_days(phases, results, facts.tests)

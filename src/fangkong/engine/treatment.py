@@ -460,12 +460,13 @@ def load_treatment_facts(
         default=day_start(day),
     )
     results = person_results(store, day, ids, since) if ids else None
-    beds = occupancy(store, day, scenario=scenario) if who.active.height else None
     return TreatmentFacts.of(
         cases=cases,
         care=care,
+        # a new case, an escalation or a return from monitoring may need one (in a run, read
+        # once with the facilities step's)
+        beds=occupancy(store, day, scenario=scenario),
         **({} if results is None else {"results": results}),
-        **({} if beds is None else {"beds": beds}),
     )
 
 
