@@ -108,9 +108,13 @@ def test_three_clean_weeks_reward_a_route_once() -> None:
     assert _orders(facts, day) == [
         ("reward_route", "CA934", "border.circuit_breaker.reward", date(2020, 6, 27), None)
     ]
-    rewarded = CircuitFacts.of(
-        arrivals=facts.arrivals, rewarded=pl.DataFrame({"flight": ["CA934"]})
-    )
-    assert _orders(rewarded, day) == []
+
+    def rewarded_on(run_day: date) -> CircuitFacts:
+        done = pl.DataFrame({"flight": ["CA934"], "run_day": [run_day]})
+        return CircuitFacts.of(arrivals=facts.arrivals, rewarded=done)
+
+    assert _orders(rewarded_on(date(2020, 6, 20)), day) == []
+    # a reward before the streak's first day (06-05) is an earlier streak's: rewarded again
+    assert len(_orders(rewarded_on(date(2020, 6, 4)), day)) == 1
     # arrivals older than the window the breaker reads count for nothing
     assert _orders(facts, date(2020, 8, 1)) == []

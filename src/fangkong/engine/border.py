@@ -185,8 +185,8 @@ class CircuitFacts(Facts):
     - `results`: their samples since the earliest of them, each with its tube's latest result
       (RESULT_SCHEMA: `treatment.person_results`);
     - `cases`: their latest case episodes (CASE_SCHEMA);
-    - `rewarded`: the routes rewarded in the reward's days before the day (one reward a
-      streak).
+    - `rewarded`: the routes rewarded (`flight`) by the runs (`run_day`) of the reward's days
+      before the day (one reward a streak).
     """
 
     arrivals: pl.DataFrame
@@ -198,7 +198,7 @@ class CircuitFacts(Facts):
         "arrivals": _ARRIVAL_SCHEMA,
         "results": RESULT_SCHEMA,
         "cases": CASE_SCHEMA,
-        "rewarded": {"flight": pl.String()},
+        "rewarded": {"flight": pl.String(), "run_day": pl.Date()},
     }
 
 
@@ -213,6 +213,13 @@ def _window(day: date, policy: Policy, breaker: CircuitBreaker) -> tuple[timedel
     return window, day_bounds(day)[0] - max(window, streak - timedelta(days=1))
 
 
+def _streak(day: date, breaker: CircuitBreaker) -> tuple[date, date]:
+    """The first and last days of the reward's streak before `day`: they end the day before
+    (the arrivals of the day are not yet tested). A route rewarded by a run from the first day
+    on is not rewarded again (the loader reads those runs' rewards, the rule keeps them)."""
+    return day - timedelta(days=breaker.reward_after_zero_positive_days), day - timedelta(days=1)
+
+
 def load_circuit_facts(
     store: Store, day: date, policy: Policy, breaker: CircuitBreaker, *, scenario: Scenario = LIVE
 ) -> CircuitFacts:
@@ -222,18 +229,18 @@ def load_circuit_facts(
     if flown.height == 0:
         return CircuitFacts.of()
     ids = ids_of(flown.get_column("person_id"))
-    first = day - timedelta(days=breaker.reward_after_zero_positive_days)
+    first, _ = _streak(day, breaker)
     return CircuitFacts.of(
         arrivals=flown,
         results=person_results(store, day, ids, flown.get_column("arrived_at").min()),
         cases=case_state(store, day, ids, scenario=scenario),
         rewarded=read(
             store,
-            "SELECT DISTINCT place AS flight FROM engine_order o"
+            "SELECT DISTINCT place AS flight, run_day FROM engine_order o"
             " WHERE order_type = 'reward_route' AND run_day >= :first AND run_day < :day"
             f" AND {scenario.visible('o')}",
             {"first": first, "day": day, **scenario.params()},
-            {"flight": pl.String()},
+            {"flight": pl.String(), "run_day": pl.Date()},
         ),
     )
 
@@ -356,8 +363,7 @@ def _rewards(
     arrivals in the last week than the reward's cap, and was not rewarded in those days
     (`rewarded`: one reward per streak)."""
     days = breaker.reward_after_zero_positive_days
-    # the streak's days end the day before: the arrivals of the day are not yet tested
-    last, first = day - timedelta(days=1), day - timedelta(days=days)
+    first, last = _streak(day, breaker)
     weeks = max(1, days // 7)
     recent = flown.with_columns(pl.col("arrived_at").dt.date().alias("flown_on")).filter(
         pl.col("flown_on").is_between(first, last)
@@ -384,7 +390,8 @@ def _rewards(
     )
     if routes.height == 0:
         return empty_orders()
-    routes = routes.join(rewarded, on="flight", how="anti").sort("flight")
+    once = rewarded.filter(pl.col("run_day").is_between(first, day, closed="left"))
+    routes = routes.join(once.select("flight"), on="flight", how="anti").sort("flight")
     if routes.height:
         log.info("circuit breaker: %d routes rewarded", routes.height)
     return orders_from(
