@@ -44,19 +44,27 @@ edition's day 7), the run of the day before orders that round: an `area_round` o
 for every resident but the area's cases, on the day it is due, or on the next day while it is
 past due and not complete (`area_round_orders`). The rounds themselves are read back by the
 drawing of the areas (`fangkong.engine.zones`), as any sample is.
+
+The measures and the rounds are rules over frames (`measures_rule`, `round_rule`: they read no
+store, so a simulator drives them with frames of its own, `MeasureFacts.of`); the loader reads
+the categories of the venues that are areas and, for the areas whose round is due (`_due`, which
+the rule decides by too), their residents and the cases.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import polars as pl
 
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, day_bounds, midnight, read
 from fangkong.engine.orders import empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.zones import area_cases, area_key, area_residents, areas_on
+from fangkong.engine.zones import AREA_SCHEMA, area_cases, area_key, area_residents, areas_on
 from fangkong.model.glossary import OrderType, VenueCategory
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -68,11 +76,16 @@ __all__ = [
     "MEASURE_SCHEMA",
     "RESIDENTS",
     "STORED_MEASURE_SCHEMA",
+    "VENUE_SCHEMA",
+    "MeasureFacts",
     "area_measures",
     "area_round_orders",
+    "load_measure_facts",
     "measures_on",
+    "measures_rule",
     "resident_measures",
     "residents_under_measures",
+    "round_rule",
     "store_measures",
     "venues_under_measures",
 ]
@@ -158,19 +171,14 @@ def _level_measures(
     return out
 
 
-def _venue_categories(store: Store, areas: pl.DataFrame) -> dict[str, list[VenueCategory]]:
-    """Per area, the venue categories its measures are for: a venue area's own category; every
-    category in a street or county; none in a building or compound (no venue is located in
-    one)."""
-    ids = areas.filter(pl.col("unit") == AreaUnit.VENUE.value).get_column("venue_id")
-    own = read(
-        store,
-        "SELECT venue_id, category FROM venue"
-        " WHERE venue_id IN (SELECT unnest(CAST(:v AS BIGINT[])))",
-        {"v": ids.drop_nulls().to_list()},
-        {"venue_id": pl.Int64(), "category": pl.String()},
-    )
-    category = dict(own.iter_rows())
+VENUE_SCHEMA: dict[str, pl.DataType] = {"venue_id": pl.Int64(), "category": pl.String()}
+
+
+def _venue_categories(areas: pl.DataFrame, venues: pl.DataFrame) -> dict[str, list[VenueCategory]]:
+    """Per area, the venue categories its measures are for: a venue area's own category (of
+    `venues`: VENUE_SCHEMA); every category in a street or county; none in a building or
+    compound (no venue is located in one)."""
+    category = dict(venues.select("venue_id", "category").iter_rows())
     out: dict[str, list[VenueCategory]] = {}
     for area_id, unit, venue_id in areas.select("area_id", "unit", "venue_id").iter_rows():
         if unit == AreaUnit.VENUE.value:
@@ -182,13 +190,87 @@ def _venue_categories(store: Store, areas: pl.DataFrame) -> dict[str, list[Venue
     return out
 
 
+@dataclass(frozen=True)
+class MeasureFacts(Facts):
+    """What the areas' measures and rounds read (`measures_rule`, `round_rule`):
+
+    - `areas`: the day's areas (AREA_SCHEMA, as `zones.draw_areas` gives them);
+    - `venues`: the category of each venue that is an area (VENUE_SCHEMA);
+    - `residents`: the residents of the areas whose round is due (person_id, area_id:
+      `zones.area_residents`);
+    - `cases`: the people whose infection counts for the areas (they are in care, not in a
+      round: `zones.area_cases`).
+    """
+
+    areas: pl.DataFrame
+    venues: pl.DataFrame
+    residents: pl.DataFrame
+    cases: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "areas": AREA_SCHEMA,
+        "venues": VENUE_SCHEMA,
+        "residents": {"person_id": pl.Int64(), "area_id": pl.String()},
+        "cases": {"person_id": pl.Int64()},
+    }
+
+
+def _due(areas: pl.DataFrame, day: date, policy: Policy) -> pl.DataFrame:
+    """The areas whose lowering waits for a negative round due by the day after `day`: the
+    rule orders their residents' swabs, and the loader reads who they are (one definition for
+    both)."""
+    rules = policy.risk_areas
+    if rules is None or not rules.lifting:
+        return areas.clear()
+    tomorrow = day + timedelta(days=1)
+    return areas.filter(pl.col("awaiting_round") & (pl.col("next_change_on") <= tomorrow))
+
+
+def load_measure_facts(
+    store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, scenario: Scenario = LIVE
+) -> MeasureFacts:
+    """The facts of the day's measures and of the rounds due from the store (`MeasureFacts`)."""
+    if policy.risk_areas is None or areas.height == 0:
+        return MeasureFacts.of(areas=areas)
+    venues = _read_venues(store, areas)
+    due = _due(areas, day, policy)
+    if due.height == 0:
+        return MeasureFacts.of(areas=areas, venues=venues)
+    cases = area_cases(store, day, scenario).to_frame("person_id")
+    return MeasureFacts.of(
+        areas=areas, venues=venues, residents=area_residents(store, day, due), cases=cases
+    )
+
+
+def _read_venues(store: Store, areas: pl.DataFrame) -> pl.DataFrame:
+    """The category of each venue that is one of `areas` (VENUE_SCHEMA)."""
+    ids = areas.filter(pl.col("unit") == AreaUnit.VENUE.value).get_column("venue_id")
+    if ids.drop_nulls().len() == 0:
+        return pl.DataFrame(schema=VENUE_SCHEMA)
+    return read(
+        store,
+        "SELECT venue_id, category FROM venue"
+        " WHERE venue_id IN (SELECT unnest(CAST(:v AS BIGINT[])))",
+        {"v": ids.drop_nulls().to_list()},
+        VENUE_SCHEMA,
+    )
+
+
 def area_measures(store: Store, areas: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """The measures (MEASURE_SCHEMA) of `areas` (zones.AREA_SCHEMA, as `draw_areas` gives them)
-    under `policy`: see the module docstring."""
-    rules = policy.risk_areas
+    under `policy`: `measures_rule` over the venues' categories."""
+    if policy.risk_areas is None or areas.height == 0:
+        return pl.DataFrame(schema=MEASURE_SCHEMA)
+    return measures_rule(MeasureFacts.of(areas=areas, venues=_read_venues(store, areas)), policy)
+
+
+def measures_rule(facts: MeasureFacts, policy: Policy) -> pl.DataFrame:
+    """The measures (MEASURE_SCHEMA) of `facts.areas` under `policy` (the module docstring).
+    Reads no store."""
+    rules, areas = policy.risk_areas, facts.areas
     if rules is None or areas.height == 0:
         return pl.DataFrame(schema=MEASURE_SCHEMA)
-    categories = _venue_categories(store, areas)
+    categories = _venue_categories(areas, facts.venues)
     rows: list[dict[str, object]] = []
     for area in areas.iter_rows(named=True):
         # the day the rule changes the area's level, if no infection comes and no round is due
@@ -207,23 +289,29 @@ def area_round_orders(
     store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, scenario: Scenario = LIVE
 ) -> pl.DataFrame:
     """ORDER_SCHEMA: the swabs of the rounds the areas of `day` (zones.AREA_SCHEMA) wait for
-    that are due by the next day (see the module docstring)."""
+    that are due by the next day (`round_rule` over `load_measure_facts`)."""
+    if not _due(areas, day, policy).height:
+        return empty_orders()
+    facts = load_measure_facts(store, day, policy, areas, scenario=scenario)
+    return round_rule(facts, day, policy)
+
+
+def round_rule(facts: MeasureFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """ORDER_SCHEMA: the swabs of the rounds the areas of `facts` wait for that are due by the
+    next day (see the module docstring): every resident but the cases. Reads no store."""
     rules = policy.risk_areas
-    if rules is None or not rules.lifting or areas.height == 0:
+    due = _due(facts.areas, day, policy)
+    if rules is None or not rules.lifting or due.height == 0:
         return empty_orders()
     tomorrow = day + timedelta(days=1)
-    due = areas.filter(pl.col("awaiting_round") & (pl.col("next_change_on") <= tomorrow))
-    if due.height == 0:
-        return empty_orders()
     round_day = {
         level.value: rule.negative_round_on_day
         for level, rule in rules.lifting.items()
         if rule.negative_round_on_day is not None
     }
-    cases = area_cases(store, day, scenario)
     people = (
-        area_residents(store, day, due)
-        .filter(~pl.col("person_id").is_in(cases.implode()))
+        facts.residents.join(due.select("area_id"), on="area_id", how="semi")
+        .filter(~pl.col("person_id").is_in(facts.cases.get_column("person_id").implode()))
         .join(due.select("area_id", "level", "next_change_on"), on="area_id")
         .with_columns(
             pl.max_horizontal("next_change_on", pl.lit(tomorrow)).alias("on"),
