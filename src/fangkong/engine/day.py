@@ -100,7 +100,12 @@ from fangkong.engine.treatment import isolation_lifted, load_treatment_facts, tr
 from fangkong.engine.zones import store_areas
 from fangkong.engine.zones_departures import area_departures
 from fangkong.engine.zones_kept import areas_of_run
-from fangkong.engine.zones_measures import area_measures, area_round_orders, store_measures
+from fangkong.engine.zones_measures import (
+    load_measure_facts,
+    measures_rule,
+    round_rule,
+    store_measures,
+)
 from fangkong.policy import Policy, policy_in_force
 from fangkong.store.base import Store
 
@@ -209,6 +214,8 @@ def run_day(
             store, day, policy, areas, scenario=scenario, marks=marks
         ).filter(~pl.col("person_id").is_in(contacts.get_column("contact_person_id").implode()))
         care = load_treatment_facts(store, day, policy, scenario=scenario)
+        # the areas' measures and the rounds they wait for, from one read of their facts
+        measure_facts = load_measure_facts(store, day, policy, areas, scenario=scenario)
         treatment = treatment_rule(care, day, policy)
         outcomes = derived_outcomes(store, treatment, scenario, day)
         orders = concat_orders(
@@ -222,7 +229,7 @@ def run_day(
                 treatment,
                 isolation_lifted(care, day, policy),
                 border_orders(store, day, policy, scenario=scenario, marks=marks),
-                area_round_orders(store, day, policy, areas, scenario=scenario),
+                round_rule(measure_facts, day, policy),
             ]
         )
         orders, occupancy = assign_facilities(
@@ -238,7 +245,7 @@ def run_day(
         if traced.height:
             store.insert_frame("traced_contact", traced)
         store_areas(store, areas, day, scenario)
-        store_measures(store, area_measures(store, areas, policy), day, scenario)
+        store_measures(store, measures_rule(measure_facts, policy), day, scenario)
         keep_negatives(store, day, scenario, marks)
         _, held_from = store_colours(
             store, day, policy, scenario=scenario, marks=marks, areas=areas

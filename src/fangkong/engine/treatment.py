@@ -447,10 +447,9 @@ def load_treatment_facts(
     monitoring."""
     cases = case_state(store, day, scenario=scenario)
     care = _care(store, day, scenario, cases)
-    who = _in_care(cases, care, day)
-    if policy.treatment is None or policy.discharge is None:  # who leaves isolation is enough
-        return TreatmentFacts.of(cases=cases, care=care)
-    if who.active.height == 0 and who.monitor.height == 0:
+    treats = policy.treatment is not None and policy.discharge is not None
+    who = _in_care(cases, care, day) if treats else None  # else who leaves isolation is enough
+    if who is None or (who.active.height == 0 and who.monitor.height == 0):
         return TreatmentFacts.of(cases=cases, care=care)
     ids = ids_of(
         pl.concat([who.admitted.get_column("person_id"), who.monitor.get_column("person_id")])

@@ -343,9 +343,13 @@ def load_departure_facts(
     places = listed.unique("area_id")
     visits = _read_stays(store, places, since, params)
     moves = _read_moves(store, places, since, params)
-    people = _found(listed, visits, moves).get_column("person_id")
+    # the homes are asked only where a high area of the day may hold someone found
     high = areas.filter(pl.col("level") == RiskLevel.HIGH.value)
-    homes = _read_homes(store, day, people) if high.height else None
+    homes = (
+        _read_homes(store, day, _found(listed, visits, moves).get_column("person_id"))
+        if high.height
+        else None
+    )
     return DepartureFacts.of(
         listed=listed,
         visits=visits,

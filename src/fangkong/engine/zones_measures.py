@@ -1,7 +1,9 @@
 """The measures of the risk areas in force (分区分级管控措施): who in an area is confined, and which
 of its venues are closed or restricted, by the policy's rules for the area's level.
 
-    measures = area_measures(store, areas, policy)       # MEASURE_SCHEMA, not stored
+    facts = load_measure_facts(store, day, policy, areas)  # the day's areas and what they need
+    measures = measures_rule(facts, policy)              # MEASURE_SCHEMA, not stored
+    rounds = round_rule(facts, day, policy)              # the swabs of the rounds due
     measures_on(store, day, scenario)                    # as the runs stored them
     residents_under_measures(store, day, scenario)       # person_id, area_id, restriction
     resident_measures(store, person_id, day, scenario)   # one person's, for the health code
@@ -42,7 +44,7 @@ run's takes the rows in force that day.
 all its residents on a day of its count (`lifting.<level>.negative_round_on_day`: the 9th
 edition's day 7), the run of the day before orders that round: an `area_round` order (a swab)
 for every resident but the area's cases, on the day it is due, or on the next day while it is
-past due and not complete (`area_round_orders`). The rounds themselves are read back by the
+past due and not complete (`round_rule`). The rounds themselves are read back by the
 drawing of the areas (`fangkong.engine.zones`), as any sample is.
 
 The measures and the rounds are rules over frames (`measures_rule`, `round_rule`: they read no
@@ -78,8 +80,6 @@ __all__ = [
     "STORED_MEASURE_SCHEMA",
     "VENUE_SCHEMA",
     "MeasureFacts",
-    "area_measures",
-    "area_round_orders",
     "load_measure_facts",
     "measures_on",
     "measures_rule",
@@ -256,14 +256,6 @@ def _read_venues(store: Store, areas: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def area_measures(store: Store, areas: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """The measures (MEASURE_SCHEMA) of `areas` (zones.AREA_SCHEMA, as `draw_areas` gives them)
-    under `policy`: `measures_rule` over the venues' categories."""
-    if policy.risk_areas is None or areas.height == 0:
-        return pl.DataFrame(schema=MEASURE_SCHEMA)
-    return measures_rule(MeasureFacts.of(areas=areas, venues=_read_venues(store, areas)), policy)
-
-
 def measures_rule(facts: MeasureFacts, policy: Policy) -> pl.DataFrame:
     """The measures (MEASURE_SCHEMA) of `facts.areas` under `policy` (the module docstring).
     Reads no store."""
@@ -283,17 +275,6 @@ def measures_rule(facts: MeasureFacts, policy: Policy) -> pl.DataFrame:
             rows += _level_measures(rules, area, mine, lower, change, None)
     frame = pl.DataFrame(rows, schema={k: v for k, v in MEASURE_SCHEMA.items() if k != "policy_id"})
     return frame.with_columns(pl.lit(policy.id).alias("policy_id")).select(list(MEASURE_SCHEMA))
-
-
-def area_round_orders(
-    store: Store, day: date, policy: Policy, areas: pl.DataFrame, *, scenario: Scenario = LIVE
-) -> pl.DataFrame:
-    """ORDER_SCHEMA: the swabs of the rounds the areas of `day` (zones.AREA_SCHEMA) wait for
-    that are due by the next day (`round_rule` over `load_measure_facts`)."""
-    if not _due(areas, day, policy).height:
-        return empty_orders()
-    facts = load_measure_facts(store, day, policy, areas, scenario=scenario)
-    return round_rule(facts, day, policy)
 
 
 def round_rule(facts: MeasureFacts, day: date, policy: Policy) -> pl.DataFrame:
