@@ -50,14 +50,21 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from fangkong.engine.tracing import cases_to_trace, trace_contacts
+from fangkong.engine.frames import LOCAL_ZONE
+from fangkong.engine.tracing import (
+    CASE_SCHEMA,
+    TraceFacts,
+    cases_to_trace,
+    trace_contacts,
+    trace_rule,
+)
 from fangkong.ingest import import_file
 from fangkong.model.glossary import Setting
 from fangkong.policy import Policy, load_policy
@@ -256,6 +263,48 @@ def traced_pairs(store: Store, cluster: Cluster, policy: Policy) -> set[tuple[in
     return found
 
 
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=LOCAL_ZONE)
+
+
+def traced_over_frames(cluster: Cluster, policy: Policy) -> set[tuple[int, int]]:
+    """`traced_pairs` with no store: the tracing rule over the line list's own frames. Each
+    day's cases are those confirmed on it (reported at 12:00, anchored on their onset, else on
+    that report: the line lists hold no samples); the active cases then, everyone confirmed by
+    that day (the line lists record no outcome before the last confirmation)."""
+    contacts = pl.DataFrame(
+        {
+            "person_id": [cluster.cases[link.infector].person_id for link in cluster.links],
+            "contact_person_id": [cluster.cases[link.infectee].person_id for link in cluster.links],
+            "setting": [link.setting for link in cluster.links],
+            "first_contact_at": [None] * len(cluster.links),
+            "last_contact_at": [_noon(link.on) for link in cluster.links],
+        }
+    )
+    found: set[tuple[int, int]] = set()
+    for day in sorted({c.confirmed for c in cluster.cases.values()}):
+        today = [c for c in cluster.cases.values() if c.confirmed == day]
+        cases = pl.DataFrame(
+            {
+                "case_person_id": [c.person_id for c in today],
+                "case_id": [c.name for c in today],
+                "anchor_at": [
+                    datetime.combine(c.onset, time(0), tzinfo=LOCAL_ZONE) if c.onset else _noon(day)
+                    for c in today
+                ],
+                "isolated_at": [_noon(day) for _ in today],
+            },
+            schema=CASE_SCHEMA,
+        )
+        active = [c.person_id for c in cluster.cases.values() if c.confirmed <= day]
+        facts = TraceFacts.of(
+            declared_contact=contacts, active_case=pl.DataFrame({"person_id": active})
+        )
+        close = trace_rule(facts, cases, policy).filter(pl.col("tier") == "close")
+        found |= set(close.select("case_person_id", "contact_person_id").iter_rows())
+    return found
+
+
 def expected(cluster: Cluster, policy: Policy) -> tuple[set[tuple[int, int]], Counter[str]]:
     """The links whose later case was a contact of the earlier one (in the window, with an
     accepted setting), and what became of every link: found, or why not."""
@@ -338,3 +387,15 @@ def test_window_coverage_of_known_links(store: Store, tmp_path: Path, city: str)
             )
             assert coverage >= COVERAGE_FLOORS[(city, policy_id, mode)] - 1e-9
     print("\n".join(["", *lines]))
+
+
+@pytest.mark.parametrize("city", ["Tianjin", "Singapore"])
+def test_the_rule_over_the_line_lists_own_frames(city: str) -> None:
+    """The same window coverage with no store: the tracing rule over frames built from the line
+    list (`traced_over_frames`) names exactly the contacts the links in the window give."""
+    cluster = tianjin() if city == "Tianjin" else singapore()
+    for policy_id in ("cn-2020-04-08", "cn-2022-06-28"):
+        for policy in (load_policy(policy_id), with_other(load_policy(policy_id))):
+            hits, _ = expected(cluster, policy)
+            assert hits
+            assert traced_over_frames(cluster, policy) == hits

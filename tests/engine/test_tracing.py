@@ -10,11 +10,21 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from fangkong.engine.tracing import CASE_SCHEMA, cases_to_trace, trace_contacts
+from fangkong.engine.episode import active_at, episode_ctes
+from fangkong.engine.scenario import LIVE
+from fangkong.engine.tracing import (
+    CASE_SCHEMA,
+    TraceFacts,
+    cases_to_trace,
+    trace_contacts,
+    trace_rule,
+)
 from fangkong.model.tables import SqlType, table
 from fangkong.policy import Policy, load_policy
 from fangkong.store import Store
+from fangkong.store.person_view import current_person
 
 Z = ZoneInfo("Asia/Shanghai")
 DAY = date(2022, 7, 10)
@@ -177,8 +187,36 @@ def policy(pid: str = "cn-2022-06-28", **contacts: Any) -> Policy:
 
 
 def trace(store: Store, day: date = DAY, pol: Policy | None = None) -> pl.DataFrame:
+    """The day's contacts traced on the store; the same rule over the store's rows as frames
+    (`trace_rule`, no store) must find the same."""
     pol = pol or policy()
-    return trace_contacts(store, cases_to_trace(store, day, pol), pol)
+    cases = cases_to_trace(store, day, pol)
+    on_store = trace_contacts(store, cases, pol)
+    if cases.height:
+        now = cases.get_column("isolated_at").max()
+        assert isinstance(now, datetime)
+        assert_frame_equal(trace_rule(_facts_of(store, now), cases, pol), on_store)
+    return on_store
+
+
+def _facts_of(store: Store, now: datetime) -> TraceFacts:
+    """Every row of the tracing relations of a test's small store, as frames: the households as
+    they stand at `now`, the case episodes active then."""
+    columns = {
+        kind: ", ".join(schema)
+        for kind, schema in TraceFacts.SCHEMAS.items()
+        if kind not in ("home", "active_case")
+    }
+    frames = {kind: store.fetch(f"SELECT {cols} FROM {kind}") for kind, cols in columns.items()}
+    frames["home"] = store.fetch(
+        f"SELECT person_id, household_id FROM {current_person(':now')} p", {"now": now}
+    )
+    frames["active_case"] = store.fetch(
+        f"WITH {episode_ctes(LIVE, until='<= CAST(:now AS TIMESTAMPTZ)')} "
+        f"SELECT person_id FROM episode e WHERE {active_at('e', 'CAST(:now AS TIMESTAMPTZ)')}",
+        {"now": now, **LIVE.params()},
+    )
+    return TraceFacts.of(**frames)
 
 
 def found(contacts: pl.DataFrame, tier: str = "close") -> dict[int, str]:

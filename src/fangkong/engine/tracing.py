@@ -59,17 +59,28 @@ Who is not a contact
     at `now` (`fangkong.engine.episode`: cured, released or withdrawn episodes are not). A close
     contact (of any case of the run) is not also a secondary contact.
 
-Everything is set-based SQL on the store (both backends); the check-in route is a semi-join of
-all check-ins on the venues the cases visited, then an interval overlap within each venue.
+Everything is set-based SQL (both backends); the check-in route is a semi-join of all
+check-ins on the venues the cases visited, then an interval overlap within each venue.
+
+The rule and where it runs (issue 6, item 5): the other steps load their facts as frames and
+decide in Python; tracing's rule is one SQL statement (`tracing_sql.trace_sql`), and it runs
+where its facts are. The daily run runs it on the store's tables (`trace_contacts`): a city's
+weeks of check-ins stay there, and only the rows the windows select are read. A caller holding
+its own facts (a simulator's day, a test) runs the same statement over its frames
+(`trace_rule` with `TraceFacts`), registered in DuckDB under the tables' names.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
 
+import duckdb
 import polars as pl
 
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import ZONE, day_bounds, named
 from fangkong.engine.orders import CONTACT_SCHEMA, TIME, check_contacts, empty_contacts
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
@@ -77,13 +88,17 @@ from fangkong.engine.state import kept_day
 from fangkong.engine.tracing_sql import ROUTE_PRECEDENCE, cases_sql, trace_sql
 from fangkong.model.glossary import ContactTier, Setting
 from fangkong.policy import Policy, policy_in_force
+from fangkong.policy.schema import Contacts
 from fangkong.store.base import Store
+from fangkong.store.embedded import fetch_over_frames
 
 __all__ = [
     "CASE_SCHEMA",
     "ROUTE_PRECEDENCE",
+    "TraceFacts",
     "cases_to_trace",
     "trace_contacts",
+    "trace_rule",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,24 +156,88 @@ def cases_to_trace(
     return _conform(frame, CASE_SCHEMA).sort("case_person_id", "case_id")
 
 
-def trace_contacts(
-    store: Store,
-    cases: pl.DataFrame,
-    policy: Policy,
-    *,
-    now: datetime | None = None,
-    scenario: Scenario = LIVE,
-) -> pl.DataFrame:
-    """The close and (where the policy identifies them) secondary contacts of `cases` (a frame
-    as `cases_to_trace` returns), as CONTACT_SCHEMA rows: one per (case, contact, tier), with
-    the latest exposure and the strongest route. `now` bounds the secondary contacts' exposure
-    (default: the latest isolated_at of the cases)."""
-    if cases.height == 0:
-        return empty_contacts()
-    rules = policy.contacts
-    if rules is None:  # class-B management: no contact is designated
-        log.info("policy %s traces no contacts: %d cases", policy.id, cases.height)
-        return empty_contacts()
+@dataclass(frozen=True)
+class TraceFacts(Facts):
+    """What the tracing rule reads over frames (`trace_rule`), a relation per kind, with the
+    store's columns of the same name:
+
+    - `checkin`: venue-code scans; `venue`: the venues with their category;
+    - `trip`: domestic trains and flights taken; `arrival`: inbound flights;
+    - `declared_contact`: contacts named by a case or found by field investigation;
+    - `home`: each person's household at the time tracing stands (`now`);
+    - `active_case`: the people with a case episode active at `now` (they are not contacts).
+
+    A caller may give only the rows that can matter (the cases' days at their venues and on
+    their services; the cases' and contacts' households); the store's daily run does not load
+    these but runs the same SQL on its tables (`trace_contacts`), where the check-ins of a
+    city's weeks stay.
+    """
+
+    checkin: pl.DataFrame
+    venue: pl.DataFrame
+    trip: pl.DataFrame
+    arrival: pl.DataFrame
+    declared_contact: pl.DataFrame
+    home: pl.DataFrame
+    active_case: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "checkin": {
+            "person_id": pl.Int64(),
+            "venue_id": pl.Int64(),
+            "checkin_at": TIME,
+            "checkout_at": TIME,
+        },
+        "venue": {"venue_id": pl.Int64(), "category": pl.String()},
+        "trip": {
+            "person_id": pl.Int64(),
+            "service": pl.String(),
+            "service_date": pl.Date(),
+            "departed_at": TIME,
+            "seat_row": pl.Int16(),
+            "carriage": pl.Int16(),
+        },
+        "arrival": {
+            "person_id": pl.Int64(),
+            "flight": pl.String(),
+            "arrived_at": TIME,
+            "seat_row": pl.Int16(),
+        },
+        "declared_contact": {
+            "person_id": pl.Int64(),
+            "contact_person_id": pl.Int64(),
+            "setting": pl.String(),
+            "first_contact_at": TIME,
+            "last_contact_at": TIME,
+        },
+        "home": {"person_id": pl.Int64(), "household_id": pl.Int64()},
+        "active_case": {"person_id": pl.Int64()},
+    }
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The tracing query's switches and parameters for some cases under a policy's rules."""
+
+    household: bool
+    secondary: bool
+    secondary_household: bool
+    params: dict[str, Any]
+    cases: int  # the case persons traced
+
+    def sql(self, scenario: Scenario | None, kept: date | None = None) -> str:
+        return trace_sql(
+            scenario,
+            household=self.household,
+            secondary=self.secondary,
+            secondary_household=self.secondary_household,
+            kept=kept,
+        )
+
+
+def _query(cases: pl.DataFrame, rules: Contacts, now: datetime | None) -> _Query:
+    """The query tracing `cases` (CASE_SCHEMA) under `rules`: one exposure window per case
+    person, from the earliest anchor less the window to the latest isolation."""
     window = timedelta(days=rules.exposure_window_days)
     per_person = (
         cases.group_by("case_person_id")
@@ -171,15 +250,7 @@ def trace_contacts(
     until = now if now is not None else cases.get_column("isolated_at").max()
     if not isinstance(until, datetime):
         raise ValueError("cases without isolated_at: cannot tell when tracing stands")
-    secondary = rules.secondary_contacts_identified and bool(rules.secondary_contact_settings)
     secondary_settings = [s.value for s in rules.secondary_contact_settings or ()]
-    sql = trace_sql(
-        scenario,
-        household=rules.household_always_close,
-        secondary=secondary,
-        secondary_household=Setting.HOUSEHOLD.value in secondary_settings,
-        kept=kept_day(store, scenario),
-    )
     params = {
         "case_ids": per_person.get_column("case_person_id").to_list(),
         "starts": per_person.get_column("window_start").to_list(),
@@ -195,9 +266,18 @@ def trace_contacts(
         "close_settings": [s.value for s in rules.close_contact_settings] or [""],
         "secondary_settings": secondary_settings or [""],
         "venue_close": [c.value for c in rules.venue_close_contact_categories] or [""],
-        **scenario.params(),
     }
-    found = store.fetch(sql, named(sql, params))
+    return _Query(
+        household=rules.household_always_close,
+        secondary=rules.secondary_contacts_identified and bool(secondary_settings),
+        secondary_household=Setting.HOUSEHOLD.value in secondary_settings,
+        params=params,
+        cases=per_person.height,
+    )
+
+
+def _contacts(found: pl.DataFrame, policy: Policy, cases: int) -> pl.DataFrame:
+    """The query's rows as CONTACT_SCHEMA, each with its rule and policy, in a fixed order."""
     if found.height == 0:
         return empty_contacts()
     out = found.with_columns(
@@ -211,9 +291,61 @@ def trace_contacts(
     )
     log.info(
         "traced %d cases under %s: %d close, %d secondary contacts",
-        per_person.height,
+        cases,
         policy.id,
         out.filter(pl.col("tier") == ContactTier.CLOSE.value).height,
         out.filter(pl.col("tier") == ContactTier.SECONDARY.value).height,
     )
     return out
+
+
+def _rules(cases: pl.DataFrame, policy: Policy) -> Contacts | None:
+    """The policy's contact rules, or None when there is nothing to trace."""
+    if cases.height == 0:
+        return None
+    if policy.contacts is None:  # class-B management: no contact is designated
+        log.info("policy %s traces no contacts: %d cases", policy.id, cases.height)
+    return policy.contacts
+
+
+def trace_contacts(
+    store: Store,
+    cases: pl.DataFrame,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+    scenario: Scenario = LIVE,
+) -> pl.DataFrame:
+    """The close and (where the policy identifies them) secondary contacts of `cases` (a frame
+    as `cases_to_trace` returns), as CONTACT_SCHEMA rows: one per (case, contact, tier), with
+    the latest exposure and the strongest route. `now` bounds the secondary contacts' exposure
+    (default: the latest isolated_at of the cases). The rule runs in the store, on its tables:
+    the check-ins it needs are found there, not loaded."""
+    rules = _rules(cases, policy)
+    if rules is None:
+        return empty_contacts()
+    query = _query(cases, rules, now)
+    sql = query.sql(scenario, kept_day(store, scenario))
+    found = store.fetch(sql, named(sql, {**query.params, **scenario.params()}))
+    return _contacts(found, policy, query.cases)
+
+
+def trace_rule(
+    facts: TraceFacts,
+    cases: pl.DataFrame,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> pl.DataFrame:
+    """`trace_contacts` over a caller's frames, with no store: the same SQL, run by DuckDB on
+    `facts` (each kind registered as the relation of its name). `cases` as `cases_to_trace`
+    returns them (CASE_SCHEMA); `connection`: a DuckDB connection to reuse."""
+    rules = _rules(cases, policy)
+    if rules is None:
+        return empty_contacts()
+    query = _query(cases, rules, now)
+    sql = query.sql(None)
+    relations = {kind: getattr(facts, kind) for kind in TraceFacts.SCHEMAS}
+    found = fetch_over_frames(sql, named(sql, query.params), relations, connection)
+    return _contacts(found, policy, query.cases)

@@ -76,40 +76,55 @@ c AS (
 )"""
 
 
-def _excluded(scenario: Scenario, kept: date | None) -> str:
+def _excluded(scenario: Scenario | None, kept: date | None) -> str:
     """The people who cannot be contacts: the cases traced, and everyone with an episode active
     at :now (a person whose episode closed may be a contact again; a withdrawn one never was a
-    case)."""
-    return f"""
+    case). On the store (`scenario` given), `active_case` is read from the episodes; over
+    frames (None), it is the caller's relation."""
+    active = (
+        ""
+        if scenario is None
+        else f"""
 {episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)", kept=kept)},
+active_case AS (
+  SELECT e.person_id FROM episode e WHERE {active_at("e", "CAST(:now AS TIMESTAMPTZ)")}
+),"""
+    )
+    return f"""{active}
 excluded AS (
   SELECT case_person_id AS person_id FROM c
   UNION
-  SELECT e.person_id FROM episode e WHERE {active_at("e", "CAST(:now AS TIMESTAMPTZ)")}
+  SELECT person_id FROM active_case
 )"""
 
 
-def _home(name: str, people: str) -> str:
+def _home(name: str, people: str, frames: bool) -> str:
     """A CTE `name`: the household of each of `people` (a subquery of person ids) as it stands
-    at :now (the latest moves in effect); its members are then `_housemates(name)`."""
-    home = current_person(":now", person_ids=people)
+    at :now (on the store, the latest moves in effect; over frames, the caller's `home`); its
+    members are then `_housemates(name, frames)`."""
+    home = "home" if frames else current_person(":now", person_ids=people)
+    only = f" WHERE h.person_id IN ({people})" if frames else ""
     return f"""
 {name} AS (
-  SELECT person_id, household_id FROM {home} h
+  SELECT person_id, household_id FROM {home} h{only}
 )"""
 
 
-def _housemates(home: str) -> str:
-    return current_person(":now", households=f"SELECT household_id FROM {home}")
+def _housemates(home: str, frames: bool) -> str:
+    households = f"SELECT household_id FROM {home}"
+    if frames:
+        return f"(SELECT person_id, household_id FROM home WHERE household_id IN ({households}))"
+    return current_person(":now", households=households)
 
 
-_HOUSEHOLD = f"""{_home("case_home", "SELECT case_person_id FROM c")},
+def _household(frames: bool) -> str:
+    return f"""{_home("case_home", "SELECT case_person_id FROM c", frames)},
 household AS (
   SELECT c.case_person_id, p2.person_id AS contact_person_id,
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, c.we AS exposed_at, c.ws AS first_at
   FROM c
   JOIN case_home p1 ON p1.person_id = c.case_person_id
-  JOIN {_housemates("case_home")} p2 ON p2.household_id = p1.household_id
+  JOIN {_housemates("case_home", frames)} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id
 )"""
 
@@ -195,7 +210,7 @@ def _via(route: str) -> str:
 
 
 def trace_sql(
-    scenario: Scenario,
+    scenario: Scenario | None,
     *,
     household: bool,
     secondary: bool,
@@ -205,15 +220,22 @@ def trace_sql(
     """The tracing query for a policy's switches. Parameters: case_ids, starts, ends,
     latest_end, earliest (the earliest start less the tolerance), now, tolerance and
     same_flight (intervals), seat_rows, close_settings, secondary_settings, venue_close (venue
-    categories whose co-presence is a close contact), and the scenario's. `kept`: see
-    `episode_ctes`."""
+    categories whose co-presence is a close contact), and the scenario's.
+
+    It reads the relations `checkin`, `venue`, `trip`, `arrival` and `declared_contact`. With
+    a `scenario`, on the store: those are its tables, the households are the people's as they
+    stand at :now (`current_person`) and the active cases are read from the episodes of the
+    scenario (`kept`: see `episode_ctes`). With None, over frames a caller registered
+    (`fangkong.engine.tracing.TraceFacts`): `home` (person_id, household_id at :now) and
+    `active_case` (person_id: a case episode active at :now) are relations too."""
+    frames = scenario is None
     declared = _declared(
         "c", "case_person_id", "c.ws", "c.we", ":close_settings", ROUTE_RANK[ContactVia.DECLARED]
     )
     ctes = [_CASES, _excluded(scenario, kept), f"\ndeclared AS ({declared}\n)", _CO_TRAVEL, _VENUE]
     routes = ["declared", "co_travel", "venue"]
     if household:
-        ctes.append(_HOUSEHOLD)
+        ctes.append(_household(frames))
         routes.insert(0, "household")
     union = "\n  UNION ALL ".join(
         f"SELECT case_person_id, contact_person_id, route, exposed_at, first_at FROM {r}"
@@ -250,7 +272,7 @@ risk_contact AS (
         "exposed_at FROM risk_contact"
     )
     if secondary:
-        ctes.append(_secondary(secondary_household))
+        ctes.append(_secondary(secondary_household, frames))
         select += (
             f"\nUNION ALL\nSELECT case_person_id, contact_person_id, "
             f"'{ContactTier.SECONDARY.value}' AS tier, {_via('route')} AS via, exposed_at "
@@ -259,7 +281,7 @@ risk_contact AS (
     return "WITH" + ",".join(ctes) + "\n" + select
 
 
-def _secondary(household: bool) -> str:
+def _secondary(household: bool, frames: bool) -> str:
     """Secondary contacts: of each close contact, from their first exposure until :now."""
     declared = _declared(
         "cc",
@@ -277,11 +299,11 @@ def _secondary(household: bool) -> str:
          {ROUTE_RANK[ContactVia.HOUSEHOLD]} AS route, CAST(:now AS TIMESTAMPTZ) AS exposed_at
   FROM cc
   JOIN close_home p1 ON p1.person_id = cc.close_id
-  JOIN {_housemates("close_home")} p2 ON p2.household_id = p1.household_id
+  JOIN {_housemates("close_home", frames)} p2 ON p2.household_id = p1.household_id
   WHERE p2.person_id <> p1.person_id""",
         )
     union = "\n  UNION ALL\n  ".join(parts)
-    home = f"{_home('close_home', 'SELECT close_id FROM cc')}," if household else ""
+    home = f"{_home('close_home', 'SELECT close_id FROM cc', frames)}," if household else ""
     return f"""
 cc AS (
   SELECT contact_person_id AS close_id, min(first_at) AS first_at

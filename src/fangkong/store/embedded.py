@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from fangkong.model.tables import Table
 from fangkong.store.base import Params, Store, column_list, take_turn
 from fangkong.store.sql import named_params
 
-__all__ = ["EmbeddedStore", "duckdb_connect"]
+__all__ = ["EmbeddedStore", "duckdb_connect", "fetch_over_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,29 @@ def duckdb_connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
     if limit:
         con.execute(f"SET memory_limit = '{limit}'").fetchall()
     return con
+
+
+def fetch_over_frames(
+    sql: str,
+    params: Mapping[str, Any],
+    relations: Mapping[str, pl.DataFrame],
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> pl.DataFrame:
+    """The rows of `sql` (`:name` parameters, as the store's queries) run by DuckDB over a
+    caller's frames, each registered under its name for the statement (read as Arrow, not
+    copied into a table): the same SQL a step runs on the store, over relations of the caller's
+    own (a simulator's day, a test's). `connection`: one to reuse (default: a new one in
+    memory, set up as `duckdb_connect` sets it)."""
+    con = connection if connection is not None else duckdb_connect()
+    for name, frame in relations.items():
+        con.register(name, frame)
+    try:
+        return _frame(con, named_params(sql, "duckdb"), dict(params))
+    finally:
+        for name in relations:
+            con.unregister(name)
+        if connection is None:
+            con.close()
 
 
 class EmbeddedStore(Store):
