@@ -8,17 +8,21 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import day_bounds, named
 from fangkong.engine.orders import ORDER_SCHEMA, check_orders
 from fangkong.engine.scenario import LIVE, watermarks
 from fangkong.engine.state import kept_state
 from fangkong.engine.testing import (
     RULES,
+    PooledTestingFacts,
     _cutoff_params,
     _facts,
     latest_negative,
     pooled_testing_orders,
+    pooled_testing_rule,
     result_deadline_of,
     round_progress,
     under_temporary_control,
@@ -75,12 +79,29 @@ def rows(orders: pl.DataFrame, rule: str, order_type: str | None = None) -> pl.D
     return out.sort("person_id")
 
 
+def orders_of(store: Store, day: date, policy: Policy) -> pl.DataFrame:
+    """The day's testing orders on the store; the same rule over the store's rows as frames
+    (`pooled_testing_rule`, no store) must give the same."""
+    on_store = pooled_testing_orders(store, day, policy)
+    until = day_bounds(day)[1]
+    kinds = {k: ", ".join(c) for k, c in PooledTestingFacts.SCHEMAS.items() if k != "episode"}
+    frames = {k: store.fetch(f"SELECT {cols} FROM {k}") for k, cols in kinds.items()}
+    frames["episode"] = store.fetch(
+        f"WITH {episode_ctes(LIVE)} SELECT person_id, opened_at, closed_at FROM episode",
+        {"until": until, **LIVE.params()},
+    )
+    marks = watermarks(store, LIVE, day)
+    over_frames = pooled_testing_rule(PooledTestingFacts.of(**frames), day, policy, marks=marks)
+    assert_frame_equal(over_frames, on_store)
+    return on_store
+
+
 def persons(frame: pl.DataFrame) -> list[int | None]:
     return frame.get_column("person_id").to_list()
 
 
 def test_orders_have_the_contract_shape(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     assert orders.schema == pl.Schema(ORDER_SCHEMA)
     check_orders(orders)
     assert set(orders.get_column("rule").unique()) <= set(RULES)
@@ -90,17 +111,17 @@ def test_orders_have_the_contract_shape(loaded: Store, ninth: Policy) -> None:
     assert not orders.get_column("reason").str.contains("E000").any()
     assert orders.height == 35
     # the same day again gives the same orders
-    assert pooled_testing_orders(loaded, D, ninth).equals(orders)
+    assert orders_of(loaded, D, ninth).equals(orders)
 
 
 def test_a_day_without_results_gives_no_order(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, date(2022, 6, 20), ninth)
+    orders = orders_of(loaded, date(2022, 6, 20), ninth)
     assert orders.height == 0
     assert orders.schema == pl.Schema(ORDER_SCHEMA)
 
 
 def test_pool_positive_controls_and_retests_every_member(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     for order_type in ("temporary_control", "retest"):
         got = rows(orders, "testing.pool_positive", order_type)
         assert persons(got.filter(pl.col("detail") == "P1")) == [1, 2, 3, 4, 5]
@@ -112,13 +133,13 @@ def test_pool_positive_controls_and_retests_every_member(loaded: Store, ninth: P
     assert p1.get_column("reason")[0].startswith("pooled tube of 5 samples positive (Ct 30 < 40)")
     assert control.get_column("end_at").null_count() == control.height
     # the day before: the pool P5, positive on D-1
-    before = pooled_testing_orders(loaded, D - timedelta(days=1), ninth)
+    before = orders_of(loaded, D - timedelta(days=1), ninth)
     assert persons(rows(before, "testing.pool_positive", "temporary_control")) == [15, 16]
     assert before.height == 4
 
 
 def test_retest_positive_becomes_a_case_report(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     case = rows(orders, "testing.retest_positive")
     assert persons(case) == [1]
     assert case.row(0, named=True) | {"reason": None} == {
@@ -143,7 +164,7 @@ def test_retest_positive_becomes_a_case_report(loaded: Store, ninth: Policy) -> 
 
 
 def test_retest_negative_releases(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     released = rows(orders, "testing.retest_negative", "release_control")
     assert persons(released) == [2, 3, 4, 5, 6]
     assert released.get_column("detail").to_list() == ["P1"] * 4 + ["P2"]
@@ -152,7 +173,7 @@ def test_retest_negative_releases(loaded: Store, ninth: Policy) -> None:
 
 def test_all_retests_negative_contradict_the_pool(loaded: Store, ninth: Policy) -> None:
     # P2 (Ct 35): member 6 negative on D, members 7 and 8 negative on D+1
-    orders = pooled_testing_orders(loaded, D + timedelta(days=1), ninth)
+    orders = orders_of(loaded, D + timedelta(days=1), ninth)
     assert persons(orders) == [7, 8]
     assert orders.get_column("order_type").unique().to_list() == ["release_control"]
     assert orders.get_column("rule").unique().to_list() == ["testing.pool_not_confirmed"]
@@ -162,12 +183,12 @@ def test_all_retests_negative_contradict_the_pool(loaded: Store, ninth: Policy) 
     assert "not confirmed" in reason
     assert "every member is released" in reason
     # on D the pool was still open: no contradiction yet
-    assert rows(pooled_testing_orders(loaded, D, ninth), "testing.pool_not_confirmed").height == 0
+    assert rows(orders_of(loaded, D, ninth), "testing.pool_not_confirmed").height == 0
 
 
 def test_a_repeat_positive_is_not_reported_again(loaded: Store, ninth: Policy) -> None:
     # S2: person 14's second single-tube positive, a day after S1
-    orders = pooled_testing_orders(loaded, D + timedelta(days=1), ninth)
+    orders = orders_of(loaded, D + timedelta(days=1), ninth)
     assert orders.filter(pl.col("order_type") == "report_case").height == 0
 
 
@@ -178,7 +199,7 @@ def test_a_known_case_is_not_reported_again(loaded: Store, ninth: Policy, tmp_pa
         "CR1,C1,1,310104,2022-07-01 11:00:00,report,asymptomatic,local\n"
     )
     import_file(loaded, "cases", cases)
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     assert rows(orders, "testing.retest_positive").height == 0
     assert persons(rows(orders, "testing.single_positive")) == [14]
 
@@ -187,7 +208,7 @@ def test_inbound_ct_37_is_not_positive_under_the_twenty_measures(
     loaded: Store, twenty: Policy, ninth: Policy
 ) -> None:
     day = date(2022, 11, 20)
-    orders = pooled_testing_orders(loaded, day, twenty)
+    orders = orders_of(loaded, day, twenty)
     # person 31 arrived three days before sampling: cut-off 35, Ct 37 is a weak positive
     weak = rows(orders, "testing.weak_positive", "retest")
     assert persons(weak) == [31]
@@ -202,19 +223,19 @@ def test_inbound_ct_37_is_not_positive_under_the_twenty_measures(
     assert persons(rows(orders, "testing.single_positive", "report_case")) == [32]
     assert orders.height == 3
     # under the 9th edition the inbound cut-off is 40 too: both are cases
-    before = pooled_testing_orders(loaded, day, ninth)
+    before = orders_of(loaded, day, ninth)
     assert persons(rows(before, "testing.single_positive", "report_case")) == [31, 32]
 
 
 def test_invalid_orders_a_retest(loaded: Store, ninth: Policy) -> None:
-    got = rows(pooled_testing_orders(loaded, D, ninth), "testing.invalid")
+    got = rows(orders_of(loaded, D, ninth), "testing.invalid")
     assert persons(got) == [9, 10, 11]
     assert got.get_column("order_type").unique().to_list() == ["retest"]
     assert got.get_column("detail").unique().to_list() == ["P3"]
 
 
 def test_a_tube_that_never_returns_orders_a_retest(loaded: Store, ninth: Policy) -> None:
-    got = rows(pooled_testing_orders(loaded, D, ninth), NOT_RETURNED)
+    got = rows(orders_of(loaded, D, ninth), NOT_RETURNED)
     assert persons(got) == [12, 13]
     assert got.get_column("order_type").unique().to_list() == ["retest"]
     assert got.get_column("detail").unique().to_list() == ["P4"]
@@ -223,19 +244,19 @@ def test_a_tube_that_never_returns_orders_a_retest(loaded: Store, ninth: Policy)
     assert got.get_column("reason")[0].startswith("tube not returned: no result 24 h after")
     # once: not again the next day, nor before the deadline's day
     for day in (D - timedelta(days=1), D + timedelta(days=1)):
-        later = pooled_testing_orders(loaded, day, ninth)
+        later = orders_of(loaded, day, ninth)
         assert rows(later, NOT_RETURNED).height == 0
     # with a 6 h deadline every tube of the round still out at the end of D-1 is overdue then
     six = ninth.model_copy(
         update={"testing": ninth.testing.model_copy(update={"result_deadline_hours": 6})}
     )
-    early = rows(pooled_testing_orders(loaded, D - timedelta(days=1), six), NOT_RETURNED)
+    early = rows(orders_of(loaded, D - timedelta(days=1), six), NOT_RETURNED)
     assert set(early.get_column("detail")) == {"P1", "P2", "P3", "P4", "P6", "S1", "N1", "N2"}
     assert "no result 6 h after" in early.get_column("reason")[0]
 
 
 def test_a_later_report_supersedes(loaded: Store, ninth: Policy) -> None:
-    orders = pooled_testing_orders(loaded, D, ninth)
+    orders = orders_of(loaded, D, ninth)
     # P5: positive on D-1, corrected to negative on D: its members are released
     corrected = rows(orders, "testing.pool_corrected")
     assert persons(corrected) == [15, 16]
@@ -249,7 +270,7 @@ def test_a_later_report_supersedes(loaded: Store, ninth: Policy) -> None:
 
 
 def test_a_result_for_an_unknown_tube_is_flagged(loaded: Store, ninth: Policy) -> None:
-    got = rows(pooled_testing_orders(loaded, D, ninth), "testing.unknown_tube")
+    got = rows(orders_of(loaded, D, ninth), "testing.unknown_tube")
     assert got.height == 1
     assert got.row(0, named=True)["person_id"] is None
     assert got.get_column("detail").to_list() == ["X9"]
@@ -375,7 +396,7 @@ def test_temporary_control_in_a_run_reads_what_the_testing_step_found(
     for day in (D - timedelta(days=2), D, D + timedelta(days=1)):
         last = day_bounds(day)[1] - timedelta(microseconds=1)
         with kept_state(loaded, LIVE, day):
-            pooled_testing_orders(loaded, day, ninth)
+            orders_of(loaded, day, ninth)
             inside = under_temporary_control(loaded, last, ninth)
         assert inside.equals(under_temporary_control(loaded, last, ninth)), day
         assert inside.height == (0 if day < D else 4 if day == D else 2)

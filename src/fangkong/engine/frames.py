@@ -36,6 +36,7 @@ __all__ = [
     "midnight",
     "named",
     "read",
+    "typed",
 ]
 
 ZONE = "Asia/Shanghai"
@@ -74,7 +75,11 @@ def read(
     store: Store, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]
 ) -> pl.DataFrame:
     """A query's rows with declared column types (an empty result too, on either backend)."""
-    frame = store.fetch(sql, params)
+    return typed(store.fetch(sql, params), schema)
+
+
+def typed(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """A query's rows with declared column types (`read`; rows from elsewhere too)."""
     if frame.height == 0:
         return pl.DataFrame(schema=dict(schema))
     if frame.schema == pl.Schema(schema):  # the types already declared: no step to run

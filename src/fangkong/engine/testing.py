@@ -105,11 +105,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import duckdb
 import polars as pl
 
-from fangkong.engine.frames import LOCAL_ZONE, day_bounds, named, read
+from fangkong.engine.facts import Facts
+from fangkong.engine.frames import LOCAL_ZONE, day_bounds, named, read, typed
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks, watermarks
 from fangkong.engine.state import kept_day, run_memo
@@ -126,12 +128,15 @@ from fangkong.errors import InputError, NotFoundError
 from fangkong.model.glossary import OrderType
 from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
 from fangkong.store.base import Store
+from fangkong.store.embedded import fetch_over_frames
 
 __all__ = [
     "RULES",
+    "PooledTestingFacts",
     "RoundProgress",
     "latest_negative",
     "pooled_testing_orders",
+    "pooled_testing_rule",
     "result_deadline_of",
     "round_progress",
     "under_temporary_control",
@@ -204,8 +209,70 @@ def pooled_testing_orders(
     """The orders that the tests reported on `day` (Asia/Shanghai), and the results reported
     earlier but new to this run (imported late), make under `policy`, in ORDER_SCHEMA; the
     module docstring gives the rules."""
-    result_deadline = result_deadline_of(policy)
     facts = _facts(store, day, policy, scenario, marks or watermarks(store, scenario, day))
+    return _orders(facts, day, policy)
+
+
+@dataclass(frozen=True)
+class PooledTestingFacts(Facts):
+    """What the testing rule reads over frames (`pooled_testing_rule`), a relation per kind,
+    with the store's columns of the same name:
+
+    - `sample`: the swabs, each in its tube (several in a pooled tube);
+    - `tube_result`: the laboratories' reports of the tubes (`batch_id`: the import batch a
+      run's watermarks compare, 0 for a caller with none);
+    - `arrival`: arrivals from abroad (a sample after one, within the inbound quarantine's
+      length, is an inbound person's);
+    - `episode`: the case episodes (a positive of someone with one open is not reported
+      again).
+    """
+
+    sample: pl.DataFrame
+    tube_result: pl.DataFrame
+    arrival: pl.DataFrame
+    episode: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "sample": {"person_id": pl.Int64(), "tube_id": pl.String(), "sampled_at": TIME},
+        "tube_result": {
+            "tube_id": pl.String(),
+            "result": pl.String(),
+            "ct_value": pl.Float64(),
+            "reported_at": TIME,
+            "batch_id": pl.Int32(),
+        },
+        "arrival": {"person_id": pl.Int64(), "arrived_at": TIME},
+        "episode": {"person_id": pl.Int64(), "opened_at": TIME, "closed_at": TIME},
+    }
+
+
+def pooled_testing_rule(
+    facts: PooledTestingFacts,
+    day: date,
+    policy: Policy,
+    *,
+    marks: Watermarks | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> pl.DataFrame:
+    """`pooled_testing_orders` over a caller's frames, with no store: the same SQL, run by
+    DuckDB on `facts` (each kind registered as the relation of its name). `marks`: what is new
+    to the run besides the results reported on `day` (default: nothing else); `connection`: a
+    DuckDB connection to reuse."""
+    relations = {kind: getattr(facts, kind) for kind in PooledTestingFacts.SCHEMAS}
+    params = _params(day, policy, (marks or Watermarks(0, 0)).params())
+
+    def fetch(sql: str) -> pl.DataFrame:
+        return fetch_over_frames(sql, named(sql, params), relations, connection)
+
+    parts = _parts(fetch(MAY_ORDER_SQL))
+    if not parts - {POOLS}:  # a positive pool alone orders nothing
+        return empty_orders()
+    return _orders(typed(fetch(orders_sql(None, None, parts)), _FACTS_SCHEMA), day, policy)
+
+
+def _orders(facts: pl.DataFrame, day: date, policy: Policy) -> pl.DataFrame:
+    """The day's orders from the facts `orders_sql` gives: with the inbound assessments their
+    weak positives imply, a reason each, in ORDER_SCHEMA."""
     if facts.height == 0:
         return empty_orders()
     facts = pl.concat([facts, _inbound_assessments(facts, policy)])
@@ -216,9 +283,31 @@ def pooled_testing_orders(
         pl.lit(None, dtype=TIME).alias("end_at"),
         pl.lit(None, dtype=pl.String).alias("place"),
         pl.lit(policy.id).alias("policy_id"),
-        order_reason(policy, result_deadline).alias("reason"),
+        order_reason(policy, result_deadline_of(policy)).alias("reason"),
     )
     return check_orders(orders.select(c for c in ORDER_SCHEMA if c in orders.columns))
+
+
+def _params(day: date, policy: Policy, marks: dict[str, object]) -> dict[str, Any]:
+    """The parameters of the day's queries (`MAY_ORDER_SQL`, `orders_sql`); `marks`: the
+    watermarks' and the scenario's."""
+    start, end = day_bounds(day)
+    result_deadline = result_deadline_of(policy)
+    return {
+        **_cutoff_params(policy),
+        **marks,
+        "day_start": start,
+        "until": end,
+        "repeat_window": timedelta(days=policy.testing.repeat_positive_window_days),
+        "deadline": result_deadline,
+        "lost_from": start - result_deadline,
+        "lost_to": end - result_deadline,
+    }
+
+
+def _parts(may: pl.DataFrame) -> frozenset[str]:
+    """The groups of rules whose necessary condition holds (a row of `MAY_ORDER_SQL`)."""
+    return frozenset(part for part, found in may.row(0, named=True).items() if found)
 
 
 def _facts(
@@ -231,25 +320,12 @@ def _facts(
 ) -> pl.DataFrame:
     """The facts of the day's orders (`orders_sql`) of the groups of rules `parts`; by default
     those whose necessary condition holds on the day (`MAY_ORDER_SQL`): none, most days."""
-    start, end = day_bounds(day)
-    result_deadline = result_deadline_of(policy)
-    params = {
-        **_cutoff_params(policy),
-        **marks.params(),
-        **scenario.params(),
-        "day_start": start,
-        "until": end,
-        "repeat_window": timedelta(days=policy.testing.repeat_positive_window_days),
-        "deadline": result_deadline,
-        "lost_from": start - result_deadline,
-        "lost_to": end - result_deadline,
-    }
+    params = _params(day, policy, {**marks.params(), **scenario.params()})
     if parts is None:
-        may = store.fetch(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)).row(0, named=True)
-        parts = frozenset(part for part, found in may.items() if found)
+        parts = _parts(store.fetch(MAY_ORDER_SQL, named(MAY_ORDER_SQL, params)))
         memo = run_memo(store, day)
         if memo is not None:  # the run's colours ask it again (`under_temporary_control`)
-            memo[_pool_key(end)] = POOLS in parts
+            memo[_pool_key(day_bounds(day)[1])] = POOLS in parts
     if not parts - {POOLS}:  # a positive pool alone orders nothing
         return pl.DataFrame(schema=_FACTS_SCHEMA)
     sql = orders_sql(scenario, kept_day(store, scenario), parts)

@@ -233,10 +233,17 @@ RESULTS, POOLS, RELEASES, CORRECTIONS, LOST = (
 PARTS = frozenset((RESULTS, POOLS, RELEASES, CORRECTIONS, LOST))
 
 
-def orders_sql(scenario: Scenario, kept: date | None = None, parts: frozenset[str] = PARTS) -> str:
+def orders_sql(
+    scenario: Scenario | None, kept: date | None = None, parts: frozenset[str] = PARTS
+) -> str:
     """The facts of the day's testing orders (see `fangkong.engine.testing`), for `scenario`
     (whose case episodes say who is a case already; `kept`: see `episode_ctes`), of the rules
-    of `parts` (the groups whose condition `MAY_ORDER_SQL` found: the others give no order)."""
+    of `parts` (the groups whose condition `MAY_ORDER_SQL` found: the others give no order).
+
+    It reads the relations `tube_result`, `sample` and `arrival`, and the case episodes: with a
+    `scenario`, on the store (its tables, the episodes read from the case events); with None,
+    over frames a caller registered (`fangkong.engine.testing.PooledTestingFacts`), where
+    `episode` (person_id, opened_at, closed_at) is a relation too."""
     results, pools, releases = RESULTS in parts, POOLS in parts, RELEASES in parts
     corrections, lost = CORRECTIONS in parts, LOST in parts
     control = releases or (results and pools)  # temporary control and its retests are read
@@ -246,7 +253,8 @@ def orders_sql(scenario: Scenario, kept: date | None = None, parts: frozenset[st
         pre = _PREV if corrections else ""
         ctes.append(core_ctes("<", cand, pre, all_tubes=False, pools=control))
     if results:
-        ctes.append(episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept))
+        if scenario is not None:
+            ctes.append(episode_ctes(scenario, persons="SELECT person_id FROM mem", kept=kept))
         ctes.append(_SP)
     if releases:
         ctes.append(_VERDICT)
