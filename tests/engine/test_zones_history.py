@@ -1,5 +1,5 @@
 """The areas of the places where cases stayed are drawn from the check-ins of the areas that can
-still be in force (`zones._stay_events`: the latest reports first, further back only while an
+still be in force (`zones._stay_checkins`: the latest reports first, further back only while an
 area's chain of infections may reach further): over a long history with areas lifted, raised
 again and kept for weeks, with a late report and a rerun, and in a what-if, they are the areas
 drawn from every case's check-ins. Both backends."""

@@ -1,8 +1,8 @@
 """The low areas (低风险区) of the 2022 regimes: the rest of each county that has a high or
-medium area (`zones.with_low_areas`), from its areas' days; a what-if's own beside live's; the
-residents of a low area under no order and no red reason, and a test to leave the city on their
-health code. The days each regime draws and lifts
-them on are in the zone cases (zone_cases/areas_9th_*, areas_twenty_*)."""
+medium area (`zones_lifting.with_low_areas`), from its areas' days; a what-if's own beside
+live's; the residents of a low area under no order and no red reason, and a test to leave the
+city on their health code. The days each regime draws and lifts them on are in the zone cases
+(zone_cases/areas_9th_*, areas_twenty_*)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from fangkong.cli.app import app
 from fangkong.engine.colours import code_of
 from fangkong.engine.day import run_day
 from fangkong.engine.scenario import open_scenario
-from fangkong.engine.zones import areas_on, with_low_areas
+from fangkong.engine.zones import areas_on
+from fangkong.engine.zones_lifting import with_low_areas
 from fangkong.engine.zones_measures import resident_measures, residents_under_measures
 from fangkong.policy import load_policy
 from fangkong.store import Store, open_store

@@ -3,6 +3,11 @@
     areas = draw_areas(store, day, policy)              # AREA_SCHEMA, not stored
     areas_on(store, day, scenario)      # as the runs stored them (AREA_SCHEMA + run_day)
 
+Drawing is a loader and a rule (issue 6, item 5): `load_area_facts` reads the facts
+(`AreaFacts`: the infections, the cases' check-ins, the residents and samples of the rounds),
+and `areas_rule` draws from them alone, as a simulator holding its own frames may;
+`draw_areas` is the two. The lowering and lifting are `fangkong.engine.zones_lifting`.
+
 `run_day` draws the areas after tracing and stores them in `risk_area`, in its scenario and run
 day (a rerun replaces them; a what-if never touches live's). The areas are a function of the
 case episodes (`fangkong.engine.episode`, the one definition of an infection), the cases'
@@ -52,19 +57,21 @@ rule never does), `awaiting_round` (that day also needs a negative round not yet
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import polars as pl
 
 from fangkong.engine.episode import episode_ctes
+from fangkong.engine.facts import Facts
 from fangkong.engine.frames import IDS, ZONE, day_bounds, ids_of, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import kept_day, run_memo
 from fangkong.engine.zones_county import county_areas
+from fangkong.engine.zones_lifting import chain, lowering_schedule, with_low_areas
 from fangkong.model.glossary import AreaReason, RegionLevel
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -109,19 +116,22 @@ WHERE {where}"""
 
 __all__ = [
     "AREA_SCHEMA",
+    "CASE_CHECKIN_SCHEMA",
+    "INFECTION_SCHEMA",
+    "ROUND_SAMPLE_SCHEMA",
     "STAY_LEVEL",
     "STORED_AREA_SCHEMA",
+    "AreaFacts",
     "area_cases",
     "area_key",
     "area_residents",
     "areas_frame",
     "areas_on",
+    "areas_rule",
     "draw_areas",
-    "level_on",
-    "lowering_schedule",
+    "load_area_facts",
     "stay_unit",
     "store_areas",
-    "with_low_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -178,28 +188,34 @@ def area_key(unit: AreaUnit) -> pl.Expr:
             return pl.when(code.str.len_chars() >= n).then(code.str.slice(0, n))
 
 
-def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
-    """The people living at the end of `day` in `areas` (rows with AREA_SCHEMA's `area_id`,
-    `unit`, `region_code`, `compound_id`, `building_id`): person_id, area_id, one row per
-    person and area. An area's key and a resident's are the same expression (`area_key`); a
-    venue has no residents."""
-    schema = {"person_id": pl.Int64(), "area_id": pl.String()}
+_MEMBER_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.Int64(), "area_id": pl.String()}
+
+
+def _keyed(areas: pl.DataFrame) -> dict[AreaUnit, pl.DataFrame]:
+    """Per unit with residents among `areas` (rows with `area_id`, `unit`, `region_code`,
+    `compound_id`, `building_id`), its areas' keys: `key`, `area_id`. Only the units drawn:
+    each is a join over every resident read."""
     drawn = areas.filter(pl.col("unit").is_in([u.value for u in _DWELLING_UNITS]))
-    if drawn.height == 0:
-        return pl.DataFrame(schema=schema)
     units = set(drawn.get_column("unit").unique().to_list())
-    keyed = {  # only the units drawn: each is a join over every resident read
+    return {
         unit: drawn.filter(pl.col("unit") == unit.value).select(
             area_key(unit).alias("key"), "area_id"
         )
         for unit in _DWELLING_UNITS
         if unit.value in units
     }
-    people = _residents_of_keys(
-        store,
-        day,
-        {unit: set(mine.get_column("key").drop_nulls().to_list()) for unit, mine in keyed.items()},
-    )
+
+
+def _keys(keyed: dict[AreaUnit, pl.DataFrame]) -> dict[AreaUnit, set[str]]:
+    return {
+        unit: set(mine.get_column("key").drop_nulls().to_list()) for unit, mine in keyed.items()
+    }
+
+
+def _members(people: pl.DataFrame, keyed: dict[AreaUnit, pl.DataFrame]) -> pl.DataFrame:
+    """The people of `people` (_RESIDENT_SCHEMA) living in the areas `keyed` (`_keyed`):
+    person_id, area_id, one row per person and area. An area's key and a resident's are the
+    same expression (`area_key`)."""
     found = [  # one plan
         people.lazy()
         .select("person_id", area_key(unit).alias("key"))
@@ -207,7 +223,21 @@ def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame
         .drop("key")
         for unit, mine in keyed.items()
     ]
-    return pl.concat([pl.LazyFrame(schema=schema), *found]).unique(maintain_order=True).collect()
+    return (
+        pl.concat([pl.LazyFrame(schema=_MEMBER_SCHEMA), *found])
+        .unique(maintain_order=True)
+        .collect()
+    )
+
+
+def area_residents(store: Store, day: date, areas: pl.DataFrame) -> pl.DataFrame:
+    """The people living at the end of `day` in `areas` (rows with AREA_SCHEMA's `area_id`,
+    `unit`, `region_code`, `compound_id`, `building_id`): person_id, area_id, one row per
+    person and area (`_members`); a venue has no residents."""
+    keyed = _keyed(areas)
+    if not keyed:
+        return pl.DataFrame(schema=_MEMBER_SCHEMA)
+    return _members(_residents_of_keys(store, day, _keys(keyed)), keyed)
 
 
 _RESIDENT_SCHEMA: dict[str, pl.DataType] = {
@@ -276,218 +306,64 @@ def stay_unit(unit: AreaUnit) -> AreaUnit:
     return AreaUnit.VENUE if _rank(unit) <= _rank(AreaUnit.COMPOUND) else unit
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One lowering: from `level` to `to` on `on` (None: never, the rule has no lifting)."""
+# -- drawing: a loader and a rule ----------------------------------------------------------------
 
-    level: RiskLevel
-    to: RiskLevel
-    on: date | None
-    awaiting_round: bool
-
-
-def lowering_schedule(
-    rules: RiskAreas, first: RiskLevel, last: date, rounds: Sequence[date] | None
-) -> list[Step]:
-    """The lowerings of an area of level `first` whose last infection was on `last`, under
-    `rules`, until it is low (or a level the rule never lowers). `rounds` are the days the
-    area had a complete negative round, sorted (None: the area has no residents, so no round is
-    waited for). A step whose round has not been taken yet is `awaiting_round`, dated the
-    earliest day the rule allows."""
-    steps: list[Step] = []
-    level, start = first, last
-    while level is not RiskLevel.LOW:
-        rule = rules.lifting.get(level) if rules.lifting else None
-        if rule is None:
-            steps.append(Step(level, RiskLevel.LOW, None, False))
-            break
-        on = start + timedelta(days=_step_days(rules, level, lowered=bool(steps)))
-        waiting = False
-        if rule.negative_round_on_day is not None and rounds is not None and not steps:
-            due = start + timedelta(days=rule.negative_round_on_day)
-            taken = rounds[bisect_left(rounds, due) :]
-            if taken:
-                on = max(on, taken[0])
-            else:
-                waiting = True
-        steps.append(Step(level, rule.lowered_to, on, waiting))
-        if waiting:
-            break
-        level, start = rule.lowered_to, on
-    return steps
+INFECTION_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "opened_at": TIME,  # the report
+    "case_region": pl.String(),  # the region the case was reported in
+    "region_code": pl.String(),  # the residence when it was reported
+    "compound_id": pl.String(),
+    "building_id": pl.String(),
+    "household_id": pl.Int64(),
+}
+CASE_CHECKIN_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "venue_id": pl.Int64(),
+    "checkin_at": TIME,
+    "region_code": pl.String(),  # the venue's
+}
+ROUND_SAMPLE_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "sampled_at": TIME,
+    "result": pl.String(),  # a report of its tube by the day's end (null: none yet)
+}
 
 
-def _step_days(rules: RiskAreas, level: RiskLevel, *, lowered: bool) -> int:
-    """The days without a new infection after which an area at `level` (`lowered` to it from
-    a higher one) is lowered again, by the lifting rule of the level (which has one)."""
-    if lowered and level is RiskLevel.MEDIUM and rules.downgraded_high_to_low_after_days:
-        return rules.downgraded_high_to_low_after_days  # a lowered high area: 3 more days
-    assert rules.lifting is not None
-    return rules.lifting[level].days_without_new_infection
+@dataclass(frozen=True)
+class AreaFacts(Facts):
+    """What drawing the risk areas reads (`areas_rule`), one frame per kind:
 
+    - `infections`: every case episode reported by the day's end and not withdrawn, with the
+      person's residence when it was reported (INFECTION_SCHEMA);
+    - `checkins`: check-ins of the cases, each with its venue's region (CASE_CHECKIN_SCHEMA);
+      the rule keeps those in the exposure window before each report. The loader reads only
+      those that can make an area in force on the day (`_stay_checkins`);
+    - `residents`: the residence at the day's end (_RESIDENT_SCHEMA) of at least everyone
+      living in a case's residence area, where the rule waits for rounds;
+    - `samples`: their samples from the first day a round can count (`_rounds_since`) to the
+      day's end, with each report of the tube by then (ROUND_SAMPLE_SCHEMA).
+    """
 
-def _days_to_lift(rules: RiskAreas, level: str | None) -> int | None:
-    """The days from an area's lowering to `level` (a RiskLevel value; None or low: it is
-    lifted then) to its lifting, by the lowerings that follow (from a lowered level, which
-    waits for no round); None when the rule never lifts it."""
-    days = 0
-    while level is not None and level != RiskLevel.LOW.value:
-        at = RiskLevel(level)
-        if rules.lifting is None or at not in rules.lifting:
-            return None
-        days += _step_days(rules, at, lowered=True)
-        level = rules.lifting[at].lowered_to.value
-    return days
+    infections: pl.DataFrame
+    checkins: pl.DataFrame
+    residents: pl.DataFrame
+    samples: pl.DataFrame
 
-
-def _draws_low(rules: RiskAreas) -> bool:
-    """Whether `rules` draw a low area as the rest of the county of a high or medium area."""
-    return (
-        rules.classification is Classification.CASE_LOCATIONS
-        and RiskLevel.LOW in rules.levels
-        and (rules.delineation or {}).get(RiskLevel.LOW) is Delineation.REST_OF_COUNTY
-    )
-
-
-def with_low_areas(rules: RiskAreas, rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
-    """`rows` (the high and medium areas of a day, without the policy's columns) and the low
-    areas the rule draws from them: under `rest_of_county` (the 9th edition, the twenty
-    measures), one per county that holds a high or medium area that day (its `region_code`
-    begins with the county's code; an area whose region is not recorded to the county is in
-    none), the county as a whole (`county:<code>`; its residents in a higher area are under
-    that area's stricter rule). A low area of `rows` (a previous run's) is drawn again.
-
-    It lasts while its county has such an area: `drawn_on` (and `level_since`) is the earliest
-    `drawn_on` of the county's areas in force (an area of the county lifted before, even if it
-    overlapped them, is not counted: the low area follows the areas in force, not their
-    history); `last_infection_on` and `infections` are those areas' latest and total (a case
-    counts in each area it made); `next_level` is null (the next change lifts it) and
-    `next_change_on` the day the county's last high or medium area is lifted if no new
-    infection comes (`_lifted`; null while one awaits its round or is never lifted): it has
-    no day of its own. A high or medium area lowered to low is lifted as an area of its own:
-    its people are in the county's low area while that is drawn."""
-    kept = [r for r in rows if r["reason"] != AreaReason.REST_OF_COUNTY.value]
-    if not _draws_low(rules):
-        return kept
-    n = LEVEL_DIGITS[RegionLevel.COUNTY]
-    counties: dict[str, list[dict[str, object]]] = {}
-    for row in kept:
-        code = row["region_code"]
-        if row["level"] in (RiskLevel.HIGH.value, RiskLevel.MEDIUM.value) and (
-            isinstance(code, str) and len(code) >= n
-        ):
-            counties.setdefault(code[:n], []).append(row)
-    # the days from each next level to the lifting, once per level (not per area)
-    after = {lvl: _days_to_lift(rules, lvl) for lvl in (None, *(v.value for v in RiskLevel))}
-    low: list[dict[str, object]] = []
-    for county, areas in sorted(counties.items()):
-        ends = [_lifted(a, after) for a in areas]
-        drawn = min(_date(a["drawn_on"]) for a in areas)
-        low.append(
-            {
-                "area_id": f"{AreaUnit.COUNTY.value}:{county}",
-                "level": RiskLevel.LOW.value,
-                "unit": AreaUnit.COUNTY.value,
-                "reason": AreaReason.REST_OF_COUNTY.value,
-                "region_code": county,
-                "compound_id": None,
-                "building_id": None,
-                "venue_id": None,
-                "drawn_on": drawn,
-                "level_since": drawn,
-                "last_infection_on": max(_date(a["last_infection_on"]) for a in areas),
-                "infections": sum(_count(a["infections"]) for a in areas),
-                "next_level": None,
-                "next_change_on": max(_date(e) for e in ends) if None not in ends else None,
-                "awaiting_round": False,
-            }
-        )
-    return kept + low
-
-
-def _lifted(area: dict[str, object], after: dict[str | None, int | None]) -> date | None:
-    """The day an area (AREA_SCHEMA row) is lifted if no new infection comes: its
-    `next_change_on`, and the days `after` give for its next level (`_days_to_lift`); None
-    while it awaits a round or when the rule never lifts it."""
-    level, on = area["next_level"], area["next_change_on"]
-    days = after.get(None if level is None else str(level))
-    if area["awaiting_round"] or not isinstance(on, date) or days is None:
-        return None
-    return on + timedelta(days=days)
-
-
-def _date(value: object) -> date:
-    assert isinstance(value, date)
-    return value
-
-
-def _count(value: object) -> int:
-    assert isinstance(value, int)
-    return value
-
-
-def _chain(
-    rules: RiskAreas, first: RiskLevel, days: list[date], day: date, rounds: list[date] | None
-) -> dict[str, object] | None:
-    """The area on `day` from its infection days (sorted, all <= day), or None if lifted."""
-    start = days[0]
-    count = 0
-    top_since = days[0]
-    prev: date | None = None
-    for t in days:
-        if prev is not None:
-            steps = lowering_schedule(rules, first, prev, rounds)
-            lifted = steps[-1].on if steps[-1].to is RiskLevel.LOW else None
-            if lifted is not None and not steps[-1].awaiting_round and t >= lifted:
-                start, count, top_since = t, 0, t  # lifted before: a new area
-            elif steps[0].on is not None and not steps[0].awaiting_round and t >= steps[0].on:
-                top_since = t  # lowered, then raised again by this infection
-        count += 1
-        prev = t
-    now = level_on(rules, first, days[-1], rounds, day, top_since)
-    if now is None:
-        return None
-    return {"drawn_on": start, "last_infection_on": days[-1], "infections": count, **now}
-
-
-def level_on(
-    rules: RiskAreas,
-    first: RiskLevel,
-    last: date,
-    rounds: list[date] | None,
-    day: date,
-    top_since: date,
-) -> dict[str, object] | None:
-    """An area of level `first` whose last infection was on `last` (at that level since
-    `top_since`), on `day`: its `level`, `level_since`, `next_level`, `next_change_on` and
-    `awaiting_round` by the lifting rules; None when it is lifted."""
-    level, since = first, top_since
-    next_level: RiskLevel | None = None
-    next_on: date | None = None
-    awaiting = False
-    for step in lowering_schedule(rules, first, last, rounds):
-        if step.on is not None and not step.awaiting_round and step.on <= day:
-            level, since = step.to, step.on
-            continue
-        next_level, next_on, awaiting = step.to, step.on, step.awaiting_round
-        break
-    if level is RiskLevel.LOW:
-        return None
-    return {
-        "level": level.value,
-        "level_since": since,
-        "next_level": None if next_level in (None, RiskLevel.LOW) else next_level.value,
-        "next_change_on": next_on,
-        "awaiting_round": awaiting,
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "infections": INFECTION_SCHEMA,
+        "checkins": CASE_CHECKIN_SCHEMA,
+        "residents": _RESIDENT_SCHEMA,
+        "samples": ROUND_SAMPLE_SCHEMA,
     }
 
 
 def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
-    """Every case episode opened by the end of `day` and not withdrawn: the person, the day of
-    the report (Beijing time), the region it was reported in, and the person's residence when
-    it was reported (a case who moves after recovering does not make their new home a case's
-    residence). Inside the run of `day`, the episodes are those the run keeps
-    (`engine_episode`), not derived again from every case event."""
+    """Every case episode opened by the end of `day` and not withdrawn: the person, the report,
+    the region it was reported in, and the person's residence when it was reported (a case who
+    moves after recovering does not make their new home a case's residence). Inside the run of
+    `day`, the episodes are those the run keeps (`engine_episode`), not derived again from
+    every case event."""
     kept = kept_day(store, scenario)
     sql = f"""
 WITH {episode_ctes(scenario, kept=kept if kept == day else None)}
@@ -497,167 +373,87 @@ FROM episode e
 LEFT JOIN {residence_at("episode", "opened_at")} p
   ON p.person_id = e.person_id AND p.opened_at = e.opened_at
 WHERE e.ended_by IS NULL OR e.ended_by <> 'excluded'"""
-    frame = read(
-        store,
-        sql,
-        {"until": day_bounds(day)[1], **scenario.params()},
-        {
-            "person_id": pl.Int64(),
-            "opened_at": TIME,
-            "case_region": pl.String(),
-            "region_code": pl.String(),
-            "compound_id": pl.String(),
-            "building_id": pl.String(),
-            "household_id": pl.Int64(),
-        },
+    return read(store, sql, {"until": day_bounds(day)[1], **scenario.params()}, INFECTION_SCHEMA)
+
+
+def _on_day(infections: pl.DataFrame) -> pl.DataFrame:
+    """`infections` with `on`, the day of each report (Beijing time)."""
+    return infections.with_columns(
+        pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on")
     )
-    return frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
+
+
+def _counted(infections: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The infections that count on `day` (an infection counts on the day of its report)."""
+    return _on_day(infections).filter(pl.col("on") <= day)
 
 
 def area_cases(store: Store, day: date, scenario: Scenario = LIVE) -> pl.Series:
     """The people whose infection counts for the areas on `day` (reported by then, not
     withdrawn): they are in care, not in an area's round."""
-    infections = _infections(store, day, scenario).filter(pl.col("on") <= day)
-    return infections.get_column("person_id").unique()
+    return _counted(_infections(store, day, scenario), day).get_column("person_id").unique()
 
 
-def _stays(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    """The venues where each case checked in during the `window_days` before its report (and
-    up to it): one row per (case report, venue), with the venue's region."""
-    if infections.height == 0:
-        return pl.DataFrame(
-            schema={"venue_id": pl.Int64(), "region_code": pl.String(), "on": pl.Date()}
-        )
-    cases = infections.select("person_id", "opened_at")
-    window = timedelta(days=window_days)
-    # the constant bounds let the scan skip the check-ins of other days (zone maps, indexes)
-    sql = """
-SELECT c.person_id, c.opened_at, k.venue_id, v.region_code
-FROM (SELECT unnest(CAST(:ids AS BIGINT[])) AS person_id,
-             unnest(CAST(:opened AS TIMESTAMPTZ[])) AS opened_at) c
-JOIN checkin k ON k.person_id = c.person_id
- AND k.checkin_at <= c.opened_at AND k.checkin_at >= c.opened_at - :window
-JOIN venue v ON v.venue_id = k.venue_id
-WHERE k.checkin_at >= :first_from AND k.checkin_at <= :last_to"""
-    opened = cases.get_column("opened_at")
-    frame = read(
-        store,
-        sql,
-        {
-            "ids": cases.get_column("person_id").to_list(),
-            "opened": opened.to_list(),
-            "window": window,
-            "first_from": opened.min() - window,  # type: ignore[operator]
-            "last_to": opened.max(),
-        },
-        {
-            "person_id": pl.Int64(),
-            "opened_at": TIME,
-            "venue_id": pl.Int64(),
-            "region_code": pl.String(),
-        },
-    )
-    return (
-        frame.with_columns(pl.col("opened_at").dt.convert_time_zone(ZONE).dt.date().alias("on"))
-        .unique(["person_id", "opened_at", "venue_id"])
-        .select("venue_id", "region_code", "on")
+def _top(rules: RiskAreas) -> RiskLevel:
+    """The highest level of the rules: a case's residence is an area of it."""
+    return max(rules.levels, key=list(RiskLevel).index)
+
+
+def _residences(infections: pl.DataFrame, rules: RiskAreas) -> pl.DataFrame:
+    """The counted `infections` with the `unit` and `key` of their residence area (null key:
+    the unit is not recorded for the case)."""
+    return _residence_key(infections, rules.drawn_by.get(_top(rules), AreaUnit.COMPOUND))
+
+
+def _rounds_since(rules: RiskAreas, residences: pl.DataFrame, day: date) -> date | None:
+    """The first day a round counts for the residence areas (`_round_days`); None when the
+    rules wait for no round or no case has a residence area. Every area's rounds from the
+    earliest day one can be due: an area whose last infection is old was lowered by its round,
+    which a shorter look-back would not see (the area would be drawn again, waiting for a round
+    taken long ago)."""
+    lifting = rules.lifting.values() if rules.lifting else ()
+    pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
+    if not pending or residences.height == 0:
+        return None
+    last = residences.group_by("unit", "key").agg(pl.col("on").max()).get_column("on").min()
+    assert isinstance(last, date)
+    return min(last + timedelta(days=min(pending)), day)
+
+
+def _round_keyed(residences: pl.DataFrame) -> dict[AreaUnit, pl.DataFrame]:
+    """The residence areas' keys by unit (`_keyed`)."""
+    return _keyed(
+        residences.select(
+            pl.concat_str("unit", pl.lit(":"), "key").alias("area_id"),
+            "unit",
+            "region_code",
+            "compound_id",
+            "building_id",
+        ).unique("area_id")
     )
 
 
-def _stay_events(
-    store: Store,
-    infections: pl.DataFrame,
-    window_days: int,
-    unit: AreaUnit,
-    day: date,
-    lifted_after: int | None,
-) -> pl.DataFrame:
-    """The stays of `infections` as area events (`unit`, `key`, `on`), for the areas that can
-    be in force on `day`. An area of stays is lifted `lifted_after` days after its last
-    infection (None: never, or `_areas_from` is to see every stay), and an infection that
-    many days or more after the one before it starts a new area (`_chain`): so only the areas
-    with an infection in the last `lifted_after` days are in force, and only their infections
-    back to such a gap count. The check-ins are read from the latest reports back, a window of
-    `lifted_after` days at a time, while an area in force may still reach further back: the
-    cost follows the areas in force, not the length of history."""
-
-    def events(part: pl.DataFrame) -> pl.DataFrame:
-        stays = _stays(store, part, window_days)
-        if unit is AreaUnit.VENUE:
-            stays = stays.with_columns(
-                pl.lit(AreaUnit.VENUE.value).alias("unit"),
-                pl.col("venue_id").cast(pl.String).alias("key"),
-            )
-        else:
-            stays = stays.with_columns(
-                pl.lit(unit.value).alias("unit"), area_key(unit).alias("key")
-            )
-        return stays.filter(pl.col("key").is_not_null())
-
-    if lifted_after is None:
-        return events(infections)
-    gap = timedelta(days=lifted_after)
-    on = pl.col("on")
-    lo = day - gap  # every infection after `lo` is read
-    read_so_far = events(infections.filter(on > lo))
-    alive = read_so_far.get_column("key").unique().implode()
-    read_so_far = read_so_far.filter(pl.col("key").is_in(alive))
-    earliest = infections.get_column("on").min()
-    while read_so_far.height and isinstance(earliest, date) and earliest <= lo:
-        # each area's current chain starts at its first infection after the last gap of
-        # `lifted_after` days or more among those read; one starting less than that after
-        # `lo` may continue with an infection not read yet
-        ordered = read_so_far.select("key", "on").unique().sort("key", "on")
-        starts = ordered.filter(
-            (on - on.shift(1).over("key") >= pl.duration(days=lifted_after))
-            | on.shift(1).over("key").is_null()
-        )
-        chain_from = starts.group_by("key").agg(on.max()).get_column("on").min()
-        if not isinstance(chain_from, date) or chain_from - lo >= gap:
-            break
-        older = events(infections.filter((on > lo - gap) & (on <= lo)))
-        read_so_far = pl.concat([read_so_far, older.filter(pl.col("key").is_in(alive))])
-        lo -= gap
-    return read_so_far
+def _round_members(residents: pl.DataFrame, residences: pl.DataFrame) -> pl.DataFrame:
+    """Who a round of each residence area swabs: its residents (person_id, area_id) but its
+    cases (the people of `residences`), who are in care."""
+    members = _members(residents, _round_keyed(residences))
+    return members.filter(~pl.col("person_id").is_in(residences.get_column("person_id").implode()))
 
 
-def _rounds(
-    store: Store, day: date, residences: pl.DataFrame, since: date
+def _round_days(
+    members: pl.DataFrame, samples: pl.DataFrame, since: date, day: date
 ) -> dict[str, list[date]]:
-    """Per area key (`unit:key` of residence areas), the days from `since` to `day` on which
-    every resident of the area was sampled and every tube of those samples was negative. The
-    area's cases (the people of `residences`) are in care, not in the round. The residents are
-    those at the end of `day`: someone who moved in after a round day holds that round
-    incomplete (the next day's round includes them), and a round day counts without someone who
-    has moved out since."""
-    if residences.height == 0:
-        return {}
-    # the areas' residents from the read the run's steps share (`area_residents`), then only
-    # their samples of the days asked (the samples were joined to every person registered)
-    areas = residences.select(
-        pl.concat_str("unit", pl.lit(":"), "key").alias("area_id"),
-        "unit",
-        "region_code",
-        "compound_id",
-        "building_id",
-    ).unique("area_id")
-    members = area_residents(store, day, areas).filter(
-        ~pl.col("person_id").is_in(residences.get_column("person_id").implode())
-    )
+    """Per area id, the days from `since` to `day` on which every member of the area
+    (`_round_members`) was sampled and every tube of those samples was negative. The members
+    are the residents at the end of `day`: someone who moved in after a round day holds that
+    round incomplete (the next day's round includes them), and a round day counts without
+    someone who has moved out since."""
     if members.height == 0:
         return {}
     start, _ = day_bounds(since)
     _, end = day_bounds(day)
-    tests = read(
-        store,
-        f"""
-SELECT s.person_id, s.sampled_at, r."result"
-FROM sample s LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
-WHERE s.person_id IN ({IDS}) AND s.sampled_at >= :start AND s.sampled_at < :until""",
-        {"ids": ids_of(members.get_column("person_id").unique()), "start": start, "until": end},
-        {"person_id": pl.Int64(), "sampled_at": TIME, "result": pl.String()},
-    )
-    rows = members.join(tests, on="person_id", how="left")
+    taken = samples.filter((pl.col("sampled_at") >= start) & (pl.col("sampled_at") < end))
+    rows = members.join(taken, on="person_id", how="left")
     residents = rows.group_by("area_id").agg(pl.col("person_id").n_unique().alias("n"))
     sampled = (
         rows.filter(pl.col("sampled_at").is_not_null())
@@ -676,6 +472,231 @@ WHERE s.person_id IN ({IDS}) AND s.sampled_at >= :start AND s.sampled_at < :unti
     return out
 
 
+def _draws_stays(rules: RiskAreas) -> bool:
+    """Whether the places where a case stayed are medium areas under `rules`."""
+    stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
+    return RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED
+
+
+def _stays_unit(rules: RiskAreas) -> AreaUnit:
+    """The unit of the areas of stays under `rules` (`stay_unit` of the medium level's)."""
+    return stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
+
+
+def _stay_window(policy: Policy) -> int:
+    """The days before its report in which a case's stays count: the exposure window."""
+    return policy.contacts.exposure_window_days if policy.contacts else 0
+
+
+def _stay_key(unit: AreaUnit) -> pl.Expr:
+    """The key of the area a stay (venue_id, the venue's region_code) makes, by `unit`
+    (`stay_unit`); null where it is not recorded."""
+    if unit is AreaUnit.VENUE:
+        return pl.col("venue_id").cast(pl.String)
+    return area_key(unit)
+
+
+def _stay_events(
+    infections: pl.DataFrame, checkins: pl.DataFrame, window_days: int, unit: AreaUnit
+) -> pl.DataFrame:
+    """The places where each case of `infections` (with `on`) stayed as area events: one row
+    per (case report, venue) checked in during the `window_days` before the report and up to
+    it, with `unit` and `key` (`_stay_key`), the venue's `venue_id` and `region_code`, and
+    `on`, the report's day."""
+    window = pl.duration(days=window_days)
+    at = pl.col("checkin_at")
+    return (
+        infections.select("person_id", "opened_at", "on")
+        .join(checkins, on="person_id")
+        .filter((at <= pl.col("opened_at")) & (at >= pl.col("opened_at") - window))
+        .unique(["person_id", "opened_at", "venue_id"])
+        .select(
+            "venue_id",
+            "region_code",
+            "on",
+            pl.lit(unit.value).alias("unit"),
+            _stay_key(unit).alias("key"),
+        )
+        .filter(pl.col("key").is_not_null())
+    )
+
+
+def _read_checkins(store: Store, infections: pl.DataFrame, window_days: int) -> pl.DataFrame:
+    """The check-ins of the people of `infections` from the earliest report's window start to
+    the latest report, with their venues' regions (CASE_CHECKIN_SCHEMA): a bound of what
+    `_stay_events` keeps. The constant bounds let the scan skip the check-ins of other days
+    (zone maps, indexes)."""
+    if infections.height == 0:
+        return pl.DataFrame(schema=CASE_CHECKIN_SCHEMA)
+    opened = infections.get_column("opened_at")
+    sql = f"""
+SELECT k.person_id, k.venue_id, k.checkin_at, v.region_code
+FROM checkin k JOIN venue v ON v.venue_id = k.venue_id
+WHERE k.person_id IN ({IDS}) AND k.checkin_at >= :first_from AND k.checkin_at <= :last_to"""
+    params = {
+        "ids": ids_of(infections.get_column("person_id")),
+        "first_from": opened.min() - timedelta(days=window_days),  # type: ignore[operator]
+        "last_to": opened.max(),
+    }
+    return read(store, sql, params, CASE_CHECKIN_SCHEMA)
+
+
+def _stay_checkins(
+    store: Store,
+    infections: pl.DataFrame,
+    window_days: int,
+    unit: AreaUnit,
+    day: date,
+    lifted_after: int | None,
+) -> pl.DataFrame:
+    """The check-ins of `infections` (counted, with `on`) that make the areas of stays that can
+    be in force on `day`. An area of stays is lifted `lifted_after` days after its last
+    infection (None: never, or every stay is to be read), and an infection that many days or
+    more after the one before it starts a new area (`chain`): so only the areas with an
+    infection in the last `lifted_after` days are in force, and only their infections back to
+    such a gap count. The check-ins are read from the latest reports back, a window of
+    `lifted_after` days at a time, while an area in force may still reach further back: the
+    cost follows the areas in force, not the length of history."""
+    if lifted_after is None:
+        return _read_checkins(store, infections, window_days)
+    gap = timedelta(days=lifted_after)
+    on = pl.col("on")
+    lo = day - gap  # every infection after `lo` is read
+    recent = infections.filter(on > lo)
+    checkins = [_read_checkins(store, recent, window_days)]
+    events = _stay_events(recent, checkins[0], window_days, unit)
+    alive = events.get_column("key").unique().implode()
+    earliest = infections.get_column("on").min()
+    while events.height and isinstance(earliest, date) and earliest <= lo:
+        # each area's current chain starts at its first infection after the last gap of
+        # `lifted_after` days or more among those read; one starting less than that after
+        # `lo` may continue with an infection not read yet
+        ordered = events.select("key", "on").unique().sort("key", "on")
+        starts = ordered.filter(
+            (on - on.shift(1).over("key") >= pl.duration(days=lifted_after))
+            | on.shift(1).over("key").is_null()
+        )
+        chain_from = starts.group_by("key").agg(on.max()).get_column("on").min()
+        if not isinstance(chain_from, date) or chain_from - lo >= gap:
+            break
+        older = infections.filter((on > lo - gap) & (on <= lo))
+        read_now = _read_checkins(store, older, window_days)
+        checkins.append(read_now.filter(_stay_key(unit).is_in(alive)))
+        more = _stay_events(older, read_now, window_days, unit)
+        events = pl.concat([events, more.filter(pl.col("key").is_in(alive))])
+        lo -= gap
+    return pl.concat(checkins)
+
+
+def load_area_facts(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    whole_history: bool = False,
+) -> AreaFacts:
+    """The facts `areas_rule` reads on `day` under `policy`, from the store. The check-ins of
+    the cases' stays are read only for the areas that can be in force (`_stay_checkins`);
+    `whole_history` reads every case's, for a check that both give the same areas. The
+    residents and their samples are read only where the rules wait for rounds."""
+    rules = policy.risk_areas
+    if rules is None:
+        return AreaFacts.of()
+    infections = _infections(store, day, scenario)
+    if rules.classification is Classification.COUNTY_CASE_COUNTS:
+        return AreaFacts.of(infections=infections)
+    counted = _counted(infections, day)
+    residences = _residences(counted, rules).filter(pl.col("key").is_not_null())
+    facts: dict[str, pl.DataFrame] = {"infections": infections}
+    since = _rounds_since(rules, residences, day)
+    if since is not None:
+        # the areas' residents from the read the run's steps share (`_residents_of_keys`),
+        # then only the samples of the members on the days asked
+        residents = _residents_of_keys(store, day, _keys(_round_keyed(residences)))
+        members = _round_members(residents, residences)
+        facts["residents"] = residents
+        facts["samples"] = _read_round_samples(store, members, since, day)
+    if _draws_stays(rules):
+        unit = _stays_unit(rules)
+        lifted_after = None if whole_history else _lifted_after(rules, RiskLevel.MEDIUM, day)
+        facts["checkins"] = _stay_checkins(
+            store, counted, _stay_window(policy), unit, day, lifted_after
+        )
+    return AreaFacts.of(**facts)
+
+
+def _read_round_samples(
+    store: Store, members: pl.DataFrame, since: date, day: date
+) -> pl.DataFrame:
+    """The samples of `members` from `since` to the end of `day`, each with every report of
+    its tube by then (ROUND_SAMPLE_SCHEMA)."""
+    if members.height == 0:
+        return pl.DataFrame(schema=ROUND_SAMPLE_SCHEMA)
+    start, _ = day_bounds(since)
+    _, end = day_bounds(day)
+    sql = f"""
+SELECT s.person_id, s.sampled_at, r."result"
+FROM sample s LEFT JOIN tube_result r ON r.tube_id = s.tube_id AND r.reported_at < :until
+WHERE s.person_id IN ({IDS}) AND s.sampled_at >= :start AND s.sampled_at < :until"""
+    params = {"ids": ids_of(members.get_column("person_id")), "start": start, "until": end}
+    return read(store, sql, params, ROUND_SAMPLE_SCHEMA)
+
+
+def areas_rule(facts: AreaFacts, day: date, policy: Policy) -> pl.DataFrame:
+    """The risk areas in force on `day` under `policy` (AREA_SCHEMA; none where the policy
+    draws no risk areas), from `facts` alone. One row per area: where a residence area and a
+    stay area have the same id (a local rule drawing both by county), the higher level is
+    kept."""
+    rules = policy.risk_areas
+    if rules is None:
+        return pl.DataFrame(schema=AREA_SCHEMA)
+    if rules.classification is Classification.COUNTY_CASE_COUNTS:
+        rows = county_areas(rules, _on_day(facts.infections), day)
+    else:
+        rows = with_low_areas(rules, _case_location_areas(facts, day, policy, rules))
+    return areas_frame(rows, policy)
+
+
+def _case_location_areas(
+    facts: AreaFacts, day: date, policy: Policy, rules: RiskAreas
+) -> list[dict[str, object]]:
+    """The areas of the cases' residences and (where the rules draw them) of their stays."""
+    infections = _counted(facts.infections, day)
+    residences = _residences(infections, rules)
+    if (unknown := residences.filter(pl.col("key").is_null()).height) > 0:
+        log.warning(
+            "%d case episodes whose %s is not recorded: no residence area drawn for them",
+            unknown,
+            rules.drawn_by.get(_top(rules), AreaUnit.COMPOUND).value,
+        )
+    residences = residences.filter(pl.col("key").is_not_null())
+    since = _rounds_since(rules, residences, day)
+    rounds: dict[str, list[date]] = {}
+    if since is not None:
+        members = _round_members(facts.residents, residences)
+        rounds = _round_days(members, facts.samples, since, day)
+    areas = _areas_from(rules, residences, _top(rules), AreaReason.CASE_RESIDENCE, day, rounds)
+    if _draws_stays(rules):
+        stays = _stay_events(infections, facts.checkins, _stay_window(policy), _stays_unit(rules))
+        areas += _areas_from(rules, stays, STAY_LEVEL, AreaReason.CASE_STAYED, day, None)
+    return areas
+
+
+def draw_areas(
+    store: Store,
+    day: date,
+    policy: Policy,
+    *,
+    scenario: Scenario = LIVE,
+    whole_history: bool = False,
+) -> pl.DataFrame:
+    """The risk areas in force on `day` under `policy` (AREA_SCHEMA): `areas_rule` on the facts
+    `load_area_facts` reads (`whole_history`: see there)."""
+    facts = load_area_facts(store, day, policy, scenario=scenario, whole_history=whole_history)
+    return areas_rule(facts, day, policy)
+
+
 def _areas_from(
     rules: RiskAreas,
     events: pl.DataFrame,
@@ -690,7 +711,7 @@ def _areas_from(
     for (unit, key), group in events.sort("on").group_by(["unit", "key"], maintain_order=True):
         area_id = f"{unit}:{key}"
         days = group.get_column("on").to_list()
-        found = _chain(rules, level, days, day, None if rounds is None else rounds.get(area_id, []))
+        found = chain(rules, level, days, day, None if rounds is None else rounds.get(area_id, []))
         if found is None:
             continue
         last = group.row(-1, named=True)
@@ -709,42 +730,6 @@ def _areas_from(
     return out
 
 
-def _case_location_areas(
-    store: Store, day: date, policy: Policy, scenario: Scenario, whole_history: bool
-) -> list[dict[str, object]]:
-    rules = policy.risk_areas
-    assert rules is not None
-    infections = _infections(store, day, scenario).filter(pl.col("on") <= day)
-    top = max(rules.levels, key=list(RiskLevel).index)
-    residences = _residence_key(infections, rules.drawn_by.get(top, AreaUnit.COMPOUND))
-    if (unknown := residences.filter(pl.col("key").is_null()).height) > 0:
-        log.warning(
-            "%d case episodes whose %s is not recorded: no residence area drawn for them",
-            unknown,
-            rules.drawn_by.get(top, AreaUnit.COMPOUND).value,
-        )
-    residences = residences.filter(pl.col("key").is_not_null())
-    lifting = rules.lifting.values() if rules.lifting else ()
-    pending = [r.negative_round_on_day for r in lifting if r.negative_round_on_day]
-    rounds: dict[str, list[date]] = {}
-    if pending and residences.height:
-        # every area's rounds from the earliest day one can be due: an area whose last infection
-        # is old was lowered by its round, which a shorter look-back would not see (the area
-        # would be drawn again, waiting for a round taken long ago)
-        last = residences.group_by("unit", "key").agg(pl.col("on").max()).get_column("on").min()
-        assert isinstance(last, date)
-        rounds = _rounds(store, day, residences, min(last + timedelta(days=min(pending)), day))
-    areas = _areas_from(rules, residences, top, AreaReason.CASE_RESIDENCE, day, rounds)
-    stayed = rules.delineation.get(RiskLevel.MEDIUM) if rules.delineation else None
-    if RiskLevel.MEDIUM in rules.levels and stayed is Delineation.PLACES_WHERE_A_CASE_STAYED:
-        window = policy.contacts.exposure_window_days if policy.contacts else 0
-        unit = stay_unit(rules.drawn_by.get(RiskLevel.MEDIUM, AreaUnit.COMPOUND))
-        lifted_after = None if whole_history else _lifted_after(rules, RiskLevel.MEDIUM, day)
-        stays = _stay_events(store, infections, window, unit, day, lifted_after)
-        areas += _areas_from(rules, stays, STAY_LEVEL, AreaReason.CASE_STAYED, day, None)
-    return areas
-
-
 def _lifted_after(rules: RiskAreas, level: RiskLevel, day: date) -> int | None:
     """The days after its last infection that an area of `level` with no residents (no round
     to wait for) is lifted, by the lifting rules; None when it never is."""
@@ -753,31 +738,6 @@ def _lifted_after(rules: RiskAreas, level: RiskLevel, day: date) -> int | None:
     if last.to is not RiskLevel.LOW or last.on is None:
         return None
     return (last.on - day).days
-
-
-def draw_areas(
-    store: Store,
-    day: date,
-    policy: Policy,
-    *,
-    scenario: Scenario = LIVE,
-    whole_history: bool = False,
-) -> pl.DataFrame:
-    """The risk areas in force on `day` under `policy` (AREA_SCHEMA; none where the policy
-    draws no risk areas). One row per area: where a residence area and a stay area have the
-    same id (a local rule drawing both by county), the higher level is kept. The check-ins
-    of the cases' stays are read only for the areas that can be in force (`_stay_events`);
-    `whole_history` reads every case's, for a check that both give the same areas."""
-    rules = policy.risk_areas
-    if rules is None:
-        return pl.DataFrame(schema=AREA_SCHEMA)
-    if rules.classification is Classification.COUNTY_CASE_COUNTS:
-        rows = county_areas(rules, _infections(store, day, scenario), day)
-    else:
-        rows = with_low_areas(
-            rules, _case_location_areas(store, day, policy, scenario, whole_history)
-        )
-    return areas_frame(rows, policy)
 
 
 def areas_frame(rows: Sequence[dict[str, object]], policy: Policy) -> pl.DataFrame:

@@ -28,7 +28,8 @@ from enum import StrEnum
 import polars as pl
 
 from fangkong.engine.scenario import LIVE, Scenario
-from fangkong.engine.zones import draw_areas, lowering_schedule, stay_unit
+from fangkong.engine.zones import draw_areas, stay_unit
+from fangkong.engine.zones_lifting import lowering_schedule
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.audit import national_of, national_reference

@@ -15,11 +15,11 @@ are the areas of day D too when
   people whose case events are new to it (`fangkong.engine.episode.keep_episodes`, and the
   reports it derives before the areas are drawn) — a report, a late one, a reclassification;
 - no area of P with residents, or drawn otherwise than as a place where a case stayed (but the
-  low areas, drawn again from the areas kept: `zones.with_low_areas`), changes level by D: its
-  `next_change_on` is after D, or it awaits a round that is not due before D is over (no round
-  of a later day can have been taken). A venue where a case stayed waits for no round: its
-  level on D follows from its last infection by the lifting rules (`zones.level_on`, as when it
-  is drawn), lowered or lifted on D without drawing;
+  low areas, drawn again from the areas kept: `zones_lifting.with_low_areas`), changes level
+  by D: its `next_change_on` is after D, or it awaits a round that is not due before D is over
+  (no round of a later day can have been taken). A venue where a case stayed waits for no
+  round: its level on D follows from its last infection by the lifting rules
+  (`zones_lifting.level_on`, as when it is drawn), lowered or lifted on D without drawing;
 - nothing new to the run (by import batch, or dated after P's day) touches the other inputs: a
   check-in of a case within its exposure window before its report (a late check-in makes a
   place where it stayed), a venue, a person's registration or move (a case's residence; an
@@ -30,7 +30,7 @@ are the areas of day D too when
   has residents, no result of a sample of a day before P's is new either (it could complete a
   round, lowering the area earlier), and the area had no infection on P's day (that day's round
   is read by P's drawing and, from the day after, only when an area's count reaches it:
-  `zones._rounds`).
+  `zones._round_days`).
 
 Rounds of a day after P's only count for an area awaiting one that is due by D, which is drawn
 again. Everything else is read by `draw_areas` as before; a run outside `run_day` (an audit, a
@@ -48,14 +48,8 @@ import polars as pl
 
 from fangkong.engine.frames import day_bounds, named, read
 from fangkong.engine.scenario import Scenario, Watermarks
-from fangkong.engine.zones import (
-    AREA_SCHEMA,
-    STAY_LEVEL,
-    areas_frame,
-    draw_areas,
-    level_on,
-    with_low_areas,
-)
+from fangkong.engine.zones import AREA_SCHEMA, STAY_LEVEL, areas_frame, draw_areas
+from fangkong.engine.zones_lifting import level_on, with_low_areas
 from fangkong.model.glossary import AreaReason
 from fangkong.policy import Policy
 from fangkong.policy.schema import RiskAreas
@@ -144,7 +138,7 @@ def _areas_on(
     rows: list[dict[str, object]] = []
     for area in areas.iter_rows(named=True):
         if area["reason"] == AreaReason.REST_OF_COUNTY.value:
-            continue  # drawn again from the areas kept (`zones.with_low_areas`)
+            continue  # drawn again from the areas kept (`zones_lifting.with_low_areas`)
         if area["reason"] == AreaReason.CASE_STAYED.value and area["unit"] == AreaUnit.VENUE.value:
             # drawn at STAY_LEVEL; while at it, `level_since` is when it last rose to it
             top = area["level_since"] if area["level"] == STAY_LEVEL.value else area["drawn_on"]
