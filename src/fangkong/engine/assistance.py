@@ -17,18 +17,23 @@ checks, all or nothing, into `assistance_request` and (personal) `assistance_ide
 
 The requests are a loader and a rule: `residents_away` reads which contacts live outside the
 jurisdiction (`run_day` reads it once, for the requests and to leave those people out of the
-local orders); `assistance_rule` decides the requests and reads no store.
+local orders); `assistance_rule` decides the requests and reads no store. So are the requests
+received: `load_received_facts` reads those the run receives and the identities they name,
+`received_rule` matches them to local people and leaves out a request received before.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import polars as pl
 
-from fangkong.engine.frames import ZONE, day_bounds, read
+from fangkong.engine.facts import Facts
+from fangkong.engine.frames import day_bounds, read
 from fangkong.engine.orders import TIME, check_contacts, check_orders, empty_orders
 from fangkong.engine.scenario import Watermarks
 from fangkong.errors import InputError
@@ -38,11 +43,16 @@ from fangkong.store.person_view import current_identity, current_person
 
 __all__ = [
     "ASSISTANCE_RULE",
+    "IDENTITY_SCHEMA",
+    "REQUEST_SCHEMA",
+    "ReceivedFacts",
     "assistance_requests",
     "assistance_rule",
+    "load_received_facts",
     "no_one_away",
     "no_requests",
     "received_requests",
+    "received_rule",
     "residents_away",
 ]
 
@@ -144,6 +154,8 @@ def assistance_rule(
     return check_orders(orders)
 
 
+# -- requests received: a loader and a rule --------------------------------------------------------
+
 # a request received on the day, or earlier and new to the run, about a person of the prefix
 _NEW_REQUEST = """((r.requested_at >= :start AND r.requested_at < :end)
                OR (r.requested_at < :start AND ((r.batch_id > :w_prev AND r.batch_id <= :w_cur)
@@ -159,6 +171,46 @@ _RECEIVED_SCHEMA: dict[str, pl.DataType] = {
     "from_region": pl.String(),
     "policy_id": pl.String(),
 }
+REQUEST_SCHEMA: dict[str, pl.DataType] = {
+    "request_id": pl.String(),
+    "requested_at": TIME,
+    "from_region": pl.String(),
+    "tier": pl.String(),
+    "via": pl.String(),
+    "exposed_at": TIME,
+    "policy_id": pl.String(),
+    "id_type": pl.String(),
+    "id_number": pl.String(),
+    "new": pl.Boolean(),  # received by this run (else an earlier one it may repeat)
+}
+IDENTITY_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(),
+    "id_type": pl.String(),
+    "id_number": pl.String(),
+}
+# what makes two requests the same: a region asking again about the same person and exposure
+_SAME_REQUEST = ("from_region", "id_type", "id_number", "tier", "via", "exposed_at")
+
+
+@dataclass(frozen=True)
+class ReceivedFacts(Facts):
+    """What matching the requests received reads (`received_rule`), one frame per kind:
+
+    - `requests`: the requests this run receives (`new`: received on the day, or earlier and
+      new to the run, about people of the jurisdiction), each with the identity it names, and
+      every other request from the same regions naming the same identities (not `new`): a
+      request received before is not acted on again (REQUEST_SCHEMA);
+    - `identities`: the local people's identities, as they stand at the end of the day, of at
+      least the ID numbers the requests name (IDENTITY_SCHEMA). Personal data.
+    """
+
+    requests: pl.DataFrame
+    identities: pl.DataFrame
+
+    SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]] = {
+        "requests": REQUEST_SCHEMA,
+        "identities": IDENTITY_SCHEMA,
+    }
 
 
 def no_requests() -> pl.DataFrame:
@@ -166,20 +218,17 @@ def no_requests() -> pl.DataFrame:
     return pl.DataFrame(schema=_RECEIVED_SCHEMA)
 
 
-def received_requests(
+def load_received_facts(
     store: Store,
     day: date,
     jurisdiction_prefix: str | None = None,
     *,
     marks: Watermarks | None = None,
-) -> pl.DataFrame:
-    """The assistance requests received with `requested_at` on `day` (0-24h Asia/Shanghai), and
-    those requested earlier but imported after the last run (`marks`: late files are not lost) -
-    with `jurisdiction_prefix`, only those about people living in the jurisdiction - each with
-    the local person it is about (`person_id`: matched by ID number and type in the identities
-    as they stand at the end of the day; null when no one here has it): request_id, person_id,
-    tier, via, exposed_at, from_region, policy_id. A repeat of a request received before (the
-    same region, person, tier, route and exposure) is left out."""
+) -> ReceivedFacts:
+    """The facts `received_rule` reads on `day` (0-24h Asia/Shanghai) from the store: the
+    requests received that day, and those requested earlier but imported after the last run
+    (`marks`: late files are not lost); with `jurisdiction_prefix`, only those about people
+    living in the jurisdiction."""
     if jurisdiction_prefix is not None:
         _check_prefix(jurisdiction_prefix)
     prefix = jurisdiction_prefix or ""
@@ -191,44 +240,66 @@ def received_requests(
         "prefix": prefix,
         **(marks or Watermarks(0, 0)).params(),
     }
-    # most days receive none: the identities are matched only when some came
+    # most days receive none: nothing else is read then
     if not store.scalar(
         f"SELECT EXISTS (SELECT 1 FROM assistance_request r WHERE {_NEW_REQUEST})", params
     ):
-        return no_requests()
-    frame = store.fetch(
+        return ReceivedFacts.of()
+    requests = read(
+        store,
         f"""
-        WITH req AS (
-          SELECT r.request_id, r.requested_at, r.from_region, r.region_code, r.tier, r.via,
-                 r.exposed_at, r.policy_id, r.batch_id, i.id_type, i.id_number
-          FROM assistance_request r JOIN assistance_identity i ON i.request_id = r.request_id
-        )
-        SELECT r.request_id, p.person_id, r.tier, r.via, r.exposed_at, r.from_region,
-               r.policy_id
-        FROM req r
-        LEFT JOIN (
-          SELECT pi.person_id, pi.id_number, pe.id_type
-          FROM {current_identity(":end")} pi
-          JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
-        ) p ON p.id_number = r.id_number AND p.id_type = r.id_type
-        WHERE {_NEW_REQUEST}
-          AND NOT EXISTS (
-            SELECT 1 FROM req e
-            WHERE e.from_region = r.from_region AND e.id_type = r.id_type
-              AND e.id_number = r.id_number AND e.tier = r.tier AND e.via = r.via
-              AND e.exposed_at = r.exposed_at
-              AND (e.requested_at < r.requested_at
-                   OR (e.requested_at = r.requested_at AND e.request_id < r.request_id))
-          )
-        ORDER BY r.request_id
-        """,
+WITH req AS (
+  SELECT r.request_id, r.requested_at, r.from_region, r.tier, r.via, r.exposed_at,
+         r.policy_id, i.id_type, i.id_number, {_NEW_REQUEST} AS new
+  FROM assistance_request r JOIN assistance_identity i ON i.request_id = r.request_id
+)
+SELECT * FROM req r
+WHERE r.new OR EXISTS (
+  SELECT 1 FROM req n
+  WHERE n.new AND n.from_region = r.from_region AND n.id_type = r.id_type
+    AND n.id_number = r.id_number)""",
         params,
+        REQUEST_SCHEMA,
     )
-    if frame.height == 0:
-        return pl.DataFrame(schema=_RECEIVED_SCHEMA)
-    return frame.select(
-        pl.col("exposed_at").dt.convert_time_zone(ZONE).cast(TIME)
-        if c == "exposed_at"
-        else pl.col(c).cast(t)
-        for c, t in _RECEIVED_SCHEMA.items()
+    numbers = requests.filter("new").get_column("id_number").drop_nulls().unique().sort()
+    identities = read(
+        store,
+        f"""
+SELECT pi.person_id, pe.id_type, pi.id_number
+FROM {current_identity(":end")} pi
+JOIN {current_person(":end")} pe ON pe.person_id = pi.person_id
+WHERE pi.id_number IN (SELECT unnest(CAST(:numbers AS VARCHAR[])))""",
+        {"end": end, "numbers": numbers.to_list()},
+        IDENTITY_SCHEMA,
     )
+    return ReceivedFacts.of(requests=requests, identities=identities)
+
+
+def received_rule(facts: ReceivedFacts) -> pl.DataFrame:
+    """The requests received (the `new` of `facts`), each with the local person it is about
+    (`person_id`: matched by ID number and type; null when no one here has it): request_id,
+    person_id, tier, via, exposed_at, from_region, policy_id, by request id. A repeat of a
+    request received before (the same region, identity, tier, route and exposure; the earlier
+    by request time, then id) is left out; a request with one of those unknown repeats none."""
+    requests = facts.requests
+    if not requests.get_column("new").any():
+        return no_requests()
+    same = list(_SAME_REQUEST)
+    first = pl.struct(same).is_first_distinct() | pl.any_horizontal(pl.col(same).is_null())
+    kept = requests.sort("requested_at", "request_id").filter(first & pl.col("new"))
+    matched = kept.join(facts.identities, on=["id_type", "id_number"], how="left")
+    return matched.select(*_RECEIVED_SCHEMA).sort("request_id")
+
+
+def received_requests(
+    store: Store,
+    day: date,
+    jurisdiction_prefix: str | None = None,
+    *,
+    marks: Watermarks | None = None,
+) -> pl.DataFrame:
+    """The assistance requests received on `day` (`load_received_facts`: with
+    `jurisdiction_prefix`, those about people living in the jurisdiction; `marks`: the run's,
+    late files are not lost), each matched to the local person it is about (`received_rule`)."""
+    facts = load_received_facts(store, day, jurisdiction_prefix, marks=marks)
+    return received_rule(facts)
