@@ -7,12 +7,14 @@ from datetime import date
 
 import polars as pl
 
+from fangkong.engine.day import run_day
 from fangkong.engine.facility import NO_BED, occupancy
+from fangkong.engine.tracing import cases_to_trace
 from fangkong.engine.treatment import case_state, treatment_orders
 from fangkong.policy import load_policy
 from fangkong.store import Store
 
-from .test_policy_cases import put, run_steps
+from .test_policy_cases import at, put, run_steps
 
 NINTH = load_policy("cn-2022-06-28")
 APRIL_2020 = load_policy("cn-2020-04-08")
@@ -243,3 +245,29 @@ def test_an_outcome_in_the_registry_ends_the_case_and_frees_the_bed(store: Store
     state = case_state(store, date(2022, 7, 6)).row(0, named=True)
     assert state["outcome_at"] is not None
     assert treatment_orders(store, date(2022, 7, 6), NINTH).height == 0
+
+
+def test_a_discharge_is_dated_when_its_criteria_are_met(store: Store) -> None:
+    """A case whose second result meeting the discharge criteria is reported at 20:00 is
+    discharged then, not from the day's start: a report of the same infection made earlier that
+    day (the clinicians' own, at 18:00) belongs to the episode, and opens no new one that
+    tracing would trace again (a twin outbreak showed it: the derived outcome, dated 00:00,
+    preceded the report)."""
+    put(store, "facility", [{**SHELTER, "capacity": 10}])
+    first = report(1, "2022-07-08 09:00", diagnosis="asymptomatic")
+    clinic = report(1, "2022-07-09 18:00", diagnosis="asymptomatic", case_id="C1-clinic")
+    put(store, "case_report", [first, clinic])
+    results(
+        store, 1, ("2022-07-08 08:00", "positive", 38.0), ("2022-07-09 08:00", "negative", None)
+    )
+    run_day(store, date(2022, 7, 8), NINTH)
+    day = date(2022, 7, 9)
+    orders = run_day(store, day, NINTH).orders
+    discharge = orders.filter(pl.col("order_type") == "discharge")
+    assert discharge.get_column("start_at").to_list() == [at("2022-07-09 20:00")]
+    episode = case_state(store, day).row(0, named=True)
+    assert (episode["case_since"], episode["outcome_at"]) == (
+        at("2022-07-08 09:00"),
+        at("2022-07-09 20:00"),
+    )
+    assert cases_to_trace(store, day, NINTH).height == 0  # no episode opened on the day

@@ -17,8 +17,10 @@ escalation; discharge by the policy's Ct criteria; monitoring after discharge.
   no disqualifying result after the first of them; with `release_test_days`, only results taken
   from that day of isolation on (day 1 = the day of admission) count. Clinical improvement is not
   in the data: a case whose current severity is severe or critical is not discharged.
-  `discharge` on the day, then `monitor` from the next day (day 1) for `monitoring_days`, with
-  `test` orders on `monitoring_test_days`.
+  `discharge` on the day, from the moment the criteria were met (the latest report of the
+  results that meet them; the day's start if that was before it: a result imported late), so
+  the outcome it derives never precedes its evidence, then `monitor` from the next day (day 1)
+  for `monitoring_days`, with `test` orders on `monitoring_test_days`.
 - **Back to care**: during monitoring, a single-tube result with Ct below
   `monitoring_return_ct_below` (or the positive cut-off when the policy has none) sends the
   person back: `transfer` + `admit`.
@@ -259,7 +261,9 @@ def _admissions(beds: pl.DataFrame, day: date, who: pl.DataFrame, policy: Policy
 
 
 def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, rule: Discharge) -> pl.DataFrame:
-    """The admitted people whose results meet the discharge criteria (person_id, last)."""
+    """The admitted people whose results meet the discharge criteria: person_id, `last` (the
+    sampling of the chain's last test) and `met_at` (when the criteria were met: the latest
+    report of the chain's tests)."""
     first_day = min(rule.release_test_days) if rule.release_test_days else 1
     ok = negative(rule.ct_at_least)
     r = (
@@ -278,17 +282,19 @@ def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, rule: Discharge) 
         r.filter(pl.col("ok"))
         .join(last_bad, on="person_id", how="left")
         .filter(pl.col("bad").is_null() | (pl.col("sampled_at") > pl.col("bad")))
-        .select("person_id", "sampled_at")
-        .sort("sampled_at")
+        .select("person_id", "sampled_at", "reported_at")
+        .sort("sampled_at", "reported_at")
     )
     gap = timedelta(hours=rule.tests_min_apart_hours)
-    chain = run.group_by("person_id").agg(pl.col("sampled_at").min().alias("last"))
+    chain = run.group_by("person_id").agg(
+        pl.col("sampled_at").first().alias("last"), pl.col("reported_at").first().alias("met_at")
+    )
     for _ in range(rule.tests - 1):  # one whole-frame step per test the policy asks for
         chain = (
             chain.with_columns((pl.col("last") + gap).alias("due"))
             .sort("due")
             .join_asof(
-                run.rename({"sampled_at": "next"}),
+                run.rename({"sampled_at": "next", "reported_at": "next_reported"}),
                 left_on="due",
                 right_on="next",
                 by="person_id",
@@ -296,7 +302,11 @@ def _discharged(results: pl.DataFrame, admitted: pl.DataFrame, rule: Discharge) 
                 check_sortedness=False,
             )
             .filter(pl.col("next").is_not_null())
-            .select("person_id", pl.col("next").alias("last"))
+            .select(
+                "person_id",
+                pl.col("next").alias("last"),
+                pl.max_horizontal("met_at", "next_reported").alias("met_at"),
+            )
         )
     return chain
 
@@ -313,10 +323,13 @@ def _monitoring(day: date, who: pl.DataFrame, policy: Policy, rule: Discharge) -
         pl.lit(rule.tests_min_apart_hours),
         pl.col("last").dt.strftime("%Y-%m-%d %H:%M"),
     )
+    # discharged when the criteria were met on the day (not before the evidence: the outcome
+    # it derives closes the case episode then, and a report of the same infection made earlier
+    # that day is not a new episode), or from the day's start when they were met before it
     discharge = orders_from(
         who,
         OrderType.DISCHARGE,
-        start_at=start,
+        start_at=pl.max_horizontal(pl.col("met_at"), pl.lit(start).cast(TIME)),
         place="place",
         detail=pl.lit("discharge criteria met"),
         rule="treatment.discharge",

@@ -1,0 +1,103 @@
+"""The tracing rule driven by the twin's own frames (issue 6 item 5, for issue 8): each day of an
+outbreak, `trace_rule` over the check-ins, venues, homes, arrival and named contacts the twin
+produced itself (the frames it hands its store, kept as they were made) and the case episodes
+the engine left, names exactly the contacts that the daily run traced on the twin's store.
+
+What this shows: a simulator holding its own frames gets the same contacts as the operational
+path without writing them through a store. What it does not: the twin still runs its days
+through `run_day` on a store of its own (its state, orders and reports); the cases to trace are
+read with the engine's loader, `cases_to_trace`, after the run (the episodes opened on the day,
+which the run's later steps must not change: this test first found a discharge dated at the
+day's start, before its evidence, whose outcome turned the clinicians' report of that evening
+into a new episode, traced again; see tests/engine/test_treatment.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from fangkong.engine.tracing import TraceFacts, cases_to_trace, trace_rule
+from fangkong.engine.treatment import case_state
+from fangkong.policy import load_policy
+from fangkong.sim.twin import Twin, TwinDay
+
+pytestmark = pytest.mark.slow
+
+# the frames the twin makes of its city and days (the kinds of TraceFacts it has)
+_KEPT = {"checkin", "venue", "arrival", "declared_contact", "person"}
+_COLUMNS = ["case_person_id", "contact_person_id", "tier", "via", "exposed_at"]
+
+
+class FramesTwin(Twin):
+    """The twin, keeping the frames it hands its store, and tracing each day's cases over them."""
+
+    def __post_init__(self) -> None:
+        self.kept: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _KEPT}
+        self.compared: list[tuple[date, int, int]] = []  # day, cases, contacts
+        super().__post_init__()
+
+    def _insert(self, table: str, frame: pl.DataFrame, batch: pl.Expr) -> None:
+        if table in _KEPT and frame.height:
+            self.kept[table].append(frame)
+        super()._insert(table, frame, batch)
+
+    def _step(self, day: date) -> TwinDay:
+        out = super()._step(day)
+        self._compare(day)
+        return out
+
+    def _facts(self, day: date, now: datetime) -> TraceFacts:
+        def whole(kind: str) -> pl.DataFrame:
+            return pl.concat(self.kept[kind], how="diagonal_relaxed")
+
+        assert self.store is not None
+        cases = case_state(self.store, day, scenario=self.scenario)
+        active = cases.filter(
+            (pl.col("case_since") <= now)
+            & (pl.col("outcome_at").is_null() | (pl.col("outcome_at") > now))
+        )
+        frames = {kind: whole(kind) for kind in _KEPT - {"person"} if self.kept[kind]}
+        homes = whole("person").select("person_id", "household_id")
+        return TraceFacts.of(**frames, home=homes, active_case=active.select("person_id"))
+
+    def _compare(self, day: date) -> None:
+        """The run's traced contacts of the day against the rule over the twin's frames."""
+        assert self.store is not None and self.policy is not None
+        cases = cases_to_trace(self.store, day, self.policy, scenario=self.scenario)
+        stored = self.store.fetch(
+            "SELECT case_person_id, contact_person_id, tier, via, exposed_at"
+            " FROM traced_contact WHERE scenario = :s AND run_day = :d",
+            {"s": self.scenario.name, "d": day},
+        )
+        if cases.height == 0:
+            assert stored.height == 0
+            return
+        now = cases.get_column("isolated_at").max()
+        assert isinstance(now, datetime)
+        found = trace_rule(self._facts(day, now), cases, self.policy)
+        order = ["case_person_id", "contact_person_id", "tier"]
+        assert_frame_equal(
+            found.select(_COLUMNS).sort(order),
+            stored.select(_COLUMNS).sort(order),
+            check_dtypes=False,
+        )
+        self.compared.append((day, cases.height, found.height))
+
+
+@pytest.fixture(scope="module")
+def outbreak() -> Iterator[FramesTwin]:
+    twin = FramesTwin(20_000, 1, load_policy("cn-2022-06-28"))
+    for _ in twin.run(25):
+        pass
+    yield twin
+    twin.close()
+
+
+def test_the_twins_frames_give_the_runs_contacts(outbreak: FramesTwin) -> None:
+    traced = [c for c in outbreak.compared if c[2]]
+    assert len(traced) >= 3  # days with cases and contacts, each compared
+    assert sum(c[2] for c in traced) >= 100
