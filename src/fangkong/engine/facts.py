@@ -13,6 +13,8 @@ from typing import ClassVar, Self
 
 import polars as pl
 
+from fangkong.engine.frames import cast_to
+
 __all__ = ["Facts"]
 
 
@@ -34,7 +36,7 @@ class Facts:
                 raise TypeError(f"the {name} have no column {', '.join(missing)}")
         return cls(
             **{
-                name: frames[name].select(pl.col(c).cast(t) for c, t in schema.items())
+                name: cast_to(frames[name], schema)
                 if name in frames
                 else pl.DataFrame(schema=schema)
                 for name, schema in cls.SCHEMAS.items()

@@ -30,6 +30,7 @@ __all__ = [
     "LOCAL_ZONE",
     "ZONE",
     "among_ids",
+    "cast_to",
     "day_bounds",
     "day_start",
     "ids_of",
@@ -82,7 +83,14 @@ def typed(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFram
     """A query's rows with declared column types (`read`; rows from elsewhere too)."""
     if frame.height == 0:
         return pl.DataFrame(schema=dict(schema))
-    if frame.schema == pl.Schema(schema):  # the types already declared: no step to run
+    return cast_to(frame, schema)
+
+
+def cast_to(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """`frame`'s columns of `schema`, in its order, cast to its types. A frame that has exactly
+    them is taken as it is: each cast is a Polars query, and the frames a run passes between
+    its steps mostly have their schema already (some 40 queries a quiet day)."""
+    if frame.schema == pl.Schema(schema):
         return frame
     return frame.select(pl.col(c).cast(t) for c, t in schema.items())
 
@@ -95,5 +103,7 @@ def named(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def ids_of(values: pl.Series | Iterable[int]) -> list[int]:
     """Distinct person ids, for a `CAST(:ids AS BIGINT[])` parameter."""
     series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.Int64)
+    if series.len() == 0:  # most calls of a quiet day: no query to run
+        return []
     ids: list[int] = series.drop_nulls().unique().sort().cast(pl.Int64).to_list()
     return ids

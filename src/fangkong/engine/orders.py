@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from fangkong.engine.frames import ZONE
+from fangkong.engine.frames import ZONE, cast_to
 from fangkong.model.glossary import ContactTier, ContactVia, OrderType, Waiting
 
 __all__ = [
@@ -88,7 +88,7 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> 
     extra = [c for c in frame.columns if c not in schema]
     if missing or extra:
         raise ValueError(f"{what} frame: missing columns {missing}, unexpected {extra}")
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+    return cast_to(frame, schema)
 
 
 def check_orders(frame: pl.DataFrame) -> pl.DataFrame:
