@@ -1,10 +1,13 @@
-"""The tracing rule driven by the twin's own frames (issue 6 item 5, for issue 8): each day of an
+"""The rules driven by the twin's own frames (issue 6 item 5, for issue 8): each day of an
 outbreak, `trace_rule` over the check-ins, venues, homes, arrival and named contacts the twin
 produced itself (the frames it hands its store, kept as they were made) and the case episodes
-the engine left, names exactly the contacts that the daily run traced on the twin's store.
+the engine left, names exactly the contacts that the daily run traced on the twin's store; and
+`areas_rule` over the twin's frames (its people, venues, check-ins, swabs and results, and the
+engine's case episodes) draws exactly the risk areas the run stored, with their levels and the
+days they change.
 
-What this shows: a simulator holding its own frames gets the same contacts as the operational
-path without writing them through a store. What it does not: the twin still runs its days
+What this shows: a simulator holding its own frames gets the same contacts and areas as the
+operational path without writing them through a store. What it does not: the twin still runs its days
 through `run_day` on a store of its own (its state, orders and reports); the cases to trace are
 read with the engine's loader, `cases_to_trace`, after the run (the episodes opened on the day,
 which the run's later steps must not change: this test first found a discharge dated at the
@@ -20,16 +23,29 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from fangkong.engine.frames import day_bounds
 from fangkong.engine.tracing import TraceFacts, cases_to_trace, trace_rule
 from fangkong.engine.treatment import case_state
+from fangkong.engine.zones import AreaFacts, areas_on, areas_rule
 from fangkong.policy import load_policy
 from fangkong.sim.twin import Twin, TwinDay
 
 pytestmark = pytest.mark.slow
 
 # the frames the twin makes of its city and days (the kinds of TraceFacts it has)
-_KEPT = {"checkin", "venue", "arrival", "declared_contact", "person"}
+_KEPT = {"checkin", "venue", "arrival", "declared_contact", "person", "sample", "tube_result"}
 _COLUMNS = ["case_person_id", "contact_person_id", "tier", "via", "exposed_at"]
+_AREA_COLUMNS = [
+    "area_id",
+    "level",
+    "drawn_on",
+    "level_since",
+    "last_infection_on",
+    "infections",
+    "next_level",
+    "next_change_on",
+    "awaiting_round",
+]
 
 
 class FramesTwin(Twin):
@@ -38,6 +54,7 @@ class FramesTwin(Twin):
     def __post_init__(self) -> None:
         self.kept: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _KEPT}
         self.compared: list[tuple[date, int, int]] = []  # day, cases, contacts
+        self.areas: list[tuple[date, int]] = []  # day, areas drawn
         super().__post_init__()
 
     def _insert(self, table: str, frame: pl.DataFrame, batch: pl.Expr) -> None:
@@ -48,20 +65,59 @@ class FramesTwin(Twin):
     def _step(self, day: date) -> TwinDay:
         out = super()._step(day)
         self._compare(day)
+        self._compare_areas(day)
         return out
 
-    def _facts(self, day: date, now: datetime) -> TraceFacts:
-        def whole(kind: str) -> pl.DataFrame:
-            return pl.concat(self.kept[kind], how="diagonal_relaxed")
+    def _whole(self, kind: str) -> pl.DataFrame:
+        return pl.concat(self.kept[kind], how="diagonal_relaxed")
 
+    def _compare_areas(self, day: date) -> None:
+        """The run's risk areas of the day against `areas_rule` over the twin's frames: the
+        case episodes the engine left (each case's residence from the twin's people, who never
+        move), the cases' check-ins at the twin's venues, its residents, and their swabs with
+        the results reported by the day's end."""
+        assert self.store is not None and self.policy is not None
+        end = day_bounds(day)[1]
+        people = self._whole("person")
+        cases = case_state(self.store, day, scenario=self.scenario).filter(
+            pl.col("ended_by").is_null() | (pl.col("ended_by") != "excluded")
+        )
+        infections = cases.select(
+            "person_id", opened_at="case_since", case_region="region_code"
+        ).join(
+            people.select("person_id", "region_code", "compound_id", "building_id", "household_id"),
+            on="person_id",
+        )
+        frames = {
+            "infections": infections,
+            "residents": people.select("person_id", "region_code", "compound_id", "building_id"),
+        }
+        if self.kept["checkin"]:
+            venues = self._whole("venue").select("venue_id", "region_code")
+            frames["checkins"] = self._whole("checkin").join(venues, on="venue_id")
+        if self.kept["sample"] and self.kept["tube_result"]:
+            results = self._whole("tube_result").filter(pl.col("reported_at") < end)
+            frames["samples"] = (
+                self._whole("sample")
+                .join(results.select("tube_id", "result"), on="tube_id", how="left")
+                .select("person_id", "sampled_at", "result")
+            )
+        facts = AreaFacts.of(**frames)
+        drawn = areas_rule(facts, day, self.policy).select(_AREA_COLUMNS).sort("area_id")
+        stored = areas_on(self.store, day, self.scenario).select(_AREA_COLUMNS).sort("area_id")
+        assert_frame_equal(drawn, stored, check_dtypes=False)
+        self.areas.append((day, drawn.height))
+
+    def _facts(self, day: date, now: datetime) -> TraceFacts:
         assert self.store is not None
         cases = case_state(self.store, day, scenario=self.scenario)
         active = cases.filter(
             (pl.col("case_since") <= now)
             & (pl.col("outcome_at").is_null() | (pl.col("outcome_at") > now))
         )
-        frames = {kind: whole(kind) for kind in _KEPT - {"person"} if self.kept[kind]}
-        homes = whole("person").select("person_id", "household_id")
+        kinds = _KEPT & set(TraceFacts.SCHEMAS)
+        frames = {kind: self._whole(kind) for kind in kinds if self.kept[kind]}
+        homes = self._whole("person").select("person_id", "household_id")
         return TraceFacts.of(**frames, home=homes, active_case=active.select("person_id"))
 
     def _compare(self, day: date) -> None:
@@ -101,3 +157,8 @@ def test_the_twins_frames_give_the_runs_contacts(outbreak: FramesTwin) -> None:
     traced = [c for c in outbreak.compared if c[2]]
     assert len(traced) >= 3  # days with cases and contacts, each compared
     assert sum(c[2] for c in traced) >= 100
+
+
+def test_the_twins_frames_give_the_runs_risk_areas(outbreak: FramesTwin) -> None:
+    drawn = [a for a in outbreak.areas if a[1]]
+    assert len(drawn) >= 10  # days with areas in force, each compared
