@@ -130,3 +130,17 @@ def test_facts_name_what_is_missing() -> None:
         TraceFacts.of(checkin=visits((1, 10, "2022-07-08 20:00", None)).drop("checkout_at"))
     with pytest.raises(TypeError, match="no such kind of fact: checkins"):
         TraceFacts.of(checkins=visits())
+
+
+def test_times_without_a_zone_are_beijing_time() -> None:
+    """A simulator's naive times are read as Beijing time, as the importer reads files (cast
+    alone, Polars would read them as UTC: the visits would move eight hours later, to
+    12:00-15:00, and the contact's would begin after the case's isolation at 12:00)."""
+    aware = visits(
+        (1, 10, "2022-07-10 04:00", "2022-07-10 06:00"),
+        (2, 10, "2022-07-10 05:00", "2022-07-10 07:00"),
+    )
+    naive = aware.with_columns(pl.col("checkin_at", "checkout_at").dt.replace_time_zone(None))
+    found = tiers(trace_rule(TraceFacts.of(checkin=naive, venue=VENUES), CASE, POLICY))
+    assert found == tiers(trace_rule(TraceFacts.of(checkin=aware, venue=VENUES), CASE, POLICY))
+    assert found == {2: ("close", "venue")}

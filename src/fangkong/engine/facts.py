@@ -4,7 +4,8 @@ frames, and a rule, frames → orders and rows).
 A step's facts are a frozen dataclass of frames, one per kind, each with its schema
 (`SCHEMAS`). The step's loader reads them from a store; a caller that holds its own frames (a
 simulator, a test) builds them with `of`, which checks each frame has its columns, casts them
-to their types and leaves every kind it is not given empty. The rule then reads no store.
+to their types (a time without a zone is Beijing time, as in imported files:
+`frames.cast_to`) and leaves every kind it is not given empty. The rule then reads no store.
 """
 
 from __future__ import annotations

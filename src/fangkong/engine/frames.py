@@ -87,12 +87,22 @@ def typed(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFram
 
 
 def cast_to(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """`frame`'s columns of `schema`, in its order, cast to its types. A frame that has exactly
-    them is taken as it is: each cast is a Polars query, and the frames a run passes between
-    its steps mostly have their schema already (some 40 queries a quiet day)."""
+    """`frame`'s columns of `schema`, in its order, cast to its types. A time without a zone
+    is Beijing time, as in the files the importer reads (a cast alone would read it as UTC,
+    eight hours off); an aware one is converted. A frame that has exactly the schema is taken
+    as it is: each cast is a Polars query, and the frames a run passes between its steps
+    mostly have their schema already (some 40 queries a quiet day)."""
     if frame.schema == pl.Schema(schema):
         return frame
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+    return frame.select(_cast(c, frame.schema.get(c), t) for c, t in schema.items())
+
+
+def _cast(column: str, have: pl.DataType | None, want: pl.DataType) -> pl.Expr:
+    expr = pl.col(column)
+    naive = isinstance(have, pl.Datetime) and have.time_zone is None
+    if naive and isinstance(want, pl.Datetime) and want.time_zone is not None:
+        expr = expr.dt.replace_time_zone(ZONE).dt.convert_time_zone(want.time_zone)
+    return expr.cast(want)
 
 
 def named(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
