@@ -277,7 +277,6 @@ def traced_over_frames(cluster: Cluster, policy: Policy) -> set[tuple[int, int]]
             "person_id": [cluster.cases[link.infector].person_id for link in cluster.links],
             "contact_person_id": [cluster.cases[link.infectee].person_id for link in cluster.links],
             "setting": [link.setting for link in cluster.links],
-            "first_contact_at": [None] * len(cluster.links),
             "last_contact_at": [_noon(link.on) for link in cluster.links],
         }
     )

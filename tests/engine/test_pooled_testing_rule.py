@@ -33,10 +33,9 @@ def _csv(*names: str, times: tuple[str, ...]) -> pl.DataFrame:
 
 
 def facts(*, episode: pl.DataFrame | None = None) -> PooledTestingFacts:
-    results = _csv("results.csv", "inbound_results.csv", times=("reported_at",))
-    return PooledTestingFacts.of(
+    return PooledTestingFacts.of(  # the files have no import batch: batch_id is left out
         sample=_csv("samples.csv", "inbound_samples.csv", times=("sampled_at",)),
-        tube_result=results.with_columns(pl.lit(0).alias("batch_id")),
+        tube_result=_csv("results.csv", "inbound_results.csv", times=("reported_at",)),
         arrival=_csv("inbound_arrivals.csv", times=("arrived_at",)),
         **({"episode": episode} if episode is not None else {}),
     )

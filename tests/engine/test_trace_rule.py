@@ -89,7 +89,6 @@ def test_household_at_now_and_the_active_cases_left_out() -> None:
             "person_id": [1],
             "contact_person_id": [4],
             "setting": ["workplace"],
-            "first_contact_at": [None],
             "last_contact_at": [at("2022-07-09 17:00")],
         }
     )
@@ -126,10 +125,13 @@ def test_class_b_management_designates_no_contact() -> None:
 
 
 def test_facts_name_what_is_missing() -> None:
-    with pytest.raises(TypeError, match="the checkin have no column checkout_at"):
-        TraceFacts.of(checkin=visits((1, 10, "2022-07-08 20:00", None)).drop("checkout_at"))
+    with pytest.raises(TypeError, match="the checkin have no column venue_id"):
+        TraceFacts.of(checkin=visits((1, 10, "2022-07-08 20:00", None)).drop("venue_id"))
     with pytest.raises(TypeError, match="no such kind of fact: checkins"):
         TraceFacts.of(checkins=visits())
+    # a fact that may be unknown may be left out: no checkout is a scan alone
+    scans = TraceFacts.of(checkin=visits((1, 10, "2022-07-08 20:00", None)).drop("checkout_at"))
+    assert scans.checkin.get_column("checkout_at").to_list() == [None]
 
 
 def test_times_without_a_zone_are_beijing_time() -> None:

@@ -211,6 +211,7 @@ class ReceivedFacts(Facts):
         "requests": REQUEST_SCHEMA,
         "identities": IDENTITY_SCHEMA,
     }
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"requests.policy_id", "requests.id_number"})
 
 
 def no_requests() -> pl.DataFrame:

@@ -3,9 +3,10 @@ frames, and a rule, frames → orders and rows).
 
 A step's facts are a frozen dataclass of frames, one per kind, each with its schema
 (`SCHEMAS`). The step's loader reads them from a store; a caller that holds its own frames (a
-simulator, a test) builds them with `of`, which checks each frame has its columns, casts them
-to their types (a time without a zone is Beijing time, as in imported files:
-`frames.cast_to`) and leaves every kind it is not given empty. The rule then reads no store.
+simulator, a test) builds them with `of`, which checks each frame has its columns (but those
+of `OPTIONAL`, null where left out: a checkout, a carriage, a Ct value), casts them to their
+types (a time without a zone is Beijing time, as in imported files: `frames.cast_to`) and
+leaves every kind it is not given empty. The rule then reads no store.
 """
 
 from __future__ import annotations
@@ -23,18 +24,25 @@ class Facts:
     """The base of a step's facts (a frozen dataclass whose fields are the kinds of `SCHEMAS`)."""
 
     SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]]
+    # the columns ("kind.column") a caller may leave out: facts that may be unknown (a null in
+    # the store's column of the same name), null where left out
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def of(cls, **frames: pl.DataFrame) -> Self:
         """Facts from a caller's own frames: each cast to its schema's columns; a kind left out
-        is empty. TypeError names a kind the step has not, or a frame's missing columns."""
+        is empty. TypeError names a kind the step has not, or a frame's missing columns (but the
+        optional ones)."""
         unknown = set(frames) - set(cls.SCHEMAS)
         if unknown:
             raise TypeError(f"no such kind of fact: {', '.join(sorted(unknown))}")
         for name, frame in frames.items():
-            missing = [c for c in cls.SCHEMAS[name] if c not in frame.columns]
-            if missing:
+            absent = [c for c in cls.SCHEMAS[name] if c not in frame.columns]
+            if missing := [c for c in absent if f"{name}.{c}" not in cls.OPTIONAL]:
                 raise TypeError(f"the {name} have no column {', '.join(missing)}")
+            if absent:
+                schema = cls.SCHEMAS[name]
+                frames[name] = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
         return cls(
             **{
                 name: cast_to(frames[name], schema)

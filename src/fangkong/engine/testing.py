@@ -220,7 +220,7 @@ class PooledTestingFacts(Facts):
 
     - `sample`: the swabs, each in its tube (several in a pooled tube);
     - `tube_result`: the laboratories' reports of the tubes (`batch_id`: the import batch a
-      run's watermarks compare, 0 for a caller with none);
+      run's watermarks compare; a caller with none leaves it out);
     - `arrival`: arrivals from abroad (a sample after one, within the inbound quarantine's
       length, is an inbound person's);
     - `episode`: the case episodes (a positive of someone with one open is not reported
@@ -244,6 +244,9 @@ class PooledTestingFacts(Facts):
         "arrival": {"person_id": pl.Int64(), "arrived_at": TIME},
         "episode": {"person_id": pl.Int64(), "opened_at": TIME, "closed_at": TIME},
     }
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
+        {"tube_result.ct_value", "tube_result.batch_id", "episode.closed_at"}
+    )
 
 
 def pooled_testing_rule(

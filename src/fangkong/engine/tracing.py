@@ -213,6 +213,16 @@ class TraceFacts(Facts):
         "home": {"person_id": pl.Int64(), "household_id": pl.Int64()},
         "active_case": {"person_id": pl.Int64()},
     }
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
+        {
+            "checkin.checkout_at",
+            "trip.seat_row",
+            "trip.carriage",
+            "arrival.flight",
+            "arrival.seat_row",
+            "declared_contact.first_contact_at",
+        }
+    )
 
 
 @dataclass(frozen=True)

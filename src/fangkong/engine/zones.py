@@ -356,6 +356,17 @@ class AreaFacts(Facts):
         "residents": _RESIDENT_SCHEMA,
         "samples": ROUND_SAMPLE_SCHEMA,
     }
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
+        {
+            "infections.case_region",
+            "infections.compound_id",
+            "infections.building_id",
+            "infections.household_id",
+            "residents.compound_id",
+            "residents.building_id",
+            "samples.result",
+        }
+    )
 
 
 def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
