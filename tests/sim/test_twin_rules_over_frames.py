@@ -4,10 +4,14 @@ produced itself (the frames it hands its store, kept as they were made) and the 
 the engine left, names exactly the contacts that the daily run traced on the twin's store; and
 `areas_rule` over the twin's frames (its people, venues, check-ins, swabs and results, and the
 engine's case episodes) draws exactly the risk areas the run stored, with their levels and the
-days they change.
+days they change; and `pooled_testing_rule` over its swabs, results and arrival, with the
+episodes as the day starts, gives exactly the run's testing orders. (In this outbreak no
+positive is withheld for an open episode alone: each case's own positives fall within 14 days
+of its first, so the repeat rule withholds them too; the episodes' part of that rule is
+checked by tests/engine/test_pooled_testing_rule.py.)
 
-What this shows: a simulator holding its own frames gets the same contacts and areas as the
-operational path without writing them through a store. What it does not: the twin still runs
+What this shows: a simulator holding its own frames gets the same contacts, areas and testing
+orders as the operational path without writing them through a store. What it does not: the twin still runs
 its days through `run_day` on a store of its own (its state, orders and reports); the cases to
 trace are read with the engine's loader, `cases_to_trace`, after the run (the episodes opened
 on the day, which the run's later steps must not change: this test first found a discharge
@@ -23,7 +27,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import day_bounds
+from fangkong.engine.testing import PooledTestingFacts, pooled_testing_rule
 from fangkong.engine.tracing import TraceFacts, cases_to_trace, trace_rule
 from fangkong.engine.treatment import case_state
 from fangkong.engine.zones import AreaFacts, areas_on, areas_rule
@@ -35,6 +41,8 @@ pytestmark = pytest.mark.slow
 # the frames the twin makes of its city and days (the kinds of TraceFacts it has)
 _KEPT = {"checkin", "venue", "arrival", "declared_contact", "person", "sample", "tube_result"}
 _COLUMNS = ["case_person_id", "contact_person_id", "tier", "via", "exposed_at"]
+_EPISODES = "WITH {ctes} SELECT person_id, opened_at, closed_at FROM episode"
+_ORDER_COLUMNS = ["person_id", "order_type", "start_at", "detail", "rule"]
 _AREA_COLUMNS = [
     "area_id",
     "level",
@@ -55,6 +63,7 @@ class FramesTwin(Twin):
         self.kept: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _KEPT}
         self.compared: list[tuple[date, int, int]] = []  # day, cases, contacts
         self.areas: list[tuple[date, int]] = []  # day, areas drawn
+        self.tested: list[tuple[date, int]] = []  # day, testing orders
         super().__post_init__()
 
     def _insert(self, table: str, frame: pl.DataFrame, batch: pl.Expr) -> None:
@@ -63,13 +72,47 @@ class FramesTwin(Twin):
         super()._insert(table, frame, batch)
 
     def _step(self, day: date) -> TwinDay:
+        assert self.store is not None
+        # the case episodes as the day starts (the twin reports only people the engine found
+        # before, so the day's reports open none; the run's own derive after its testing step)
+        episodes = self.store.fetch(
+            _EPISODES.format(ctes=episode_ctes(self.scenario)),
+            {"until": day_bounds(day)[0], **self.scenario.params()},
+        )
         out = super()._step(day)
+        self._compare_testing(day, episodes)
         self._compare(day)
         self._compare_areas(day)
         return out
 
     def _whole(self, kind: str) -> pl.DataFrame:
         return pl.concat(self.kept[kind], how="diagonal_relaxed")
+
+    def _compare_testing(self, day: date, episodes: pl.DataFrame) -> None:
+        """The run's testing orders of the day against `pooled_testing_rule` over the twin's
+        swabs and results and the episodes at the day's start."""
+        assert self.store is not None and self.policy is not None
+        if not (self.kept["sample"] and self.kept["tube_result"]):
+            return
+        facts = PooledTestingFacts.of(
+            sample=self._whole("sample"),
+            tube_result=self._whole("tube_result"),
+            arrival=self._whole("arrival"),
+            episode=episodes,
+        )
+        found = pooled_testing_rule(facts, day, self.policy)
+        stored = self.store.fetch(
+            "SELECT person_id, order_type, start_at, detail, rule FROM engine_order"
+            " WHERE scenario = :s AND run_day = :d AND rule LIKE 'testing.%'",
+            {"s": self.scenario.name, "d": day},
+        )
+        order = ["rule", "detail", "order_type", "person_id"]
+        assert_frame_equal(
+            found.select(_ORDER_COLUMNS).sort(order, nulls_last=True),
+            stored.select(_ORDER_COLUMNS).sort(order, nulls_last=True),
+            check_dtypes=False,
+        )
+        self.tested.append((day, found.height))
 
     def _compare_areas(self, day: date) -> None:
         """The run's risk areas of the day against `areas_rule` over the twin's frames: the
@@ -162,3 +205,8 @@ def test_the_twins_frames_give_the_runs_contacts(outbreak: FramesTwin) -> None:
 def test_the_twins_frames_give_the_runs_risk_areas(outbreak: FramesTwin) -> None:
     drawn = [a for a in outbreak.areas if a[1]]
     assert len(drawn) >= 10  # days with areas in force, each compared
+
+
+def test_the_twins_frames_give_the_runs_testing_orders(outbreak: FramesTwin) -> None:
+    ordered = [t for t in outbreak.tested if t[1]]
+    assert len(ordered) >= 5  # days with testing orders, each compared
