@@ -11,12 +11,13 @@ of its first, so the repeat rule withholds them too; the episodes' part of that 
 checked by tests/engine/test_pooled_testing_rule.py.)
 
 What this shows: a simulator holding its own frames gets the same contacts, areas and testing
-orders as the operational path without writing them through a store. What it does not: the twin still runs
-its days through `run_day` on a store of its own (its state, orders and reports); the cases to
-trace are read with the engine's loader, `cases_to_trace`, after the run (the episodes opened
-on the day, which the run's later steps must not change: this test first found a discharge
-dated at the day's start, before its evidence, whose outcome turned the clinicians' report of
-that evening into a new episode, traced again; see tests/engine/test_treatment.py)."""
+orders as the operational path without writing them through a store. What it does not: the
+twin still runs its days through `run_day` on a store of its own (its state, orders and
+reports); the cases to trace are read with the engine's loader, `cases_to_trace`, after the run
+(the episodes opened on the day, which the run's later steps must not change: this test first
+found a discharge dated at the day's start, before its evidence, whose outcome turned the
+clinicians' report of that evening into a new episode, traced again; see
+tests/engine/test_treatment.py)."""
 
 from __future__ import annotations
 
