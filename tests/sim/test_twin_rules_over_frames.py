@@ -39,7 +39,7 @@ from fangkong.sim.twin import Twin, TwinDay
 
 pytestmark = pytest.mark.slow
 
-# the frames the twin makes of its city and days (the kinds of TraceFacts it has)
+# the frames the twin makes of its city and days that the rules compared here read
 _KEPT = {"checkin", "venue", "arrival", "declared_contact", "person", "sample", "tube_result"}
 _COLUMNS = ["case_person_id", "contact_person_id", "tier", "via", "exposed_at"]
 _EPISODES = "WITH {ctes} SELECT person_id, opened_at, closed_at FROM episode"
@@ -58,7 +58,8 @@ _AREA_COLUMNS = [
 
 
 class FramesTwin(Twin):
-    """The twin, keeping the frames it hands its store, and tracing each day's cases over them."""
+    """The twin, keeping the frames it hands its store, and running tracing, testing and the
+    risk areas over them each day beside the run."""
 
     def __post_init__(self) -> None:
         self.kept: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _KEPT}
