@@ -211,7 +211,9 @@ class ReceivedFacts(Facts):
         "requests": REQUEST_SCHEMA,
         "identities": IDENTITY_SCHEMA,
     }
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"requests.policy_id", "requests.id_number"})
+    OPTIONAL: ClassVar[dict[str, frozenset[str]]] = {
+        "requests": frozenset({"policy_id", "id_number"})
+    }
 
 
 def no_requests() -> pl.DataFrame:

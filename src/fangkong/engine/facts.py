@@ -15,7 +15,7 @@ from typing import ClassVar, Self
 
 import polars as pl
 
-from fangkong.engine.frames import cast_to
+from fangkong.engine.frames import cast_to, with_optional
 
 __all__ = ["Facts"]
 
@@ -24,9 +24,9 @@ class Facts:
     """The base of a step's facts (a frozen dataclass whose fields are the kinds of `SCHEMAS`)."""
 
     SCHEMAS: ClassVar[dict[str, dict[str, pl.DataType]]]
-    # the columns ("kind.column") a caller may leave out: facts that may be unknown (a null in
-    # the store's column of the same name), null where left out
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+    # per kind, the columns a caller may leave out: facts that may be unknown (a null in the
+    # store's column of the same name), null where left out
+    OPTIONAL: ClassVar[dict[str, frozenset[str]]] = {}
 
     @classmethod
     def of(cls, **frames: pl.DataFrame) -> Self:
@@ -37,12 +37,10 @@ class Facts:
         if unknown:
             raise TypeError(f"no such kind of fact: {', '.join(sorted(unknown))}")
         for name, frame in frames.items():
-            absent = [c for c in cls.SCHEMAS[name] if c not in frame.columns]
-            if missing := [c for c in absent if f"{name}.{c}" not in cls.OPTIONAL]:
+            optional = cls.OPTIONAL.get(name, frozenset())
+            frames[name], missing = with_optional(frame, cls.SCHEMAS[name], optional)
+            if missing:
                 raise TypeError(f"the {name} have no column {', '.join(missing)}")
-            if absent:
-                schema = cls.SCHEMAS[name]
-                frames[name] = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
         return cls(
             **{
                 name: cast_to(frames[name], schema)
@@ -51,3 +49,7 @@ class Facts:
                 for name, schema in cls.SCHEMAS.items()
             }
         )
+
+    def relations(self) -> dict[str, pl.DataFrame]:
+        """Each kind's frame under its name: the relations a rule's SQL reads over frames."""
+        return {kind: getattr(self, kind) for kind in self.SCHEMAS}

@@ -16,7 +16,7 @@ Kept apart from the steps so that one implementation of each serves them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ __all__ = [
     "named",
     "read",
     "typed",
+    "with_optional",
 ]
 
 ZONE = "Asia/Shanghai"
@@ -95,6 +96,18 @@ def cast_to(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFr
     if frame.schema == pl.Schema(schema):
         return frame
     return frame.select(_cast(c, frame.schema.get(c), t) for c, t in schema.items())
+
+
+def with_optional(
+    frame: pl.DataFrame, schema: Mapping[str, pl.DataType], optional: Collection[str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """`frame` with each column of `schema` it lacks that is `optional` added as nulls of its
+    type (a fact that may be unknown), and the columns it lacks that are not."""
+    absent = [c for c in schema if c not in frame.columns]
+    filled = [c for c in absent if c in optional]
+    if filled:
+        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in filled)
+    return frame, [c for c in absent if c not in optional]
 
 
 def _cast(column: str, have: pl.DataType | None, want: pl.DataType) -> pl.Expr:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from fangkong.engine.frames import ZONE, cast_to
+from fangkong.engine.frames import ZONE, cast_to, with_optional
 from fangkong.model.glossary import ContactTier, ContactVia, OrderType, Waiting
 
 __all__ = [
@@ -81,10 +81,7 @@ def empty_contacts() -> pl.DataFrame:
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
     if frame.schema == pl.Schema(schema):  # conforms already: no frame step to run
         return frame
-    absent = [c for c in schema if c in _OPTIONAL and c not in frame.columns]
-    if absent:
-        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
-    missing = [c for c in schema if c not in frame.columns]
+    frame, missing = with_optional(frame, schema, _OPTIONAL)
     extra = [c for c in frame.columns if c not in schema]
     if missing or extra:
         raise ValueError(f"{what} frame: missing columns {missing}, unexpected {extra}")

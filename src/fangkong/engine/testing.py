@@ -128,7 +128,7 @@ from fangkong.errors import InputError, NotFoundError
 from fangkong.model.glossary import OrderType
 from fangkong.policy import Policy, Population, ValidityStart, policy_in_force
 from fangkong.store.base import Store
-from fangkong.store.embedded import fetch_over_frames
+from fangkong.store.embedded import duckdb_connect, fetch_over_frames
 
 __all__ = [
     "RULES",
@@ -244,9 +244,10 @@ class PooledTestingFacts(Facts):
         "arrival": {"person_id": pl.Int64(), "arrived_at": TIME},
         "episode": {"person_id": pl.Int64(), "opened_at": TIME, "closed_at": TIME},
     }
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {"tube_result.ct_value", "tube_result.batch_id", "episode.closed_at"}
-    )
+    OPTIONAL: ClassVar[dict[str, frozenset[str]]] = {
+        "tube_result": frozenset({"ct_value", "batch_id"}),
+        "episode": frozenset({"closed_at"}),
+    }
 
 
 def pooled_testing_rule(
@@ -261,16 +262,21 @@ def pooled_testing_rule(
     DuckDB on `facts` (each kind registered as the relation of its name). `marks`: what is new
     to the run besides the results reported on `day` (default: nothing else); `connection`: a
     DuckDB connection to reuse."""
-    relations = {kind: getattr(facts, kind) for kind in PooledTestingFacts.SCHEMAS}
     params = _params(day, policy, (marks or Watermarks(0, 0)).params())
+    # the two statements on one connection (a new one costs its set-up each)
+    con = connection if connection is not None else duckdb_connect()
 
     def fetch(sql: str) -> pl.DataFrame:
-        return fetch_over_frames(sql, named(sql, params), relations, connection)
+        return fetch_over_frames(sql, named(sql, params), facts.relations(), con)
 
-    parts = _parts(fetch(MAY_ORDER_SQL))
-    if not parts - {POOLS}:  # a positive pool alone orders nothing
-        return empty_orders()
-    return _orders(typed(fetch(orders_sql(None, None, parts)), _FACTS_SCHEMA), day, policy)
+    try:
+        parts = _parts(fetch(MAY_ORDER_SQL))
+        if not parts - {POOLS}:  # a positive pool alone orders nothing
+            return empty_orders()
+        return _orders(typed(fetch(orders_sql(None, None, parts)), _FACTS_SCHEMA), day, policy)
+    finally:
+        if connection is None:
+            con.close()
 
 
 def _orders(facts: pl.DataFrame, day: date, policy: Policy) -> pl.DataFrame:

@@ -213,16 +213,12 @@ class TraceFacts(Facts):
         "home": {"person_id": pl.Int64(), "household_id": pl.Int64()},
         "active_case": {"person_id": pl.Int64()},
     }
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {
-            "checkin.checkout_at",
-            "trip.seat_row",
-            "trip.carriage",
-            "arrival.flight",
-            "arrival.seat_row",
-            "declared_contact.first_contact_at",
-        }
-    )
+    OPTIONAL: ClassVar[dict[str, frozenset[str]]] = {
+        "checkin": frozenset({"checkout_at"}),
+        "trip": frozenset({"seat_row", "carriage"}),
+        "arrival": frozenset({"flight", "seat_row"}),
+        "declared_contact": frozenset({"first_contact_at"}),
+    }
 
 
 @dataclass(frozen=True)
@@ -356,6 +352,5 @@ def trace_rule(
         return empty_contacts()
     query = _query(cases, rules, now)
     sql = query.sql(None)
-    relations = {kind: getattr(facts, kind) for kind in TraceFacts.SCHEMAS}
-    found = fetch_over_frames(sql, named(sql, query.params), relations, connection)
+    found = fetch_over_frames(sql, named(sql, query.params), facts.relations(), connection)
     return _contacts(found, policy, query.cases)

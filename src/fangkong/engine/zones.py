@@ -356,17 +356,11 @@ class AreaFacts(Facts):
         "residents": _RESIDENT_SCHEMA,
         "samples": ROUND_SAMPLE_SCHEMA,
     }
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {
-            "infections.case_region",
-            "infections.compound_id",
-            "infections.building_id",
-            "infections.household_id",
-            "residents.compound_id",
-            "residents.building_id",
-            "samples.result",
-        }
-    )
+    OPTIONAL: ClassVar[dict[str, frozenset[str]]] = {
+        "infections": frozenset({"case_region", "compound_id", "building_id", "household_id"}),
+        "residents": frozenset({"compound_id", "building_id"}),
+        "samples": frozenset({"result"}),
+    }
 
 
 def _infections(store: Store, day: date, scenario: Scenario) -> pl.DataFrame:
