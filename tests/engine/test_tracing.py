@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from fangkong.engine.episode import active_at, episode_ctes
 from fangkong.engine.scenario import LIVE
 from fangkong.engine.tracing import (
     CASE_SCHEMA,
@@ -21,6 +20,7 @@ from fangkong.engine.tracing import (
     trace_contacts,
     trace_rule,
 )
+from fangkong.engine.tracing_sql import active_case_sql
 from fangkong.model.tables import SqlType, table
 from fangkong.policy import Policy, load_policy
 from fangkong.store import Store
@@ -211,11 +211,7 @@ def _facts_of(store: Store, now: datetime) -> TraceFacts:
     frames["home"] = store.fetch(
         f"SELECT person_id, household_id FROM {current_person(':now')} p", {"now": now}
     )
-    frames["active_case"] = store.fetch(
-        f"WITH {episode_ctes(LIVE, until='<= CAST(:now AS TIMESTAMPTZ)')} "
-        f"SELECT person_id FROM episode e WHERE {active_at('e', 'CAST(:now AS TIMESTAMPTZ)')}",
-        {"now": now, **LIVE.params()},
-    )
+    frames["active_case"] = store.fetch(active_case_sql(LIVE), {"now": now, **LIVE.params()})
     return TraceFacts.of(**frames)
 
 

@@ -32,6 +32,7 @@ from fangkong.engine.episode import episode_ctes
 from fangkong.engine.frames import day_bounds
 from fangkong.engine.testing import PooledTestingFacts, pooled_testing_rule
 from fangkong.engine.tracing import TraceFacts, cases_to_trace, trace_rule
+from fangkong.engine.tracing_sql import active_case_sql
 from fangkong.engine.treatment import case_state
 from fangkong.engine.zones import AreaFacts, areas_on, areas_rule
 from fangkong.policy import load_policy
@@ -155,15 +156,13 @@ class FramesTwin(Twin):
 
     def _facts(self, day: date, now: datetime) -> TraceFacts:
         assert self.store is not None
-        cases = case_state(self.store, day, scenario=self.scenario)
-        active = cases.filter(
-            (pl.col("case_since") <= now)
-            & (pl.col("outcome_at").is_null() | (pl.col("outcome_at") > now))
+        active = self.store.fetch(
+            active_case_sql(self.scenario), {"now": now, **self.scenario.params()}
         )
         kinds = _KEPT & set(TraceFacts.SCHEMAS)
         frames = {kind: self._whole(kind) for kind in kinds if self.kept[kind]}
         homes = self._whole("person").select("person_id", "household_id")
-        return TraceFacts.of(**frames, home=homes, active_case=active.select("person_id"))
+        return TraceFacts.of(**frames, home=homes, active_case=active)
 
     def _compare(self, day: date) -> None:
         """The run's traced contacts of the day against the rule over the twin's frames."""

@@ -17,7 +17,7 @@ from fangkong.engine.scenario import Scenario
 from fangkong.model.glossary import ContactTier, ContactVia
 from fangkong.store.person_view import current_person
 
-__all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "cases_sql", "trace_sql"]
+__all__ = ["ROUTE_PRECEDENCE", "ROUTE_RANK", "active_case_sql", "cases_sql", "trace_sql"]
 
 
 def cases_sql(scenario: Scenario, kept: date | None = None) -> str:
@@ -76,20 +76,28 @@ c AS (
 )"""
 
 
+def _active_case(scenario: Scenario, kept: date | None) -> str:
+    """The CTEs ending with `active_case`: the people with a case episode active at :now."""
+    return f"""
+{episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)", kept=kept)},
+active_case AS (
+  SELECT e.person_id FROM episode e WHERE {active_at("e", "CAST(:now AS TIMESTAMPTZ)")}
+)"""
+
+
+def active_case_sql(scenario: Scenario) -> str:
+    """The people with a case episode of `scenario` active at :now, from a store: the
+    `active_case` relation of `fangkong.engine.tracing.TraceFacts` (binds :now and the
+    scenario's parameters)."""
+    return f"WITH {_active_case(scenario, None)}\nSELECT person_id FROM active_case"
+
+
 def _excluded(scenario: Scenario | None, kept: date | None) -> str:
     """The people who cannot be contacts: the cases traced, and everyone with an episode active
     at :now (a person whose episode closed may be a contact again; a withdrawn one never was a
     case). On the store (`scenario` given), `active_case` is read from the episodes; over
     frames (None), it is the caller's relation."""
-    active = (
-        ""
-        if scenario is None
-        else f"""
-{episode_ctes(scenario, until="<= CAST(:now AS TIMESTAMPTZ)", kept=kept)},
-active_case AS (
-  SELECT e.person_id FROM episode e WHERE {active_at("e", "CAST(:now AS TIMESTAMPTZ)")}
-),"""
-    )
+    active = "" if scenario is None else f"{_active_case(scenario, kept)},"
     return f"""{active}
 excluded AS (
   SELECT case_person_id AS person_id FROM c
