@@ -21,6 +21,7 @@ from fangkong.policy import load_policy
 from fangkong.policy.terms import AreaRestriction
 from fangkong.sim.agent import AGENT_DTYPE, NEVER
 from fangkong.sim.checkin import Visits
+from fangkong.sim.event_frames import DAY_TABLES, stored_table
 from fangkong.sim.transmission import DayEvents
 from fangkong.sim.twin import TWIN_SCENARIO, Round, Twin
 from fangkong.store import Store, open_store
@@ -155,6 +156,21 @@ def test_quarantine_and_tests_are_counted(twin: Twin) -> None:
     f = twin.figures()
     assert f["quarantined"].sum() > 0
     assert f["samples"].sum() == twin.store.scalar("SELECT count(*) FROM sample")  # type: ignore[union-attr]
+
+
+def test_the_simulated_days_are_frames_not_rows_of_the_store(twin: Twin) -> None:
+    # the engine read each day's events in place (`fangkong.sim.event_frames`): the store's
+    # event tables hold the city's load alone, while what the engine wrote is in its own tables
+    st = twin.store
+    assert st is not None
+    for name in DAY_TABLES:
+        assert st.scalar(f"SELECT count(*) FROM {stored_table(st, name)}") == (
+            name == "import_batch"
+        )
+        assert st.scalar(f'SELECT count(*) FROM "{name}"') == twin.events.whole(name).height
+    for name in ("checkin", "sample", "tube_result", "case_report", "declared_contact"):
+        assert twin.events.whole(name).height > 0, name
+    assert st.scalar("SELECT count(*) FROM engine_order") > 0
 
 
 @pytest.mark.parametrize("memory_store_max", [2_000_000, 0])

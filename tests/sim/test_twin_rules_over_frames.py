@@ -1,23 +1,23 @@
 """The rules driven by the twin's own frames (issue 6 item 5, for issue 8): each day of an
 outbreak, `trace_rule` over the check-ins, venues, homes, arrival and named contacts the twin
-produced itself (the frames it hands its store, kept as they were made) and the case episodes
-the engine left, names exactly the contacts that the daily run traced on the twin's store; and
-`areas_rule` over the twin's frames (its people, venues, check-ins, swabs and results, and the
-engine's case episodes) draws exactly the risk areas the run stored, with their levels and the
-days they change; and `pooled_testing_rule` over its swabs, results and arrival, with the
-episodes as the day starts, gives exactly the run's testing orders. (In this outbreak no
-positive is withheld for an open episode alone: each case's own positives fall within 14 days
-of its first, so the repeat rule withholds them too; the episodes' part of that rule is
+produced itself and the case episodes the engine left names exactly the contacts that the daily
+run traced; `areas_rule` over the twin's frames (its people, venues, check-ins, swabs and
+results, and the engine's case episodes) draws exactly the risk areas the run stored, with their
+levels and the days they change; and `pooled_testing_rule` over its swabs, results and arrival,
+with the episodes as the day starts, gives exactly the run's testing orders. (In this outbreak
+no positive is withheld for an open episode alone: each case's own positives fall within 14
+days of its first, so the repeat rule withholds them too; the episodes' part of that rule is
 checked by tests/engine/test_pooled_testing_rule.py.)
 
-What this shows: a simulator holding its own frames gets the same contacts, areas and testing
-orders as the operational path without writing them through a store. What it does not: the
-twin still runs its days through `run_day` on a store of its own (its state, orders and
-reports); the cases to trace are read with the engine's loader, `cases_to_trace`, after the run
-(the episodes opened on the day, which the run's later steps must not change: this test first
-found a discharge dated at the day's start, before its evidence, whose outcome turned the
-clinicians' report of that evening into a new episode, traced again; see
-tests/engine/test_treatment.py)."""
+What this shows: the rules over a simulator's own frames, on a connection of their own, give the
+same contacts, areas and testing orders as the daily run. The run reads the same day's events
+in place (`fangkong.sim.event_frames`), through its loaders and the state it keeps. What it does
+not show: the twin's state and the engine's derived rows (episodes, orders, kept state) are
+still written by `run_day` in the twin's store. The cases to trace are read with the engine's
+loader, `cases_to_trace`, after the run: the episodes opened on the day, which the run's later
+steps must not change. This test first found a discharge dated at the day's start, before its
+evidence, whose outcome turned the clinicians' report of that evening into a new episode,
+traced again (see tests/engine/test_treatment.py)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,14 @@ from fangkong.engine.tracing_sql import active_case_sql
 from fangkong.engine.treatment import case_state
 from fangkong.engine.zones import AreaFacts, areas_on, areas_rule
 from fangkong.policy import load_policy
+from fangkong.sim.event_frames import DAY_TABLES
 from fangkong.sim.twin import Twin, TwinDay
 
 pytestmark = pytest.mark.slow
 
-# the frames the twin makes of its city and days that the rules compared here read
-_KEPT = {"checkin", "venue", "arrival", "declared_contact", "person", "sample", "tube_result"}
+# the frames the twin makes of its city that the rules compared here read (its days' events
+# are the twin's own frames: `Twin.events`)
+_KEPT = {"venue", "arrival", "person"}
 _COLUMNS = ["case_person_id", "contact_person_id", "tier", "via", "exposed_at"]
 _EPISODES = "WITH {ctes} SELECT person_id, opened_at, closed_at FROM episode"
 _ORDER_COLUMNS = ["person_id", "order_type", "start_at", "detail", "rule"]
@@ -89,13 +91,18 @@ class FramesTwin(Twin):
         return out
 
     def _whole(self, kind: str) -> pl.DataFrame:
+        if kind in DAY_TABLES:
+            return self.events.whole(kind)
         return pl.concat(self.kept[kind], how="diagonal_relaxed")
+
+    def _has(self, kind: str) -> bool:
+        return self._whole(kind).height > 0
 
     def _compare_testing(self, day: date, episodes: pl.DataFrame) -> None:
         """The run's testing orders of the day against `pooled_testing_rule` over the twin's
         swabs and results and the episodes at the day's start."""
         assert self.store is not None and self.policy is not None
-        if not (self.kept["sample"] and self.kept["tube_result"]):
+        if not (self._has("sample") and self._has("tube_result")):
             return
         facts = PooledTestingFacts.of(
             sample=self._whole("sample"),
@@ -138,10 +145,10 @@ class FramesTwin(Twin):
             "infections": infections,
             "residents": people.select("person_id", "region_code", "compound_id", "building_id"),
         }
-        if self.kept["checkin"]:
+        if self._has("checkin"):
             venues = self._whole("venue").select("venue_id", "region_code")
             frames["checkins"] = self._whole("checkin").join(venues, on="venue_id")
-        if self.kept["sample"] and self.kept["tube_result"]:
+        if self._has("sample") and self._has("tube_result"):
             results = self._whole("tube_result").filter(pl.col("reported_at") < end)
             frames["samples"] = (
                 self._whole("sample")
@@ -159,8 +166,8 @@ class FramesTwin(Twin):
         active = self.store.fetch(
             active_case_sql(self.scenario), {"now": now, **self.scenario.params()}
         )
-        kinds = _KEPT & set(TraceFacts.SCHEMAS)
-        frames = {kind: self._whole(kind) for kind in kinds if self.kept[kind]}
+        kinds = (_KEPT | set(DAY_TABLES)) & set(TraceFacts.SCHEMAS)
+        frames = {kind: self._whole(kind) for kind in kinds if self._has(kind)}
         homes = self._whole("person").select("person_id", "household_id")
         return TraceFacts.of(**frames, home=homes, active_case=active)
 
