@@ -39,8 +39,8 @@ from fangkong.store.embedded import EmbeddedStore
 
 __all__ = ["DAY_TABLES", "EventFrames", "stored_table"]
 
-# the tables a simulated day's events belong to (the import batch first: it is what a run's
-# watermark counts)
+# the tables a simulated day's events belong to (the import batch first: the events name it,
+# and a run's watermark counts it)
 DAY_TABLES = ("import_batch", "checkin", "sample", "tube_result", "case_report", "declared_contact")
 
 
@@ -130,7 +130,10 @@ def stored_table(store: Store, name: str) -> str:
 def _conformed(name: str, frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     """`frame`, rows of table `name`, as an Arrow table of `schema`: its columns in the table's
     order and types, and the nullable ones it leaves out as nulls. The frames are read in place
-    of the table, so they are held to its columns and NOT NULL constraints, as an insert is."""
+    of the table, so they are held to its columns and NOT NULL constraints, as an insert is; not
+    to its keys, which the twin's ids keep distinct by carrying their day (`sim.frames`, `Twin`'s
+    tubes), and which the same days inserted into a PostgreSQL store's tables check
+    (`tests/sim/test_twin.py`)."""
     extra = set(frame.columns) - set(schema.names)
     if extra:
         raise ValueError(f"{name}: columns that are not the table's: {sorted(extra)}")

@@ -218,7 +218,8 @@ class Twin:
     variant: str = "omicron-ba2"
     start: date = FIRST_DAY
     # None: an embedded store in memory up to `memory_store_max` people, else a DuckDB file in
-    # a temporary directory (module doc)
+    # a temporary directory (module doc). An embedded store named here holds the city and the
+    # engine's rows, not the days' events, which are frames (`save` writes all of it)
     store_url: str | None = None
     rounds: tuple[Round, ...] = ()
     services: Services = field(default_factory=load_services)
