@@ -212,28 +212,19 @@ def record_run(
             "DELETE FROM engine_run WHERE scenario = :s AND run_day = :d",
             {"s": scenario.name, "d": day},
         )
-    store.insert_frame(
-        "engine_run",
-        pl.DataFrame(
-            {
-                "scenario": [scenario.name],
-                "run_day": [day],
-                "policy_id": [policy_id],
-                "batch_watermark": [marks.current],
-                "ran_at": [datetime.now(UTC)],
-                "state_kept": [True],
-                "held_from": [held_from],
-            },
-            schema={
-                "scenario": pl.String(),
-                "run_day": pl.Date(),
-                "policy_id": pl.String(),
-                "batch_watermark": pl.Int32(),
-                "ran_at": pl.Datetime("us", "UTC"),
-                "state_kept": pl.Boolean(),
-                "held_from": pl.Date(),
-            },
-        ),
+    # one row: a statement with its values (a frame through `insert_frame` took 3.1 ms a run
+    # against 0.5 ms, on every run, idle days included)
+    store.execute(
+        "INSERT INTO engine_run (scenario, run_day, policy_id, batch_watermark, ran_at,"
+        " state_kept, held_from) VALUES (:s, :d, :p, :w, :t, true, :h)",
+        {
+            "s": scenario.name,
+            "d": day,
+            "p": policy_id,
+            "w": marks.current,
+            "t": datetime.now(UTC),
+            "h": held_from,
+        },
     )
 
 
