@@ -53,13 +53,14 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(pl.all(), nulls_last=True)
 
 
-def _assert_same_rows(store: Store) -> None:
-    """Live's rows and the scenario's are the same, but for their scenario and when they ran."""
+def _assert_same_rows(store: Store, other: str = "idle") -> None:
+    """Live's rows and scenario `other`'s are the same, but for their scenario and when they
+    ran."""
     for table in _WRITTEN:
         rows = store.fetch(f"SELECT * FROM {table}")
         rows = rows.drop(c for c in ("ran_at",) if c in rows.columns)
         live, idle = (
-            _sorted(rows.filter(pl.col("scenario") == s).drop("scenario")) for s in ("live", "idle")
+            _sorted(rows.filter(pl.col("scenario") == s).drop("scenario")) for s in ("live", other)
         )
         assert live.height == idle.height, table
         assert live.equals(idle), table
@@ -83,6 +84,27 @@ def test_an_outbreak_ends_in_idle_days_with_the_rows_of_every_step(store: Store)
     _assert_same_rows(store)
     assert not any(idle[FIRST + timedelta(days=k)] for k in range(15))  # the outbreak
     assert sum(idle.values()) >= 5  # and the quiet after it
+
+
+def test_a_caller_that_reads_no_occupancy_gets_none_on_an_idle_day(store: Store) -> None:
+    # the twin reads who is placed, not the report: an idle day then reads no occupancy, and
+    # a day with something to do returns it as ever; the rows are the same either way
+    _city().load(store, batch=1)
+    p = load_policy(POLICY)
+    quiet = open_scenario(store, "quiet", p.id, FIRST)
+    idle = 0
+    for k in range(23):
+        day = FIRST + timedelta(days=k)
+        full = run_day(store, day, p)
+        unreported = run_day(store, day, p, scenario=quiet, report_occupancy=False)
+        assert unreported.idle == full.idle
+        if full.idle:
+            idle += 1
+            assert full.occupancy.height > 0 and unreported.occupancy.height == 0
+        else:
+            assert _sorted(unreported.occupancy).equals(_sorted(full.occupancy)), day
+    assert idle >= 5
+    _assert_same_rows(store, "quiet")
 
 
 def _registry() -> Events:

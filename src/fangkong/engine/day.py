@@ -68,6 +68,7 @@ from fangkong.engine.certificates import store_certificate_checks
 from fangkong.engine.colours import store_colours
 from fangkong.engine.episode import keep_episodes, refresh_episodes
 from fangkong.engine.facility import (
+    OCCUPANCY_SCHEMA,
     assign_facilities,
     empty_occupancy,
     keep_placements,
@@ -167,18 +168,22 @@ def run_day(
     scenario: Scenario = LIVE,
     verifier: Verifier | None = None,
     skip_idle: bool = True,
+    report_occupancy: bool = True,
 ) -> DayResult:
     """Derive and store every order of `day` under `policy` (default: the policy in force), in
     `scenario` (default: live). `verifier` checks arrivals' foreign certificates (without it
     they are recorded unchecked). A day with nothing to do (`fangkong.engine.idle`) is recorded
-    without running the steps, unless `skip_idle` is False (the same rows either way)."""
+    without running the steps, unless `skip_idle` is False (the same rows either way).
+    `report_occupancy` False: the caller does not read the facilities' occupancy, which a day with
+    nothing to do then leaves empty instead of reading it (a full run finds it placing people,
+    and returns it either way)."""
     policy = policy or policy_in_force(day)
     prefix = jurisdiction if jurisdiction is not None else os.environ.get(JURISDICTION_ENV)
     with store.exclusive(run_lock(scenario.name)), kept_state(store, scenario, day):
         marks = watermarks(store, scenario, day)
         note_watermarks(store, scenario, day, marks)
         if skip_idle and idle_day(store, scenario, day, policy, marks):
-            return _idle(store, scenario, day, policy, marks)
+            return _idle(store, scenario, day, policy, marks, report_occupancy=report_occupancy)
         for name in DERIVED_TABLES if marks.rerun else ():
             store.execute(
                 f"DELETE FROM {name} WHERE scenario = :s AND run_day = :d",
@@ -278,17 +283,27 @@ def _rows_of_run(
 
 
 def _idle(
-    store: Store, scenario: Scenario, day: date, policy: Policy, marks: Watermarks
+    store: Store,
+    scenario: Scenario,
+    day: date,
+    policy: Policy,
+    marks: Watermarks,
+    *,
+    report_occupancy: bool,
 ) -> DayResult:
     """The run of a day with nothing to do: its record (no health-code row holds a reason the
     next run asks again), and what a full run of it returns: no row, and the facilities'
-    occupancy."""
-    occupancy = empty_occupancy(store, day, policy.facilities, scenario=scenario)
+    occupancy (when asked for: `run_day`)."""
+    beds = (
+        empty_occupancy(store, day, policy.facilities, scenario=scenario)
+        if report_occupancy
+        else pl.DataFrame(schema=OCCUPANCY_SCHEMA)
+    )
     record_run(store, scenario, day, policy.id, marks, day + timedelta(days=1))
     log.info("%s under %s in %s: nothing to do", day, policy.id, scenario.name)
     stored, traced = _rows_of_run(check_orders(empty_orders()), empty_contacts(), scenario, day)
     events = pl.DataFrame(schema=EVENT_SCHEMA)
-    return DayResult(day, policy.id, stored, traced, events, occupancy, 0, no_requests(), True)
+    return DayResult(day, policy.id, stored, traced, events, beds, 0, no_requests(), True)
 
 
 def _keep_people(store: Store, scenario: Scenario, day: date) -> None:

@@ -465,6 +465,7 @@ class Twin:
             jurisdiction=self.jurisdiction,
             scenario=self.scenario,
             skip_idle=self.skip_idle,
+            report_occupancy=False,  # the twin reads the placements, not the report
         )
         self._discharged = _ids(
             result.orders.filter(pl.col("order_type") == "discharge").get_column("person_id")
