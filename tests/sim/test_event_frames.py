@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -17,7 +18,7 @@ TIME = pl.Datetime("us", "Asia/Shanghai")
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
+def embedded() -> Iterator[Store]:
     with open_store(":memory:") as st:
         st.insert_frame("import_batch", _batch(1, "city"))  # loaded before the first day
         yield st
@@ -55,7 +56,8 @@ def _count(store: Store, name: str) -> int:
     return int(store.scalar(f"SELECT count(*) FROM {name}"))
 
 
-def test_the_days_are_read_in_place_of_the_tables(store: Store) -> None:
+def test_the_days_are_read_in_place_of_the_tables(embedded: Store) -> None:
+    store = embedded
     frames = EventFrames(store)
     frames.append({"import_batch": _batch(2, "day"), "checkin": _checkins(2, 11, 12)})
     frames.append({"import_batch": _batch(3, "day"), "checkin": _checkins(3, 13)})
@@ -75,6 +77,8 @@ def test_the_days_are_read_in_place_of_the_tables(store: Store) -> None:
 
 
 def test_a_day_with_a_frame_that_does_not_fit_is_refused_whole(store: Store) -> None:
+    # on either backend (a PostgreSQL store's days are inserted: the same faults refused)
+    store.insert_frame("import_batch", _batch(1, "city"))
     frames = EventFrames(store)
     bad_column = pl.DataFrame({"sample_id": ["S1"], "swab_site": ["throat"]})
     with pytest.raises(
@@ -96,7 +100,8 @@ def test_a_day_with_a_frame_that_does_not_fit_is_refused_whole(store: Store) -> 
     assert _count(store, "checkin") == 1
 
 
-def test_saving_writes_the_frames_into_the_tables(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_saving_writes_the_frames_into_the_tables(embedded: Store, tmp_path: Path) -> None:
+    store = embedded
     frames = EventFrames(store)
     frames.append({"import_batch": _batch(2, "day"), "checkin": _checkins(2, 11, 12)})
     con = store.connection  # type: ignore[attr-defined]

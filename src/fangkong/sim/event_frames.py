@@ -75,15 +75,16 @@ class EventFrames:
         unknown = set(frames) - set(DAY_TABLES)
         if unknown:
             raise ValueError(f"not a table of a simulated day: {sorted(unknown)}")
+        # every frame checked before any is kept: a day is added whole or not at all, and on
+        # either backend for the same faults
+        for name, frame in frames.items():
+            _check(name, frame)
         if not self._embedded:
             with self.store.transaction():
                 for name, frame in frames.items():
                     self.store.insert_frame(name, frame)
             return
-        # every frame conformed before any is kept: a day is added whole or not at all
-        conformed = {
-            name: _conformed(name, frame, self._schemas[name]) for name, frame in frames.items()
-        }
+        conformed = {name: _as_arrow(frame, self._schemas[name]) for name, frame in frames.items()}
         for name, arrow in conformed.items():
             self._parts[name].append(arrow)
         self._register(conformed)
@@ -127,21 +128,26 @@ def stored_table(store: Store, name: str) -> str:
     return f'"{database}".main."{name}"'
 
 
-def _conformed(name: str, frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
-    """`frame`, rows of table `name`, as an Arrow table of `schema`: its columns in the table's
-    order and types, and the nullable ones it leaves out as nulls. The frames are read in place
-    of the table, so they are held to its columns and NOT NULL constraints, as an insert is; not
-    to its keys, which the twin's ids keep distinct by carrying their day (`sim.frames`, `Twin`'s
-    tubes), and which the same days inserted into a PostgreSQL store's tables check
-    (`tests/sim/test_twin.py`)."""
-    extra = set(frame.columns) - set(schema.names)
+def _check(name: str, frame: pl.DataFrame) -> None:
+    """Refuse `frame` as rows of table `name` if it has a column the table has not, or leaves a
+    required one out or null. The frames are read in place of the table, so they are held to
+    its columns and NOT NULL constraints, as an insert is; not to its keys, which the twin's ids
+    keep distinct by carrying their day (`sim.frames`, `Twin`'s tubes), and which the same days
+    inserted into a PostgreSQL store's tables check (`tests/sim/test_twin.py`)."""
+    declared = table_of(name)
+    extra = set(frame.columns) - set(declared.column_names)
     if extra:
         raise ValueError(f"{name}: columns that are not the table's: {sorted(extra)}")
-    for column in table_of(name).columns:
+    for column in declared.columns:
         if not column.nullable and (
             column.name not in frame.columns or frame.get_column(column.name).has_nulls()
         ):
             raise ValueError(f"{name}: column {column.name} is required and has no value")
+
+
+def _as_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """`frame` (checked: `_check`) as an Arrow table of `schema`: its columns in the table's
+    order and types, and the nullable ones it leaves out as nulls."""
     arrow = frame.to_arrow()
     columns = [
         arrow.column(field.name).cast(field.type)
