@@ -71,9 +71,7 @@ def test_the_days_are_read_in_place_of_the_tables(embedded: Store) -> None:
     assert _count(store, stored_table(store, "import_batch")) == 1
     assert frames.whole("checkin").height == 3
     assert frames.whole("sample").height == 0  # a kind no day had yet: empty, in its columns
-    assert store.fetch("SELECT * FROM sample").columns == [
-        c for c in frames.whole("sample").columns
-    ]
+    assert store.fetch("SELECT * FROM sample").columns == frames.whole("sample").columns
 
 
 def test_a_day_with_a_frame_that_does_not_fit_is_refused_whole(store: Store) -> None:
