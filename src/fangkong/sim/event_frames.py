@@ -92,21 +92,20 @@ class EventFrames:
     def _register(self, names: Iterable[str]) -> None:
         con = self._connection
         for name in names:
-            parts = self._parts[name]
-            # concatenating Arrow tables joins their chunks: no row is copied
-            whole = pa.concat_tables(parts) if parts else self._schemas[name].empty_table()
-            con.register(name, whole)
+            con.register(name, self._table(name))
+
+    def _table(self, name: str) -> pa.Table:
+        """Every part of table `name` as one Arrow table (concatenating Arrow tables joins
+        their chunks: no row is copied); an empty one in the table's types before any."""
+        parts = self._parts[name]
+        return pa.concat_tables(parts) if parts else self._schemas[name].empty_table()
 
     def whole(self, name: str) -> pl.DataFrame:
         """Every row of table `name` the engine sees: the frames' on an embedded store, else the
         table's."""
         if not self._embedded:
             return self.store.fetch(f'SELECT * FROM "{name}"')
-        frame = pl.from_arrow(
-            pa.concat_tables(self._parts[name])
-            if self._parts[name]
-            else self._schemas[name].empty_table()
-        )
+        frame = pl.from_arrow(self._table(name))
         assert isinstance(frame, pl.DataFrame)
         return frame
 
