@@ -324,6 +324,27 @@ def test_venue_window_edges(store: Store) -> None:
     assert exposed[6] == at("2022-07-10 08:55")
 
 
+def test_the_tolerance_widens_the_window_for_the_cases_own_stays(store: Store) -> None:
+    """A case's stay that ended, or began, within the tolerance (30 minutes) outside its window
+    still brings the people co-present with it inside the window; one beyond it does not."""
+    e = Events().case(1, "2022-07-10 09:00", onset=date(2022, 7, 8))
+    # the window opens 2022-07-04 00:00 and ends at the report, 2022-07-10 09:00
+    e.checkin(1, 100, "2022-07-03 23:00", "2022-07-03 23:40")  # left 20 min before it opens
+    e.checkin(2, 100, "2022-07-04 00:05")  # inside the window, within 30 min of the case
+    e.checkin(3, 100, "2022-07-04 00:15")  # 35 min after the case left: not
+    e.checkin(1, 101, "2022-07-03 22:00", "2022-07-03 23:25")  # left 35 min before: no stay
+    e.checkin(4, 101, "2022-07-04 00:00")
+    e.checkin(1, 102, "2022-07-10 09:20", "2022-07-10 10:00")  # came 20 min after the report
+    e.checkin(5, 102, "2022-07-10 08:40", "2022-07-10 08:55")  # left 25 min before the case
+    e.checkin(1, 103, "2022-07-10 09:35")  # came 35 min after the report: no stay
+    e.checkin(6, 103, "2022-07-10 08:50", "2022-07-10 08:58")
+    contacts = trace(e.load(store))
+    assert set(found(contacts)) == {2, 5}
+    exposed = dict(contacts.select("contact_person_id", "exposed_at").rows())
+    assert exposed[2] == at("2022-07-04 00:05")
+    assert exposed[5] == at("2022-07-10 08:55")
+
+
 def test_stays_that_began_before_the_window(store: Store) -> None:
     """The reads of check-ins are bounded by the windows (to skip old row groups): a stay that
     began long before the window and ended inside it still counts, for the case and for a

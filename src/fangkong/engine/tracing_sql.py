@@ -185,6 +185,10 @@ co_travel AS (
 # earliest window's start less the tolerance; :latest_end): the table is appended in time order,
 # so DuckDB skips the row groups outside them by their min/max instead of joining every check-in
 # ever stored (the read then follows the window, not the length of history).
+# The tolerance widens the cases' windows, not the check-ins: the same comparison, but DuckDB
+# computes an expression of a joined column for every row the scan passes, and arithmetic on a
+# TIMESTAMPTZ goes through the session's time zone (about 20 ns a row: 70 ms for the 3.3 million
+# check-ins of a million-person city's three weeks, against a few rows of cases).
 _IN_WINDOWS = """(k.checkout_at >= :earliest
     OR (k.checkout_at IS NULL AND k.checkin_at >= :earliest))"""
 _VENUE = f"""
@@ -195,8 +199,8 @@ case_visit AS (
          coalesce(vn.category = ANY(:venue_close), false) AS is_close
   FROM c JOIN checkin k ON k.person_id = c.case_person_id
   LEFT JOIN venue vn ON vn.venue_id = k.venue_id
-  WHERE k.checkin_at - CAST(:tolerance AS INTERVAL) <= c.we
-    AND coalesce(k.checkout_at, k.checkin_at) + CAST(:tolerance AS INTERVAL) >= c.ws
+  WHERE k.checkin_at <= c.we + CAST(:tolerance AS INTERVAL)
+    AND coalesce(k.checkout_at, k.checkin_at) >= c.ws - CAST(:tolerance AS INTERVAL)
     AND k.checkin_at <= CAST(:latest_end AS TIMESTAMPTZ) + CAST(:tolerance AS INTERVAL)
     AND {_IN_WINDOWS}
 ),
