@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from fangkong.ingest.ric import check_char_sql
+from fangkong.ingest.ric import register_functions
 from fangkong.store.regions import builtin_region_periods, builtin_regions
 
 __all__ = ["make_checkins", "make_persons", "make_venues"]
@@ -64,9 +64,10 @@ def make_persons(path: Path, n: int) -> None:
         f" JOIN birth_codes b ON b.i = hash(t.i, 3) % {nb}"
         f" JOIN home_codes h ON h.i = hash(t.i, 4) % {nh}"
     )
-    check = check_char_sql("CAST(id17 AS BIGINT)")
+    register_functions(con)
     con.execute(
-        f"COPY (SELECT person_id, id17 || {check} AS id_number, '居民' || person_id AS name, phone,"
+        "COPY (SELECT person_id, id17 || ric_check_char(CAST(id17 AS BIGINT)) AS id_number,"
+        " '居民' || person_id AS name, phone,"
         f" household_id, region_code FROM ({body}) ORDER BY person_id)"
         f" TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )

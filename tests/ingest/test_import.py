@@ -47,6 +47,22 @@ def test_same_file_twice_changes_nothing(store: Store) -> None:
     assert _counts(store) == before
 
 
+def test_only_a_resident_id_number_is_held_to_gb_11643(store: Store, tmp_path: Path) -> None:
+    """A passport number of 18 digits is not a resident ID number: no check digit is asked of
+    it. The same digits given as a resident ID are refused for their check digit."""
+    digits = "310104198503121230"  # 310104198503121235 with another last digit
+    header = "person_id,id_type,id_number,household_id,region_code\n"
+    passport = tmp_path / "passport.csv"
+    passport.write_text(header + f"1,passport,{digits},100,310104\n", encoding="utf-8")
+    assert import_file(store, "persons", passport).rows_stored["person"] == 1
+    resident = tmp_path / "resident.csv"
+    resident.write_text(header + f"2,ric,{digits},100,310104\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match="check digit is wrong") as caught:
+        import_file(store, "persons", resident)
+    assert (caught.value.row, caught.value.field) == (1, "id_number")
+    assert store.count("person") == 1
+
+
 def test_same_events_in_another_file_change_nothing(store: Store, tmp_path: Path) -> None:
     import_file(store, "persons", DATA / "persons.csv")
     copy = tmp_path / "persons-again.csv"

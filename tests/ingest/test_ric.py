@@ -1,25 +1,29 @@
-"""The vectorized GB 11643 checks agree with python-stdnum's `cn.ric`, number by number."""
+"""The compiled GB 11643 checks agree with python-stdnum's `cn.ric`, number by number, run as the
+importer runs them (the DuckDB function `ric_problems` over a column)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from functools import cache
 
 import duckdb
+import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from fangkong.ingest.ric import (
+    BIRTHPLACE,
+    CHECK,
+    DATE,
     FIRST_BIRTH_YEAR,
     LAST_BIRTH_YEAR,
-    RIC17,
-    RIC_BIRTH_DATE_OK,
-    RIC_BIRTHPLACE_INVALID,
-    RIC_CHECK_CHAR,
     RIC_SEX,
-    valid_birthplaces,
+    SHAPE,
+    check_chars,
+    register_functions,
 )
 from fangkong.store.regions import builtin_region_periods
 
@@ -28,28 +32,25 @@ CODES = builtin_region_periods().get_column("code").unique().sort().to_list()
 
 @cache
 def _connection() -> duckdb.DuckDBPyConnection:
-    """One connection for every example, with the 700,000 valid birthplaces registered once."""
     con = duckdb.connect()
-    con.register("_ric_birthplaces", valid_birthplaces())
+    register_functions(con)
     return con
 
 
-def _ours(numbers: list[str]) -> list[bool]:
-    """fangkong's verdict, with the SQL expressions the importer runs."""
+def _problems(numbers: Sequence[str | None]) -> list[int]:
+    """fangkong's problems of each number, by the function the importer's checks read."""
     con = _connection()
-    con.register("ids", pl.DataFrame({"id_number": numbers}))
-
-    def sql(expr: str) -> str:
-        return expr.replace("{id_number}", "id_number").replace("{_ric17}", "r17")
-
+    con.register("ids", pl.DataFrame({"id_number": list(numbers)}, schema={"id_number": pl.String}))
     rows = con.sql(
-        f"SELECT r17 IS NOT NULL AND {sql(RIC_BIRTH_DATE_OK)}"
-        f" AND substr(id_number, 18, 1) = {sql(RIC_CHECK_CHAR)}"
-        f" AND NOT ({sql(RIC_BIRTHPLACE_INVALID)}) AS ok"
-        f" FROM (SELECT row_number() OVER () AS i, id_number, {sql(RIC17)} AS r17 FROM ids)"
-        " ORDER BY i"
+        "SELECT ric_problems(id_number) FROM"
+        " (SELECT row_number() OVER () AS i, id_number FROM ids) ORDER BY i"
     ).fetchall()
-    return [bool(r[0]) for r in rows]
+    return [int(r[0]) for r in rows]
+
+
+def _ours(numbers: list[str]) -> list[bool]:
+    """fangkong's verdict: a number with no problem is valid."""
+    return [p == 0 for p in _problems(numbers)]
 
 
 def _stdnum(number: str) -> bool:
@@ -75,11 +76,11 @@ def id_numbers(draw: st.DrawFn) -> str:
 # bulk of the numbers is checked in one query below; hypothesis keeps the shrinking.
 @settings(max_examples=60, deadline=None)
 @given(st.lists(id_numbers(), min_size=1, max_size=60))
-def test_sql_checks_agree_with_stdnum(numbers: list[str]) -> None:
+def test_checks_agree_with_stdnum(numbers: list[str]) -> None:
     assert _ours(numbers) == [_stdnum(n) for n in numbers]
 
 
-def test_sql_checks_agree_with_stdnum_on_many_numbers() -> None:
+def test_checks_agree_with_stdnum_on_many_numbers() -> None:
     """20,000 numbers drawn as `id_numbers` draws them (seeded), in one query."""
     rng = random.Random(11643)
 
@@ -103,7 +104,37 @@ def test_sex_from_digit_17() -> None:
 
 def test_malformed_shapes_are_invalid() -> None:
     numbers = ["", "123", "1101051949123100XX", "A1010519491231002X", "11010519491231002"]
-    assert _ours(numbers) == [False] * len(numbers)
+    # characters of more than one byte: 18 characters, or 18 bytes with a non-digit in them
+    numbers += ["１10105194912310021", "11010519491231\u00e91", "1101051949123100\u4e00"]
+    assert _problems(numbers) == [SHAPE] * len(numbers)
+
+
+def test_each_problem_is_its_own_bit() -> None:
+    """The importer reports each check apart, so a number can break two: a date that is not
+    one and a wrong check character. The birthplace is asked only of a date."""
+    good = "11010519491231002X"
+    wrong_check = "110105194912310021"
+    not_a_date = "110105194913310023"  # month 13, and its check character is wrong too
+    unknown_place = "990105194912310020"
+    unknown_place = unknown_place[:17] + check_chars(np.array([int(unknown_place[:17])]))[0]
+    assert _problems([good, wrong_check, not_a_date, unknown_place, None]) == [
+        0,
+        CHECK,
+        DATE | (0 if ric.is_valid(not_a_date[:17] + "3") else CHECK),
+        BIRTHPLACE,
+        0,
+    ]
+
+
+def test_check_characters_for_making_numbers() -> None:
+    first17 = ["11010519491231002", "44030619880808123", "65322720170811220"]
+    made = check_chars(np.array([int(n) for n in first17]))
+    assert list(made) == [ric.calc_check_digit(n + "?") for n in first17]  # reads 17 of 18
+    con = _connection()
+    got = con.sql(
+        "SELECT ric_check_char(CAST(d AS BIGINT)) FROM unnest(['11010519491231002']) t(d)"
+    ).fetchall()
+    assert got == [("X",)]
 
 
 def test_leap_days_follow_the_gregorian_calendar() -> None:

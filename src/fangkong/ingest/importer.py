@@ -32,7 +32,7 @@ import polars as pl
 from fangkong.errors import ImportFileError, InputError
 from fangkong.ingest.kinds import INLINE_REFS, Kind, Target
 from fangkong.ingest.kinds import kind as kind_named
-from fangkong.ingest.ric import valid_birthplaces
+from fangkong.ingest.ric import register_functions
 from fangkong.ingest.staging import (
     Source,
     csv_error,
@@ -169,7 +169,7 @@ class _Run:
         self.fast = staged_sql(self.source, kind, with_rows=False)
         self.numbered = staged_sql(self.source, kind, with_rows=True)
         self.key_range: tuple[Any, Any] | None = None
-        self.con.register("_ric_birthplaces", valid_birthplaces())
+        register_functions(self.con)  # the GB 11643 checks (`fangkong.ingest.ric`)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW _this_file AS {self.fast}").fetchall()
         for table in INLINE_REFS:
             if isinstance(store, EmbeddedStore):

@@ -9,22 +9,30 @@ from __future__ import annotations
 
 from fangkong.ingest.declaration import INT, Check, Field, Kind, S, Target, V, unchanged
 from fangkong.ingest.ric import (
-    RIC17,
-    RIC_BIRTH_DATE_OK,
-    RIC_BIRTHPLACE_INVALID,
-    RIC_CHECK_CHAR,
+    BIRTHPLACE,
+    CHECK,
+    DATE,
+    RIC_PROBLEMS,
     RIC_SEX,
     RIC_YEAR_OF_BIRTH,
+    SHAPE,
 )
 from fangkong.model.glossary import FacilityKind, IdType, Sex, VenueCategory
 
 __all__ = ["FACILITIES", "PERSONS", "REGIONS", "RIC_DERIVED", "VENUES"]
 
-# helper columns of a kind with an ID number: `_ric` (a resident ID is given), `_ric17`
+# helper columns of a kind with an ID number: `_ric` (a resident ID is given) and `_ric_problems`
+# (its problems, as `fangkong.ingest.ric`'s bits: computed once per row, read by each check)
 RIC_DERIVED = {
     "_ric": "coalesce({id_type}, 'ric') = 'ric' AND {id_number} IS NOT NULL",
-    "_ric17": RIC17,
+    "_ric_problems": RIC_PROBLEMS,
 }
+
+
+def _ric_check(bit: int, message: str) -> Check:
+    """A GB 11643 check of a resident ID number: bad when its problems hold `bit`."""
+    return Check(f"{{_ric}} AND ({{_ric_problems}} & {bit}) <> 0", message)
+
 
 PERSONS = Kind(
     "persons",
@@ -37,20 +45,13 @@ PERSONS = Kind(
             V,
             personal=True,
             checks=(
-                Check(
-                    "{_ric} AND {_ric17} IS NULL",
-                    "a resident ID number (GB 11643) has 17 digits and a check character",
+                _ric_check(
+                    SHAPE, "a resident ID number (GB 11643) has 17 digits and a check character"
                 ),
-                Check(
-                    f"{{_ric17}} IS NOT NULL AND NOT {RIC_BIRTH_DATE_OK}",
-                    "the birth date in the ID number is not a date",
-                ),
-                Check(
-                    f"{{_ric17}} IS NOT NULL AND substr({{id_number}}, 18, 1) <> {RIC_CHECK_CHAR}",
-                    "the ID number's check digit is wrong (GB 11643)",
-                ),
-                Check(
-                    RIC_BIRTHPLACE_INVALID,
+                _ric_check(DATE, "the birth date in the ID number is not a date"),
+                _ric_check(CHECK, "the ID number's check digit is wrong (GB 11643)"),
+                _ric_check(
+                    BIRTHPLACE,
                     "the ID number's birthplace (digits 1-6) was not a division code in its"
                     " birth year",
                 ),

@@ -1,17 +1,16 @@
 """Synthetic resident ID numbers (居民身份证号码, GB 11643-1999), made in bulk: the county code
 of first registration (6 digits), the birth date (8), a sequence (3: odd for men, even for women)
-and the check character, computed by the same expression the importer checks
+and the check character, computed by the same compiled code the importer checks with
 (`fangkong.ingest.ric`).
 """
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from fangkong.ingest.ric import check_char_sql
+from fangkong.ingest.ric import check_chars
 from fangkong.store.regions import builtin_region_periods
 
 __all__ = ["ric_check_chars", "ric_numbers", "valid_birthplaces"]
@@ -19,12 +18,7 @@ __all__ = ["ric_check_chars", "ric_numbers", "valid_birthplaces"]
 
 def ric_check_chars(first17: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
     """The GB 11643 check character of each 17-digit string."""
-    con = duckdb.connect()
-    con.register("_first17", pl.DataFrame({"d": np.asarray(first17).astype(np.int64)}))
-    # a projection keeps the rows in order (DuckDB preserves insertion order)
-    chars = con.sql(f"SELECT {check_char_sql('d')} AS c FROM _first17").pl()
-    result: npt.NDArray[np.str_] = chars.get_column("c").to_numpy().astype("<U1")
-    return result
+    return check_chars(np.asarray(first17).astype(np.int64))
 
 
 def ric_numbers(
