@@ -10,6 +10,7 @@ from functools import cache
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
@@ -23,6 +24,7 @@ from fangkong.ingest.ric import (
     RIC_SEX,
     SHAPE,
     check_chars,
+    problems,
     register_functions,
 )
 from fangkong.store.regions import builtin_region_periods
@@ -152,3 +154,14 @@ def test_every_period_lies_within_the_clipped_years() -> None:
     periods = builtin_region_periods()
     bounds = pl.concat([periods.get_column("start"), periods.get_column("end")]).drop_nulls()
     assert bounds.min() > FIRST_BIRTH_YEAR and bounds.max() < LAST_BIRTH_YEAR  # type: ignore[operator]
+
+
+def test_problems_of_any_layout_of_arrow_strings() -> None:
+    """DuckDB hands the function chunks of its choosing: a slice of an array, a view type or
+    chunks give the same problems as the plain array."""
+    numbers = ["11010519491231002X", None, "110105194912310021", "abc"]
+    plain = problems(pa.array(numbers)).to_pylist()
+    assert plain == [0, 0, CHECK, SHAPE]
+    assert problems(pa.array(["x", *numbers])[1:]).to_pylist() == plain
+    assert problems(pa.array(numbers).cast(pa.string_view())).to_pylist() == plain
+    assert problems(pa.chunked_array([numbers[:2], numbers[2:]])).to_pylist() == plain
