@@ -187,8 +187,8 @@ co_travel AS (
 # ever stored (the read then follows the window, not the length of history).
 # The tolerance widens the cases' windows, not the check-ins: the same comparison, but DuckDB
 # computes an expression of a joined column for every row the scan passes, and arithmetic on a
-# TIMESTAMPTZ goes through the session's time zone (about 20 ns a row: 70 ms for the 3.3 million
-# check-ins of a million-person city's three weeks, against a few rows of cases).
+# TIMESTAMPTZ goes through the session's time zone (about 20 ns a row: 70 ms for 3.3 million
+# check-ins, against a few rows of cases).
 _IN_WINDOWS = """(k.checkout_at >= :earliest
     OR (k.checkout_at IS NULL AND k.checkin_at >= :earliest))"""
 _VENUE = f"""

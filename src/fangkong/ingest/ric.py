@@ -196,8 +196,7 @@ def check_chars(first17: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
 
 
 def _check_char_column(first17: pa.Array | pa.ChunkedArray) -> pa.Array:
-    chars = check_chars(np.asarray(first17.to_numpy(zero_copy_only=False), dtype=np.int64))
-    return pa.array(chars, type=pa.string())
+    return pa.array(check_chars(first17.to_numpy(zero_copy_only=False)), type=pa.string())
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
