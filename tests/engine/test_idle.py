@@ -6,6 +6,7 @@ Every test runs on both backends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,14 +29,22 @@ FIRST = date(2022, 7, 10)
 _WRITTEN = (*DERIVED_TABLES, "health_code", "health_code_reason", "engine_run")
 
 
-def _both_ways(store: Store, days: int, policy: str = POLICY) -> dict[date, bool]:
+def _both_ways(
+    store: Store,
+    days: int,
+    policy: str = POLICY,
+    before: Callable[[int, date], None] | None = None,
+) -> dict[date, bool]:
     """Run `days` days from FIRST in live (every step) and in scenario `idle` (idle days
-    skipped); whether each day was idle in `idle`."""
+    skipped), `before` called with each day's index and date first (an import); whether each
+    day was idle in `idle`."""
     p = load_policy(policy)
     scenario = open_scenario(store, "idle", p.id, FIRST)
     idle = {}
     for k in range(days):
         day = FIRST + timedelta(days=k)
+        if before is not None:
+            before(k, day)
         full = run_day(store, day, p, skip_idle=False)
         skipping = run_day(store, day, p, scenario=scenario)
         assert not full.idle
@@ -184,18 +193,72 @@ def test_a_late_import_on_a_quiet_day_is_acted_on(store: Store) -> None:
     assert set(traced.get_column("contact_person_id")) >= {2}  # the household member
 
 
-def test_a_batch_of_no_rows_is_an_import(store: Store) -> None:
-    """An import that stored nothing still makes the next run run its steps (nothing is
-    assumed of a batch by its count)."""
+def _checkins(store: Store, batch: int, when: str, *, new_venue: bool = True) -> None:
+    """Persons 1 and 2 at one venue at `when`, imported as batch `batch` (with the venue's
+    registration when `new_venue`)."""
     e = Events()
-    e.person(1, 1)
+    if new_venue:
+        e.add("venue", venue_id=500, region_code="310101", category="enclosed_entertainment")
+    for pid, minute in ((1, "00"), (2, "05")):
+        e.add(
+            "checkin",
+            scan_id=10 * batch + pid,
+            person_id=pid,
+            venue_id=500,
+            checkin_at=at(f"{when} 10:{minute}"),
+            checkout_at=None,
+        )
+    e.load(store, batch=batch)
+
+
+def test_check_ins_alone_leave_days_idle_while_no_case_was_ever_reported(store: Store) -> None:
+    """The rules read a check-in only through a case: batches of check-ins alone, or of no row,
+    leave the days idle while no case was ever reported, with the rows of every step; a batch
+    of any other row (a registration) runs the steps, and so does the first report, which
+    traces the check-ins imported on the idle days before it."""
+    _registry().load(store, batch=1)
+
+    def imports(k: int, day: date) -> None:
+        if k in (1, 2):
+            _checkins(store, 1 + k, day.isoformat(), new_venue=k == 1)
+        elif k == 3:
+            Events().load(store, batch=4)  # an import that stored nothing
+        elif k == 4:
+            Events().person(9, 9).load(store, batch=5)
+        elif k == 5:  # persons 1 and 2 met on the 11th, within the exposure window
+            Events().case(1, "2022-07-15 10:00", onset=date(2022, 7, 13)).load(store, batch=6)
+
+    idle = _both_ways(store, 6, before=imports)
+    _assert_same_rows(store)
+    assert {d.day: v for d, v in idle.items()} == {
+        10: False,
+        11: True,
+        12: True,
+        13: True,
+        14: False,
+        15: False,
+    }
+    traced = store.fetch(
+        "SELECT DISTINCT contact_person_id FROM traced_contact WHERE scenario = 'idle'"
+    )
+    assert 2 in set(traced.get_column("contact_person_id"))
+
+
+def test_check_ins_alone_run_the_steps_once_a_case_was_reported(store: Store) -> None:
+    """A case reported and cured before the first run: a batch of check-ins alone runs the
+    steps (a check-in imported late may place the case somewhere and draw a risk area)."""
+    e = _registry()
+    e.case(1, "2022-06-01 10:00", onset=date(2022, 5, 30))
+    e.case(1, "2022-06-20 10:00", event="outcome", outcome="cured")
     e.load(store, batch=1)
-    p = load_policy(POLICY)
-    for k in range(3):
-        assert run_day(store, FIRST + timedelta(days=k), p).idle == (k > 0)
-    Events().load(store, batch=2)
-    assert not run_day(store, FIRST + timedelta(days=3), p).idle
-    assert run_day(store, FIRST + timedelta(days=4), p).idle
+
+    def imports(k: int, day: date) -> None:
+        if k == 1:
+            _checkins(store, 2, day.isoformat())
+
+    idle = _both_ways(store, 3, before=imports)
+    _assert_same_rows(store)
+    assert not idle[date(2022, 7, 11)]
 
 
 def test_the_cli_says_a_day_had_nothing_to_do(tmp_path: Path) -> None:

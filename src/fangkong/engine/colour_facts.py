@@ -24,9 +24,9 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from fangkong.engine.episode import CASE_SCHEMA, suspect_ctes
+from fangkong.engine.episode import CASE_SCHEMA, any_suspect_sql, suspect_ctes
 from fangkong.engine.facts import Facts
-from fangkong.engine.frames import IDS, among_ids, day_bounds, ids_of, read
+from fangkong.engine.frames import IDS, among_ids, day_bounds, ids_of, named, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import open_schedules, released_after
@@ -265,6 +265,9 @@ def _suspects(store: Store, day: date, ids: pl.Series | None, scenario: Scenario
     params: dict[str, Any] = {"until": day_bounds(day)[1], **scenario.params()}
     if ids is not None:
         params["ids"] = ids_of(ids)
+    first = any_suspect_sql(scenario, persons=persons)
+    if not store.scalar(first, named(first, params)):
+        return pl.DataFrame(schema=SUSPECT_SCHEMA)
     return read(
         store,
         f"WITH {suspect_ctes(scenario, persons=persons)} SELECT * FROM suspect",

@@ -96,7 +96,7 @@ from fangkong.engine.colour_facts import (
     lookback_bounds,
     risk_area_residents,
 )
-from fangkong.engine.frames import ZONE, among_ids, day_bounds, ids_of, midnight, read
+from fangkong.engine.frames import ZONE, among_ids, collect, day_bounds, ids_of, midnight, read
 from fangkong.engine.negatives import NEGATIVE_SCHEMA, kept_negatives
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario, Watermarks
@@ -255,7 +255,7 @@ def colour_reasons(facts: ColourFacts, policy: Policy, day: date) -> pl.DataFram
             since=midnight(pl.col("level_since")),
         ),
     ]
-    return pl.concat(parts).filter(pl.col("reason").is_in(list(listed))).collect()
+    return collect(pl.concat(parts).filter(pl.col("reason").is_in(list(listed))))
 
 
 def _window(tested: pl.Expr, hours: int | None, counting: ValidityCount | None) -> pl.Expr:
@@ -299,13 +299,14 @@ def _lapses(known: pl.DataFrame, policy: Policy, day: date) -> pl.DataFrame:
 
 def _lapse_reasons(known: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     after = lapse_after(policy) or 0
-    return _reasons(
+    lapsed = _reasons(
         known.filter(pl.col("_lapsed")),
         reason=CodeReason.NO_RECENT_TEST.value,
         source=CodeSource.LATEST_NEGATIVE.value,
         source_ref=pl.lit(None, pl.String),
         since=_lapse(pl.col("tested_at"), after),
-    ).collect()
+    )
+    return collect(lapsed)
 
 
 def _colour(found: pl.DataFrame, policy: Policy) -> pl.Expr:
@@ -646,7 +647,7 @@ def store_colours(
     )
     # the people who differ in one plan, then their rows picked (cheaper than joining the plan
     # back to both frames, from 2,000 to 30,000 people)
-    differ = _differ(codes.lazy(), found.lazy(), before.lazy()).collect()
+    differ = collect(_differ(codes.lazy(), found.lazy(), before.lazy()))
     keep = pl.col("person_id").is_in(differ.get_column("person_id").implode())
     written = Colours(codes.filter(keep).sort("person_id"), found.filter(keep))
     stamp = (pl.lit(scenario.name).alias("scenario"), pl.lit(day).alias("run_day"))

@@ -39,7 +39,7 @@ import polars as pl
 
 from fangkong.engine.episode import episode_ctes
 from fangkong.engine.facts import Facts
-from fangkong.engine.frames import IDS, among_ids, day_bounds, day_start, ids_of, read
+from fangkong.engine.frames import IDS, among_ids, collect, day_bounds, day_start, ids_of, read
 from fangkong.engine.orders import ORDER_SCHEMA, TIME, check_orders, empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.schedule import CENTRALIZED, SCHEDULE_SCHEMA, open_schedules
@@ -776,7 +776,7 @@ def _occupancy_report(
     rate = (now - pl.col("before")) / trend_days
     days_left = (pl.col("free") / pl.col("rate_per_day")).ceil().cast(pl.Int64)
     room_kind = pl.col("kind") == FacilityKind.QUARANTINE_SITE.value
-    return (
+    return collect(
         both.with_columns(free.alias("free"), rate.alias("rate_per_day"))
         .with_columns(
             pl.when(pl.col("free") <= 0)
@@ -794,5 +794,4 @@ def _occupancy_report(
         )
         .sort("kind", "total", "facility_id")
         .select(pl.col(c).cast(t) for c, t in OCCUPANCY_SCHEMA.items())
-        .collect()
     )

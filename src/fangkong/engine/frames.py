@@ -8,7 +8,7 @@ column into 00:00 of that day (the orders' `TIME` type).
 **Reads.** `read` runs a query and returns its rows with the declared column types: an empty
 result comes back with those columns too (PostgreSQL returns untyped empties). `ids_of` makes
 the distinct person ids a `CAST(:ids AS BIGINT[])` parameter takes; `IDS` is that subquery;
-`named` keeps the parameters a query names.
+`named` keeps the parameters a query names; `collect` runs a lazy plan the way the steps do.
 
 Kept apart from the steps so that one implementation of each serves them all.
 """
@@ -31,6 +31,7 @@ __all__ = [
     "ZONE",
     "among_ids",
     "cast_to",
+    "collect",
     "day_bounds",
     "day_start",
     "ids_of",
@@ -46,6 +47,15 @@ LOCAL_ZONE = ZoneInfo(ZONE)
 
 # the person ids of an `ids` parameter (see `ids_of`), for `person_id IN (...)`
 IDS = "SELECT unnest(CAST(:ids AS BIGINT[]))"
+
+
+def collect(plan: pl.LazyFrame) -> pl.DataFrame:
+    """The rows of `plan`, by Polars' in-memory engine. The engine's plans run over frames
+    already in memory (a store's reads, a simulator's state), most of a few thousand rows, and
+    Polars 2 picks its streaming engine by default: on such frames its set-up costs about twice
+    the in-memory engine's (0.24 against 0.12 ms a plan), which was 1.1 s of a 19 s run of the
+    twin at 1 million people."""
+    return plan.collect(engine="in-memory")
 
 
 def among_ids(store: Store, column: str) -> str:

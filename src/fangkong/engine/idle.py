@@ -10,7 +10,11 @@ lookback). A day is idle when all of them are empty:
 - the previous run the scenario sees is of the day before, under the same policy, with its state
   kept, and the day has no run of its own yet and none after it (`Watermarks`: otherwise the run
   replaces or re-derives rows);
-- no import batch since that run's watermark (a batch of no rows is a batch: not idle);
+- no import batch since that run's watermark, or batches of check-ins and venues alone while
+  no case was ever reported (in the registry, or derived by a run of the scenario): the rules
+  read a check-in or a venue only through a case (its exposure window, the places it stayed,
+  the areas drawn there), so until there is one a city's daily check-ins give a run nothing
+  to do;
 - no latest health-code row holds a reason the run asks again (`Watermarks.held_from`:
   `fangkong.engine.colours`);
 - the previous run issued no order, and the state at the start of its day held no open
@@ -25,8 +29,8 @@ lookback). A day is idle when all of them are empty:
   positives), a received assistance request, a move or a correction taking effect, a
   fever-clinic visit or a symptom report within the health code's lookback.
 
-Check-ins, trips and vaccinations are not asked: the rules read them only through a case, an
-area or an arrival, which the checks above find.
+Check-ins, trips and vaccinations dated on the day are not asked: the rules read them only
+through a case, an area or an arrival, which the checks above find.
 
 The run of an idle day writes only its `engine_run` row, the one a full run of it writes, with no
 health-code row holding a reason (`held_from` the next day). `tests/engine/test_idle.py` runs
@@ -41,6 +45,7 @@ from datetime import date, timedelta
 from fangkong.engine.frames import day_bounds, named
 from fangkong.engine.scenario import Scenario, Watermarks
 from fangkong.engine.testing import result_deadline_of
+from fangkong.model.tables import ALL_TABLES
 from fangkong.policy import Policy
 from fangkong.policy.terms import Population
 from fangkong.store import Store
@@ -84,6 +89,33 @@ def _checks(scenario: Scenario) -> dict[str, str]:
     }
 
 
+# the imported tables no rule reads but through a case: tracing reads the cases' check-ins and
+# their venues' categories, the risk areas the places the cases stayed and the venues in them.
+# New rows of these alone leave a day idle while no case was ever reported.
+_READ_THROUGH_CASES = frozenset({"checkin", "venue"})
+
+
+def _new_batches_matter(store: Store, scenario: Scenario, marks: Watermarks) -> bool:
+    """Whether the import batches new to the run may give it something to do: any new batch
+    once a case was ever reported, and before that a batch with rows of a table other than
+    the check-ins and venues (a batch of no rows at all changes nothing either)."""
+    if marks.current == marks.previous:
+        return False
+    ever = (
+        "SELECT EXISTS (SELECT 1 FROM case_report) OR EXISTS (SELECT 1 FROM engine_case_event"
+        f" e WHERE {scenario.visible('e')})"
+    )
+    if store.scalar(ever, scenario.params()):
+        return True
+    new = [
+        f'EXISTS (SELECT 1 FROM "{t.name}" WHERE batch_id > :w_prev AND batch_id <= :w_cur)'
+        for t in ALL_TABLES
+        if t.batched and t.name not in _READ_THROUGH_CASES
+    ]
+    bounds = {"w_prev": marks.previous, "w_cur": marks.current}
+    return bool(store.scalar("SELECT " + " OR ".join(new), bounds))
+
+
 def idle_day(
     store: Store, scenario: Scenario, day: date, policy: Policy, marks: Watermarks
 ) -> bool:
@@ -96,9 +128,9 @@ def idle_day(
         or marks.previous_day != previous
         or not marks.state_kept
         or marks.policy_id != policy.id
-        or marks.current != marks.previous
         or marks.held_from is None
         or marks.held_from <= previous
+        or _new_batches_matter(store, scenario, marks)
     ):
         return False
     start, until = day_bounds(day)

@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from fangkong.engine.frames import IDS, among_ids, day_bounds, midnight, read
+from fangkong.engine.frames import IDS, among_ids, collect, day_bounds, midnight, read
 from fangkong.engine.orders import TIME, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import keep_rows, kept_day, kept_run, orders_of_run, read_once
@@ -224,7 +224,7 @@ def schedule_orders(
         population="population",
         waiting_for="waiting_for",
     )
-    return pl.concat([phases, test_rows, transfer]).collect()
+    return collect(pl.concat([phases, test_rows, transfer]))
 
 
 def open_schedules(
@@ -352,14 +352,13 @@ def _fold(kept: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
         .unique()
     )
     converted = ends.filter(pl.col("order_type") == OrderType.CONVERT.value).select("person_id")
-    return (
+    return collect(
         latest.join(released, on=["person_id", "detail"], how="left")
         .with_columns(pl.col("released") | pl.col("hit").fill_null(False))
         .join(converted.unique(), on="person_id", how="anti")
         .filter(~pl.col("released").all().over("person_id"))
         .sort("person_id", "start_at", maintain_order=True)
         .select(*SCHEDULE_SCHEMA)
-        .collect()
     )
 
 

@@ -66,7 +66,7 @@ import polars as pl
 
 from fangkong.engine.episode import episode_ctes
 from fangkong.engine.facts import Facts
-from fangkong.engine.frames import IDS, ZONE, day_bounds, ids_of, read
+from fangkong.engine.frames import IDS, ZONE, collect, day_bounds, ids_of, read
 from fangkong.engine.orders import TIME
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.state import kept_day, run_memo
@@ -223,10 +223,8 @@ def _members(people: pl.DataFrame, keyed: dict[AreaUnit, pl.DataFrame]) -> pl.Da
         .drop("key")
         for unit, mine in keyed.items()
     ]
-    return (
-        pl.concat([pl.LazyFrame(schema=_MEMBER_SCHEMA), *found])
-        .unique(maintain_order=True)
-        .collect()
+    return collect(
+        pl.concat([pl.LazyFrame(schema=_MEMBER_SCHEMA), *found]).unique(maintain_order=True)
     )
 
 

@@ -63,7 +63,7 @@ from typing import ClassVar
 import polars as pl
 
 from fangkong.engine.facts import Facts
-from fangkong.engine.frames import IDS, day_bounds, midnight, read
+from fangkong.engine.frames import IDS, collect, day_bounds, midnight, read
 from fangkong.engine.orders import empty_orders, orders_from
 from fangkong.engine.scenario import LIVE, Scenario
 from fangkong.engine.zones import AREA_SCHEMA, area_cases, area_key, area_residents, areas_on
@@ -351,11 +351,10 @@ def _strictest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     rank = pl.col("restriction").replace_strict(_STRICTEST, range(len(_STRICTEST)))
     # one sort by the key first (a third of the time of sorting by the rank, then the key, at
     # 40,000 residents); the measure breaks a tie of two measures of one area
-    return (
+    return collect(
         frame.lazy()
         .sort(pl.col(key), rank, "area_id", "measure")
         .unique(key, keep="first", maintain_order=True)
-        .collect()
     )
 
 

@@ -260,6 +260,9 @@ class Twin:
         # yesterday's run had nothing to do (`fangkong.engine.idle`): nobody is in quarantine,
         # in a facility, an open case or a risk area today
         self._quiet = False
+        # the people under a pooled tube's temporary control at the start of the latest day
+        # whose restrictions were read (None: not read yet)
+        self._controlled: pl.Series | None = None
         # the last weekday each person went to their class or workplace (free of any order)
         self._last_at_work = np.full(self.city.n, NEVER, dtype=np.int32)
         self._named = np.zeros(self.city.n, dtype=np.bool_)  # investigated already
@@ -538,13 +541,10 @@ class Twin:
         )
         quarantine = phases.filter(pl.col("detail").is_in([CENTRALIZED, *_HOME_KINDS]))
         cases = active_cases(self._episodes_before(day))["person_id"]
-        home = pl.concat(
-            [
-                quarantine.get_column("person_id"),
-                under_temporary_control(st, day_start(day), self.policy).get_column("person_id"),
-                cases,
-            ]
+        self._controlled = under_temporary_control(st, day_start(day), self.policy).get_column(
+            "person_id"
         )
+        home = pl.concat([quarantine.get_column("person_id"), self._controlled, cases])
         # 足不出户 and 人不出区 alike keep a resident to their household here: the model has no
         # layer within a compound or building, and no venue lies in one
         measures = measures_on(st, day, sc)  # read once for both
@@ -571,13 +571,17 @@ class Twin:
     def _quiet_restrictions(self, day: date) -> tuple[Restrictions, tuple[int, int, int, int, int]]:
         """`_restrictions` after a day whose run had nothing to do: nobody is in quarantine, a
         facility, an open case episode or a risk area; only a pooled tube's temporary control
-        (which no time ends) keeps anyone home."""
+        (which no time ends) keeps anyone home. Those are the people held at the start of the
+        day before: an idle run had no sample or result new to it or dated on its day
+        (`fangkong.engine.idle`), so no control began or ended since."""
         assert self.store is not None and self.policy is not None
-        held = under_temporary_control(self.store, day_start(day), self.policy)
+        if self._controlled is None:
+            held = under_temporary_control(self.store, day_start(day), self.policy)
+            self._controlled = held.get_column("person_id")
         self._inpatients = np.empty(0, dtype=np.int64)
         empty = pl.Series(dtype=pl.Int64)
         restrictions, confined = self._obey(
-            home=[held.get_column("person_id")], isolated=empty, quarantined=empty, closed=empty
+            home=[self._controlled], isolated=empty, quarantined=empty, closed=empty
         )
         return restrictions, (0, confined, 0, 0, 0)
 
