@@ -126,6 +126,10 @@ def _case_event_cte(scenario: Scenario, persons: str | None, until: str) -> str:
 )"""
 
 
+# a case event that says the person is a suspected case
+_SAYS_SUSPECTED = "event_type <> 'outcome' AND diagnosis = 'suspected'"
+
+
 def any_suspect_sql(
     scenario: Scenario, *, persons: str | None = None, until: str = "< :until"
 ) -> str:
@@ -134,7 +138,7 @@ def any_suspect_sql(
     city that reports no suspected case asks it for every run: 1 ms against 10 ms)."""
     return (
         f"WITH {_case_event_cte(scenario, persons, until)} SELECT EXISTS (SELECT 1 FROM"
-        " case_event WHERE event_type <> 'outcome' AND diagnosis = 'suspected')"
+        f" case_event WHERE {_SAYS_SUSPECTED})"
     )
 
 
@@ -153,7 +157,7 @@ def suspect_ctes(scenario: Scenario, *, persons: str | None = None, until: str =
 {_case_event_cte(scenario, persons, until)},
 said AS (
     SELECT person_id, case_id, reported_at, report_id,
-           CASE WHEN event_type <> 'outcome' AND diagnosis = 'suspected' THEN 1 ELSE 0
+           CASE WHEN {_SAYS_SUSPECTED} THEN 1 ELSE 0
            END AS suspected
     FROM case_event WHERE diagnosis IS NOT NULL OR event_type = 'outcome'
 ),

@@ -112,8 +112,8 @@ def _new_batches_matter(store: Store, scenario: Scenario, marks: Watermarks) -> 
         for t in ALL_TABLES
         if t.batched and t.name not in _READ_THROUGH_CASES
     ]
-    bounds = {"w_prev": marks.previous, "w_cur": marks.current}
-    return bool(store.scalar("SELECT " + " OR ".join(new), bounds))
+    sql = "SELECT " + " OR ".join(new)
+    return bool(store.scalar(sql, named(sql, marks.params())))
 
 
 def idle_day(
