@@ -178,7 +178,8 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
     checks = [c for r in results for c in r.checks]
     agreed = sum(c.agrees for c in checks)
     excused = sum(c.excused for c in checks)
-    failed = len(checks) - agreed - excused
+    not_run = sum(c.not_run is not None for c in checks)
+    failed = len(checks) - agreed - excused - not_run
     if fmt is Format.JSON:
         data = {
             "files": [
@@ -192,6 +193,7 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
                             "got": c.got,
                             "reason": c.reason,
                             "upstream_error": c.upstream_error,
+                            "not_run": c.not_run,
                         }
                         for c in r.checks
                     ],
@@ -202,6 +204,7 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
             "expectations": len(checks),
             "met": agreed,
             "upstream_errors": excused,
+            "not_run": not_run,
             "failed": failed,
         }
         console.print_json(json.dumps(data, ensure_ascii=False))
@@ -209,14 +212,17 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
         for result in results:
             console.print(f"[bold]{escape(result.path)}[/] {escape(result.description)}")
             for c in result.checks:
-                mark = "ok" if c.agrees else ("upstream error" if c.excused else "FAILED")
-                why = f" ({c.reason})" if c.reason else ""
-                console.print(
-                    f"  {c.name}: expected {c.expected}, got {c.got}{why} — {mark}", markup=False
-                )
+                if c.not_run is not None:
+                    line = f"  {c.name}: expected {c.expected}, not run ({c.not_run})"
+                else:
+                    mark = "ok" if c.agrees else ("upstream error" if c.excused else "FAILED")
+                    why = f" ({c.reason})" if c.reason else ""
+                    line = f"  {c.name}: expected {c.expected}, got {c.got}{why} — {mark}"
+                console.print(line, markup=False)
         console.print(
             f"{len(results)} files, {len(checks)} expected results: {agreed} met, "
-            f"{excused} wrong upstream (listed), {failed} failed"
+            f"{excused} wrong upstream (listed), {not_run} not run (the file lacks the step's"
+            f" input, or names no step), {failed} failed"
         )
     if failed:
         raise typer.Exit(2)
