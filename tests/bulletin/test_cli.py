@@ -85,6 +85,18 @@ def test_convert_nhc_2020(runner: CliRunner, tmp_path: Path) -> None:
     report_dir = CANGHAILAN / "Report"
     result = runner.invoke(app, ["bulletin", "convert-nhc-2020", str(report_dir), str(out)])
     assert result.exit_code == 0, result.output
+    assert "9 transcriptions of provinces' own (convert them with --provinces) left out" in (
+        " ".join(result.output.split())
+    )
+    provinces = tmp_path / "provinces.csv"
+    result = runner.invoke(
+        app, ["bulletin", "convert-nhc-2020", str(report_dir), str(provinces), "--provinces"]
+    )
+    assert result.exit_code == 0, result.output
+    text = runner.invoke(
+        app, ["bulletin", "-d", "2020-02-01", "-r", str(provinces), "--region", "44"]
+    ).output
+    assert "截至2月1日24时，广东省累计报告确诊病例604例（深圳市196例，广州市175例" in text
     text = runner.invoke(app, ["bulletin", "-d", "2020-01-20", "-r", str(out)]).output
     assert "累计报告确诊病例291例（湖北省270例，广东省14例，北京市5例，上海市2例）" in text
     assert "死亡" not in text  # 死亡 6 on 20 January came from another source

@@ -71,11 +71,89 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
 
 
 def files() -> list[Path]:
-    return sorted((CANGHAILAN / "Report").glob("*.yaml"))
+    """The NHC's national bulletins (the provinces' own are named after their province)."""
+    return sorted(f for f in (CANGHAILAN / "Report").glob("*.yaml") if f.stem.endswith("日"))
 
 
 def test_every_day_is_converted() -> None:
     assert len(files()) == 12
+    converted = convert_nhc_2020(CANGHAILAN / "Report")
+    # the provinces' own bulletins beside them are left out, and counted
+    assert (converted.rows, converted.left_out) == (len(converted.text.splitlines()) - 1, 9)
+
+
+@pytest.fixture(scope="module")
+def provinces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("provinces") / "provinces.csv"
+    converted = convert_nhc_2020(CANGHAILAN / "Report", out, provinces=True)
+    assert converted.left_out == 12  # the NHC's
+    return out
+
+
+def city_list(b: Bulletin, field: str) -> dict[str, int]:
+    return by_name(b.cities, field)
+
+
+def test_a_provinces_own_bulletin_gives_its_cities(provinces: Path) -> None:
+    """广东省 and 湖北省 of 1 February 2020, from their own bulletins: a province row and a row
+    for each city the list names, whatever the form of its name."""
+    gd = bulletin_from_reports(provinces, date(2020, 2, 1), region="440000")
+    assert gd.figures.cumulative_confirmed == 604 and gd.figures.cumulative_cured == 12
+    _, _, raw = transcription(CANGHAILAN / "Report" / "2020年2月1日广东省.yaml")
+    assert city_list(gd, "cumulative_confirmed") == listed(raw["确诊详情"])
+    hb = bulletin_from_reports(provinces, date(2020, 2, 1), region="420000")
+    confirmed = city_list(hb, "cumulative_confirmed")
+    # 随州市 is the prefecture 421300 (the table also keeps a county-level 随州市, 429001);
+    # 恩施州 is 恩施土家族苗族自治州
+    assert confirmed["随州市"] == 384 and confirmed["恩施土家族苗族自治州"] == 105
+    assert sum(confirmed.values()) == hb.figures.cumulative_confirmed == 9074
+    assert city_list(hb, "cumulative_deaths")["随州市"] == 3  # written 随州3例
+    assert {r.region_code for r in hb.cities} >= {"421300", "422800", "429004", "429021"}
+
+
+def test_names_that_are_no_city_stay_in_the_source(provinces: Path) -> None:
+    """A municipality lists districts (not reporting units) and 外地来沪: no city rows, and
+    every listed figure is in the province row's source."""
+    sh = bulletin_from_reports(provinces, date(2020, 2, 1), region="310000")
+    assert sh.figures.cumulative_confirmed == 177 and sh.cities == ()
+    (source,) = [s for s in sh.sources if "上海市卫生健康委通报" in s]
+    assert "确诊详情中未归入市的：外地来沪74例，浦东32例，静安9例" in source
+
+
+def test_a_list_that_adds_up_to_more_than_its_total_is_not_converted(provinces: Path) -> None:
+    """山东省, 27 January 2020: its cities add up to 87, its total is 63. The file would be
+    refused by the reports reader; the list is left out and the source says why."""
+    sd = bulletin_from_reports(provinces, date(2020, 1, 27), region="370000")
+    assert sd.figures.cumulative_confirmed == 63
+    assert city_list(sd, "cumulative_confirmed") == {}
+    assert city_list(sd, "current_suspected")["青岛市"] == 19  # that list adds up: kept
+    assert any("确诊详情合计87例，多于63例：未转换" in s for s in sd.sources)
+
+
+def test_prose_after_a_list_is_not_read_as_the_list(provinces: Path) -> None:
+    """浙江省 (23 January) and 江苏省 (4 February) go on after their list about the severe
+    cases (。重症病例中，温州1例… / ；重症病例中，苏州市2例…): those are not confirmed cases
+    of the cities, and the source keeps the text."""
+    zj = bulletin_from_reports(provinces, date(2020, 1, 23), region="330000")
+    assert city_list(zj, "cumulative_confirmed")["台州市"] == 18
+    assert sum(city_list(zj, "cumulative_confirmed").values()) == 43
+    assert any("确诊详情句号后未读：重症病例中，温州1例" in s for s in zj.sources)
+    js = bulletin_from_reports(provinces, date(2020, 2, 4), region="320000")
+    assert city_list(js, "cumulative_confirmed")["南通市"] == 25
+
+
+def test_untidy_counts_are_read(provinces: Path) -> None:
+    """Zero-width spaces pasted from a web page (内蒙古自治区), a count in persons (河南省)."""
+    nm = bulletin_from_reports(provinces, date(2020, 1, 25), region="150000")
+    assert city_list(nm, "cumulative_confirmed") == {
+        "呼伦贝尔市": 2,
+        "赤峰市": 1,
+        "锡林郭勒盟": 2,
+        "鄂尔多斯市": 2,
+    }
+    ha = bulletin_from_reports(provinces, date(2020, 1, 25), region="410000")
+    assert ha.figures.current_suspected == 3
+    assert city_list(ha, "cumulative_deaths") == {"南阳市": 1}
 
 
 @pytest.mark.parametrize("n", range(12))

@@ -25,6 +25,7 @@ __all__ = [
     "NATION_NAME",
     "NATION_NAME_EN",
     "check_scope",
+    "cities_of",
     "city_expr",
     "city_of",
     "province_expr",
@@ -100,6 +101,24 @@ def scope_of_jurisdiction(prefix: str) -> str:
             f"the jurisdiction {prefix!r} is not a region-code prefix (2, 4 or 6 digits)"
         )
     return check_scope(code.ljust(6, "0"))
+
+
+def cities_of(province: str, year: int) -> dict[str, str]:
+    """The cities of the bulletin (`city_of`) in `province` that were divisions in `year`,
+    code -> name; none for a province with no city level."""
+    if province in _NO_CITY_LEVEL:
+        return {}
+    frame = builtin_regions().filter(
+        pl.col("region_code").str.starts_with(province[:2])
+        & (pl.col("region_code") != province)
+        & (pl.col("valid_from").is_null() | (pl.col("valid_from") <= year))
+        & (pl.col("valid_until").is_null() | (pl.col("valid_until") > year))
+    )
+    return {
+        code: name
+        for code, name in frame.select("region_code", "name").iter_rows()
+        if city_of(code) == code
+    }
 
 
 @cache

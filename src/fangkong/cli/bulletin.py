@@ -155,13 +155,28 @@ def convert_nhc_2020_command(
             help="Keep the figures the transcriptions mark '# 其他来源' (not in the NHC bulletin).",
         ),
     ] = False,
+    provinces: Annotated[
+        bool,
+        typer.Option(
+            "--provinces/--national",
+            help="Convert the provinces' own bulletins transcribed beside the NHC's (those with"
+            " a key 省: a province row and its cities' rows) instead of the NHC's.",
+        ),
+    ] = False,
 ) -> None:
-    """Convert the transcribed NHC bulletins of January 2020 into a reports CSV."""
+    """Convert the transcribed NHC bulletins of January 2020 (or the provinces' own) into a
+    reports CSV."""
     try:
-        text = convert_nhc_2020(report_dir, out, other_sources=other_sources)
+        converted = convert_nhc_2020(
+            report_dir, out, other_sources=other_sources, provinces=provinces
+        )
     except FangkongError as exc:
         raise fail(exc) from exc
-    console.print(f"{shown(out)}: {text.count(chr(10)) - 1} rows", highlight=False)
+    other = "the NHC's" if provinces else "provinces' own (convert them with --provinces)"
+    left = (
+        f"; {converted.left_out} transcriptions of {other} left out" if converted.left_out else ""
+    )
+    console.print(f"{shown(out)}: {converted.rows} rows{left}", highlight=False)
 
 
 @app.command("sample-2020-04-07")
