@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli.app import app
+from fangkong.credential.dcc import validate_schema
 from fangkong.credential.refusal import Refusal
 from fangkong.credential.revocation import HashType, RevocationSet, revocation_hash
 from fangkong.credential.trust import add_dcc_signer, load_trust_store
@@ -49,6 +50,24 @@ def test_real_dcc_of_each_kind(tmp_path: Path, name: str, kind: str) -> None:
     assert code.dcc_kind == kind
     assert code.dcc is not None and code.dcc["nam"] == vector["JSON"]["nam"]  # type: ignore[index]
     assert code.issuer == "CH"
+
+
+def test_bulgarias_certificates_with_null_entries_and_midnight_dates(tmp_path: Path) -> None:
+    """BG issued about a million DCCs with "r": null, "t": null and dates as date-times at
+    midnight (dgc-testdata #298); the EU's reference verifier accepts them, and so does this
+    one. The payload returned is the certificate's own; a real violation is still refused."""
+    vector = _vector("BG/2DCode/raw/1.json")
+    assert vector["JSON"]["r"] is None  # type: ignore[index]
+    verifier = Verifier(load_trust_store(_trust(tmp_path, vector, "BG")))
+    code = verifier.verify(str(vector["PREFIX"]), at=_clock(vector))
+    assert code.dcc_kind == "v" and code.dcc is not None
+    assert code.dcc["r"] is None and code.dcc["dob"].endswith("T00:00:00")
+    broken = {**code.dcc, "dob": "1978-01-26T08:00:00"}  # a time of day is no date
+    with pytest.raises(CredentialError) as caught:
+        validate_schema(broken)
+    assert caught.value.reason is Refusal.SCHEMA
+    with pytest.raises(CredentialError):  # nor is a null where a value is required
+        validate_schema({**code.dcc, "nam": None})
 
 
 def test_dcc_from_an_untrusted_signer_and_a_revoked_one(tmp_path: Path) -> None:

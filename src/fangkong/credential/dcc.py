@@ -5,6 +5,12 @@ JSON schema 1.3.3 (vendored in `data/`, Apache-2.0); a DCC holds exactly one of 
 (`v`), test (`t`) or recovery (`r`) entry. Tagged CBOR dates inside it (tag 0 / tag 1, which
 some issuers use for the test's sample time) are turned into RFC 3339 text before validation.
 
+Validation is as tolerant as the EU's reference verifier (dgca-app-core-android, "Schema update
+to support nullable values" and "Schema Validation Enhancements for 1.0.0") for what one member
+state issued about a million certificates with (dgc-testdata issue #298): a property given as
+null counts as absent ("r": null, "t": null), and a date given as a date-time at midnight
+("dob": "1978-01-26T00:00:00") as that date. The payload returned is the certificate's own.
+
 Key usage: a signer certificate may restrict itself, by extended key usage OIDs, to test,
 vaccination or recovery certificates. The hcert specification's OIDs are
 1.3.6.1.4.1.1847.2021.1.{1,2,3}; the conformance vectors' certificates carry the variant
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -75,9 +82,27 @@ def _validator() -> jsonschema.protocols.Validator:
     return validator
 
 
+# the payload's date fields (birth, vaccination, first positive, validity of a recovery)
+_DATE_FIELDS = frozenset({"dob", "dt", "fr", "df", "du"})
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)?$")
+
+
+def _relaxed(value: Any, key: str | None = None) -> Any:
+    """`value` as the schema is checked against it (module docstring): nulls dropped, dates at
+    midnight as dates."""
+    if isinstance(value, dict):
+        return {k: _relaxed(v, k) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_relaxed(v) for v in value]
+    if key in _DATE_FIELDS and isinstance(value, str) and (m := _MIDNIGHT.match(value)):
+        return m[1]
+    return value
+
+
 def validate_schema(dcc: Any) -> None:
-    """CredentialError(SCHEMA) naming the first violation, if `dcc` breaks the EU schema."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(dcc))
+    """CredentialError(SCHEMA) naming the first violation, if `dcc` breaks the EU schema (read
+    with the tolerance of the module docstring)."""
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(_relaxed(dcc)))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise CredentialError(Refusal.SCHEMA, f"DCC field {where}: {error.message[:200]}")
