@@ -63,7 +63,7 @@ _OTHER_SOURCE = "其他来源"
 _COUNT = re.compile(r"^\s*(\d+)\s*[例人]\s*$")  # cases, or (some provinces) persons
 _ITEM = re.compile(r"^\s*(\D+?)\s*(\d+)\s*[例人]\s*$")
 _ITEMS = re.compile(r"[，、,]")
-_CLAUSES = re.compile(r"[。；;]")
+_CLAUSES = re.compile(r"(?<=[。；;])")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\ufeff]")  # pasted from web pages
 _KEY_LINE = re.compile(r"^([^:#\s][^:]*):\s*(.*?)\s*(?:#\s*(.*))?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -164,14 +164,12 @@ def _list_items(value: str) -> tuple[list[str], str]:
     the text from the first clause after the first that is not more items: a transcription may
     go on after a list in prose about another figure (…台州18例。重症病例中，温州1例…), which
     is not read as the list."""
-    text = _ZERO_WIDTH.sub("", value)
+    clauses = _CLAUSES.split(_ZERO_WIDTH.sub("", value))  # each ends with its separator
     items: list[str] = []
-    starts = [0] + [m.end() for m in _CLAUSES.finditer(text)]
-    for k, start in enumerate(starts):
-        end = starts[k + 1] - 1 if k + 1 < len(starts) else len(text)
-        parts = [i for i in _ITEMS.split(text[start:end]) if i.strip()]
+    for k, clause in enumerate(clauses):
+        parts = [i for i in _ITEMS.split(clause.rstrip("。；;")) if i.strip()]
         if k and not all(_ITEM.match(i) for i in parts):
-            return items, text[start:].strip()
+            return items, "".join(clauses[k:]).strip()
         items.extend(parts)
     return items, ""
 

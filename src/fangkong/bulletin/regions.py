@@ -11,7 +11,9 @@ stands for it. Names come from the built-in GB/T 2260 table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 
 import polars as pl
 
@@ -103,22 +105,25 @@ def scope_of_jurisdiction(prefix: str) -> str:
     return check_scope(code.ljust(6, "0"))
 
 
-def cities_of(province: str, year: int) -> dict[str, str]:
+@cache
+def cities_of(province: str, year: int) -> Mapping[str, str]:
     """The cities of the bulletin (`city_of`) in `province` that were divisions in `year`,
-    code -> name; none for a province with no city level."""
+    code -> name (read-only: it is cached); none for a province with no city level."""
     if province in _NO_CITY_LEVEL:
-        return {}
+        return MappingProxyType({})
     frame = builtin_regions().filter(
         pl.col("region_code").str.starts_with(province[:2])
         & (pl.col("region_code") != province)
         & (pl.col("valid_from").is_null() | (pl.col("valid_from") <= year))
         & (pl.col("valid_until").is_null() | (pl.col("valid_until") > year))
     )
-    return {
-        code: name
-        for code, name in frame.select("region_code", "name").iter_rows()
-        if city_of(code) == code
-    }
+    return MappingProxyType(
+        {
+            code: name
+            for code, name in frame.select("region_code", "name").iter_rows()
+            if city_of(code) == code
+        }
+    )
 
 
 @cache
