@@ -70,6 +70,26 @@ def test_bulgarias_certificates_with_null_entries_and_midnight_dates(tmp_path: P
         validate_schema({**code.dcc, "nam": None})
 
 
+def test_lengths_and_dose_numbers_are_not_limited() -> None:
+    """As the EU's reference verifier relaxed the schema: text of any length (a test centre's
+    name of 120 characters) and a dose numbered 0; a wrong type or a missing field is still
+    refused."""
+    vector = _vector("HU/2DCode/raw/3.json")
+    payload = vector["JSON"]
+    assert isinstance(payload, dict) and len(payload["t"][0]["tc"]) > 80
+    validate_schema(payload)
+    vaccination = _vector("CH/2DCode/raw/1.json")["JSON"]
+    assert isinstance(vaccination, dict)
+    validate_schema({**vaccination, "v": [{**vaccination["v"][0], "dn": 0}]})
+    for broken in (
+        {**vaccination, "v": [{**vaccination["v"][0], "dn": "one"}]},
+        {k: v for k, v in vaccination.items() if k != "dob"},
+    ):
+        with pytest.raises(CredentialError) as caught:
+            validate_schema(broken)
+        assert caught.value.reason is Refusal.SCHEMA
+
+
 def test_dcc_from_an_untrusted_signer_and_a_revoked_one(tmp_path: Path) -> None:
     vector = _vector("CH/2DCode/raw/1.json")
     with pytest.raises(CredentialError) as caught:

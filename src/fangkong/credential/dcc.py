@@ -9,7 +9,10 @@ Validation is as tolerant as the EU's reference verifier (dgca-app-core-android,
 to support nullable values" and "Schema Validation Enhancements for 1.0.0") for what one member
 state issued about a million certificates with (dgc-testdata issue #298): a property given as
 null counts as absent ("r": null, "t": null), and a date given as a date-time at midnight
-("dob": "1978-01-26T00:00:00") as that date. The payload returned is the certificate's own.
+("dob": "1978-01-26T00:00:00") as that date; and, as that verifier's "SchemaRelaxing" (its
+issue #32 and pull request #39), names and other text of any length (a Hungarian test centre's
+name runs past the schema's 80 characters) and doses numbered from 0. The payload returned is the
+certificate's own.
 
 Key usage: a signer certificate may restrict itself, by extended key usage OIDs, to test,
 vaccination or recovery certificates. The hcert specification's OIDs are
@@ -73,10 +76,20 @@ def dcc_from_hcert(hcert: Any) -> dict[str, Any]:
     return data
 
 
+def _without_lengths(schema: Any) -> Any:
+    """`schema` without its maximum lengths (module docstring)."""
+    if isinstance(schema, dict):
+        return {k: _without_lengths(v) for k, v in schema.items() if k != "maxLength"}
+    if isinstance(schema, list):
+        return [_without_lengths(v) for v in schema]
+    return schema
+
+
 @cache
 def _validator() -> jsonschema.protocols.Validator:
     text = resources.files("fangkong.credential").joinpath("data/DCC.combined-schema.json")
-    schema = json.loads(text.read_text(encoding="utf-8"))
+    schema = _without_lengths(json.loads(text.read_text(encoding="utf-8")))
+    schema["$defs"]["dose_posint"].pop("minimum")  # a dose number or series of 0 (NL's)
     cls = jsonschema.validators.validator_for(schema)
     validator: jsonschema.protocols.Validator = cls(schema)
     return validator
