@@ -137,7 +137,7 @@ def test_prose_after_a_list_is_not_read_as_the_list(provinces: Path) -> None:
     zj = bulletin_from_reports(provinces, date(2020, 1, 23), region="330000")
     assert city_list(zj, "cumulative_confirmed")["台州市"] == 18
     assert sum(city_list(zj, "cumulative_confirmed").values()) == 43
-    assert any("确诊详情句号后未读：重症病例中，温州1例" in s for s in zj.sources)
+    assert any("确诊详情列表后未读：重症病例中，温州1例" in s for s in zj.sources)
     js = bulletin_from_reports(provinces, date(2020, 2, 4), region="320000")
     assert city_list(js, "cumulative_confirmed")["南通市"] == 25
 

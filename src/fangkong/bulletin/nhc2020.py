@@ -300,9 +300,9 @@ def _rows(day: NhcDay, other_sources: bool) -> list[dict[str, object]]:
             items = "，".join(f"{name}{count}例" for name, count in names.items())
             source += f"；{key}中未归入市的：{items}"
         if key in (day.tails or {}):
-            source += f"；{key}句号后未读：{(day.tails or {})[key]}"
+            source += f"；{key}列表后未读：{(day.tails or {})[key]}"
     top = day.province or NATION_CODE
-    national: dict[str, object] = {
+    head: dict[str, object] = {  # the nation's row, or the province's
         "date": day.day.isoformat(),
         "region_code": top,
         "name": "全国" if day.province is None else region_name(top),
@@ -310,19 +310,19 @@ def _rows(day: NhcDay, other_sources: bool) -> list[dict[str, object]]:
     }
     for field, value in day.totals.items():
         if other_sources or field not in day.other_sources:
-            national[field] = value
+            head[field] = value
     regions = {code: dict(figures) for code, figures in day.regions.items()}
     for key, field in _DETAILS.items():
         # a list is a breakdown of its total (the reports reader checks it): one that adds up
         # to more is a faulty transcription or bulletin (山东省 27 January 2020: its cities 87,
         # its total 63), and is not converted rather than the file refused
         listed = sum(f.get(field, 0) for code, f in regions.items() if code not in HMT_CODES)
-        total = national.get(field)
+        total = head.get(field)
         if isinstance(total, int) and listed > total:
             for figures in regions.values():
                 figures.pop(field, None)
-            national["source"] = f"{national['source']}；{key}合计{listed}例，多于{total}例：未转换"
-    rows = [national]
+            head["source"] = f"{head['source']}；{key}合计{listed}例，多于{total}例：未转换"
+    rows = [head]
     order = sorted(regions, key=lambda c: (c in HMT_CODES, c))
     for code in order:
         if regions[code]:
