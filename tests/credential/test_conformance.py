@@ -122,9 +122,22 @@ def test_conformance_command_prints_each_result_and_the_count() -> None:
     assert {c["expectation"] for c in co3["checks"]} >= {"EXPECTEDVERIFY", "EXPECTEDDECODE"}
     text = CliRunner().invoke(app, ["verify", "conformance", str(VECTORS)])
     assert (
-        "237 files, 1944 expected results: 1841 met, 20 wrong upstream (listed), 74 not run"
+        "237 files, 1,944 expected results: 1,841 met, 20 wrong upstream (listed), 74 not run"
         " (the file lacks the step's input, or names no step), 9 failed"
     ) in " ".join(text.output.split())
+
+
+def test_a_json_file_that_is_no_vector_is_left_out_and_said(tmp_path: Path) -> None:
+    """dgc-testdata holds, at its top, a sample certificate's JSON with no EXPECTEDRESULTS: the
+    run goes on over the vectors and names the file it left out."""
+    vector = VECTORS / "DK" / "2DCode" / "raw" / "1.json"
+    (tmp_path / "1.json").write_bytes(vector.read_bytes())
+    (tmp_path / "6.json").write_text('{"iss": "DE", "hcert": {}}', encoding="utf-8")
+    out = CliRunner().invoke(app, ["verify", "conformance", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "6.json: not a test vector (no EXPECTEDRESULTS object), left out" in text
+    assert "1 file, 9 expected results: 9 met" in text
 
 
 def test_a_malformed_vector_names_the_file(tmp_path: Path) -> None:

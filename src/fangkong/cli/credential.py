@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from fangkong.bulletin.render import count_en, n_en
 from fangkong.cli.common import fail
 from fangkong.credential.conformance import run_vectors
 from fangkong.credential.cose import parse_sign1
@@ -174,7 +175,9 @@ def verify_command(
 
 
 def _conformance(directory: Path, fmt: Format, console: Console) -> None:
-    results = run_vectors(directory)
+    every = run_vectors(directory)
+    results = [r for r in every if r.not_a_vector is None]
+    left_out = [r for r in every if r.not_a_vector is not None]
     checks = [c for r in results for c in r.checks]
     agreed = sum(c.agrees for c in checks)
     excused = sum(c.excused for c in checks)
@@ -201,6 +204,7 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
                 for r in results
             ],
             "files_run": len(results),
+            "files_left_out": [{"file": r.path, "why": r.not_a_vector} for r in left_out],
             "expectations": len(checks),
             "met": agreed,
             "upstream_errors": excused,
@@ -219,10 +223,12 @@ def _conformance(directory: Path, fmt: Format, console: Console) -> None:
                     why = f" ({c.reason})" if c.reason else ""
                     line = f"  {c.name}: expected {c.expected}, got {c.got}{why} — {mark}"
                 console.print(line, markup=False)
+        for r in left_out:
+            console.print(f"{escape(r.path)}: not a test vector ({r.not_a_vector}), left out")
         console.print(
-            f"{len(results)} files, {len(checks)} expected results: {agreed} met, "
-            f"{excused} wrong upstream (listed), {not_run} not run (the file lacks the step's"
-            f" input, or names no step), {failed} failed"
+            f"{count_en(len(results), 'file')}, {count_en(len(checks), 'expected result')}:"
+            f" {n_en(agreed)} met, {n_en(excused)} wrong upstream (listed), {n_en(not_run)} not"
+            f" run (the file lacks the step's input, or names no step), {n_en(failed)} failed"
         )
     if failed:
         raise typer.Exit(2)
