@@ -31,6 +31,7 @@ up to more than the NHC's national ones of the same date (e.g. 22 January: 576 a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -115,9 +116,9 @@ class NhcDay:
     other_sources: frozenset[str]
     regions: dict[str, dict[str, int]]
     province: str | None = None
-    unplaced: dict[str, dict[str, int]] | None = None
+    unplaced: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     # a list's text after a 。 that is no list (重症病例中，…: another figure), by key: not read
-    tails: dict[str, str] | None = None
+    tails: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _read_lines(p: Path) -> list[tuple[int, str, str, str]]:
@@ -295,12 +296,12 @@ def _rows(day: NhcDay, other_sources: bool) -> list[dict[str, object]]:
         kept = "（已采用）" if other_sources else "（未采用）"
         source += f"；{labels}：其他来源{kept}"
     for key, field in _DETAILS.items():
-        names = (day.unplaced or {}).get(field)
+        names = day.unplaced.get(field)
         if names:  # listed, but no city of the province: kept in the row's source
             items = "，".join(f"{name}{count}例" for name, count in names.items())
             source += f"；{key}中未归入市的：{items}"
-        if key in (day.tails or {}):
-            source += f"；{key}列表后未读：{(day.tails or {})[key]}"
+        if key in day.tails:
+            source += f"；{key}列表后未读：{day.tails[key]}"
     top = day.province or NATION_CODE
     head: dict[str, object] = {  # the nation's row, or the province's
         "date": day.day.isoformat(),

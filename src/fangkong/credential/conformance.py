@@ -234,7 +234,7 @@ def _step_decode(v: dict[str, Any]) -> None:
     decoded = _decoded_cbor(v)
     if not _same(decoded, _need(v, "JSON")):
         raise _StepFailedError(MISMATCH)
-    if v.get("COSE") and not _same(_dcc_of_cose(_hex(v, "COSE")), decoded):
+    if _has(v, "COSE") and not _same(_dcc_of_cose(_hex(v, "COSE")), decoded):
         raise _StepFailedError(MISMATCH)
 
 
@@ -247,7 +247,7 @@ def _step_valid_json(v: dict[str, Any]) -> None:
 
 
 def _step_schema(v: dict[str, Any]) -> None:
-    payload = _decoded_cbor(v) if v.get("CBOR") else _dcc_of_cose(unwrap(_need(v, "PREFIX"))[1])
+    payload = _decoded_cbor(v) if _has(v, "CBOR") else _dcc_of_cose(unwrap(_need(v, "PREFIX"))[1])
     dcc.validate_schema(payload)
     dcc.entry_kind(payload)
 
