@@ -244,3 +244,19 @@ def test_two_transcriptions_of_one_day(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes((CANGHAILAN / "Report" / "2020年1月20日.yaml").read_bytes())
     with pytest.raises(ImportFileError, match=r"b\.yaml, field '时间': a second transcription"):
         convert_nhc_2020(tmp_path)
+
+
+def test_a_provinces_transcription_naming_no_province_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "时间: 2020-02-01\n省: 火星省\n确诊: 3例\n确诊详情: 深圳市3例\n", encoding="utf-8"
+    )
+    out = tmp_path / "provinces.csv"
+    with pytest.raises(ImportFileError) as err:
+        convert_nhc_2020(tmp_path, out, provinces=True)
+    assert (err.value.row, err.value.field) == (2, "省")
+    assert "unknown province '火星省'" in str(err.value)
+    assert not out.exists()  # nothing written
+    (tmp_path / "a.yaml").write_text("时间: 2020-02-01\n确诊: 3例\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no transcription of a province's bulletin"):
+        convert_nhc_2020(tmp_path, out, provinces=True)
+    assert not out.exists()
