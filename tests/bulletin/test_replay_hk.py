@@ -32,6 +32,8 @@ from fangkong.store import Store, open_store
 HK = Path(__file__).resolve().parents[1] / "data" / "real" / "hongkong-chp"
 LINE_LIST = HK / "enhanced_sur_covid_19_eng.csv"
 SITUATION = HK / "latest_situation_of_reported_cases_covid_19_eng.csv"
+# the line list as CHP published it in December 2020, its columns named as they were then
+LINE_LIST_2020 = HK / "enhanced_sur_covid_19_eng-2020-12-17.csv"
 MALFORMED = Path(__file__).resolve().parents[1] / "data" / "bulletin" / "hongkong"
 
 # (first day, last day, reason) of every run of days whose figures differ
@@ -150,6 +152,32 @@ def test_every_day_compared_and_every_difference_explained(replay: Comparison) -
 
 
 @pytest.mark.slow
+def test_the_line_list_of_december_2020(tmp_path: Path) -> None:
+    """The same replay from the line list as CHP published it on 2020-12-17, with its columns
+    named as then (`Case classification*`, `Confirmed/probable`): every difference explained,
+    and fewer of them. CHP redated two cases afterwards: case 15 to 1 February (in the file of
+    2022 the situation of that day is one case behind) and case 75 to 24 February (here it is
+    reported on the 23rd, after that day's midday situation). Its outcomes then were those of
+    its own situation."""
+    with open_store(tmp_path / "hk.duckdb") as store:
+        replay = replay_hong_kong(store, LINE_LIST_2020, SITUATION, tmp_path / "import")
+        # the probable case, marked so then (`Confirmed` in the file of 2022), is a case
+        assert store.count("case_report") == 7804
+    days = replay.days
+    assert (days.height, replay.last_day) == (344, date(2020, 12, 16))
+    # the runs of the file of 2022 over those days, but 2020-02-01 (case 15), and 22 to 24
+    # February one run (case 75 on the 23rd)
+    midday = "situation_published_midday"
+    runs = [r for r in CUMULATIVE_RUNS if "2020-02-18" <= r[0] <= "2020-08-02"]
+    runs = [r for r in runs if r[0] not in ("2020-02-22", "2020-02-24")]
+    assert _runs(days, "reason") == sorted([*runs, ("2020-02-22", "2020-02-24", midday)])
+    assert replay.differing().height == 44
+    assert replay.differing("new_reason").height == 46
+    assert replay.revision_day is None  # no case deleted yet
+    assert (replay.deaths, replay.discharged) == ((123, 123), (6439, 6439))
+
+
+@pytest.mark.slow
 def test_both_backends_give_the_same_bulletins(
     replay: Comparison, store: Store, tmp_path: Path
 ) -> None:
@@ -175,17 +203,48 @@ def test_both_backends_give_the_same_bulletins(
         (read_line_list, "line_list_impossible_date.csv", 3, "Report date", "'31/02/2020'"),
         (read_line_list, "line_list_repeated_case.csv", 3, "Case no.", "the same case number"),
         (read_situation, "situation_not_a_count.csv", 3, "Number of confirmed cases", "'1.5'"),
+        (read_line_list, "line_list_2020_unknown_status.csv", 3, "Confirmed/probable", "'Susp"),
+        (
+            read_line_list,
+            "line_list_two_classification_columns.csv",
+            None,
+            "Case classification*",
+            "two columns for one field: Classification* and Case classification*",
+        ),
+        (
+            read_line_list,
+            "line_list_2020_no_status.csv",
+            None,
+            "Case status*",
+            "missing column (or Confirmed/probable)",
+        ),
     ],
 )
 def test_malformed_chp_files_are_refused(
-    reader: Callable[[Path], pl.DataFrame], name: str, row: int, field: str, message: str
+    reader: Callable[[Path], pl.DataFrame], name: str, row: int | None, field: str, message: str
 ) -> None:
     path = MALFORMED / name
     with pytest.raises(ImportFileError) as err:
         reader(path)
     e = err.value
-    assert (e.path, e.row, e.line, e.field) == (str(path), row, row + 1, field)
+    line = None if row is None else row + 1
+    assert (e.path, e.row, e.line, e.field) == (str(path), row, line, field)
     assert message in str(e)
+
+
+def test_a_situation_of_before_2022_has_no_nucleic_acid_column(tmp_path: Path) -> None:
+    """CHP added the count of cases tested positive by nucleic acid tests in 2022: its situation
+    file of 2021 is the same file without that column (and the rapid tests')."""
+    frame = pl.read_csv(SITUATION, infer_schema=False)
+    before = frame.filter(pl.col("As of date").str.ends_with("2021")).drop(
+        "Number of cases tested positive for SARS-CoV-2 virus by nucleic acid tests"
+    )
+    path = tmp_path / "situation-2021.csv"
+    before.write_csv(path)
+    got = read_situation(path)
+    full = read_situation(SITUATION).filter(pl.col("date").dt.year() == 2021)
+    assert got.height == 365
+    assert got.drop("_row").equals(full.drop("_row"))
 
 
 def test_nothing_is_stored_from_a_malformed_line_list(tmp_path: Path) -> None:

@@ -7,7 +7,11 @@ docs/hongkong-replay.md for the figures.
 **The line list** (`enhanced_sur_covid_19_eng.csv`): one row per case, with `Case no.`,
 `Report date` (DD/MM/YYYY), `Classification*` (imported case, local case, epidemiologically
 linked ...), `Case status*` (Confirmed, Asymptomatic, Pending, Re-positive, Unknown, Deleted) and
-`Hospitalised/Discharged/Deceased`. Into the registry, each case not `Deleted` becomes a person
+`Hospitalised/Discharged/Deceased`. CHP's files of 2020 name two of those columns differently:
+`Case classification*` (the same values) and `Confirmed/probable` (Confirmed or Probable) in
+place of the case status; a file may use either set of names (`LINE_LIST_COLUMNS`). A probable
+case is counted like the others, as CHP's comparable figure counts it (below). Into the
+registry, each case not `Deleted` becomes a person
 (person_id = case number, region 810000 Hong Kong, id_type `other`, id_number `CHP-<case no.>`:
 the line list has no identity) and one `report` event on its report date, diagnosis
 `confirmed` — CHP counts every case it reports as a confirmed case, whatever its clinical status
@@ -20,7 +24,8 @@ without its date, and the registry does not invent one.
 (`As of date`, `As of time`), with the cumulative confirmed cases and, apart, the probable cases
 (the line list counts its one probable case among its cases); from 2022 CHP gives instead the
 cases tested positive by nucleic acid tests, which include it. CHP's comparable figure is
-confirmed + probable, or the nucleic-acid count where the other is not given.
+confirmed + probable, or the nucleic-acid count where the other is not given. A situation file
+published before 2022 has no nucleic-acid column: its count is then not given on any day.
 
 Both readers check every value and raise ImportFileError naming the file, row, line and field.
 """
@@ -53,14 +58,25 @@ __all__ = [
 
 HONG_KONG = "810000"
 
-LINE_LIST_COLUMNS = {
-    "Case no.": "case_no",
-    "Report date": "report_date",
-    "Hospitalised/Discharged/Deceased": "outcome",
-    "Classification*": "classification",
-    "Case status*": "status",
+# each field read, with the names CHP's files have given its column: the first is today's; a
+# file has one of them (the files of 2020 have the second, CHP's own renaming since)
+LINE_LIST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "case_no": ("Case no.",),
+    "report_date": ("Report date",),
+    "outcome": ("Hospitalised/Discharged/Deceased",),
+    "classification": ("Classification*", "Case classification*"),
+    "status": ("Case status*", "Confirmed/probable"),
 }
-_STATUSES = ("Confirmed", "Asymptomatic", "Pending", "Re-positive", "Unknown", "Deleted")
+# the case statuses of `Case status*`, and `Confirmed/probable`'s Probable
+_STATUSES = (
+    "Confirmed",
+    "Asymptomatic",
+    "Pending",
+    "Re-positive",
+    "Unknown",
+    "Deleted",
+    "Probable",
+)
 _CLASSIFICATIONS = (
     "Imported case",
     "Local case",
@@ -72,22 +88,28 @@ _CLASSIFICATIONS = (
 )
 DELETED = "Deleted"
 
-SITUATION_COLUMNS = {
-    "As of date": "date",
-    "As of time": "as_of_time",
-    "Number of confirmed cases": "confirmed",
-    "Number of probable cases": "probable",
-    "Number of death cases": "deaths",
-    "Number of discharge cases": "discharged",
-    "Number of cases tested positive for SARS-CoV-2 virus by nucleic acid tests": "nucleic",
+SITUATION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "date": ("As of date",),
+    "as_of_time": ("As of time",),
+    "confirmed": ("Number of confirmed cases",),
+    "probable": ("Number of probable cases",),
+    "deaths": ("Number of death cases",),
+    "discharged": ("Number of discharge cases",),
+    "nucleic": ("Number of cases tested positive for SARS-CoV-2 virus by nucleic acid tests",),
 }
+# the situation's columns CHP added in 2022: a file of before has none of them
+_SITUATION_ADDED = frozenset({"nucleic"})
 _DATE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
 _COUNT = r"^[0-9]+$"
 
 
-def _read(path: Path, columns: dict[str, str]) -> pl.DataFrame:
-    """The file's named columns as text (renamed), with `_row` (1-based, header not counted).
-    Raises ImportFileError for a missing file or column, or text that is not UTF-8."""
+def _read(
+    path: Path, columns: dict[str, tuple[str, ...]], optional: frozenset[str] = frozenset()
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The file's columns of each field as text (named after the field; a field of `optional`
+    the file lacks is null), with `_row` (1-based, header not counted), and the name the file
+    gives each field's column. Raises ImportFileError for a missing file or column, or text that
+    is not UTF-8."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -104,10 +126,19 @@ def _read(path: Path, columns: dict[str, str]) -> pl.DataFrame:
         ) from None
     reader = csv.reader(text.splitlines())
     header = next(reader, [])
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ImportFileError(str(path), "missing column", field=missing[0])
-    at = [header.index(c) for c in columns]
+    names: dict[str, str] = {}
+    for field, alternatives in columns.items():
+        given = [name for name in alternatives if name in header]
+        if len(given) > 1:
+            raise ImportFileError(
+                str(path), f"two columns for one field: {' and '.join(given)}", field=given[1]
+            )
+        if given:
+            names[field] = given[0]
+        elif field not in optional:
+            also = f" (or {' or '.join(alternatives[1:])})" if len(alternatives) > 1 else ""
+            raise ImportFileError(str(path), f"missing column{also}", field=alternatives[0])
+    at = {field: header.index(name) for field, name in names.items()}
     rows = []
     for number, record in enumerate(reader, start=1):
         if len(record) != len(header):
@@ -117,15 +148,23 @@ def _read(path: Path, columns: dict[str, str]) -> pl.DataFrame:
                 row=number,
                 line=number + 1,
             )
-        rows.append([record[i].strip() or None for i in at])
-    schema = dict.fromkeys(columns.values(), pl.String())
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    return frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+        rows.append([record[i].strip() or None for i in at.values()])
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(at, pl.String()), orient="row")
+    frame = frame.with_columns(
+        pl.lit(None, pl.String).alias(field) for field in columns if field not in names
+    ).select(*columns)
+    frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    return frame, names
 
 
-def _raise_first(path: Path, frame: pl.DataFrame, checks: list[tuple[str, pl.Expr, str]]) -> None:
+def _raise_first(
+    path: Path,
+    frame: pl.DataFrame,
+    names: dict[str, str],
+    checks: list[tuple[str, pl.Expr, str]],
+) -> None:
     """Raise for the earliest row failing a check (the first failing check of that row), with
-    the field's name as the file writes it and the value."""
+    the field's name as the file writes it (`names`) and the value."""
     found = []
     for i, (_, bad, _) in enumerate(checks):
         rows = frame.filter(bad.fill_null(False)).get_column("_row")
@@ -136,7 +175,6 @@ def _raise_first(path: Path, frame: pl.DataFrame, checks: list[tuple[str, pl.Exp
     row, i = min(found)
     field, _, message = checks[i]
     value = frame.filter(pl.col("_row") == row).get_column(field).item()
-    names = {v: k for k, v in (LINE_LIST_COLUMNS | SITUATION_COLUMNS).items()}
     raise ImportFileError(
         str(path),
         f"{message} (value {value!r})" if value is not None else message,
@@ -156,7 +194,7 @@ def read_line_list(path: str | Path) -> pl.DataFrame:
     """CHP's line list, checked: `case_no` (Int64), `report_date` (Date), `classification`,
     `status`, `outcome`, `_row`. Every case number once; every value of a known kind."""
     p = Path(path)
-    f = _read(p, LINE_LIST_COLUMNS)
+    f, names = _read(p, LINE_LIST_COLUMNS)
     deleted = pl.col("status") == DELETED
     checks = [
         (
@@ -176,12 +214,12 @@ def read_line_list(path: str | Path) -> pl.DataFrame:
             "not a classification of the line list",
         ),
     ]
-    _raise_first(p, f, checks)
+    _raise_first(p, f, names, checks)
     f = f.with_columns(
         pl.col("case_no").cast(pl.Int64), pl.col("report_date").str.to_date("%d/%m/%Y")
     )
     again = pl.col("_row") != pl.col("_row").min().over("case_no")
-    _raise_first(p, f, [("case_no", again, "the same case number as an earlier row")])
+    _raise_first(p, f, names, [("case_no", again, "the same case number as an earlier row")])
     return f
 
 
@@ -190,7 +228,7 @@ def read_situation(path: str | Path) -> pl.DataFrame:
     (confirmed + probable, or the nucleic-acid count where those are not given), `deaths`,
     `discharged`, `_row`. One row per day."""
     p = Path(path)
-    f = _read(p, SITUATION_COLUMNS)
+    f, names = _read(p, SITUATION_COLUMNS, _SITUATION_ADDED)
     counts = ("confirmed", "probable", "deaths", "discharged", "nucleic")
     checks = [("date", _bad_date("date"), "not a date written DD/MM/YYYY")]
     checks.append(
@@ -208,12 +246,12 @@ def read_situation(path: str | Path) -> pl.DataFrame:
             "no count of cases: neither confirmed nor tested positive by nucleic acid tests",
         )
     )
-    _raise_first(p, f, checks)
+    _raise_first(p, f, names, checks)
     f = f.with_columns(
         pl.col("date").str.to_date("%d/%m/%Y"), *[pl.col(c).cast(pl.Int64) for c in counts]
     )
     again = pl.col("_row") != pl.col("_row").min().over("date")
-    _raise_first(p, f, [("date", again, "the same date as an earlier row")])
+    _raise_first(p, f, names, [("date", again, "the same date as an earlier row")])
     return f.select(
         "date",
         "as_of_time",

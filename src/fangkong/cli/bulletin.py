@@ -254,9 +254,11 @@ def replay_hk_command(
     for first, last, why in differing_runs(days):
         runs.add_row(first.isoformat(), last.isoformat(), why)
     console.print(runs)
+    revision = result.revision_day.isoformat() if result.revision_day else "none found"
     console.print(
-        f"CHP's revision of its deleted cases: {result.revision_day};"
-        f" on {result.last_day}: deaths {result.deaths[0]} (line list) vs {result.deaths[1]} (CHP),"
-        f" discharged {result.discharged[0]} vs {result.discharged[1]}",
+        f"CHP's revision of its deleted cases: {revision};"
+        f" on {result.last_day}: deaths {result.deaths[0]:,} (line list) vs"
+        f" {result.deaths[1]:,} (CHP), discharged {result.discharged[0]:,} vs"
+        f" {result.discharged[1]:,}",
         highlight=False,
     )
